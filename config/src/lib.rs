@@ -1,0 +1,760 @@
+//! tagpulse's configuration: one TOML file, parsed into typed structs and validated once.
+//!
+//! Every error names the key path (`sources[0].format`) and the line it stands on, so a
+//! scheduled job that fails on a typo says where to look. The default occupation taxonomy
+//! ships inside the crate (`occupations.toml`) and is merged with the user's
+//! `[[occupations]]`: same name extends the default group, a new name adds one.
+
+pub mod tag;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use serde::{Deserialize, Deserializer};
+
+pub use tag::{parse_ident, Tag, TagError};
+
+/// The default taxonomy, as shipped in `config/occupations.toml`.
+pub const DEFAULT_TAXONOMY_TOML: &str = include_str!("../occupations.toml");
+
+/// Name of the config file looked up in the working directory when `--config` is absent.
+pub const DEFAULT_CONFIG_FILE: &str = "tagpulse.toml";
+
+/// A configuration that could not be read or is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A syntax error, unknown key or bad value, with its place in the file.
+    #[error("{file}:{line}: {key}: {message}")]
+    Invalid {
+        /// The file name (or `<built-in>` for the shipped taxonomy).
+        file: String,
+        /// 1-based line of the offending key or value (0 when unknown).
+        line: usize,
+        /// The key path, e.g. `sources[0].format`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where data lives.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// Where observations come from; `tagpulse run` pulls each in turn.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    /// Whether the shipped taxonomy is included.
+    #[serde(default)]
+    pub taxonomy: TaxonomyConfig,
+    /// Occupation groups (merged with the default taxonomy by name).
+    #[serde(default)]
+    pub occupations: Vec<Occupation>,
+    /// Employers whose own tags are compared with the occupations they recruit for.
+    #[serde(default)]
+    pub brands: Vec<Brand>,
+    /// Metric parameters.
+    #[serde(default)]
+    pub transform: TransformConfig,
+    /// Report output.
+    #[serde(default)]
+    pub report: ReportConfig,
+}
+
+/// `[storage]`: where observations and weekly tables live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Which store: only `parquet` (the embedded lake) so far.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Root of the Parquet lake; relative paths are relative to the working directory.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            backend: Backend::Parquet,
+            data_dir: default_data_dir(),
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+/// The storage backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Parquet files under `data_dir` (no server).
+    #[default]
+    Parquet,
+}
+
+/// `[taxonomy]`: how the occupation taxonomy is assembled.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxonomyConfig {
+    /// Include the shipped default taxonomy (`config/occupations.toml`).
+    #[serde(default = "yes")]
+    pub defaults: bool,
+}
+
+impl Default for TaxonomyConfig {
+    fn default() -> Self {
+        TaxonomyConfig { defaults: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One `[[sources]]` entry; `kind` selects the variant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SourceConfig {
+    /// Files on disk (TSV, CSV, JSON lines).
+    File(FileSourceConfig),
+}
+
+impl SourceConfig {
+    /// The source's id (stored with every observation it yields).
+    pub fn id(&self) -> &str {
+        match self {
+            SourceConfig::File(f) => &f.id,
+        }
+    }
+
+    /// The tags this source is limited to, when configured.
+    pub fn tags(&self) -> Option<&[Tag]> {
+        match self {
+            SourceConfig::File(f) => f.tags.as_deref(),
+        }
+    }
+}
+
+/// `kind = "file"`: import files matching glob patterns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSourceConfig {
+    /// Unique id of the source.
+    pub id: String,
+    /// Glob patterns (relative to the working directory).
+    pub paths: Vec<String>,
+    /// File format; inferred from each file's extension when absent.
+    #[serde(default)]
+    pub format: Option<FileFormat>,
+    /// Platform for rows that do not name one (TSV always).
+    #[serde(default = "default_platform", deserialize_with = "de_platform")]
+    pub platform: String,
+    /// Metric for rows that do not name one (TSV always).
+    #[serde(default = "default_metric", deserialize_with = "de_metric")]
+    pub metric: String,
+    /// Only import these tags (all tags in the files when absent).
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+    /// Marks the data as synthetic (the bundled sample): the report says so.
+    #[serde(default)]
+    pub synthetic: bool,
+}
+
+/// Formats the file source reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    /// `YYYY-MM-DD HH:MM:SS<TAB>value`, tag = file name.
+    Tsv,
+    /// Header with `tag,observed_at|day,value[,platform,metric]`.
+    Csv,
+    /// One JSON object per line with the CSV's field names.
+    Jsonl,
+}
+
+impl FileFormat {
+    /// Parses a format name as given on the command line.
+    pub fn from_name(s: &str) -> Option<FileFormat> {
+        match s {
+            "tsv" => Some(FileFormat::Tsv),
+            "csv" => Some(FileFormat::Csv),
+            "jsonl" | "ndjson" => Some(FileFormat::Jsonl),
+            _ => None,
+        }
+    }
+}
+
+/// Default platform of file rows.
+pub fn default_platform() -> String {
+    "tiktok".into()
+}
+
+/// Default metric of file rows.
+pub fn default_metric() -> String {
+    "views".into()
+}
+
+fn de_platform<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_ident("platform", &s).map_err(serde::de::Error::custom)
+}
+
+fn de_metric<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_ident("metric", &s).map_err(serde::de::Error::custom)
+}
+
+/// `[[occupations]]`: an occupation and its tags (any language).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Occupation {
+    /// Display name, e.g. "Nursing".
+    pub name: String,
+    /// Member tags.
+    pub tags: Vec<Tag>,
+}
+
+/// `[[brands]]`: an employer's own tags and the occupations it recruits for.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Brand {
+    /// Display name, e.g. "Acme Care".
+    pub name: String,
+    /// The brand's own tags.
+    pub tags: Vec<Tag>,
+    /// Names of occupations (from the taxonomy) the brand is compared with.
+    pub occupations: Vec<String>,
+}
+
+/// `[transform]`: metric parameters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformConfig {
+    /// Longest gap between two snapshots that is still interpolated across ("7d").
+    #[serde(default = "default_max_gap", deserialize_with = "de_duration")]
+    pub max_gap: Duration,
+}
+
+impl Default for TransformConfig {
+    fn default() -> Self {
+        TransformConfig {
+            max_gap: default_max_gap(),
+        }
+    }
+}
+
+fn default_max_gap() -> Duration {
+    Duration::from_secs(7 * 86_400)
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    let dur = humantime::parse_duration(&s).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "invalid duration {s:?} ({e}); write e.g. \"7d\" or \"36h\""
+        ))
+    })?;
+    if dur.as_secs() == 0 {
+        return Err(serde::de::Error::custom("must be at least 1s"));
+    }
+    Ok(dur)
+}
+
+/// `[report]`: where and what to render.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Output directory; each week goes to `<out_dir>/<YYYY-Www>/`.
+    #[serde(default = "default_out_dir")]
+    pub out_dir: PathBuf,
+    /// Rows in the "top" tables and series in the trend chart.
+    #[serde(default = "default_top_n")]
+    pub top_n: usize,
+    /// Week to report (`2026-W47`); the latest complete week when absent.
+    #[serde(default, deserialize_with = "de_week")]
+    pub week: Option<NaiveDate>,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            out_dir: default_out_dir(),
+            top_n: default_top_n(),
+            week: None,
+        }
+    }
+}
+
+fn default_out_dir() -> PathBuf {
+    PathBuf::from("reports")
+}
+
+fn default_top_n() -> usize {
+    10
+}
+
+fn de_week<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_iso_week(&s)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+/// Parses an ISO week label (`2026-W47`) into the date of its Monday.
+pub fn parse_iso_week(s: &str) -> Result<NaiveDate, String> {
+    let bad = || format!("invalid week {s:?}: write an ISO week like \"2026-W47\"");
+    let (y, w) = s.split_once("-W").ok_or_else(bad)?;
+    let year: i32 = y.parse().map_err(|_| bad())?;
+    let week: u32 = w.parse().map_err(|_| bad())?;
+    NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)
+}
+
+/// The ISO week label (`2026-W47`) of a date.
+pub fn iso_week_label(d: NaiveDate) -> String {
+    let w = d.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+impl Config {
+    /// Loads `path`, merges the default taxonomy and validates everything.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates TOML text; `file` names it in errors.
+    pub fn from_toml(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let mut cfg: Config = parse_toml(text, file)?;
+        cfg.validate(text, file)?;
+        if cfg.taxonomy.defaults {
+            let defaults = default_taxonomy();
+            cfg.occupations = merge_taxonomy(defaults, std::mem::take(&mut cfg.occupations));
+        }
+        cfg.check_brands(text, file)?;
+        Ok(cfg)
+    }
+
+    /// The built-in defaults (used when there is neither a file nor flags).
+    pub fn builtin() -> Config {
+        Config::from_toml("", "<built-in>").expect("empty config with the shipped taxonomy is valid")
+    }
+
+    fn validate(&self, text: &str, file: &str) -> Result<(), ConfigError> {
+        let mut ids = BTreeSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            if s.id().is_empty() || !ids.insert(s.id().to_string()) {
+                return Err(invalid_at(
+                    text,
+                    file,
+                    &[Seg::Key("sources"), Seg::Idx(i), Seg::Key("id")],
+                    format!("source id {:?} is empty or used twice", s.id()),
+                ));
+            }
+            let SourceConfig::File(f) = s;
+            if f.paths.is_empty() {
+                return Err(invalid_at(
+                    text,
+                    file,
+                    &[Seg::Key("sources"), Seg::Idx(i), Seg::Key("paths")],
+                    "give at least one path or glob".into(),
+                ));
+            }
+            for (j, p) in f.paths.iter().enumerate() {
+                if let Err(e) = glob::Pattern::new(p) {
+                    return Err(invalid_at(
+                        text,
+                        file,
+                        &[Seg::Key("sources"), Seg::Idx(i), Seg::Key("paths"), Seg::Idx(j)],
+                        format!("invalid glob {p:?}: {e}"),
+                    ));
+                }
+            }
+        }
+        let mut names = BTreeSet::new();
+        for (i, o) in self.occupations.iter().enumerate() {
+            if o.name.trim().is_empty() || !names.insert(o.name.clone()) {
+                return Err(invalid_at(
+                    text,
+                    file,
+                    &[Seg::Key("occupations"), Seg::Idx(i), Seg::Key("name")],
+                    format!("occupation name {:?} is empty or used twice", o.name),
+                ));
+            }
+        }
+        if self.report.top_n == 0 || self.report.top_n > 100 {
+            return Err(invalid_at(
+                text,
+                file,
+                &[Seg::Key("report"), Seg::Key("top_n")],
+                format!("top_n must be 1 to 100, not {}", self.report.top_n),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_brands(&self, text: &str, file: &str) -> Result<(), ConfigError> {
+        let known: BTreeSet<&str> = self.occupations.iter().map(|o| o.name.as_str()).collect();
+        let mut names = BTreeSet::new();
+        for (i, b) in self.brands.iter().enumerate() {
+            if b.name.trim().is_empty() || !names.insert(b.name.clone()) {
+                return Err(invalid_at(
+                    text,
+                    file,
+                    &[Seg::Key("brands"), Seg::Idx(i), Seg::Key("name")],
+                    format!("brand name {:?} is empty or used twice", b.name),
+                ));
+            }
+            for (j, o) in b.occupations.iter().enumerate() {
+                if !known.contains(o.as_str()) {
+                    return Err(invalid_at(
+                        text,
+                        file,
+                        &[Seg::Key("brands"), Seg::Idx(i), Seg::Key("occupations"), Seg::Idx(j)],
+                        format!("unknown occupation {o:?} (not in the taxonomy)"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every tag the taxonomy and the brands name, sorted and distinct.
+    pub fn tracked_tags(&self) -> Vec<Tag> {
+        let set: BTreeSet<Tag> = self
+            .occupations
+            .iter()
+            .flat_map(|o| o.tags.iter().cloned())
+            .chain(self.brands.iter().flat_map(|b| b.tags.iter().cloned()))
+            .collect();
+        set.into_iter().collect()
+    }
+}
+
+/// The shipped occupation taxonomy.
+pub fn default_taxonomy() -> Vec<Occupation> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        occupations: Vec<Occupation>,
+    }
+    let f: File = parse_toml(DEFAULT_TAXONOMY_TOML, "<built-in occupations.toml>")
+        .expect("the shipped taxonomy is valid");
+    f.occupations
+}
+
+/// Merges user occupations into the defaults: same name extends, new name appends.
+fn merge_taxonomy(defaults: Vec<Occupation>, user: Vec<Occupation>) -> Vec<Occupation> {
+    let mut out = defaults;
+    for u in user {
+        match out.iter_mut().find(|o| o.name == u.name) {
+            Some(o) => {
+                for t in u.tags {
+                    if !o.tags.contains(&t) {
+                        o.tags.push(t);
+                    }
+                }
+            }
+            None => out.push(u),
+        }
+    }
+    out
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, ConfigError> {
+    let de = toml::de::Deserializer::parse(text).map_err(|e| toml_error(text, file, "", &e))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        toml_error(text, file, &key, e.inner())
+    })
+}
+
+fn toml_error(text: &str, file: &str, key: &str, e: &toml::de::Error) -> ConfigError {
+    let line = e
+        .span()
+        .map(|s| line_of(text, s.start))
+        .unwrap_or_default();
+    ConfigError::Invalid {
+        file: file.to_string(),
+        line,
+        key: if key.is_empty() || key == "." {
+            "(document)".into()
+        } else {
+            key.to_string()
+        },
+        message: e.message().trim().to_string(),
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// A step in a key path.
+#[derive(Debug, Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Idx(usize),
+}
+
+/// An error for a value found valid by serde but not by a cross-field rule: the line is
+/// looked up in the spanned document, so the message still points into the file.
+fn invalid_at(text: &str, file: &str, path: &[Seg], message: String) -> ConfigError {
+    let key = path.iter().fold(String::new(), |mut acc, s| {
+        match s {
+            Seg::Key(k) if acc.is_empty() => acc.push_str(k),
+            Seg::Key(k) => {
+                acc.push('.');
+                acc.push_str(k)
+            }
+            Seg::Idx(i) => acc.push_str(&format!("[{i}]")),
+        }
+        acc
+    });
+    let line = span_of(text, path).map(|o| line_of(text, o)).unwrap_or(0);
+    ConfigError::Invalid {
+        file: file.to_string(),
+        line,
+        key,
+        message,
+    }
+}
+
+fn span_of(text: &str, path: &[Seg]) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let root = DeTable::parse(text).ok()?;
+    let mut table: &DeTable = root.get_ref();
+    let mut value: Option<&toml::Spanned<DeValue>> = None;
+    let mut start = None;
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                let (key, v) = table.iter().find(|(key, _)| key.get_ref() == k)?;
+                start = Some(key.span().start);
+                value = Some(v);
+            }
+            Seg::Idx(i) => {
+                let DeValue::Array(a) = value?.get_ref() else {
+                    return start;
+                };
+                let v = a.get(*i)?;
+                start = Some(v.span().start);
+                value = Some(v);
+            }
+        }
+        if let Some(DeValue::Table(t)) = value.map(|v| v.get_ref()) {
+            table = t;
+        }
+    }
+    start
+}
+
+/// The distinct (occupation, tag) pairs of a taxonomy, sorted.
+pub fn occupation_pairs(occupations: &[Occupation]) -> Vec<(String, Tag)> {
+    let set: BTreeSet<(String, Tag)> = occupations
+        .iter()
+        .flat_map(|o| o.tags.iter().map(move |t| (o.name.clone(), t.clone())))
+        .collect();
+    set.into_iter().collect()
+}
+
+/// For each tag, the occupations it belongs to (for labelling tags in the report).
+pub fn occupations_by_tag(occupations: &[Occupation]) -> BTreeMap<Tag, Vec<String>> {
+    let mut map: BTreeMap<Tag, Vec<String>> = BTreeMap::new();
+    for (o, t) in occupation_pairs(occupations) {
+        map.entry(t).or_default().push(o);
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> (usize, String, String) {
+        match Config::from_toml(text, "t.toml").unwrap_err() {
+            ConfigError::Invalid {
+                line, key, message, ..
+            } => (line, key, message),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn empty_file_gives_defaults_and_the_shipped_taxonomy() {
+        let c = Config::from_toml("", "t.toml").unwrap();
+        assert_eq!(c.storage.data_dir, PathBuf::from("data"));
+        assert_eq!(c.report.out_dir, PathBuf::from("reports"));
+        assert_eq!(c.report.top_n, 10);
+        assert_eq!(c.transform.max_gap, Duration::from_secs(604_800));
+        assert!(c.occupations.len() >= 15, "{}", c.occupations.len());
+        let nursing = c.occupations.iter().find(|o| o.name == "Nursing").unwrap();
+        for t in ["nurselife", "scrublife", "verpleegkundige", "pflegekraft"] {
+            assert!(nursing.tags.iter().any(|x| x.as_str() == t), "{t}");
+        }
+        let all = c.tracked_tags();
+        for t in ["lovemyjob", "internship", "stagiair", "azubi", "cheflife", "forgelife"] {
+            assert!(all.iter().any(|x| x.as_str() == t), "{t}");
+        }
+    }
+
+    #[test]
+    fn full_config_parses() {
+        let c = Config::from_toml(
+            r##"
+[storage]
+data_dir = "/var/lib/tagpulse"
+
+[[sources]]
+id = "sample"
+kind = "file"
+paths = ["examples/sample/*.tsv"]
+format = "tsv"
+platform = "tiktok"
+metric = "views"
+synthetic = true
+
+[[occupations]]
+name = "Nursing"
+tags = ["#ZorgHelden"]
+
+[[occupations]]
+name = "Beekeepers"
+tags = ["imker", "beekeeping"]
+
+[[brands]]
+name = "Acme Care"
+tags = ["acmecare"]
+occupations = ["Nursing"]
+
+[transform]
+max_gap = "36h"
+
+[report]
+out_dir = "out"
+top_n = 5
+week = "2026-W47"
+"##,
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.transform.max_gap, Duration::from_secs(36 * 3600));
+        assert_eq!(c.report.week, NaiveDate::from_ymd_opt(2026, 11, 16));
+        let nursing = c.occupations.iter().find(|o| o.name == "Nursing").unwrap();
+        assert!(nursing.tags.iter().any(|t| t.as_str() == "nurselife"));
+        assert_eq!(nursing.tags.last().unwrap().as_str(), "zorghelden");
+        assert!(c.occupations.iter().any(|o| o.name == "Beekeepers"));
+        let SourceConfig::File(f) = &c.sources[0];
+        assert_eq!(f.format, Some(FileFormat::Tsv));
+        assert!(f.synthetic);
+        assert_eq!(c.brands[0].tags[0].as_str(), "acmecare");
+    }
+
+    #[test]
+    fn unknown_key_names_path_and_line() {
+        let (line, key, msg) = err("[storage]\ndata_dir = \"x\"\n\n[report]\noutdir = \"y\"\n");
+        assert_eq!(line, 5);
+        assert_eq!(key, "report.outdir");
+        assert!(msg.contains("unknown field `outdir`"), "{msg}");
+    }
+
+    #[test]
+    fn invalid_tag_in_taxonomy_names_path_and_line() {
+        let (line, key, msg) =
+            err("[[occupations]]\nname = \"X\"\ntags = [\"ok\", \"not ok\"]\n");
+        assert_eq!(line, 3);
+        assert_eq!(key, "occupations[0].tags[1]");
+        assert!(msg.contains("\"not ok\""), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let (line, key, msg) = err("[transform]\nmax_gap = \"seven days\"\n");
+        assert_eq!((line, key.as_str()), (2, "transform.max_gap"));
+        assert!(msg.contains("invalid duration"), "{msg}");
+
+        let (line, key, _) = err("\n[report]\ntop_n = 0\n");
+        assert_eq!((line, key.as_str()), (3, "report.top_n"));
+
+        let (line, key, msg) = err("[report]\nweek = \"2026-47\"\n");
+        assert_eq!((line, key.as_str()), (2, "report.week"));
+        assert!(msg.contains("ISO week"), "{msg}");
+
+        let (_, key, msg) = err("[storage]\nbackend = \"sqlite\"\n");
+        assert_eq!(key, "storage.backend");
+        assert!(msg.contains("sqlite"), "{msg}");
+
+        let (line, key, msg) = err("x = [\n");
+        assert_eq!(key, "(document)");
+        assert!(line >= 1 && !msg.is_empty());
+    }
+
+    #[test]
+    fn source_errors() {
+        let (line, key, _) = err(
+            "[[sources]]\nid = \"a\"\nkind = \"file\"\npaths = [\"x\"]\n\n[[sources]]\nid = \"a\"\nkind = \"file\"\npaths = [\"y\"]\n",
+        );
+        assert_eq!((line, key.as_str()), (7, "sources[1].id"));
+        let (line, key, _) =
+            err("[[sources]]\nid = \"a\"\nkind = \"file\"\npaths = [\"ok\", \"[\"]\n");
+        assert_eq!((line, key.as_str()), (4, "sources[0].paths[1]"));
+        let (_, key, msg) = err("[[sources]]\nid = \"a\"\nkind = \"ftp\"\npaths = [\"x\"]\n");
+        assert!(key.starts_with("sources[0]"), "{key}");
+        assert!(msg.contains("ftp"), "{msg}");
+        let (_, key, msg) = err(
+            "[[sources]]\nid = \"a\"\nkind = \"file\"\npaths = [\"x\"]\nplatform = \"TikTok\"\n",
+        );
+        assert!(key.starts_with("sources[0]"), "{key}");
+        assert!(msg.contains("TikTok"), "{msg}");
+    }
+
+    #[test]
+    fn brand_with_unknown_occupation() {
+        let (line, key, msg) = err(
+            "[[brands]]\nname = \"A\"\ntags = [\"a\"]\noccupations = [\"Nursing\", \"Astronauts\"]\n",
+        );
+        assert_eq!((line, key.as_str()), (4, "brands[0].occupations[1]"));
+        assert!(msg.contains("Astronauts"), "{msg}");
+    }
+
+    #[test]
+    fn taxonomy_defaults_can_be_switched_off() {
+        let c = Config::from_toml(
+            "[taxonomy]\ndefaults = false\n[[occupations]]\nname = \"Only\"\ntags = [\"one\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.occupations.len(), 1);
+        assert_eq!(occupation_pairs(&c.occupations).len(), 1);
+    }
+
+    #[test]
+    fn iso_weeks() {
+        let d = parse_iso_week("2026-W47").unwrap();
+        assert_eq!(d, NaiveDate::from_ymd_opt(2026, 11, 16).unwrap());
+        assert_eq!(iso_week_label(d), "2026-W47");
+        assert_eq!(
+            iso_week_label(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()),
+            "2026-W53"
+        );
+        assert!(parse_iso_week("2026-W60").is_err());
+    }
+}

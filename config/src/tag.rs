@@ -1,0 +1,176 @@
+//! Tags and identifiers, normalised and validated exactly as `design/metrics.md` says.
+//!
+//! The types live in the lowest crate so that the config can reject a bad tag in the
+//! taxonomy at load time; `tagpulse-ingest` re-exports them for sources.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use unicode_normalization::UnicodeNormalization;
+
+/// Longest tag accepted, in characters (after normalisation).
+pub const MAX_TAG_CHARS: usize = 100;
+
+/// Why a tag or identifier was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TagError {
+    /// Nothing left after stripping `#` and white space.
+    #[error("invalid tag {input:?}: it is empty")]
+    Empty {
+        /// The text as it was given.
+        input: String,
+    },
+    /// Longer than [`MAX_TAG_CHARS`].
+    #[error("invalid tag {input:?}: {chars} characters, at most {MAX_TAG_CHARS} are allowed")]
+    TooLong {
+        /// The text as it was given.
+        input: String,
+        /// Its length after normalisation.
+        chars: usize,
+    },
+    /// Holds a character that is not a letter, digit or `_`.
+    #[error("invalid tag {input:?}: character {bad:?} is not a letter, digit or '_'")]
+    BadChar {
+        /// The text as it was given.
+        input: String,
+        /// The first offending character.
+        bad: char,
+    },
+    /// A platform or metric name that is not lowercase ASCII letters, digits or `_`.
+    #[error("invalid {what} {input:?}: use lowercase letters, digits and '_' (e.g. \"tiktok\", \"views\")")]
+    BadIdent {
+        /// "platform" or "metric".
+        what: &'static str,
+        /// The text as it was given.
+        input: String,
+    },
+}
+
+/// A normalised hashtag: no `#`, NFC, lowercase, 1-100 letters, digits or `_`.
+///
+/// The only constructor is [`Tag::parse`], so an invalid `Tag` cannot exist.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag(String);
+
+impl Tag {
+    /// Normalises `input` (strip one leading `#`, trim, NFC, lowercase) and validates it.
+    pub fn parse(input: &str) -> Result<Tag, TagError> {
+        let stripped = input.strip_prefix('#').unwrap_or(input).trim();
+        let normal: String = stripped.nfc().collect::<String>().to_lowercase();
+        // Lowercasing can decompose (e.g. 'İ'), so compose once more.
+        let normal: String = normal.nfc().collect();
+        if normal.is_empty() {
+            return Err(TagError::Empty {
+                input: input.to_string(),
+            });
+        }
+        let chars = normal.chars().count();
+        if chars > MAX_TAG_CHARS {
+            return Err(TagError::TooLong {
+                input: input.to_string(),
+                chars,
+            });
+        }
+        if let Some(bad) = normal
+            .chars()
+            .find(|c| !(c.is_alphabetic() || c.is_numeric() || *c == '_'))
+        {
+            return Err(TagError::BadChar {
+                input: input.to_string(),
+                bad,
+            });
+        }
+        Ok(Tag(normal))
+    }
+
+    /// The normalised text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Tag {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Tag::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Validates a platform or metric name: lowercase ASCII letters, digits and `_`, 1-32 chars.
+pub fn parse_ident(what: &'static str, input: &str) -> Result<String, TagError> {
+    let ok = !input.is_empty()
+        && input.len() <= 32
+        && input
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(input.to_string())
+    } else {
+        Err(TagError::BadIdent {
+            what,
+            input: input.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_hash_case_space_and_nfc() {
+        assert_eq!(Tag::parse("#NurseLife").unwrap().as_str(), "nurselife");
+        assert_eq!(Tag::parse("#azubi  ").unwrap().as_str(), "azubi");
+        // "e" + combining acute becomes the single code point U+00E9.
+        let t = Tag::parse("Caf\u{0065}\u{0301}").unwrap();
+        assert_eq!(t.as_str(), "caf\u{00e9}");
+        assert_eq!(t.as_str().chars().count(), 4);
+        assert_eq!(Tag::parse("Pflegekraft_2026").unwrap().as_str(), "pflegekraft_2026");
+        assert_eq!(Tag::parse("schweißer").unwrap().as_str(), "schweißer");
+    }
+
+    #[test]
+    fn strips_only_one_hash() {
+        let err = Tag::parse("##azubi").unwrap_err();
+        assert_eq!(
+            err,
+            TagError::BadChar {
+                input: "##azubi".into(),
+                bad: '#'
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_invalid_tags_naming_the_input() {
+        for bad in ["", "#", "  ", "love my job", "o'neil", "a-b", "x;drop"] {
+            let err = Tag::parse(bad).unwrap_err().to_string();
+            assert!(err.contains(&format!("{bad:?}")), "{err}");
+        }
+        assert_eq!(Tag::parse(&"a".repeat(100)).unwrap().as_str().len(), 100);
+        assert!(matches!(
+            Tag::parse(&"a".repeat(101)),
+            Err(TagError::TooLong { chars: 101, .. })
+        ));
+    }
+
+    #[test]
+    fn idents_are_lowercase_ascii() {
+        assert_eq!(parse_ident("platform", "tiktok").unwrap(), "tiktok");
+        assert!(parse_ident("platform", "TikTok").is_err());
+        assert!(parse_ident("metric", "").is_err());
+        assert!(parse_ident("metric", "vi ews").is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! Sources turned into canonical observations.
+//!
+//! A source (a set of files today, HTTP APIs later) yields an [`ObservationBatch`]: counter
+//! snapshots and daily counts exactly as `design/metrics.md` defines them, with validated
+//! [`Tag`]s. Sources are registered in one place, [`build_source`]; adding a source means a
+//! module under `sources/` and one arm there. Ingest knows nothing about storage.
+
+pub mod sources;
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+pub use tagpulse_config::{parse_ident, Tag, TagError};
+use tagpulse_config::SourceConfig;
+
+/// A cumulative counter read at one moment (e.g. TikTok tag views).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Platform, e.g. `tiktok`.
+    pub platform: String,
+    /// The tag.
+    pub tag: Tag,
+    /// Metric, e.g. `views`.
+    pub metric: String,
+    /// When it was read (UTC, whole seconds).
+    pub observed_at: DateTime<Utc>,
+    /// The counter's value.
+    pub value: u64,
+}
+
+/// A count for one UTC day (e.g. Mastodon tag uses per day).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyCount {
+    /// Platform, e.g. `mastodon`.
+    pub platform: String,
+    /// The tag.
+    pub tag: Tag,
+    /// Metric, e.g. `uses`.
+    pub metric: String,
+    /// The UTC day counted.
+    pub day: NaiveDate,
+    /// The day's count.
+    pub value: u64,
+}
+
+/// Observations from one source, ready to append to a store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservationBatch {
+    /// Id of the source that produced them (stored with each row).
+    pub source: String,
+    /// Counter snapshots.
+    pub snapshots: Vec<Snapshot>,
+    /// Daily counts.
+    pub daily: Vec<DailyCount>,
+}
+
+impl ObservationBatch {
+    /// An empty batch for `source`.
+    pub fn new(source: impl Into<String>) -> Self {
+        ObservationBatch {
+            source: source.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Number of observations of both kinds.
+    pub fn len(&self) -> usize {
+        self.snapshots.len() + self.daily.len()
+    }
+
+    /// True when there is nothing to store.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `other`'s rows.
+    pub fn extend(&mut self, other: ObservationBatch) {
+        self.snapshots.extend(other.snapshots);
+        self.daily.extend(other.daily);
+    }
+}
+
+/// Why a source could not deliver.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// A line of an input file is malformed; nothing of that import is kept.
+    #[error("{}:{line}: {message}", path.display())]
+    Line {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The format could not be told from the file name.
+    #[error("{}: cannot tell the format from the extension; pass --format tsv|csv|jsonl", path.display())]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A glob pattern matched nothing or is invalid.
+    #[error("{pattern}: {message}")]
+    Pattern {
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Receives progress of a long fetch (bytes read); the binary draws it.
+pub trait Progress: Send + Sync {
+    /// Total amount of work, when known.
+    fn set_total(&self, total: u64);
+    /// Work done since the last call.
+    fn advance(&self, delta: u64);
+}
+
+/// A progress sink that shows nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn set_total(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
+
+/// Something that yields observations.
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// The source's id.
+    fn id(&self) -> &str;
+
+    /// Fetches observations for `tags` (a source reading files takes what they hold).
+    async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<ObservationBatch, IngestError>;
+}
+
+/// Builds the source a config entry describes: the one registry of source kinds.
+pub fn build_source(cfg: &SourceConfig) -> Box<dyn Source> {
+    match cfg {
+        SourceConfig::File(f) => Box::new(sources::file::FileSource::from_config(f)),
+    }
+}

@@ -1,0 +1,467 @@
+//! The file source: TSV series (the fixture format), CSV and JSON lines.
+//!
+//! A file is parsed whole before anything is returned, and the first bad line ends the
+//! fetch with `file:line: what is wrong`, so a caller never stores half a file.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Deserialize;
+use tagpulse_config::{FileFormat, FileSourceConfig};
+
+use crate::{
+    parse_ident, DailyCount, IngestError, ObservationBatch, Progress, Snapshot, Source, Tag,
+};
+
+/// Reads the files a [`FileSourceConfig`] names.
+#[derive(Debug, Clone)]
+pub struct FileSource {
+    cfg: FileSourceConfig,
+}
+
+impl FileSource {
+    /// A source for `cfg`.
+    pub fn from_config(cfg: &FileSourceConfig) -> Self {
+        FileSource { cfg: cfg.clone() }
+    }
+
+    /// The files the patterns match, sorted and distinct; a pattern matching nothing is an error.
+    pub fn resolve_paths(&self) -> Result<Vec<PathBuf>, IngestError> {
+        let mut out = BTreeSet::new();
+        for pattern in &self.cfg.paths {
+            let is_glob = pattern.contains(['*', '?', '[']);
+            if !is_glob {
+                let p = PathBuf::from(pattern);
+                if !p.is_file() {
+                    return Err(IngestError::Pattern {
+                        pattern: pattern.clone(),
+                        message: "no such file".into(),
+                    });
+                }
+                out.insert(p);
+                continue;
+            }
+            let paths = glob::glob(pattern).map_err(|e| IngestError::Pattern {
+                pattern: pattern.clone(),
+                message: e.to_string(),
+            })?;
+            let before = out.len();
+            for p in paths {
+                let p = p.map_err(|e| IngestError::Io {
+                    path: e.path().to_path_buf(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+                if p.is_file() {
+                    out.insert(p);
+                }
+            }
+            if out.len() == before {
+                return Err(IngestError::Pattern {
+                    pattern: pattern.clone(),
+                    message: "matches no file".into(),
+                });
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// Parses every file; all or nothing.
+    pub fn read_all(&self, progress: &dyn Progress) -> Result<ObservationBatch, IngestError> {
+        let paths = self.resolve_paths()?;
+        let total: u64 = paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        progress.set_total(total);
+        let mut batch = ObservationBatch::new(self.cfg.id.clone());
+        for path in &paths {
+            let text = std::fs::read_to_string(path).map_err(|source| IngestError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let format = match self.cfg.format {
+                Some(f) => f,
+                None => format_of(path)?,
+            };
+            let defaults = Defaults {
+                platform: &self.cfg.platform,
+                metric: &self.cfg.metric,
+            };
+            let mut part = match format {
+                FileFormat::Tsv => parse_tsv(path, &text, &defaults)?,
+                FileFormat::Csv => parse_csv(path, &text, &defaults)?,
+                FileFormat::Jsonl => parse_jsonl(path, &text, &defaults)?,
+            };
+            if let Some(keep) = &self.cfg.tags {
+                part.snapshots.retain(|s| keep.contains(&s.tag));
+                part.daily.retain(|d| keep.contains(&d.tag));
+            }
+            batch.extend(part);
+            progress.advance(text.len() as u64);
+        }
+        Ok(batch)
+    }
+}
+
+#[async_trait]
+impl Source for FileSource {
+    fn id(&self) -> &str {
+        &self.cfg.id
+    }
+
+    async fn fetch(
+        &self,
+        _tags: &[Tag],
+        progress: &dyn Progress,
+    ) -> Result<ObservationBatch, IngestError> {
+        self.read_all(progress)
+    }
+}
+
+/// The format a file's extension implies.
+pub fn format_of(path: &Path) -> Result<FileFormat, IngestError> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .and_then(|e| FileFormat::from_name(&e))
+        .ok_or_else(|| IngestError::UnknownFormat {
+            path: path.to_path_buf(),
+        })
+}
+
+struct Defaults<'a> {
+    platform: &'a str,
+    metric: &'a str,
+}
+
+fn line_err(path: &Path, line: usize, message: impl Into<String>) -> IngestError {
+    IngestError::Line {
+        path: path.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS<TAB>value`, one series per file, the tag being the file name.
+fn parse_tsv(path: &Path, text: &str, d: &Defaults) -> Result<ObservationBatch, IngestError> {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let tag = Tag::parse(stem).map_err(|e| line_err(path, 0, format!("file name is not a tag: {e}")))?;
+    let mut batch = ObservationBatch::default();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let n = i + 1;
+        let mut fields = line.split('\t');
+        let (Some(ts), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
+            return Err(line_err(
+                path,
+                n,
+                format!("expected `YYYY-MM-DD HH:MM:SS<TAB>value`, got {line:?}"),
+            ));
+        };
+        let observed_at = NaiveDateTime::parse_from_str(ts.trim(), "%Y-%m-%d %H:%M:%S")
+            .map_err(|e| line_err(path, n, format!("bad time {ts:?}: {e}")))?
+            .and_utc();
+        let value = parse_value(value.trim()).map_err(|m| line_err(path, n, m))?;
+        batch.snapshots.push(Snapshot {
+            platform: d.platform.to_string(),
+            tag: tag.clone(),
+            metric: d.metric.to_string(),
+            observed_at,
+            value,
+        });
+    }
+    Ok(batch)
+}
+
+fn parse_value(s: &str) -> Result<u64, String> {
+    s.parse::<u64>()
+        .map_err(|_| format!("bad value {s:?}: expected a whole number >= 0"))
+}
+
+/// Accepts RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC); fractions of a second are dropped.
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    let t = DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc()))
+        .map_err(|_| {
+            format!("bad observed_at {s:?}: expected RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC)")
+        })?;
+    DateTime::from_timestamp(t.timestamp(), 0).ok_or_else(|| format!("observed_at {s:?} out of range"))
+}
+
+fn parse_day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("bad day {s:?}: expected YYYY-MM-DD"))
+}
+
+/// One CSV record or JSON object, before validation.
+#[derive(Debug, Deserialize)]
+struct Row {
+    tag: Option<String>,
+    observed_at: Option<String>,
+    day: Option<String>,
+    value: Option<serde_json::Value>,
+    platform: Option<String>,
+    metric: Option<String>,
+}
+
+fn push_row(batch: &mut ObservationBatch, row: Row, d: &Defaults) -> Result<(), String> {
+    let tag = row.tag.ok_or("missing field `tag`")?;
+    let tag = Tag::parse(&tag).map_err(|e| e.to_string())?;
+    let platform = match row.platform.filter(|p| !p.is_empty()) {
+        Some(p) => parse_ident("platform", &p).map_err(|e| e.to_string())?,
+        None => d.platform.to_string(),
+    };
+    let metric = match row.metric.filter(|m| !m.is_empty()) {
+        Some(m) => parse_ident("metric", &m).map_err(|e| e.to_string())?,
+        None => d.metric.to_string(),
+    };
+    let value = match row.value {
+        None => return Err("missing field `value`".into()),
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .ok_or_else(|| format!("bad value {n}: expected a whole number >= 0"))?,
+        Some(serde_json::Value::String(s)) => parse_value(s.trim())?,
+        Some(other) => return Err(format!("bad value {other}: expected a whole number >= 0")),
+    };
+    let observed_at = row.observed_at.filter(|s| !s.is_empty());
+    let day = row.day.filter(|s| !s.is_empty());
+    match (observed_at, day) {
+        (Some(t), None) => batch.snapshots.push(Snapshot {
+            platform,
+            tag,
+            metric,
+            observed_at: parse_time(t.trim())?,
+            value,
+        }),
+        (None, Some(day)) => batch.daily.push(DailyCount {
+            platform,
+            tag,
+            metric,
+            day: parse_day(day.trim())?,
+            value,
+        }),
+        (Some(_), Some(_)) => return Err("give either `observed_at` or `day`, not both".into()),
+        (None, None) => return Err("missing field `observed_at` (or `day` for daily counts)".into()),
+    }
+    Ok(())
+}
+
+fn parse_csv(path: &Path, text: &str, d: &Defaults) -> Result<ObservationBatch, IngestError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| line_err(path, 1, format!("bad header: {e}")))?
+        .clone();
+    for need in ["tag", "value"] {
+        if !headers.iter().any(|h| h == need) {
+            return Err(line_err(path, 1, format!("header lacks column `{need}`")));
+        }
+    }
+    if !headers.iter().any(|h| h == "observed_at" || h == "day") {
+        return Err(line_err(path, 1, "header lacks column `observed_at` (or `day`)"));
+    }
+    let mut batch = ObservationBatch::default();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+            line_err(path, line, e.to_string())
+        })?;
+        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        let get = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .and_then(|i| record.get(i))
+                .map(str::to_string)
+        };
+        let row = Row {
+            tag: get("tag"),
+            observed_at: get("observed_at"),
+            day: get("day"),
+            value: get("value").map(serde_json::Value::String),
+            platform: get("platform"),
+            metric: get("metric"),
+        };
+        push_row(&mut batch, row, d).map_err(|m| line_err(path, line, m))?;
+    }
+    Ok(batch)
+}
+
+fn parse_jsonl(path: &Path, text: &str, d: &Defaults) -> Result<ObservationBatch, IngestError> {
+    let mut batch = ObservationBatch::default();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row: Row = serde_json::from_str(line)
+            .map_err(|e| line_err(path, i + 1, format!("malformed JSON: {e}")))?;
+        push_row(&mut batch, row, d).map_err(|m| line_err(path, i + 1, m))?;
+    }
+    Ok(batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NoProgress;
+
+    fn source(paths: Vec<String>, format: Option<FileFormat>) -> FileSource {
+        FileSource::from_config(&FileSourceConfig {
+            id: "t".into(),
+            paths,
+            format,
+            platform: "tiktok".into(),
+            metric: "views".into(),
+            tags: None,
+            synthetic: false,
+        })
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> String {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+
+    #[test]
+    fn tsv_series_named_by_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "NurseLife.tsv",
+            "2025-01-06 15:14:19\t598100000\n2025-01-06 18:00:00\t598200000\r\n\n",
+        );
+        let b = source(vec![p], None).read_all(&NoProgress).unwrap();
+        assert_eq!(b.snapshots.len(), 2);
+        assert_eq!(b.snapshots[0].tag.as_str(), "nurselife");
+        assert_eq!(b.snapshots[0].value, 598_100_000);
+        assert_eq!(b.snapshots[0].observed_at.timestamp(), 1_736_176_459);
+        assert_eq!(b.snapshots[1].platform, "tiktok");
+        assert_eq!(b.source, "t");
+    }
+
+    #[test]
+    fn tsv_bad_line_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "azubi.tsv",
+            "2025-01-06 15:14:19\t5\n2025-01-06 16:14:19\t5.5\n",
+        );
+        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err();
+        assert_eq!(e.to_string(), format!("{p}:2: bad value \"5.5\": expected a whole number >= 0"));
+        let p = write(dir.path(), "koch.tsv", "2025-13-06 15:14:19\t5\n");
+        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{p}:1: bad time")), "{e}");
+        let p = write(dir.path(), "bad name.tsv", "2025-01-06 15:14:19\t5\n");
+        let e = source(vec![p], None).read_all(&NoProgress).unwrap_err().to_string();
+        assert!(e.contains("file name is not a tag") && e.contains("\"bad name\""), "{e}");
+    }
+
+    #[test]
+    fn csv_snapshots_and_daily_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "x.csv",
+            "tag,observed_at,value,platform,metric\n#Azubi,2026-11-16T00:00:00Z,100,,\nkoch,2026-11-16 06:30:00,7,youtube,videos\n",
+        );
+        let b = source(vec![p], None).read_all(&NoProgress).unwrap();
+        assert_eq!(b.snapshots.len(), 2);
+        assert_eq!(b.snapshots[0].tag.as_str(), "azubi");
+        assert_eq!(b.snapshots[0].platform, "tiktok");
+        assert_eq!(b.snapshots[1].platform, "youtube");
+        assert_eq!(b.snapshots[1].metric, "videos");
+        let p = write(
+            dir.path(),
+            "d.csv",
+            "tag,day,value,platform,metric\nnurselife,2026-11-20,42,mastodon,uses\n",
+        );
+        let b = source(vec![p], None).read_all(&NoProgress).unwrap();
+        assert_eq!(b.daily.len(), 1);
+        assert_eq!(b.daily[0].day, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
+        assert_eq!(b.daily[0].value, 42);
+    }
+
+    #[test]
+    fn csv_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "h.csv", "tag,when,value\na,2026-01-01,1\n");
+        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
+        assert_eq!(e, format!("{p}:1: header lacks column `observed_at` (or `day`)"));
+        let p = write(
+            dir.path(),
+            "t.csv",
+            "tag,observed_at,value\nok,2026-01-01T00:00:00Z,1\nnot ok,2026-01-01T00:00:00Z,1\n",
+        );
+        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{p}:3: invalid tag \"not ok\"")), "{e}");
+        let p = write(dir.path(), "v.csv", "tag,observed_at,value\nok,2026-01-01T00:00:00Z,-4\n");
+        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{p}:2: bad value \"-4\"")), "{e}");
+    }
+
+    #[test]
+    fn jsonl_rows_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "x.jsonl",
+            "{\"tag\":\"cheflife\",\"observed_at\":\"2026-11-16T01:00:00+01:00\",\"value\":12}\n\n{\"tag\":\"koch\",\"day\":\"2026-11-17\",\"value\":\"3\",\"platform\":\"mastodon\",\"metric\":\"uses\"}\n",
+        );
+        let b = source(vec![p], None).read_all(&NoProgress).unwrap();
+        assert_eq!(b.snapshots[0].observed_at.to_rfc3339(), "2026-11-16T00:00:00+00:00");
+        assert_eq!(b.daily[0].value, 3);
+        let p = write(dir.path(), "y.jsonl", "{\"tag\":\"a\",\"observed_at\":\"2026-11-16 00:00:00\",\"value\":1}\n{\"tag\":\n");
+        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{p}:2: malformed JSON")), "{e}");
+        let p = write(dir.path(), "z.jsonl", "{\"tag\":\"a\",\"value\":1}\n");
+        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{p}:1: missing field `observed_at`")), "{e}");
+        let p = write(dir.path(), "f.jsonl", "{\"tag\":\"a\",\"observed_at\":\"2026-11-16 00:00:00\",\"value\":1.5}\n");
+        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{p}:1: bad value 1.5")), "{e}");
+    }
+
+    #[test]
+    fn patterns_and_formats() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.tsv", "2025-01-06 15:14:19\t1\n");
+        write(dir.path(), "b.tsv", "2025-01-06 15:14:19\t2\n");
+        let glob = format!("{}/*.tsv", dir.path().display());
+        let b = source(vec![glob], None).read_all(&NoProgress).unwrap();
+        assert_eq!(b.snapshots.iter().map(|s| s.tag.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let none = format!("{}/*.csv", dir.path().display());
+        let e = source(vec![none], None).read_all(&NoProgress).unwrap_err().to_string();
+        assert!(e.ends_with("matches no file"), "{e}");
+        let p = write(dir.path(), "c.txt", "x");
+        let e = source(vec![p], None).read_all(&NoProgress).unwrap_err().to_string();
+        assert!(e.contains("cannot tell the format"), "{e}");
+        let p = write(dir.path(), "c.data", "2025-01-06 15:14:19\t3\n");
+        let b = source(vec![p], Some(FileFormat::Tsv)).read_all(&NoProgress).unwrap();
+        assert_eq!(b.snapshots[0].tag.as_str(), "c");
+    }
+
+    #[test]
+    fn tag_filter_limits_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "x.csv",
+            "tag,observed_at,value\nazubi,2026-01-01T00:00:00Z,1\nkoch,2026-01-01T00:00:00Z,2\n",
+        );
+        let mut s = source(vec![p], None);
+        s.cfg.tags = Some(vec![Tag::parse("koch").unwrap()]);
+        let b = s.read_all(&NoProgress).unwrap();
+        assert_eq!(b.snapshots.len(), 1);
+        assert_eq!(b.snapshots[0].tag.as_str(), "koch");
+    }
+}

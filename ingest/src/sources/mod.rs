@@ -1,0 +1,3 @@
+//! One module per source kind; `crate::build_source` is where they are registered.
+
+pub mod file;

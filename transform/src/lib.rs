@@ -1,0 +1,375 @@
+//! The metric jobs: observations in, weekly tables out, as `design/metrics.md` defines them.
+//!
+//! Every step is a small function from `LazyFrame` to `LazyFrame`; [`weekly_tables`] composes
+//! them and collects at the edge. No file or network I/O happens here, so each rule is
+//! tested on literal frames.
+//!
+//! Weeks are handled as integer ISO week numbers (`week`): week `w` starts on day
+//! `7w - 3` since 1970-01-01 (a Thursday), so joins on `week ± k` are exact and a week
+//! without a row simply has no partner (it counts as null, as the spec requires).
+
+mod daily;
+mod rollup;
+mod signals;
+mod snapshots;
+mod summary;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use tagpulse_config::{Brand, Occupation};
+
+pub use daily::daily_weekly;
+pub use rollup::{brands, occupations};
+pub use signals::signals;
+pub use snapshots::snapshots_weekly;
+pub use summary::series_summary;
+
+/// Identity columns of one series.
+pub const SERIES: [&str; 3] = ["platform", "tag", "metric"];
+
+/// Columns of `weekly_tag_metrics`, in order.
+pub const TAG_COLUMNS: [&str; 15] = [
+    "platform",
+    "tag",
+    "metric",
+    "week_start",
+    "total_end",
+    "gained",
+    "observations",
+    "decreases",
+    "coverage",
+    "wow_growth",
+    "total_growth",
+    "avg4",
+    "momentum",
+    "z",
+    "breakout",
+];
+
+/// Columns of `weekly_occupation_metrics`, in order.
+pub const OCCUPATION_COLUMNS: [&str; 15] = [
+    "platform",
+    "occupation",
+    "metric",
+    "week_start",
+    "total_end",
+    "gained",
+    "tags_reporting",
+    "tags_total",
+    "share",
+    "wow_growth",
+    "total_growth",
+    "avg4",
+    "momentum",
+    "z",
+    "breakout",
+];
+
+/// Columns of `weekly_brand_metrics`, in order.
+pub const BRAND_COLUMNS: [&str; 7] = [
+    "platform",
+    "brand",
+    "occupation",
+    "metric",
+    "week_start",
+    "gained",
+    "brand_share",
+];
+
+/// A polars job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    /// Polars rejected the plan or the data.
+    #[error("transform failed: {0}")]
+    Polars(#[from] PolarsError),
+}
+
+/// Parameters of the metrics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    /// Longest gap (seconds) between two snapshots that is interpolated across.
+    pub max_gap_secs: i64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            max_gap_secs: 7 * 86_400,
+        }
+    }
+}
+
+/// The three weekly tables of the spec.
+#[derive(Debug, Clone)]
+pub struct WeeklyTables {
+    /// `weekly_tag_metrics`.
+    pub tags: DataFrame,
+    /// `weekly_occupation_metrics`.
+    pub occupations: DataFrame,
+    /// `weekly_brand_metrics`.
+    pub brands: DataFrame,
+}
+
+impl WeeklyTables {
+    /// The latest complete week: the one before the week of the newest observation.
+    pub fn latest_complete_week(&self) -> Option<NaiveDate> {
+        let last = self
+            .tags
+            .column("week_start")
+            .ok()?
+            .as_materialized_series()
+            .date()
+            .ok()?
+            .physical()
+            .max()?;
+        date_from_days(last - 7)
+    }
+}
+
+/// A date from days since 1970-01-01.
+pub fn date_from_days(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+}
+
+/// Days since 1970-01-01 of a date.
+pub fn days_from_date(d: NaiveDate) -> i32 {
+    d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
+        .num_days() as i32
+}
+
+/// Empty snapshot observations, with the stored schema.
+pub fn empty_snapshots() -> DataFrame {
+    DataFrame::new_infer_height(vec![
+        Column::new_empty("platform".into(), &DataType::String),
+        Column::new_empty("tag".into(), &DataType::String),
+        Column::new_empty("metric".into(), &DataType::String),
+        Column::new_empty(
+            "observed_at".into(),
+            &DataType::Datetime(TimeUnit::Milliseconds, None),
+        ),
+        Column::new_empty("value".into(), &DataType::UInt64),
+        Column::new_empty("source".into(), &DataType::String),
+        Column::new_empty(
+            "ingested_at".into(),
+            &DataType::Datetime(TimeUnit::Microseconds, None),
+        ),
+    ])
+    .expect("static schema")
+}
+
+/// Empty daily-count observations, with the stored schema.
+pub fn empty_daily() -> DataFrame {
+    DataFrame::new_infer_height(vec![
+        Column::new_empty("platform".into(), &DataType::String),
+        Column::new_empty("tag".into(), &DataType::String),
+        Column::new_empty("metric".into(), &DataType::String),
+        Column::new_empty("day".into(), &DataType::Date),
+        Column::new_empty("value".into(), &DataType::UInt64),
+        Column::new_empty("source".into(), &DataType::String),
+        Column::new_empty(
+            "ingested_at".into(),
+            &DataType::Datetime(TimeUnit::Microseconds, None),
+        ),
+    ])
+    .expect("static schema")
+}
+
+/// Keeps, per identity, the row ingested last (the spec's "last ingested wins").
+pub fn dedup_latest(lf: LazyFrame, identity: &[&str]) -> LazyFrame {
+    lf.sort(
+        ["ingested_at"],
+        SortMultipleOptions::default().with_maintain_order(true),
+    )
+    .unique_stable(
+        Some(by_name(identity.iter().copied(), true, false)),
+        UniqueKeepStrategy::Last,
+    )
+}
+
+/// ISO week number of a column of days since the epoch.
+pub(crate) fn week_of_days(days: Expr) -> Expr {
+    (days + lit(3i64)).floor_div(lit(7i64))
+}
+
+/// First second of week `w`.
+pub(crate) fn week_start_secs(week: Expr) -> Expr {
+    (week * lit(7i64) - lit(3i64)) * lit(86_400i64)
+}
+
+/// The `week_start` date column from the `week` number.
+pub(crate) fn week_start_date(week: Expr) -> Expr {
+    (week * lit(7i64) - lit(3i64))
+        .cast(DataType::Int32)
+        .cast(DataType::Date)
+        .alias("week_start")
+}
+
+/// A typed null literal.
+pub(crate) fn null_of(dtype: DataType) -> Expr {
+    lit(NULL).cast(dtype)
+}
+
+/// Names as column expressions.
+pub(crate) fn cols_of(names: &[&str]) -> Vec<Expr> {
+    names.iter().map(|n| col(*n)).collect()
+}
+
+/// One row per series and week, from its first week to its last plus `extra_after`
+/// weeks; `w_last` keeps the last observed week.
+pub(crate) fn week_grid(lf: LazyFrame, keys: &[&str], extra_after: i64) -> LazyFrame {
+    lf.group_by(cols_of(keys))
+        .agg([
+            col("week").min().alias("w_first"),
+            col("week").max().alias("w_last"),
+        ])
+        .with_column(
+            int_ranges(
+                col("w_first"),
+                col("w_last") + lit(1 + extra_after),
+                lit(1i64),
+                DataType::Int64,
+            )
+            .alias("week"),
+        )
+        .explode(
+            by_name(["week"], true, false),
+            ExplodeOptions {
+                empty_as_null: false,
+                keep_nulls: false,
+            },
+        )
+}
+
+/// Computes all weekly tables from stored observations.
+pub fn weekly_tables(
+    snapshots: LazyFrame,
+    daily: LazyFrame,
+    params: &Params,
+    taxonomy: &[Occupation],
+    brand_cfg: &[Brand],
+) -> Result<WeeklyTables, TransformError> {
+    let base = concat(
+        [snapshots_weekly(snapshots, params)?, daily_weekly(daily)?],
+        UnionArgs::default(),
+    )?;
+    let tags = signals(base, &SERIES)?
+        .sort(["platform", "metric", "tag", "week"], Default::default())
+        .collect()?;
+    let occ = occupations(tags.clone().lazy(), taxonomy)?.collect()?;
+    let brand = brands(tags.clone().lazy(), occ.clone().lazy(), brand_cfg)?
+        .select(cols_of(&BRAND_COLUMNS))
+        .collect()?;
+    let finish = |df: DataFrame, columns: &[&str]| -> PolarsResult<DataFrame> {
+        df.lazy()
+            .with_column(week_start_date(col("week")))
+            .select(cols_of(columns))
+            .collect()
+    };
+    Ok(WeeklyTables {
+        tags: finish(tags, &TAG_COLUMNS)?,
+        occupations: finish(occ, &OCCUPATION_COLUMNS)?,
+        brands: brand,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+    use chrono::NaiveDateTime;
+
+    /// Snapshot observations from (tag, "YYYY-MM-DD HH:MM:SS", value) triples.
+    pub fn snaps(rows: &[(&str, &str, u64)]) -> LazyFrame {
+        let ms: Vec<i64> = rows
+            .iter()
+            .map(|r| {
+                NaiveDateTime::parse_from_str(r.1, "%Y-%m-%d %H:%M:%S")
+                    .unwrap()
+                    .and_utc()
+                    .timestamp_millis()
+            })
+            .collect();
+        let n = rows.len();
+        DataFrame::new_infer_height(vec![
+            Column::new("platform".into(), vec!["tiktok"; n]),
+            Column::new("tag".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+            Column::new("metric".into(), vec!["views"; n]),
+            Column::new("observed_at".into(), ms)
+                .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+                .unwrap(),
+            Column::new("value".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
+            Column::new("source".into(), vec!["t"; n]),
+            Column::new("ingested_at".into(), (0..n as i64).collect::<Vec<_>>())
+                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+                .unwrap(),
+        ])
+        .unwrap()
+        .lazy()
+    }
+
+    /// The f64 values of a column.
+    pub fn f64s(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
+        df.column(name)
+            .unwrap()
+            .cast(&DataType::Float64)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect()
+    }
+
+    /// Asserts two optional floats agree to 1e-9 (relative).
+    pub fn assert_close(got: &[Option<f64>], want: &[Option<f64>]) {
+        assert_eq!(got.len(), want.len(), "got {got:?}, want {want:?}");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            match (g, w) {
+                (None, None) => {}
+                (Some(g), Some(w)) => assert!(
+                    (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                    "row {i}: got {g}, want {w} (all: {got:?})"
+                ),
+                _ => panic!("row {i}: got {g:?}, want {w:?} (all: {got:?})"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+
+    #[test]
+    fn week_numbers_start_on_monday() {
+        // 2026-11-16 is a Monday.
+        let monday = days_from_date(NaiveDate::from_ymd_opt(2026, 11, 16).unwrap()) as i64;
+        let df = df!("d" => [monday - 1, monday, monday + 6, monday + 7])
+            .unwrap()
+            .lazy()
+            .select([week_of_days(col("d")).alias("w")])
+            .with_column(week_start_date(col("w")))
+            .collect()
+            .unwrap();
+        let w: Vec<i64> = df.column("w").unwrap().i64().unwrap().into_no_null_iter().collect();
+        assert_eq!(w[1] - w[0], 1);
+        assert_eq!(w[1], w[2]);
+        assert_eq!(w[3] - w[2], 1);
+        let ws = df.column("week_start").unwrap().date().unwrap().physical().get(1).unwrap();
+        assert_eq!(date_from_days(ws), NaiveDate::from_ymd_opt(2026, 11, 16));
+    }
+
+    #[test]
+    fn dedup_keeps_last_ingested() {
+        let lf = snaps(&[
+            ("a", "2026-01-05 00:00:00", 10),
+            ("a", "2026-01-05 00:00:00", 99),
+            ("a", "2026-01-06 00:00:00", 20),
+        ]);
+        let df = dedup_latest(lf, &["platform", "tag", "metric", "observed_at"])
+            .sort(["observed_at"], Default::default())
+            .collect()
+            .unwrap();
+        assert_eq!(df.height(), 2);
+        assert_close(&f64s(&df, "value"), &[Some(99.0), Some(20.0)]);
+    }
+}
