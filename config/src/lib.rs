@@ -355,7 +355,8 @@ impl Config {
 
     /// The built-in defaults (used when there is neither a file nor flags).
     pub fn builtin() -> Config {
-        Config::from_toml("", "<built-in>").expect("empty config with the shipped taxonomy is valid")
+        Config::from_toml("", "<built-in>")
+            .expect("empty config with the shipped taxonomy is valid")
     }
 
     fn validate(&self, text: &str, file: &str) -> Result<(), ConfigError> {
@@ -383,7 +384,12 @@ impl Config {
                     return Err(invalid_at(
                         text,
                         file,
-                        &[Seg::Key("sources"), Seg::Idx(i), Seg::Key("paths"), Seg::Idx(j)],
+                        &[
+                            Seg::Key("sources"),
+                            Seg::Idx(i),
+                            Seg::Key("paths"),
+                            Seg::Idx(j),
+                        ],
                         format!("invalid glob {p:?}: {e}"),
                     ));
                 }
@@ -428,7 +434,12 @@ impl Config {
                     return Err(invalid_at(
                         text,
                         file,
-                        &[Seg::Key("brands"), Seg::Idx(i), Seg::Key("occupations"), Seg::Idx(j)],
+                        &[
+                            Seg::Key("brands"),
+                            Seg::Idx(i),
+                            Seg::Key("occupations"),
+                            Seg::Idx(j),
+                        ],
                         format!("unknown occupation {o:?} (not in the taxonomy)"),
                     ));
                 }
@@ -488,10 +499,7 @@ fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<
 }
 
 fn toml_error(text: &str, file: &str, key: &str, e: &toml::de::Error) -> ConfigError {
-    let line = e
-        .span()
-        .map(|s| line_of(text, s.start))
-        .unwrap_or_default();
+    let line = e.span().map(|s| line_of(text, s.start)).unwrap_or_default();
     ConfigError::Invalid {
         file: file.to_string(),
         line,
@@ -611,7 +619,14 @@ mod tests {
             assert!(nursing.tags.iter().any(|x| x.as_str() == t), "{t}");
         }
         let all = c.tracked_tags();
-        for t in ["lovemyjob", "internship", "stagiair", "azubi", "cheflife", "forgelife"] {
+        for t in [
+            "lovemyjob",
+            "internship",
+            "stagiair",
+            "azubi",
+            "cheflife",
+            "forgelife",
+        ] {
             assert!(all.iter().any(|x| x.as_str() == t), "{t}");
         }
     }
@@ -678,8 +693,7 @@ week = "2026-W47"
 
     #[test]
     fn invalid_tag_in_taxonomy_names_path_and_line() {
-        let (line, key, msg) =
-            err("[[occupations]]\nname = \"X\"\ntags = [\"ok\", \"not ok\"]\n");
+        let (line, key, msg) = err("[[occupations]]\nname = \"X\"\ntags = [\"ok\", \"not ok\"]\n");
         assert_eq!(line, 3);
         assert_eq!(key, "occupations[0].tags[1]");
         assert!(msg.contains("\"not ok\""), "{msg}");

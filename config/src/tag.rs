@@ -137,7 +137,10 @@ mod tests {
         let t = Tag::parse("Caf\u{0065}\u{0301}").unwrap();
         assert_eq!(t.as_str(), "caf\u{00e9}");
         assert_eq!(t.as_str().chars().count(), 4);
-        assert_eq!(Tag::parse("Pflegekraft_2026").unwrap().as_str(), "pflegekraft_2026");
+        assert_eq!(
+            Tag::parse("Pflegekraft_2026").unwrap().as_str(),
+            "pflegekraft_2026"
+        );
         assert_eq!(Tag::parse("schweißer").unwrap().as_str(), "schweißer");
     }
 

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub use tagpulse_config::{parse_ident, Tag, TagError};
 use tagpulse_config::SourceConfig;
+pub use tagpulse_config::{parse_ident, Tag, TagError};
 
 /// A cumulative counter read at one moment (e.g. TikTok tag views).
 #[derive(Debug, Clone, PartialEq)]
@@ -142,7 +142,11 @@ pub trait Source: Send + Sync {
     fn id(&self) -> &str;
 
     /// Fetches observations for `tags` (a source reading files takes what they hold).
-    async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<ObservationBatch, IngestError>;
+    async fn fetch(
+        &self,
+        tags: &[Tag],
+        progress: &dyn Progress,
+    ) -> Result<ObservationBatch, IngestError>;
 }
 
 /// Builds the source a config entry describes: the one registry of source kinds.

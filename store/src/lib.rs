@@ -1,1 +1,88 @@
-//! placeholder
+//! Where tagpulse data lives: observations and the weekly tables.
+//!
+//! [`Store`] is the one interface the pipeline uses; [`open`] picks the implementation
+//! from `[storage]`. The default, [`ParquetStore`], is an embedded lake of Parquet files
+//! that needs no server. Reads deduplicate observations by identity (last ingested wins),
+//! so a re-run or an overlapping import never changes a metric.
+
+mod parquet;
+
+use async_trait::async_trait;
+use polars::prelude::*;
+use tagpulse_config::{Backend, StorageConfig};
+use tagpulse_ingest::ObservationBatch;
+use tagpulse_transform::WeeklyTables;
+
+pub use parquet::ParquetStore;
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file or directory could not be read or written.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The path.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Polars could not read or write a frame.
+    #[error("{what}: {source}")]
+    Polars {
+        /// What was being done.
+        what: String,
+        /// The polars error.
+        source: PolarsError,
+    },
+    /// The weekly tables have not been computed yet.
+    #[error("no weekly tables in {0} yet: run `tagpulse transform` (or `tagpulse run`) first")]
+    NoWeeklyTables(String),
+}
+
+/// What an append wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AppendStats {
+    /// Counter snapshots written.
+    pub snapshots: usize,
+    /// Daily counts written.
+    pub daily: usize,
+}
+
+/// Observations in, weekly tables out; one implementation per backend.
+///
+/// Call it from tokio's multi-threaded runtime: polars' Parquet reader blocks in place
+/// when it finds a runtime, which the current-thread runtime does not allow.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// A one-line description for logs ("parquet lake at ./data").
+    fn describe(&self) -> String;
+
+    /// Stores a batch; it is either stored whole or not at all.
+    async fn append(&self, batch: &ObservationBatch) -> Result<AppendStats, StoreError>;
+
+    /// Counter snapshots, deduplicated by identity (last ingested wins).
+    async fn scan_snapshots(&self) -> Result<LazyFrame, StoreError>;
+
+    /// Daily counts, deduplicated by identity (last ingested wins).
+    async fn scan_daily(&self) -> Result<LazyFrame, StoreError>;
+
+    /// Replaces the weekly tables with `tables`.
+    async fn write_weekly(&self, tables: &WeeklyTables) -> Result<(), StoreError>;
+
+    /// The weekly tables last written.
+    async fn read_weekly(&self) -> Result<WeeklyTables, StoreError>;
+}
+
+/// Opens the store `[storage]` configures.
+pub fn open(cfg: &StorageConfig) -> Result<Box<dyn Store>, StoreError> {
+    match cfg.backend {
+        Backend::Parquet => Ok(Box::new(ParquetStore::open(&cfg.data_dir)?)),
+    }
+}
+
+pub(crate) fn polars_err(what: impl Into<String>) -> impl FnOnce(PolarsError) -> StoreError {
+    let what = what.into();
+    move |source| StoreError::Polars { what, source }
+}

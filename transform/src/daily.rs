@@ -24,7 +24,12 @@ pub fn daily_weekly(lf: LazyFrame) -> PolarsResult<LazyFrame> {
     ]);
     Ok(week_grid(days, &SERIES, 0)
         .select(keys_w.clone())
-        .join(per_week, keys_w.clone(), keys_w, JoinArgs::new(JoinType::Left))
+        .join(
+            per_week,
+            keys_w.clone(),
+            keys_w,
+            JoinArgs::new(JoinType::Left),
+        )
         .select([
             col("platform"),
             col("tag"),
@@ -32,8 +37,11 @@ pub fn daily_weekly(lf: LazyFrame) -> PolarsResult<LazyFrame> {
             col("week"),
             null_of(DataType::Float64).alias("total_end"),
             col("sum").alias("gained"),
-            col("days").fill_null(lit(0)).cast(DataType::UInt32).alias("observations"),
-            lit(0u32).alias("decreases"),
+            col("days")
+                .fill_null(lit(0))
+                .cast(DataType::UInt32)
+                .alias("observations"),
+            lit(0u32).cast(DataType::UInt32).alias("decreases"),
             (col("days").fill_null(lit(0)).cast(DataType::Float64) / lit(7.0)).alias("coverage"),
         ]))
 }
@@ -41,8 +49,8 @@ pub fn daily_weekly(lf: LazyFrame) -> PolarsResult<LazyFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::*;
     use crate::days_from_date;
+    use crate::testutil::*;
     use chrono::NaiveDate;
 
     fn daily(rows: &[(&str, &str, u64)]) -> LazyFrame {
@@ -55,7 +63,9 @@ mod tests {
             Column::new("platform".into(), vec!["mastodon"; n]),
             Column::new("tag".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
             Column::new("metric".into(), vec!["uses"; n]),
-            Column::new("day".into(), days).cast(&DataType::Date).unwrap(),
+            Column::new("day".into(), days)
+                .cast(&DataType::Date)
+                .unwrap(),
             Column::new("value".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
             Column::new("source".into(), vec!["t"; n]),
             Column::new("ingested_at".into(), (0..n as i64).collect::<Vec<_>>())
@@ -84,12 +94,62 @@ mod tests {
             .collect()
             .unwrap();
         assert_eq!(df.height(), 4);
-        assert_close(&f64s(&df, "gained"), &[Some(3.0), Some(65.0), None, Some(8.0)]);
+        assert_close(
+            &f64s(&df, "gained"),
+            &[Some(3.0), Some(65.0), None, Some(8.0)],
+        );
         assert_close(
             &f64s(&df, "coverage"),
             &[Some(1.0 / 7.0), Some(1.0), Some(0.0), Some(1.0 / 7.0)],
         );
         assert_close(&f64s(&df, "total_end"), &[None, None, None, None]);
-        assert_close(&f64s(&df, "observations"), &[Some(1.0), Some(7.0), Some(0.0), Some(1.0)]);
+        assert_close(
+            &f64s(&df, "observations"),
+            &[Some(1.0), Some(7.0), Some(0.0), Some(1.0)],
+        );
+    }
+}
+
+#[cfg(test)]
+mod composed {
+    use crate::testutil::*;
+    use crate::{weekly_tables, Params, TAG_COLUMNS};
+    use polars::prelude::*;
+
+    #[test]
+    fn weekly_tables_mix_snapshots_and_daily_counts() {
+        let snapshots = snaps(&[
+            ("a", "2026-11-15 00:00:00", 0),
+            ("a", "2026-11-17 00:00:00", 20),
+        ]);
+        let daily = DataFrame::new_infer_height(vec![
+            Column::new("platform".into(), ["mastodon"]),
+            Column::new("tag".into(), ["a"]),
+            Column::new("metric".into(), ["uses"]),
+            Column::new("day".into(), [20_409i32])
+                .cast(&DataType::Date)
+                .unwrap(),
+            Column::new("value".into(), [4u64]),
+            Column::new("source".into(), ["m"]),
+            Column::new("ingested_at".into(), [1i64])
+                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+                .unwrap(),
+        ])
+        .unwrap();
+        let t = weekly_tables(snapshots, daily.lazy(), &Params::default(), &[], &[]).unwrap();
+        let names: Vec<&str> = t
+            .tags
+            .get_column_names()
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(names, TAG_COLUMNS);
+        // Sorted by platform: mastodon's daily row first, then tiktok's two weeks.
+        assert_eq!(t.tags.height(), 3);
+        assert_close(&f64s(&t.tags, "gained"), &[Some(4.0), None, None]);
+        assert_close(&f64s(&t.tags, "total_end"), &[None, Some(10.0), None]);
+        assert_close(&f64s(&t.tags, "coverage"), &[Some(1.0 / 7.0), None, None]);
+        assert_eq!(t.occupations.height(), 0);
+        assert_eq!(t.brands.height(), 0);
     }
 }

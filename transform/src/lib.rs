@@ -350,11 +350,24 @@ mod tests {
             .with_column(week_start_date(col("w")))
             .collect()
             .unwrap();
-        let w: Vec<i64> = df.column("w").unwrap().i64().unwrap().into_no_null_iter().collect();
+        let w: Vec<i64> = df
+            .column("w")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
         assert_eq!(w[1] - w[0], 1);
         assert_eq!(w[1], w[2]);
         assert_eq!(w[3] - w[2], 1);
-        let ws = df.column("week_start").unwrap().date().unwrap().physical().get(1).unwrap();
+        let ws = df
+            .column("week_start")
+            .unwrap()
+            .date()
+            .unwrap()
+            .physical()
+            .get(1)
+            .unwrap();
         assert_eq!(date_from_days(ws), NaiveDate::from_ymd_opt(2026, 11, 16));
     }
 

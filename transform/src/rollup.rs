@@ -35,13 +35,24 @@ pub fn occupations(tags: LazyFrame, taxonomy: &[Occupation]) -> PolarsResult<Laz
     let totals = members
         .clone()
         .group_by([col("occupation")])
-        .agg([col("tag").count().cast(DataType::UInt32).alias("tags_total")]);
+        .agg([col("tag")
+            .count()
+            .cast(DataType::UInt32)
+            .alias("tags_total")]);
     let pmw = cols_of(&["platform", "metric", "week"]);
-    let denominators = tags.clone().group_by(pmw.clone()).agg([
-        col("gained").sum().alias("all_gained"),
-    ]);
+    let denominators = tags
+        .clone()
+        .group_by(pmw.clone())
+        .agg([col("gained").sum().alias("all_gained")]);
     let rolled = tags
-        .select(cols_of(&["platform", "tag", "metric", "week", "gained", "total_end"]))
+        .select(cols_of(&[
+            "platform",
+            "tag",
+            "metric",
+            "week",
+            "gained",
+            "total_end",
+        ]))
         .join(
             members,
             [col("tag")],
@@ -52,7 +63,10 @@ pub fn occupations(tags: LazyFrame, taxonomy: &[Occupation]) -> PolarsResult<Laz
         .agg([
             sum_present("gained").alias("gained"),
             sum_present("total_end").alias("total_end"),
-            col("gained").count().cast(DataType::UInt32).alias("tags_reporting"),
+            col("gained")
+                .count()
+                .cast(DataType::UInt32)
+                .alias("tags_reporting"),
         ])
         .join(
             totals,
@@ -60,17 +74,24 @@ pub fn occupations(tags: LazyFrame, taxonomy: &[Occupation]) -> PolarsResult<Laz
             [col("occupation")],
             JoinArgs::new(JoinType::Left),
         )
-        .join(denominators, pmw.clone(), pmw, JoinArgs::new(JoinType::Left))
+        .join(
+            denominators,
+            pmw.clone(),
+            pmw,
+            JoinArgs::new(JoinType::Left),
+        )
         .with_column(
             when(col("all_gained").gt(lit(0.0)))
                 .then(col("gained") / col("all_gained"))
                 .otherwise(null_of(DataType::Float64))
                 .alias("share"),
         );
-    Ok(signals(rolled, &["platform", "occupation", "metric"])?.sort(
-        ["platform", "metric", "occupation", "week"],
-        Default::default(),
-    ))
+    Ok(
+        signals(rolled, &["platform", "occupation", "metric"])?.sort(
+            ["platform", "metric", "occupation", "week"],
+            Default::default(),
+        ),
+    )
 }
 
 /// `weekly_brand_metrics` (with `week_start`) from weekly tag and occupation rows.
@@ -94,8 +115,10 @@ pub fn brands(
             bo.1.push(o.clone());
         }
     }
-    let brand_tags = string_frame(("brand", bt.0), ("tag", bt.1))?.unique_stable(None, UniqueKeepStrategy::First);
-    let brand_occ = string_frame(("brand", bo.0), ("occupation", bo.1))?.unique_stable(None, UniqueKeepStrategy::First);
+    let brand_tags = string_frame(("brand", bt.0), ("tag", bt.1))?
+        .unique_stable(None, UniqueKeepStrategy::First);
+    let brand_occ = string_frame(("brand", bo.0), ("occupation", bo.1))?
+        .unique_stable(None, UniqueKeepStrategy::First);
     let occ_keys = cols_of(&["platform", "occupation", "metric", "week"]);
     let occ_gained = occupation_rows.select([
         col("platform"),
@@ -106,11 +129,26 @@ pub fn brands(
     ]);
     Ok(tags
         .select(cols_of(&["platform", "tag", "metric", "week", "gained"]))
-        .join(brand_tags, [col("tag")], [col("tag")], JoinArgs::new(JoinType::Inner))
+        .join(
+            brand_tags,
+            [col("tag")],
+            [col("tag")],
+            JoinArgs::new(JoinType::Inner),
+        )
         .group_by(cols_of(&["platform", "brand", "metric", "week"]))
         .agg([sum_present("gained").alias("gained")])
-        .join(brand_occ, [col("brand")], [col("brand")], JoinArgs::new(JoinType::Inner))
-        .join(occ_gained, occ_keys.clone(), occ_keys, JoinArgs::new(JoinType::Left))
+        .join(
+            brand_occ,
+            [col("brand")],
+            [col("brand")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            occ_gained,
+            occ_keys.clone(),
+            occ_keys,
+            JoinArgs::new(JoinType::Left),
+        )
         .with_columns([
             when(col("occ_gained").gt(lit(0.0)))
                 .then(col("gained") / col("occ_gained"))
@@ -140,11 +178,29 @@ mod tests {
             Column::new("week".into(), [10i64, 10, 10, 10, 11, 11, 11, 11]),
             Column::new(
                 "gained".into(),
-                [Some(10.0), None, Some(30.0), Some(60.0), Some(20.0), Some(5.0), Some(0.0), Some(75.0)],
+                [
+                    Some(10.0),
+                    None,
+                    Some(30.0),
+                    Some(60.0),
+                    Some(20.0),
+                    Some(5.0),
+                    Some(0.0),
+                    Some(75.0),
+                ],
             ),
             Column::new(
                 "total_end".into(),
-                [Some(100.0), None, Some(300.0), Some(1.0), Some(120.0), Some(50.0), Some(300.0), Some(1.0)],
+                [
+                    Some(100.0),
+                    None,
+                    Some(300.0),
+                    Some(1.0),
+                    Some(120.0),
+                    Some(50.0),
+                    Some(300.0),
+                    Some(1.0),
+                ],
             ),
         ])
         .unwrap()
@@ -167,35 +223,62 @@ mod tests {
 
     #[test]
     fn occupation_sums_counts_and_share() {
-        let df = occupations(tag_rows(), &taxonomy()).unwrap().collect().unwrap();
+        let df = occupations(tag_rows(), &taxonomy())
+            .unwrap()
+            .collect()
+            .unwrap();
         // Rows: X/10, X/11, Y/10, Y/11.
-        assert_close(&f64s(&df, "gained"), &[Some(10.0), Some(25.0), Some(40.0), Some(20.0)]);
+        assert_close(
+            &f64s(&df, "gained"),
+            &[Some(10.0), Some(25.0), Some(40.0), Some(20.0)],
+        );
         assert_close(
             &f64s(&df, "total_end"),
             &[Some(100.0), Some(170.0), Some(400.0), Some(420.0)],
         );
-        assert_close(&f64s(&df, "tags_reporting"), &[Some(1.0), Some(2.0), Some(2.0), Some(2.0)]);
+        assert_close(
+            &f64s(&df, "tags_reporting"),
+            &[Some(1.0), Some(2.0), Some(2.0), Some(2.0)],
+        );
         // X lists a, b, zz (zz never seen): tags_total 3.
-        assert_close(&f64s(&df, "tags_total"), &[Some(3.0), Some(3.0), Some(2.0), Some(2.0)]);
+        assert_close(
+            &f64s(&df, "tags_total"),
+            &[Some(3.0), Some(3.0), Some(2.0), Some(2.0)],
+        );
         // Share denominators: week 10 = 10+30+60 = 100; week 11 = 20+5+0+75 = 100.
-        assert_close(&f64s(&df, "share"), &[Some(0.1), Some(0.25), Some(0.4), Some(0.2)]);
+        assert_close(
+            &f64s(&df, "share"),
+            &[Some(0.1), Some(0.25), Some(0.4), Some(0.2)],
+        );
         // Growth on the roll-up series: X 10 -> 25 is +150 %.
-        assert_close(&f64s(&df, "wow_growth"), &[None, Some(1.5), None, Some(-0.5)]);
+        assert_close(
+            &f64s(&df, "wow_growth"),
+            &[None, Some(1.5), None, Some(-0.5)],
+        );
     }
 
     #[test]
     fn brand_share_of_each_occupation() {
         let t = |s: &str| Tag::parse(s).unwrap();
-        let occ = occupations(tag_rows(), &taxonomy()).unwrap().collect().unwrap();
+        let occ = occupations(tag_rows(), &taxonomy())
+            .unwrap()
+            .collect()
+            .unwrap();
         let cfg = vec![Brand {
             name: "Acme".into(),
             tags: vec![t("b"), t("d")],
             occupations: vec!["X".into(), "Y".into()],
         }];
-        let df = brands(tag_rows(), occ.lazy(), &cfg).unwrap().collect().unwrap();
+        let df = brands(tag_rows(), occ.lazy(), &cfg)
+            .unwrap()
+            .collect()
+            .unwrap();
         // Brand gained: week 10 = 60 (b null), week 11 = 80.
         // Rows: X/10, X/11, Y/10, Y/11 -> shares 60/10, 80/25, 60/40, 80/20.
-        assert_close(&f64s(&df, "gained"), &[Some(60.0), Some(80.0), Some(60.0), Some(80.0)]);
+        assert_close(
+            &f64s(&df, "gained"),
+            &[Some(60.0), Some(80.0), Some(60.0), Some(80.0)],
+        );
         assert_close(
             &f64s(&df, "brand_share"),
             &[Some(6.0), Some(3.2), Some(1.5), Some(4.0)],

@@ -33,10 +33,7 @@ pub fn signals(lf: LazyFrame, keys: &[&str]) -> PolarsResult<LazyFrame> {
     }
     let long = concat(lags, UnionArgs::default())?;
     let lag = |name: &str, k: i64, alias: &str| {
-        col(name)
-            .filter(col("k").eq(lit(k)))
-            .first()
-            .alias(alias)
+        col(name).filter(col("k").eq(lit(k))).first().alias(alias)
     };
     let stats = lf
         .clone()
@@ -153,7 +150,13 @@ mod tests {
         // total_end: 1010, 1030, 1060, 1100, 1150
         assert_close(
             &f64s(&df, "total_growth"),
-            &[None, Some(20.0 / 1010.0), Some(30.0 / 1030.0), Some(40.0 / 1060.0), Some(50.0 / 1100.0)],
+            &[
+                None,
+                Some(20.0 / 1010.0),
+                Some(30.0 / 1030.0),
+                Some(40.0 / 1060.0),
+                Some(50.0 / 1100.0),
+            ],
         );
     }
 
@@ -193,8 +196,9 @@ mod tests {
     fn robust_z_with_mad() {
         // Previous 8: 10,12,11,13,10,12,11,13 -> median 11.5; |dev| = 1.5,.5,.5,1.5,...
         // -> MAD = median(.5,.5,.5,.5,1.5,1.5,1.5,1.5) = 1.0; scale = 1.4826.
-        let mut g: Vec<Option<f64>> =
-            [10.0, 12.0, 11.0, 13.0, 10.0, 12.0, 11.0, 13.0].map(Some).to_vec();
+        let mut g: Vec<Option<f64>> = [10.0, 12.0, 11.0, 13.0, 10.0, 12.0, 11.0, 13.0]
+            .map(Some)
+            .to_vec();
         g.push(Some(30.0));
         let df = series(&g);
         let z = f64s(&df, "z");
@@ -214,8 +218,9 @@ mod tests {
     fn robust_z_mad_zero_falls_back_to_mean_abs_dev() {
         // Previous 8: six 10s and two 20s -> median 10, MAD 0, mean |dev| = 20/8 = 2.5,
         // scale = 1.2533 * 2.5.
-        let mut g: Vec<Option<f64>> =
-            [10.0, 20.0, 10.0, 10.0, 20.0, 10.0, 10.0, 10.0].map(Some).to_vec();
+        let mut g: Vec<Option<f64>> = [10.0, 20.0, 10.0, 10.0, 20.0, 10.0, 10.0, 10.0]
+            .map(Some)
+            .to_vec();
         g.push(Some(25.0));
         let df = series(&g);
         assert_close(&f64s(&df, "z")[8..], &[Some(15.0 / (1.2533 * 2.5))]);
@@ -251,7 +256,15 @@ mod tests {
         assert!(z[9].unwrap() < 0.0);
         assert_eq!(bools(&df, "breakout")[9], Some(false));
         // A null gained has a null z.
-        let df = series(&[Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(5.0), Some(6.0), None]);
+        let df = series(&[
+            Some(1.0),
+            Some(2.0),
+            Some(3.0),
+            Some(4.0),
+            Some(5.0),
+            Some(6.0),
+            None,
+        ]);
         assert_close(&f64s(&df, "z")[6..], &[None]);
     }
 }

@@ -75,10 +75,23 @@ pub(crate) fn boundary_values(obs: LazyFrame, params: &Params) -> PolarsResult<L
         + (col("v_b") - col("v_a")) * (col("t") - col("t_a")).cast(DataType::Float64) / dt.clone();
     Ok(merged
         .with_columns([
-            obs_t.clone().fill_null_with_strategy(fwd).over(&series)?.alias("t_a"),
-            col("env").fill_null_with_strategy(fwd).over(&series)?.alias("v_a"),
-            obs_t.fill_null_with_strategy(bwd).over(&series)?.alias("t_b"),
-            col("env").fill_null_with_strategy(bwd).over(&series)?.alias("v_b"),
+            obs_t
+                .clone()
+                .fill_null_with_strategy(fwd)
+                .over(&series)?
+                .alias("t_a"),
+            col("env")
+                .fill_null_with_strategy(fwd)
+                .over(&series)?
+                .alias("v_a"),
+            obs_t
+                .fill_null_with_strategy(bwd)
+                .over(&series)?
+                .alias("t_b"),
+            col("env")
+                .fill_null_with_strategy(bwd)
+                .over(&series)?
+                .alias("v_b"),
         ])
         .filter(col("bnd"))
         .select([
@@ -167,7 +180,12 @@ mod tests {
     }
 
     fn u32s(df: &DataFrame, name: &str) -> Vec<u32> {
-        df.column(name).unwrap().u32().unwrap().into_no_null_iter().collect()
+        df.column(name)
+            .unwrap()
+            .u32()
+            .unwrap()
+            .into_no_null_iter()
+            .collect()
     }
 
     // 2026-11-09, -16, -23, -30 are Mondays.
@@ -223,20 +241,29 @@ mod tests {
     fn gap_over_max_is_null_and_exactly_max_interpolates() {
         // 7 days exactly from Thu 11-12 00:00 to Thu 11-19 00:00 -> interpolates.
         let df = weekly(
-            &[("a", "2026-11-12 00:00:00", 0), ("a", "2026-11-19 00:00:00", 700)],
+            &[
+                ("a", "2026-11-12 00:00:00", 0),
+                ("a", "2026-11-19 00:00:00", 700),
+            ],
             7,
         );
         // V(11-16) = 0 + 700 * 4/7 = 400.
         assert_close(&f64s(&df, "total_end"), &[Some(400.0), None]);
         // One second more -> null.
         let df = weekly(
-            &[("a", "2026-11-12 00:00:00", 0), ("a", "2026-11-19 00:00:01", 700)],
+            &[
+                ("a", "2026-11-12 00:00:00", 0),
+                ("a", "2026-11-19 00:00:01", 700),
+            ],
             7,
         );
         assert_close(&f64s(&df, "total_end"), &[None, None]);
         // With max_gap 8 days it interpolates: 700 * (4 d) / (7 d + 1 s).
         let df = weekly(
-            &[("a", "2026-11-12 00:00:00", 0), ("a", "2026-11-19 00:00:01", 700)],
+            &[
+                ("a", "2026-11-12 00:00:00", 0),
+                ("a", "2026-11-19 00:00:01", 700),
+            ],
             8,
         );
         let want = 700.0 * (4.0 * 86_400.0) / (7.0 * 86_400.0 + 1.0);
@@ -266,7 +293,10 @@ mod tests {
     #[test]
     fn weeks_without_snapshots_keep_their_row() {
         let df = weekly(
-            &[("a", "2026-11-02 00:00:00", 0), ("a", "2026-11-26 00:00:00", 240)],
+            &[
+                ("a", "2026-11-02 00:00:00", 0),
+                ("a", "2026-11-26 00:00:00", 240),
+            ],
             30,
         );
         // Weeks 11-02, 11-09, 11-16, 11-23; 24 days from 0 to 240 -> 10 per day.

@@ -33,13 +33,19 @@ pub fn series_summary(
     keys.push(col("kind"));
     let gap = (col("t") - col("t").shift(lit(1i64))).over(keys.clone())?;
     Ok(concat([snap, days], UnionArgs::default())?
-        .sort(["platform", "tag", "metric", "kind", "t"], Default::default())
+        .sort(
+            ["platform", "tag", "metric", "kind", "t"],
+            Default::default(),
+        )
         .with_column(gap.alias("gap"))
         .group_by(keys)
         .agg([
             col("t").min().alias("first_s"),
             col("t").max().alias("last_s"),
-            col("t").count().cast(DataType::UInt32).alias("observations"),
+            col("t")
+                .count()
+                .cast(DataType::UInt32)
+                .alias("observations"),
             col("gap").max().fill_null(lit(0i64)).alias("longest_gap_s"),
             col("gap")
                 .gt(lit(params.max_gap_secs))
@@ -53,8 +59,8 @@ pub fn series_summary(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::*;
     use crate::empty_daily;
+    use crate::testutil::*;
 
     #[test]
     fn spans_and_gaps() {
@@ -71,7 +77,10 @@ mod tests {
             .unwrap();
         assert_eq!(df.height(), 2);
         assert_close(&f64s(&df, "observations"), &[Some(3.0), Some(1.0)]);
-        assert_close(&f64s(&df, "longest_gap_s"), &[Some(10.0 * 86_400.0), Some(0.0)]);
+        assert_close(
+            &f64s(&df, "longest_gap_s"),
+            &[Some(10.0 * 86_400.0), Some(0.0)],
+        );
         assert_close(&f64s(&df, "gaps_over_max"), &[Some(1.0), Some(0.0)]);
     }
 }

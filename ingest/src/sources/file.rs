@@ -148,7 +148,8 @@ fn line_err(path: &Path, line: usize, message: impl Into<String>) -> IngestError
 /// `YYYY-MM-DD HH:MM:SS<TAB>value`, one series per file, the tag being the file name.
 fn parse_tsv(path: &Path, text: &str, d: &Defaults) -> Result<ObservationBatch, IngestError> {
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    let tag = Tag::parse(stem).map_err(|e| line_err(path, 0, format!("file name is not a tag: {e}")))?;
+    let tag =
+        Tag::parse(stem).map_err(|e| line_err(path, 0, format!("file name is not a tag: {e}")))?;
     let mut batch = ObservationBatch::default();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim_end_matches('\r');
@@ -192,11 +193,13 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|_| {
             format!("bad observed_at {s:?}: expected RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC)")
         })?;
-    DateTime::from_timestamp(t.timestamp(), 0).ok_or_else(|| format!("observed_at {s:?} out of range"))
+    DateTime::from_timestamp(t.timestamp(), 0)
+        .ok_or_else(|| format!("observed_at {s:?} out of range"))
 }
 
 fn parse_day(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("bad day {s:?}: expected YYYY-MM-DD"))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("bad day {s:?}: expected YYYY-MM-DD"))
 }
 
 /// One CSV record or JSON object, before validation.
@@ -247,7 +250,9 @@ fn push_row(batch: &mut ObservationBatch, row: Row, d: &Defaults) -> Result<(), 
             value,
         }),
         (Some(_), Some(_)) => return Err("give either `observed_at` or `day`, not both".into()),
-        (None, None) => return Err("missing field `observed_at` (or `day` for daily counts)".into()),
+        (None, None) => {
+            return Err("missing field `observed_at` (or `day` for daily counts)".into())
+        }
     }
     Ok(())
 }
@@ -266,7 +271,11 @@ fn parse_csv(path: &Path, text: &str, d: &Defaults) -> Result<ObservationBatch, 
         }
     }
     if !headers.iter().any(|h| h == "observed_at" || h == "day") {
-        return Err(line_err(path, 1, "header lacks column `observed_at` (or `day`)"));
+        return Err(line_err(
+            path,
+            1,
+            "header lacks column `observed_at` (or `day`)",
+        ));
     }
     let mut batch = ObservationBatch::default();
     for record in reader.records() {
@@ -356,14 +365,28 @@ mod tests {
             "azubi.tsv",
             "2025-01-06 15:14:19\t5\n2025-01-06 16:14:19\t5.5\n",
         );
-        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err();
-        assert_eq!(e.to_string(), format!("{p}:2: bad value \"5.5\": expected a whole number >= 0"));
+        let e = source(vec![p.clone()], None)
+            .read_all(&NoProgress)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{p}:2: bad value \"5.5\": expected a whole number >= 0")
+        );
         let p = write(dir.path(), "koch.tsv", "2025-13-06 15:14:19\t5\n");
-        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
+        let e = source(vec![p.clone()], None)
+            .read_all(&NoProgress)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with(&format!("{p}:1: bad time")), "{e}");
         let p = write(dir.path(), "bad name.tsv", "2025-01-06 15:14:19\t5\n");
-        let e = source(vec![p], None).read_all(&NoProgress).unwrap_err().to_string();
-        assert!(e.contains("file name is not a tag") && e.contains("\"bad name\""), "{e}");
+        let e = source(vec![p], None)
+            .read_all(&NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("file name is not a tag") && e.contains("\"bad name\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -387,7 +410,10 @@ mod tests {
         );
         let b = source(vec![p], None).read_all(&NoProgress).unwrap();
         assert_eq!(b.daily.len(), 1);
-        assert_eq!(b.daily[0].day, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
+        assert_eq!(
+            b.daily[0].day,
+            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+        );
         assert_eq!(b.daily[0].value, 42);
     }
 
@@ -395,17 +421,36 @@ mod tests {
     fn csv_errors() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "h.csv", "tag,when,value\na,2026-01-01,1\n");
-        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
-        assert_eq!(e, format!("{p}:1: header lacks column `observed_at` (or `day`)"));
+        let e = source(vec![p.clone()], None)
+            .read_all(&NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!("{p}:1: header lacks column `observed_at` (or `day`)")
+        );
         let p = write(
             dir.path(),
             "t.csv",
             "tag,observed_at,value\nok,2026-01-01T00:00:00Z,1\nnot ok,2026-01-01T00:00:00Z,1\n",
         );
-        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("{p}:3: invalid tag \"not ok\"")), "{e}");
-        let p = write(dir.path(), "v.csv", "tag,observed_at,value\nok,2026-01-01T00:00:00Z,-4\n");
-        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
+        let e = source(vec![p.clone()], None)
+            .read_all(&NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("{p}:3: invalid tag \"not ok\"")),
+            "{e}"
+        );
+        let p = write(
+            dir.path(),
+            "v.csv",
+            "tag,observed_at,value\nok,2026-01-01T00:00:00Z,-4\n",
+        );
+        let e = source(vec![p.clone()], None)
+            .read_all(&NoProgress)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with(&format!("{p}:2: bad value \"-4\"")), "{e}");
     }
 
@@ -418,16 +463,39 @@ mod tests {
             "{\"tag\":\"cheflife\",\"observed_at\":\"2026-11-16T01:00:00+01:00\",\"value\":12}\n\n{\"tag\":\"koch\",\"day\":\"2026-11-17\",\"value\":\"3\",\"platform\":\"mastodon\",\"metric\":\"uses\"}\n",
         );
         let b = source(vec![p], None).read_all(&NoProgress).unwrap();
-        assert_eq!(b.snapshots[0].observed_at.to_rfc3339(), "2026-11-16T00:00:00+00:00");
+        assert_eq!(
+            b.snapshots[0].observed_at.to_rfc3339(),
+            "2026-11-16T00:00:00+00:00"
+        );
         assert_eq!(b.daily[0].value, 3);
-        let p = write(dir.path(), "y.jsonl", "{\"tag\":\"a\",\"observed_at\":\"2026-11-16 00:00:00\",\"value\":1}\n{\"tag\":\n");
-        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
+        let p = write(
+            dir.path(),
+            "y.jsonl",
+            "{\"tag\":\"a\",\"observed_at\":\"2026-11-16 00:00:00\",\"value\":1}\n{\"tag\":\n",
+        );
+        let e = source(vec![p.clone()], None)
+            .read_all(&NoProgress)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with(&format!("{p}:2: malformed JSON")), "{e}");
         let p = write(dir.path(), "z.jsonl", "{\"tag\":\"a\",\"value\":1}\n");
-        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("{p}:1: missing field `observed_at`")), "{e}");
-        let p = write(dir.path(), "f.jsonl", "{\"tag\":\"a\",\"observed_at\":\"2026-11-16 00:00:00\",\"value\":1.5}\n");
-        let e = source(vec![p.clone()], None).read_all(&NoProgress).unwrap_err().to_string();
+        let e = source(vec![p.clone()], None)
+            .read_all(&NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("{p}:1: missing field `observed_at`")),
+            "{e}"
+        );
+        let p = write(
+            dir.path(),
+            "f.jsonl",
+            "{\"tag\":\"a\",\"observed_at\":\"2026-11-16 00:00:00\",\"value\":1.5}\n",
+        );
+        let e = source(vec![p.clone()], None)
+            .read_all(&NoProgress)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with(&format!("{p}:1: bad value 1.5")), "{e}");
     }
 
@@ -438,15 +506,29 @@ mod tests {
         write(dir.path(), "b.tsv", "2025-01-06 15:14:19\t2\n");
         let glob = format!("{}/*.tsv", dir.path().display());
         let b = source(vec![glob], None).read_all(&NoProgress).unwrap();
-        assert_eq!(b.snapshots.iter().map(|s| s.tag.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            b.snapshots
+                .iter()
+                .map(|s| s.tag.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         let none = format!("{}/*.csv", dir.path().display());
-        let e = source(vec![none], None).read_all(&NoProgress).unwrap_err().to_string();
+        let e = source(vec![none], None)
+            .read_all(&NoProgress)
+            .unwrap_err()
+            .to_string();
         assert!(e.ends_with("matches no file"), "{e}");
         let p = write(dir.path(), "c.txt", "x");
-        let e = source(vec![p], None).read_all(&NoProgress).unwrap_err().to_string();
+        let e = source(vec![p], None)
+            .read_all(&NoProgress)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cannot tell the format"), "{e}");
         let p = write(dir.path(), "c.data", "2025-01-06 15:14:19\t3\n");
-        let b = source(vec![p], Some(FileFormat::Tsv)).read_all(&NoProgress).unwrap();
+        let b = source(vec![p], Some(FileFormat::Tsv))
+            .read_all(&NoProgress)
+            .unwrap();
         assert_eq!(b.snapshots[0].tag.as_str(), "c");
     }
 

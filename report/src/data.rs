@@ -1,0 +1,347 @@
+//! The weekly tables as plain rows, pulled out of the frames once.
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use tagpulse_transform::date_from_days;
+
+use crate::ReportError;
+
+/// A row of `weekly_tag_metrics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagRow {
+    /// Platform.
+    pub platform: String,
+    /// Tag.
+    pub tag: String,
+    /// Metric.
+    pub metric: String,
+    /// Monday of the week.
+    pub week: NaiveDate,
+    /// Counter value at the week's end.
+    pub total_end: Option<f64>,
+    /// Gained in the week.
+    pub gained: Option<f64>,
+    /// Observations in the week.
+    pub observations: u32,
+    /// Counter steps down in the week.
+    pub decreases: u32,
+    /// Daily coverage (daily counts only).
+    pub coverage: Option<f64>,
+    /// Week-over-week growth.
+    pub wow_growth: Option<f64>,
+    /// Growth of total_end.
+    pub total_growth: Option<f64>,
+    /// Four-week average of gained.
+    pub avg4: Option<f64>,
+    /// Momentum against the previous four weeks.
+    pub momentum: Option<f64>,
+    /// Robust z-score.
+    pub z: Option<f64>,
+    /// Breakout flag.
+    pub breakout: bool,
+}
+
+/// A row of `weekly_occupation_metrics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OccRow {
+    /// Platform.
+    pub platform: String,
+    /// Occupation.
+    pub occupation: String,
+    /// Metric.
+    pub metric: String,
+    /// Monday of the week.
+    pub week: NaiveDate,
+    /// Sum of member total_end.
+    pub total_end: Option<f64>,
+    /// Sum of member gained.
+    pub gained: Option<f64>,
+    /// Member tags with a value.
+    pub tags_reporting: u32,
+    /// Member tags in the taxonomy.
+    pub tags_total: u32,
+    /// Share of voice.
+    pub share: Option<f64>,
+    /// Week-over-week growth.
+    pub wow_growth: Option<f64>,
+    /// Growth of total_end.
+    pub total_growth: Option<f64>,
+    /// Four-week average.
+    pub avg4: Option<f64>,
+    /// Momentum.
+    pub momentum: Option<f64>,
+    /// Robust z-score.
+    pub z: Option<f64>,
+    /// Breakout flag.
+    pub breakout: bool,
+}
+
+/// A row of `weekly_brand_metrics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrandRow {
+    /// Platform.
+    pub platform: String,
+    /// Brand.
+    pub brand: String,
+    /// Occupation compared with.
+    pub occupation: String,
+    /// Metric.
+    pub metric: String,
+    /// Monday of the week.
+    pub week: NaiveDate,
+    /// Brand gained.
+    pub gained: Option<f64>,
+    /// Brand gained / occupation gained.
+    pub brand_share: Option<f64>,
+}
+
+/// A row of the series summary (data quality).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesRow {
+    /// Platform.
+    pub platform: String,
+    /// Tag.
+    pub tag: String,
+    /// Metric.
+    pub metric: String,
+    /// "snapshots" or "daily".
+    pub kind: String,
+    /// First observation (epoch seconds).
+    pub first_s: i64,
+    /// Last observation (epoch seconds).
+    pub last_s: i64,
+    /// Observations stored.
+    pub observations: u32,
+    /// Longest gap between observations (seconds).
+    pub longest_gap_s: i64,
+    /// Gaps longer than max_gap.
+    pub gaps_over_max: u32,
+}
+
+struct Cols<'a> {
+    df: &'a DataFrame,
+    table: &'static str,
+}
+
+impl<'a> Cols<'a> {
+    fn get(&self, name: &str, dtype: &DataType) -> Result<Series, ReportError> {
+        let c = self.df.column(name).map_err(|_| {
+            ReportError::Input(format!("{}: column `{name}` is missing", self.table))
+        })?;
+        c.as_materialized_series()
+            .cast(dtype)
+            .map_err(|e| ReportError::Input(format!("{}: column `{name}`: {e}", self.table)))
+    }
+
+    fn str(&self, name: &str) -> Result<Vec<String>, ReportError> {
+        let s = self.get(name, &DataType::String)?;
+        Ok(s.str()
+            .expect("cast to string")
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect())
+    }
+
+    fn f64(&self, name: &str) -> Result<Vec<Option<f64>>, ReportError> {
+        let s = self.get(name, &DataType::Float64)?;
+        Ok(s.f64()
+            .expect("cast to f64")
+            .iter()
+            .map(|v| v.filter(|x| x.is_finite()))
+            .collect())
+    }
+
+    fn i64(&self, name: &str) -> Result<Vec<i64>, ReportError> {
+        let s = self.get(name, &DataType::Int64)?;
+        Ok(s.i64()
+            .expect("cast to i64")
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
+    }
+
+    fn u32(&self, name: &str) -> Result<Vec<u32>, ReportError> {
+        Ok(self.i64(name)?.into_iter().map(|v| v as u32).collect())
+    }
+
+    fn bool(&self, name: &str) -> Result<Vec<bool>, ReportError> {
+        let s = self.get(name, &DataType::Boolean)?;
+        Ok(s.bool()
+            .expect("cast to bool")
+            .iter()
+            .map(|v| v.unwrap_or(false))
+            .collect())
+    }
+
+    fn date(&self, name: &str) -> Result<Vec<NaiveDate>, ReportError> {
+        let s = self.get(name, &DataType::Date)?;
+        let phys = s.to_physical_repr();
+        Ok(phys
+            .i32()
+            .expect("date is i32")
+            .iter()
+            .map(|d| d.and_then(date_from_days).unwrap_or_default())
+            .collect())
+    }
+}
+
+/// Rows of `weekly_tag_metrics`.
+pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
+    let c = Cols {
+        df,
+        table: "weekly_tag_metrics",
+    };
+    let (platform, tag, metric, week) = (
+        c.str("platform")?,
+        c.str("tag")?,
+        c.str("metric")?,
+        c.date("week_start")?,
+    );
+    let (total_end, gained, observations, decreases) = (
+        c.f64("total_end")?,
+        c.f64("gained")?,
+        c.u32("observations")?,
+        c.u32("decreases")?,
+    );
+    let (coverage, wow, tg, avg4, mom, z, br) = (
+        c.f64("coverage")?,
+        c.f64("wow_growth")?,
+        c.f64("total_growth")?,
+        c.f64("avg4")?,
+        c.f64("momentum")?,
+        c.f64("z")?,
+        c.bool("breakout")?,
+    );
+    Ok((0..df.height())
+        .map(|i| TagRow {
+            platform: platform[i].clone(),
+            tag: tag[i].clone(),
+            metric: metric[i].clone(),
+            week: week[i],
+            total_end: total_end[i],
+            gained: gained[i],
+            observations: observations[i],
+            decreases: decreases[i],
+            coverage: coverage[i],
+            wow_growth: wow[i],
+            total_growth: tg[i],
+            avg4: avg4[i],
+            momentum: mom[i],
+            z: z[i],
+            breakout: br[i],
+        })
+        .collect())
+}
+
+/// Rows of `weekly_occupation_metrics`.
+pub fn occ_rows(df: &DataFrame) -> Result<Vec<OccRow>, ReportError> {
+    let c = Cols {
+        df,
+        table: "weekly_occupation_metrics",
+    };
+    let (platform, occ, metric, week) = (
+        c.str("platform")?,
+        c.str("occupation")?,
+        c.str("metric")?,
+        c.date("week_start")?,
+    );
+    let (total_end, gained, rep, tot, share) = (
+        c.f64("total_end")?,
+        c.f64("gained")?,
+        c.u32("tags_reporting")?,
+        c.u32("tags_total")?,
+        c.f64("share")?,
+    );
+    let (wow, tg, avg4, mom, z, br) = (
+        c.f64("wow_growth")?,
+        c.f64("total_growth")?,
+        c.f64("avg4")?,
+        c.f64("momentum")?,
+        c.f64("z")?,
+        c.bool("breakout")?,
+    );
+    Ok((0..df.height())
+        .map(|i| OccRow {
+            platform: platform[i].clone(),
+            occupation: occ[i].clone(),
+            metric: metric[i].clone(),
+            week: week[i],
+            total_end: total_end[i],
+            gained: gained[i],
+            tags_reporting: rep[i],
+            tags_total: tot[i],
+            share: share[i],
+            wow_growth: wow[i],
+            total_growth: tg[i],
+            avg4: avg4[i],
+            momentum: mom[i],
+            z: z[i],
+            breakout: br[i],
+        })
+        .collect())
+}
+
+/// Rows of `weekly_brand_metrics`.
+pub fn brand_rows(df: &DataFrame) -> Result<Vec<BrandRow>, ReportError> {
+    if df.height() == 0 {
+        return Ok(Vec::new());
+    }
+    let c = Cols {
+        df,
+        table: "weekly_brand_metrics",
+    };
+    let (platform, brand, occ, metric, week, gained, share) = (
+        c.str("platform")?,
+        c.str("brand")?,
+        c.str("occupation")?,
+        c.str("metric")?,
+        c.date("week_start")?,
+        c.f64("gained")?,
+        c.f64("brand_share")?,
+    );
+    Ok((0..df.height())
+        .map(|i| BrandRow {
+            platform: platform[i].clone(),
+            brand: brand[i].clone(),
+            occupation: occ[i].clone(),
+            metric: metric[i].clone(),
+            week: week[i],
+            gained: gained[i],
+            brand_share: share[i],
+        })
+        .collect())
+}
+
+/// Rows of the series summary.
+pub fn series_rows(df: &DataFrame) -> Result<Vec<SeriesRow>, ReportError> {
+    let c = Cols {
+        df,
+        table: "series summary",
+    };
+    let (platform, tag, metric, kind) = (
+        c.str("platform")?,
+        c.str("tag")?,
+        c.str("metric")?,
+        c.str("kind")?,
+    );
+    let (first, last, obs, longest, over) = (
+        c.i64("first_s")?,
+        c.i64("last_s")?,
+        c.u32("observations")?,
+        c.i64("longest_gap_s")?,
+        c.u32("gaps_over_max")?,
+    );
+    Ok((0..df.height())
+        .map(|i| SeriesRow {
+            platform: platform[i].clone(),
+            tag: tag[i].clone(),
+            metric: metric[i].clone(),
+            kind: kind[i].clone(),
+            first_s: first[i],
+            last_s: last[i],
+            observations: obs[i],
+            longest_gap_s: longest[i],
+            gaps_over_max: over[i],
+        })
+        .collect())
+}

@@ -1,0 +1,87 @@
+//! Command-line definitions (clap): global flags and one subcommand per pipeline stage.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use tagpulse_config::{parse_iso_week, FileFormat};
+
+/// tagpulse: weekly growth of job and occupation hashtags, and the employer-branding report.
+#[derive(Debug, Parser)]
+#[command(name = "tagpulse", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Config file (default: ./tagpulse.toml when present, else built-in defaults).
+    #[arg(long, global = true, value_name = "PATH", env = "TAGPULSE_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Data directory; overrides `storage.data_dir`.
+    #[arg(long, global = true, value_name = "DIR", env = "TAGPULSE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Only warnings and errors on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The main job: every configured source -> store -> transform -> report.
+    Run(ReportArgs),
+    /// Import observation files (TSV series, CSV or JSON lines) into the store.
+    Import(ImportArgs),
+    /// Recompute all weekly tables from the stored observations.
+    Transform,
+    /// Render the weekly report from the weekly tables.
+    Report(ReportArgs),
+    /// Check the configuration and print what it resolves to.
+    Config,
+}
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Platform of rows that do not name one (TSV files never do).
+    #[arg(long, default_value = "tiktok", value_parser = parse_platform)]
+    pub platform: String,
+    /// Metric of rows that do not name one.
+    #[arg(long, default_value = "views", value_parser = parse_metric)]
+    pub metric: String,
+    /// File format; inferred from each file's extension when absent.
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<FileFormat>,
+    /// Files or glob patterns.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+}
+
+/// Arguments of `report` and `run`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// ISO week to report, e.g. 2026-W47 (default: the latest complete week).
+    #[arg(long, value_parser = parse_week)]
+    pub week: Option<NaiveDate>,
+    /// Output directory; overrides `report.out_dir`.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+fn parse_week(s: &str) -> Result<NaiveDate, String> {
+    parse_iso_week(s)
+}
+
+fn parse_format(s: &str) -> Result<FileFormat, String> {
+    FileFormat::from_name(s).ok_or_else(|| format!("unknown format {s:?}: use tsv, csv or jsonl"))
+}
+
+fn parse_platform(s: &str) -> Result<String, String> {
+    tagpulse_config::parse_ident("platform", s).map_err(|e| e.to_string())
+}
+
+fn parse_metric(s: &str) -> Result<String, String> {
+    tagpulse_config::parse_ident("metric", s).map_err(|e| e.to_string())
+}

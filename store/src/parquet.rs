@@ -1,0 +1,428 @@
+//! The embedded Parquet lake.
+//!
+//! Layout under `data_dir`:
+//! ```text
+//! observations/snapshots/part-<µs>-<pid>-<n>.parquet   one file per append, never rewritten
+//! observations/daily/part-<µs>-<pid>-<n>.parquet
+//! weekly_tag_metrics.parquet                           replaced whole by each transform
+//! weekly_occupation_metrics.parquet
+//! weekly_brand_metrics.parquet
+//! ```
+//! Every file is written under a `.tmp-` name, synced and renamed into place, so a crash
+//! leaves either the old state or the new one, never a torn file; readers skip `.tmp-`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use polars::prelude::*;
+use tagpulse_ingest::ObservationBatch;
+use tagpulse_transform::{dedup_latest, empty_daily, empty_snapshots, WeeklyTables};
+
+use crate::{polars_err, AppendStats, Store, StoreError};
+
+/// File names of the weekly tables.
+pub const WEEKLY_FILES: [&str; 3] = [
+    "weekly_tag_metrics.parquet",
+    "weekly_occupation_metrics.parquet",
+    "weekly_brand_metrics.parquet",
+];
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// The Parquet lake rooted at a data directory.
+#[derive(Debug, Clone)]
+pub struct ParquetStore {
+    root: PathBuf,
+}
+
+impl ParquetStore {
+    /// Opens (creating when missing) the lake at `root`.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        for sub in ["observations/snapshots", "observations/daily"] {
+            let dir = root.join(sub);
+            std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+                what: "cannot create",
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(ParquetStore {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The lake's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn parts(&self, kind: &str) -> Result<Vec<PathBuf>, StoreError> {
+        let dir = self.root.join("observations").join(kind);
+        let io = |source| StoreError::Io {
+            what: "cannot list",
+            path: dir.display().to_string(),
+            source,
+        };
+        let mut parts = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with("part-") && name.ends_with(".parquet") {
+                parts.push(path);
+            }
+        }
+        parts.sort();
+        Ok(parts)
+    }
+
+    fn scan(
+        &self,
+        kind: &str,
+        empty: DataFrame,
+        identity: &[&str],
+    ) -> Result<LazyFrame, StoreError> {
+        let parts = self.parts(kind)?;
+        if parts.is_empty() {
+            return Ok(empty.lazy());
+        }
+        let scans = parts
+            .iter()
+            .map(|p| {
+                LazyFrame::scan_parquet(
+                    PlRefPath::new(p.display().to_string()),
+                    ScanArgsParquet::default(),
+                )
+                .map_err(polars_err(format!("cannot scan {}", p.display())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let all =
+            concat(scans, UnionArgs::default()).map_err(polars_err("cannot combine parts"))?;
+        Ok(dedup_latest(all, identity))
+    }
+
+    fn new_part_name(now_us: i64) -> String {
+        format!(
+            "part-{now_us:017}-{}-{}.parquet",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// Writes `df` to `dir/name` through a synced temp file and a rename.
+pub(crate) fn write_atomic(dir: &Path, name: &str, df: &mut DataFrame) -> Result<(), StoreError> {
+    let tmp = dir.join(format!(".tmp-{name}"));
+    let dest = dir.join(name);
+    let io = |what, path: &Path| {
+        let path = path.display().to_string();
+        move |source| StoreError::Io { what, path, source }
+    };
+    let mut file = File::create(&tmp).map_err(io("cannot create", &tmp))?;
+    ParquetWriter::new(&mut file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(df)
+        .map_err(polars_err(format!("cannot write {}", tmp.display())))?;
+    file.sync_all().map_err(io("cannot sync", &tmp))?;
+    drop(file);
+    std::fs::rename(&tmp, &dest).map_err(io("cannot rename into", &dest))?;
+    // The rename itself must survive a power cut too.
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("cannot sync", dir))?;
+    Ok(())
+}
+
+fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
+    let file = File::open(path).map_err(|source| StoreError::Io {
+        what: "cannot open",
+        path: path.display().to_string(),
+        source,
+    })?;
+    ParquetReader::new(file)
+        .finish()
+        .map_err(polars_err(format!("cannot read {}", path.display())))
+}
+
+/// The batch's snapshots as a frame with the stored schema.
+pub fn snapshots_frame(batch: &ObservationBatch, ingested_us: i64) -> PolarsResult<DataFrame> {
+    let s = &batch.snapshots;
+    let n = s.len();
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "platform".into(),
+            s.iter().map(|o| o.platform.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "tag".into(),
+            s.iter().map(|o| o.tag.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "metric".into(),
+            s.iter().map(|o| o.metric.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "observed_at".into(),
+            s.iter()
+                .map(|o| o.observed_at.timestamp_millis())
+                .collect::<Vec<_>>(),
+        )
+        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?,
+        Column::new(
+            "value".into(),
+            s.iter().map(|o| o.value).collect::<Vec<_>>(),
+        ),
+        Column::new("source".into(), vec![batch.source.as_str(); n]),
+        Column::new("ingested_at".into(), vec![ingested_us; n])
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
+    ])
+}
+
+/// The batch's daily counts as a frame with the stored schema.
+pub fn daily_frame(batch: &ObservationBatch, ingested_us: i64) -> PolarsResult<DataFrame> {
+    let d = &batch.daily;
+    let n = d.len();
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "platform".into(),
+            d.iter().map(|o| o.platform.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "tag".into(),
+            d.iter().map(|o| o.tag.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "metric".into(),
+            d.iter().map(|o| o.metric.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "day".into(),
+            d.iter()
+                .map(|o| tagpulse_transform::days_from_date(o.day))
+                .collect::<Vec<_>>(),
+        )
+        .cast(&DataType::Date)?,
+        Column::new(
+            "value".into(),
+            d.iter().map(|o| o.value).collect::<Vec<_>>(),
+        ),
+        Column::new("source".into(), vec![batch.source.as_str(); n]),
+        Column::new("ingested_at".into(), vec![ingested_us; n])
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
+    ])
+}
+
+#[async_trait]
+impl Store for ParquetStore {
+    fn describe(&self) -> String {
+        format!("parquet lake at {}", self.root.display())
+    }
+
+    async fn append(&self, batch: &ObservationBatch) -> Result<AppendStats, StoreError> {
+        let now = Utc::now().timestamp_micros();
+        if !batch.snapshots.is_empty() {
+            let mut df =
+                snapshots_frame(batch, now).map_err(polars_err("cannot build snapshots"))?;
+            write_atomic(
+                &self.root.join("observations/snapshots"),
+                &Self::new_part_name(now),
+                &mut df,
+            )?;
+        }
+        if !batch.daily.is_empty() {
+            let mut df =
+                daily_frame(batch, now).map_err(polars_err("cannot build daily counts"))?;
+            write_atomic(
+                &self.root.join("observations/daily"),
+                &Self::new_part_name(now),
+                &mut df,
+            )?;
+        }
+        Ok(AppendStats {
+            snapshots: batch.snapshots.len(),
+            daily: batch.daily.len(),
+        })
+    }
+
+    async fn scan_snapshots(&self) -> Result<LazyFrame, StoreError> {
+        self.scan(
+            "snapshots",
+            empty_snapshots(),
+            &["platform", "tag", "metric", "observed_at"],
+        )
+    }
+
+    async fn scan_daily(&self) -> Result<LazyFrame, StoreError> {
+        self.scan(
+            "daily",
+            empty_daily(),
+            &["platform", "tag", "metric", "day"],
+        )
+    }
+
+    async fn write_weekly(&self, tables: &WeeklyTables) -> Result<(), StoreError> {
+        let frames = [&tables.tags, &tables.occupations, &tables.brands];
+        for (name, df) in WEEKLY_FILES.iter().zip(frames) {
+            write_atomic(&self.root, name, &mut df.clone())?;
+        }
+        Ok(())
+    }
+
+    async fn read_weekly(&self) -> Result<WeeklyTables, StoreError> {
+        let path = |i: usize| self.root.join(WEEKLY_FILES[i]);
+        if !path(0).exists() {
+            return Err(StoreError::NoWeeklyTables(self.root.display().to_string()));
+        }
+        Ok(WeeklyTables {
+            tags: read_parquet(&path(0))?,
+            occupations: read_parquet(&path(1))?,
+            brands: read_parquet(&path(2))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, NaiveDate};
+    use tagpulse_ingest::{DailyCount, Snapshot, Tag};
+
+    fn batch(values: &[(i64, u64)]) -> ObservationBatch {
+        let mut b = ObservationBatch::new("test");
+        for (t, v) in values {
+            b.snapshots.push(Snapshot {
+                platform: "tiktok".into(),
+                tag: Tag::parse("azubi").unwrap(),
+                metric: "views".into(),
+                observed_at: DateTime::from_timestamp(*t, 0).unwrap(),
+                value: *v,
+            });
+        }
+        b
+    }
+
+    fn values(df: &DataFrame) -> Vec<u64> {
+        df.column("value")
+            .unwrap()
+            .u64()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap())
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn appends_and_reads_back_deduplicated_last_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store
+                .scan_snapshots()
+                .await
+                .unwrap()
+                .collect()
+                .unwrap()
+                .height(),
+            0
+        );
+        store.append(&batch(&[(1000, 5), (2000, 6)])).await.unwrap();
+        store.append(&batch(&[(1000, 5), (2000, 6)])).await.unwrap();
+        // A corrected value for t=2000 ingested later wins.
+        store.append(&batch(&[(2000, 7), (3000, 8)])).await.unwrap();
+        let df = store
+            .scan_snapshots()
+            .await
+            .unwrap()
+            .sort(["observed_at"], Default::default())
+            .collect()
+            .unwrap();
+        assert_eq!(values(&df), [5, 7, 8]);
+        assert_eq!(store.parts("snapshots").unwrap().len(), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn leftover_temp_files_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore::open(dir.path()).unwrap();
+        store.append(&batch(&[(1000, 5)])).await.unwrap();
+        // A crash mid-write leaves a half file under a .tmp- name.
+        std::fs::write(
+            dir.path()
+                .join("observations/snapshots/.tmp-part-1.parquet"),
+            b"PAR1 torn",
+        )
+        .unwrap();
+        let df = store.scan_snapshots().await.unwrap().collect().unwrap();
+        assert_eq!(values(&df), [5]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn daily_counts_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore::open(dir.path()).unwrap();
+        let mut b = ObservationBatch::new("m");
+        b.daily.push(DailyCount {
+            platform: "mastodon".into(),
+            tag: Tag::parse("koch").unwrap(),
+            metric: "uses".into(),
+            day: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+            value: 42,
+        });
+        let stats = store.append(&b).await.unwrap();
+        assert_eq!(
+            stats,
+            AppendStats {
+                snapshots: 0,
+                daily: 1
+            }
+        );
+        let df = store.scan_daily().await.unwrap().collect().unwrap();
+        assert_eq!(values(&df), [42]);
+        let day = df
+            .column("day")
+            .unwrap()
+            .date()
+            .unwrap()
+            .physical()
+            .get(0)
+            .unwrap();
+        assert_eq!(
+            tagpulse_transform::date_from_days(day),
+            NaiveDate::from_ymd_opt(2026, 11, 20)
+        );
+        assert_eq!(
+            df.column("source").unwrap().str().unwrap().get(0),
+            Some("m")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn weekly_tables_replace_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore::open(dir.path()).unwrap();
+        let err = store.read_weekly().await.unwrap_err().to_string();
+        assert!(err.contains("run `tagpulse transform`"), "{err}");
+        let t = |v: f64| WeeklyTables {
+            tags: df!("gained" => [v]).unwrap(),
+            occupations: df!("gained" => [v, v]).unwrap(),
+            brands: df!("gained" => [v, v, v]).unwrap(),
+        };
+        store.write_weekly(&t(1.0)).await.unwrap();
+        store.write_weekly(&t(2.0)).await.unwrap();
+        let back = store.read_weekly().await.unwrap();
+        assert_eq!(
+            back.tags.column("gained").unwrap().f64().unwrap().get(0),
+            Some(2.0)
+        );
+        assert_eq!(back.occupations.height(), 2);
+        assert_eq!(back.brands.height(), 3);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}
