@@ -45,11 +45,16 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 fn fails(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = tagpulse(dir, args);
     assert!(!out.status.success(), "tagpulse {args:?} should fail");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(fs::File::open(path).unwrap()).finish().unwrap()
+    ParquetReader::new(fs::File::open(path).unwrap())
+        .finish()
+        .unwrap()
 }
 
 fn parts(dir: &Path) -> usize {
@@ -63,9 +68,16 @@ type Expected = BTreeMap<NaiveDate, (Option<f64>, Option<f64>, u32, u32)>;
 
 fn oracle(path: &Path, max_gap: i64) -> Expected {
     let mut by_t: BTreeMap<i64, u64> = BTreeMap::new();
-    for line in fs::read_to_string(path).unwrap().lines().filter(|l| !l.is_empty()) {
+    for line in fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+    {
         let (t, v) = line.split_once('\t').unwrap();
-        let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").unwrap().and_utc().timestamp();
+        let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+            .unwrap()
+            .and_utc()
+            .timestamp();
         by_t.insert(t, v.parse().unwrap());
     }
     let obs: Vec<(i64, u64)> = by_t.into_iter().collect();
@@ -99,8 +111,13 @@ fn oracle(path: &Path, max_gap: i64) -> Expected {
     let last = monday(obs.last().unwrap().0);
     while w <= last {
         let end = w + 7 * 86_400;
-        let in_week: Vec<usize> = (0..obs.len()).filter(|i| obs[*i].0 >= w && obs[*i].0 < end).collect();
-        let decreases = in_week.iter().filter(|i| **i > 0 && obs[**i].1 < obs[**i - 1].1).count();
+        let in_week: Vec<usize> = (0..obs.len())
+            .filter(|i| obs[*i].0 >= w && obs[*i].0 < end)
+            .collect();
+        let decreases = in_week
+            .iter()
+            .filter(|i| **i > 0 && obs[**i].1 < obs[**i - 1].1)
+            .count();
         let (v0, v1) = (value_at(w), value_at(end));
         let gained = match (v0, v1) {
             (Some(a), Some(b)) => Some(b - a),
@@ -114,11 +131,24 @@ fn oracle(path: &Path, max_gap: i64) -> Expected {
 }
 
 fn col_f64(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
-    df.column(name).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().iter().collect()
+    df.column(name)
+        .unwrap()
+        .cast(&DataType::Float64)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect()
 }
 
 fn col_str(df: &DataFrame, name: &str) -> Vec<String> {
-    df.column(name).unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect()
+    df.column(name)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|s| s.unwrap().to_string())
+        .collect()
 }
 
 fn col_date(df: &DataFrame, name: &str) -> Vec<NaiveDate> {
@@ -150,12 +180,29 @@ fn fixtures_import_transform_report_match_the_spec_and_reimport_changes_nothing(
     assert!(out.contains("imported 114043 snapshots"), "{out}");
     ok(d, &["transform"]);
     let tags = read(&d.join("data/weekly_tag_metrics.parquet"));
-    let names: Vec<String> = tags.get_column_names().iter().map(|s| s.to_string()).collect();
+    let names: Vec<String> = tags
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     assert_eq!(
         names,
         [
-            "platform", "tag", "metric", "week_start", "total_end", "gained", "observations", "decreases",
-            "coverage", "wow_growth", "total_growth", "avg4", "momentum", "z", "breakout"
+            "platform",
+            "tag",
+            "metric",
+            "week_start",
+            "total_end",
+            "gained",
+            "observations",
+            "decreases",
+            "coverage",
+            "wow_growth",
+            "total_growth",
+            "avg4",
+            "momentum",
+            "z",
+            "breakout"
         ]
     );
 
@@ -166,14 +213,28 @@ fn fixtures_import_transform_report_match_the_spec_and_reimport_changes_nothing(
     let week = col_date(&tags, "week_start");
     let te = col_f64(&tags, "total_end");
     let gained = col_f64(&tags, "gained");
-    let row = |t: &str, w: NaiveDate| (0..tags.height()).find(|i| tag[*i] == t && week[*i] == w).unwrap();
-    let i = row("springguardiansandsongbirds", NaiveDate::from_ymd_opt(2025, 5, 19).unwrap());
+    let row = |t: &str, w: NaiveDate| {
+        (0..tags.height())
+            .find(|i| tag[*i] == t && week[*i] == w)
+            .unwrap()
+    };
+    let i = row(
+        "springguardiansandsongbirds",
+        NaiveDate::from_ymd_opt(2025, 5, 19).unwrap(),
+    );
     let v_end = 789_300.0 + 100.0 * 9914.0 / 14562.0;
     assert!(close(te[i], Some(v_end)), "{:?}", te[i]);
-    assert!(close(gained[i], Some(v_end - 787_068.147_996_450_3)), "{:?}", gained[i]);
+    assert!(
+        close(gained[i], Some(v_end - 787_068.147_996_450_3)),
+        "{:?}",
+        gained[i]
+    );
     // rachelhawkins has no snapshot from 2023-12-07 to 2024-01-12 (36 days > max_gap):
     // the boundaries inside that outage have no value.
-    let i = row("rachelhawkins", NaiveDate::from_ymd_opt(2023, 12, 11).unwrap());
+    let i = row(
+        "rachelhawkins",
+        NaiveDate::from_ymd_opt(2023, 12, 11).unwrap(),
+    );
     assert_eq!((te[i], gained[i]), (None, None));
     assert_eq!(col_f64(&tags, "observations")[i], Some(0.0));
 
@@ -192,8 +253,20 @@ fn fixtures_import_transform_report_match_the_spec_and_reimport_changes_nothing(
         assert_eq!(rows.len(), want.len(), "{name}: weeks");
         for i in rows {
             let (w_te, w_g, w_obs, w_dec) = want[&week[i]];
-            assert!(close(te[i], w_te), "{name} {}: total_end {:?} vs {:?}", week[i], te[i], w_te);
-            assert!(close(gained[i], w_g), "{name} {}: gained {:?} vs {:?}", week[i], gained[i], w_g);
+            assert!(
+                close(te[i], w_te),
+                "{name} {}: total_end {:?} vs {:?}",
+                week[i],
+                te[i],
+                w_te
+            );
+            assert!(
+                close(gained[i], w_g),
+                "{name} {}: gained {:?} vs {:?}",
+                week[i],
+                gained[i],
+                w_g
+            );
             assert_eq!(obs[i], Some(w_obs as f64), "{name} {}", week[i]);
             assert_eq!(dec[i], Some(w_dec as f64), "{name} {}", week[i]);
             checked += 1;
@@ -208,7 +281,10 @@ fn fixtures_import_transform_report_match_the_spec_and_reimport_changes_nothing(
     ok(d, &["import", "--format", "tsv", &glob]);
     ok(d, &["transform"]);
     let again = read(&d.join("data/weekly_tag_metrics.parquet"));
-    assert!(tags.equals_missing(&again), "re-import changed the weekly tags");
+    assert!(
+        tags.equals_missing(&again),
+        "re-import changed the weekly tags"
+    );
     assert_eq!(parts(d), 3);
 
     // The report for a chosen week.
@@ -227,21 +303,40 @@ fn fixtures_import_transform_report_match_the_spec_and_reimport_changes_nothing(
         assert!(html.contains(needle), "index.html lacks {needle:?}");
     }
     assert!(!html.contains("<script"), "no JavaScript");
-    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "no external assets");
-    assert!(!html.contains("Synthetic sample data"), "fixture data is real");
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "no external assets"
+    );
+    assert!(
+        !html.contains("Synthetic sample data"),
+        "fixture data is real"
+    );
     let csv = fs::read_to_string(rep.join("tags.csv")).unwrap();
-    let week33 = week.iter().filter(|w| **w == NaiveDate::from_ymd_opt(2026, 8, 10).unwrap()).count();
+    let week33 = week
+        .iter()
+        .filter(|w| **w == NaiveDate::from_ymd_opt(2026, 8, 10).unwrap())
+        .count();
     assert_eq!(csv.lines().count(), week33 + 1);
     assert!(csv.starts_with("week,week_start,platform,metric,tag,occupations,gained"));
-    assert!(fs::read_to_string(d.join("reports/index.html")).unwrap().contains("2026-W33/index.html"));
+    assert!(fs::read_to_string(d.join("reports/index.html"))
+        .unwrap()
+        .contains("2026-W33/index.html"));
 }
 
 #[test]
 fn malformed_line_stores_nothing_and_names_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    fs::write(d.join("azubi.tsv"), "2026-11-16 00:00:00\t100\n2026-11-17 00:00:00\t200\n").unwrap();
-    fs::write(d.join("koch.tsv"), "2026-11-16 00:00:00\t100\n2026-11-17 00:00:00\t2x0\n").unwrap();
+    fs::write(
+        d.join("azubi.tsv"),
+        "2026-11-16 00:00:00\t100\n2026-11-17 00:00:00\t200\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("koch.tsv"),
+        "2026-11-16 00:00:00\t100\n2026-11-17 00:00:00\t2x0\n",
+    )
+    .unwrap();
     let (code, err) = fails(d, &["import", "azubi.tsv", "koch.tsv"]);
     assert_eq!(code, 1);
     assert!(err.contains("koch.tsv:2: bad value \"2x0\""), "{err}");
@@ -253,10 +348,17 @@ fn malformed_line_stores_nothing_and_names_file_and_line() {
     )
     .unwrap();
     let (_, err) = fails(d, &["import", "x.csv"]);
-    assert!(err.contains("x.csv:3: invalid tag \"love my job\""), "{err}");
+    assert!(
+        err.contains("x.csv:3: invalid tag \"love my job\""),
+        "{err}"
+    );
     assert_eq!(parts(d), 0);
     // Malformed JSON lines, likewise.
-    fs::write(d.join("y.jsonl"), "{\"tag\":\"azubi\",\"observed_at\":\"2026-11-16 00:00:00\",\"value\":1}\n{oops\n").unwrap();
+    fs::write(
+        d.join("y.jsonl"),
+        "{\"tag\":\"azubi\",\"observed_at\":\"2026-11-16 00:00:00\",\"value\":1}\n{oops\n",
+    )
+    .unwrap();
     let (_, err) = fails(d, &["import", "y.jsonl"]);
     assert!(err.contains("y.jsonl:2: malformed JSON"), "{err}");
     assert_eq!(parts(d), 0);
@@ -270,10 +372,17 @@ fn malformed_line_stores_nothing_and_names_file_and_line() {
 fn bad_config_is_one_clear_error_and_touches_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    fs::write(d.join("tagpulse.toml"), "[storage]\ndata_dir = \"lake\"\n\n[report]\ntop = 5\n").unwrap();
+    fs::write(
+        d.join("tagpulse.toml"),
+        "[storage]\ndata_dir = \"lake\"\n\n[report]\ntop = 5\n",
+    )
+    .unwrap();
     let (code, err) = fails(d, &["transform"]);
     assert_eq!(code, 1);
-    assert!(err.contains("tagpulse.toml:5: report.top: unknown field `top`"), "{err}");
+    assert!(
+        err.contains("tagpulse.toml:5: report.top: unknown field `top`"),
+        "{err}"
+    );
     assert!(!d.join("lake").exists());
     fs::write(
         d.join("other.toml"),
@@ -281,9 +390,15 @@ fn bad_config_is_one_clear_error_and_touches_nothing() {
     )
     .unwrap();
     let (_, err) = fails(d, &["--config", "other.toml", "config"]);
-    assert!(err.contains("other.toml:3: occupations[0].tags[1]: invalid tag \"zorg helden\""), "{err}");
+    assert!(
+        err.contains("other.toml:3: occupations[0].tags[1]: invalid tag \"zorg helden\""),
+        "{err}"
+    );
     // Bad CLI values are rejected by the argument parser (exit 2) with the flag named.
-    let out = tagpulse(d, &["--config", "other.toml", "report", "--week", "2026-47"]);
+    let out = tagpulse(
+        d,
+        &["--config", "other.toml", "report", "--week", "2026-47"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--week"));
     let out = tagpulse(d, &["import", "--platform", "Tik Tok", "x.tsv"]);
@@ -294,7 +409,11 @@ fn bad_config_is_one_clear_error_and_touches_nothing() {
 /// A copy of the repository's config and sample in a temp dir.
 fn sample_checkout() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    fs::copy(repo().join("tagpulse.toml"), dir.path().join("tagpulse.toml")).unwrap();
+    fs::copy(
+        repo().join("tagpulse.toml"),
+        dir.path().join("tagpulse.toml"),
+    )
+    .unwrap();
     let sample = dir.path().join("examples/sample");
     fs::create_dir_all(&sample).unwrap();
     for e in fs::read_dir(repo().join("examples/sample")).unwrap() {
@@ -309,12 +428,27 @@ fn main_job_on_the_bundled_sample_writes_the_report_and_reruns_do_not_double_cou
     let dir = sample_checkout();
     let d = dir.path();
     let out = ok(d, &["run"]);
-    assert!(out.contains("report for 2026-W46 written to reports/2026-W46/index.html"), "{out}");
+    assert!(
+        out.contains("report for 2026-W46 written to reports/2026-W46/index.html"),
+        "{out}"
+    );
     let occ = read(&d.join("data/weekly_occupation_metrics.parquet"));
     let brands = read(&d.join("data/weekly_brand_metrics.parquet"));
     assert_eq!(
-        brands.get_column_names().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        ["platform", "brand", "occupation", "metric", "week_start", "gained", "brand_share"]
+        brands
+            .get_column_names()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "platform",
+            "brand",
+            "occupation",
+            "metric",
+            "week_start",
+            "gained",
+            "brand_share"
+        ]
     );
     // Occupation gained equals the sum of its member tags' gained (spec roll-up).
     let tags = read(&d.join("data/weekly_tag_metrics.parquet"));
@@ -324,13 +458,27 @@ fn main_job_on_the_bundled_sample_writes_the_report_and_reruns_do_not_double_cou
     let tg = col_f64(&tags, "gained");
     let nursing: f64 = (0..tags.height())
         .filter(|i| tw[*i] == w46)
-        .filter(|i| ["nurselife", "scrublife", "nursesoftiktok", "verpleegkundige", "pflegekraft"].contains(&tn[*i].as_str()))
+        .filter(|i| {
+            [
+                "nurselife",
+                "scrublife",
+                "nursesoftiktok",
+                "verpleegkundige",
+                "pflegekraft",
+            ]
+            .contains(&tn[*i].as_str())
+        })
         .map(|i| tg[i].unwrap())
         .sum();
-    let all: f64 = (0..tags.height()).filter(|i| tw[*i] == w46).filter_map(|i| tg[i]).sum();
+    let all: f64 = (0..tags.height())
+        .filter(|i| tw[*i] == w46)
+        .filter_map(|i| tg[i])
+        .sum();
     let ow = col_date(&occ, "week_start");
     let on = col_str(&occ, "occupation");
-    let i = (0..occ.height()).find(|i| ow[*i] == w46 && on[*i] == "Nursing").unwrap();
+    let i = (0..occ.height())
+        .find(|i| ow[*i] == w46 && on[*i] == "Nursing")
+        .unwrap();
     assert!(close(col_f64(&occ, "gained")[i], Some(nursing)));
     assert!(close(col_f64(&occ, "share")[i], Some(nursing / all)));
     assert_eq!(col_f64(&occ, "tags_reporting")[i], Some(5.0));
@@ -338,13 +486,26 @@ fn main_job_on_the_bundled_sample_writes_the_report_and_reruns_do_not_double_cou
 
     let rep = d.join("reports/2026-W46");
     let html = fs::read_to_string(rep.join("index.html")).unwrap();
-    for needle in ["Synthetic sample data", "How is my brand doing?", "Acme Care", "#verpleegkundige", "Nursing"] {
+    for needle in [
+        "Synthetic sample data",
+        "How is my brand doing?",
+        "Acme Care",
+        "#verpleegkundige",
+        "Nursing",
+    ] {
         assert!(html.contains(needle), "index.html lacks {needle:?}");
     }
     let summary = fs::read_to_string(rep.join("summary.md")).unwrap();
     assert!(summary.contains("synthetic sample data"), "{summary}");
-    assert!(summary.contains("#verpleegkundige"), "the planted burst is a breakout: {summary}");
-    for png in ["occupations-tiktok-views.png", "trend-tiktok-views.png", "brand-share-tiktok-views.png"] {
+    assert!(
+        summary.contains("#verpleegkundige"),
+        "the planted burst is a breakout: {summary}"
+    );
+    for png in [
+        "occupations-tiktok-views.png",
+        "trend-tiktok-views.png",
+        "brand-share-tiktok-views.png",
+    ] {
         let bytes = fs::read(rep.join(png)).unwrap();
         assert_eq!(&bytes[1..4], b"PNG", "{png}");
         assert!(bytes.len() > 10_000, "{png} is a real picture");
@@ -352,7 +513,10 @@ fn main_job_on_the_bundled_sample_writes_the_report_and_reruns_do_not_double_cou
     }
     let occ_csv = fs::read_to_string(rep.join("occupations.csv")).unwrap();
     let nursing_line = occ_csv.lines().find(|l| l.contains(",Nursing,")).unwrap();
-    assert!(nursing_line.starts_with("2026-W46,2026-11-09,tiktok,views,Nursing,"), "{nursing_line}");
+    assert!(
+        nursing_line.starts_with("2026-W46,2026-11-09,tiktok,views,Nursing,"),
+        "{nursing_line}"
+    );
 
     // A second run re-reads the same files: nothing double-counts.
     ok(d, &["run"]);
@@ -364,13 +528,20 @@ fn main_job_on_the_bundled_sample_writes_the_report_and_reruns_do_not_double_cou
 fn data_dir_flag_works_after_the_subcommand_and_reports_need_data() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    fs::write(d.join("nurselife.tsv"), "2026-11-02 00:00:00\t100\n2026-11-10 00:00:00\t900\n2026-11-18 00:00:00\t1700\n").unwrap();
+    fs::write(
+        d.join("nurselife.tsv"),
+        "2026-11-02 00:00:00\t100\n2026-11-10 00:00:00\t900\n2026-11-18 00:00:00\t1700\n",
+    )
+    .unwrap();
     let (_, err) = fails(d, &["report"]);
     assert!(err.contains("run `tagpulse transform`"), "{err}");
     ok(d, &["import", "nurselife.tsv", "--data-dir", "elsewhere"]);
     ok(d, &["--data-dir", "elsewhere", "transform"]);
     assert!(d.join("elsewhere/weekly_tag_metrics.parquet").is_file());
-    let (_, err) = fails(d, &["report", "--data-dir", "elsewhere", "--week", "2025-W01"]);
+    let (_, err) = fails(
+        d,
+        &["report", "--data-dir", "elsewhere", "--week", "2025-W01"],
+    );
     assert!(err.contains("no data for 2025-W01"), "{err}");
     // Latest complete week: the last observation is in W47, so W46 is reported. With
     // 8-day gaps over the default max_gap nothing interpolates, so gained is unknown.
@@ -378,9 +549,16 @@ fn data_dir_flag_works_after_the_subcommand_and_reports_need_data() {
     assert!(out.contains("2026-W46"), "{out}");
     // With max_gap = 8d the boundaries interpolate: V(11-02) = 100 (a snapshot sits exactly
     // on that Monday), V(11-09) = 800, V(11-16) = 1500; V(11-23) is after the last one.
-    fs::write(d.join("tagpulse.toml"), "[storage]\ndata_dir = \"elsewhere\"\n[transform]\nmax_gap = \"8d\"\n").unwrap();
+    fs::write(
+        d.join("tagpulse.toml"),
+        "[storage]\ndata_dir = \"elsewhere\"\n[transform]\nmax_gap = \"8d\"\n",
+    )
+    .unwrap();
     ok(d, &["transform"]);
     let tags = read(&d.join("elsewhere/weekly_tag_metrics.parquet"));
     assert_eq!(col_f64(&tags, "gained"), [Some(700.0), Some(700.0), None]);
-    assert_eq!(col_f64(&tags, "total_end"), [Some(800.0), Some(1500.0), None]);
+    assert_eq!(
+        col_f64(&tags, "total_end"),
+        [Some(800.0), Some(1500.0), None]
+    );
 }

@@ -5,6 +5,8 @@
 //! ships inside the crate (`occupations.toml`) and is merged with the user's
 //! `[[occupations]]`: same name extends the default group, a new name adds one.
 
+#![warn(missing_docs)]
+
 pub mod tag;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,6 +5,8 @@
 //! [`Tag`]s. Sources are registered in one place, [`build_source`]; adding a source means a
 //! module under `sources/` and one arm there. Ingest knows nothing about storage.
 
+#![warn(missing_docs)]
+
 pub mod sources;
 
 use std::path::PathBuf;

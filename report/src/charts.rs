@@ -148,7 +148,7 @@ fn text_style(size: u32) -> TextStyle<'static> {
 }
 
 /// Splits off a bottom strip and writes the source line there.
-fn with_source_line<'a, DB: DrawingBackend>(
+fn with_source_line<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     source: &str,
 ) -> Result<DrawingArea<DB, Shift>, String> {

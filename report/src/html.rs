@@ -26,11 +26,10 @@ td.l, th.l { text-align: left; }
 .up { color: var(--up); font-weight: 600; } .down { color: var(--down); font-weight: 600; }
 .chart svg { max-width: 100%; height: auto; display: block; margin: 6px 0; }
 .spark svg { width: 120px; height: 28px; display: block; }
-.cols { display: grid; grid-template-columns: 1fr 1fr; gap: 20px; }
 .note { color: var(--muted); font-size: 13px; }
 ul.q li { margin: 3px 0; }
 footer { margin-top: 40px; color: var(--muted); font-size: 13px; border-top: 1px solid var(--line); padding-top: 10px; }
-@media (max-width: 800px) { .tiles { grid-template-columns: 1fr 1fr; } .cols { grid-template-columns: 1fr; } }
+@media (max-width: 800px) { .tiles { grid-template-columns: 1fr 1fr; } }
 @media print { @page { size: A4 landscape; margin: 12mm; } body { background: #fff; } main { max-width: none; padding: 0; }
   h2 { break-before: auto; } .chart, table { break-inside: avoid; } }
 "#;
@@ -54,6 +53,14 @@ fn date_time(secs: i64) -> String {
     DateTime::<Utc>::from_timestamp(secs, 0)
         .map(|t| t.format("%-d %b %Y %H:%M UTC").to_string())
         .unwrap_or_default()
+}
+
+fn duration(secs: i64) -> String {
+    match secs {
+        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
+        s if s % 3600 == 0 => format!("{} hours", s / 3600),
+        s => format!("{s} seconds"),
+    }
 }
 
 fn tag_table(title: &str, rows: &[TagLine], unit: &str) -> Markup {
@@ -136,17 +143,15 @@ fn panel(p: &Panel, page: &Page) -> Markup {
             @if let Some(c) = &p.trend_chart { div.chart { (svg(&c.svg)) } } @else { p.note { "No occupation has data yet." } }
 
             h2 { "Which tags moved most?" }
-            div.cols {
-                div { (tag_table("Rising fastest (WoW)", &p.rising, &unit)) }
-                div { (tag_table("Falling fastest (WoW)", &p.falling, &unit)) }
-            }
+            (tag_table("Rising fastest (WoW)", &p.rising, &unit))
+            (tag_table("Falling fastest (WoW)", &p.falling, &unit))
             (tag_table("Most gained", &p.top_gained, &unit))
 
             h2 { "What broke out?" }
             @if breakouts == 0 {
                 p { "Nothing broke out this week: no tag or occupation gained 3.5 robust standard deviations above its previous 8 weeks." }
             } @else {
-                p.note { "A breakout gains far more than usual: z ≥ 3.5, where z compares this week with the median of the previous 8 weeks, scaled by their median absolute deviation." }
+                p.note { "A breakout gains far more than usual: z ≥ 3.5, where z compares this week with the median of the previous 8 weeks, scaled by their median absolute deviation. On counters shown to 3 significant digits a large tag can gain in whole rounding steps (e.g. exactly 10M a week); its history then has almost no spread and one extra step is a breakout — check the median column." }
                 (breakout_table("Tags", &p.tag_breakouts))
                 (breakout_table("Occupations", &p.occ_breakouts))
             }
@@ -181,7 +186,7 @@ fn panel(p: &Panel, page: &Page) -> Markup {
                     "."
                 }
                 li {
-                    strong { (p.quality.gappy.len()) } " series have gaps longer than " (page.max_gap_secs / 3600) " h (no interpolation across them)"
+                    strong { (p.quality.gappy.len()) } " series have gaps longer than max_gap, " (duration(page.max_gap_secs)) " (no interpolation across them)"
                     @if !p.quality.gappy.is_empty() {
                         ": " span.note { (p.quality.gappy.iter().take(10).map(|s| format!("#{} ({} gaps, longest {:.1} days)", s.tag, s.gaps_over_max, s.longest_gap_s as f64 / 86_400.0)).collect::<Vec<_>>().join(", ")) }
                     }

@@ -7,6 +7,8 @@
 //! Values of different platforms or metrics are never added: each (platform, metric)
 //! pair gets its own panel.
 
+#![warn(missing_docs)]
+
 pub mod charts;
 pub mod data;
 pub mod format;
@@ -382,7 +384,15 @@ fn build_panel(
         _ => None,
     };
 
-    let by_tag = tagpulse_config::occupations_by_tag(input.occupations);
+    let mut by_tag = tagpulse_config::occupations_by_tag(input.occupations);
+    // A brand tag with no occupation is labelled with its brand.
+    for b in input.brands {
+        for t in &b.tags {
+            by_tag
+                .entry(t.clone())
+                .or_insert_with(|| vec![format!("brand: {}", b.name)]);
+        }
+    }
     let spark = |h: &BTreeMap<NaiveDate, Option<f64>>| {
         charts::render_svg(
             &Sparkline {
@@ -637,7 +647,7 @@ fn build_panel(
         .filter(|s| s.gaps_over_max > 0)
         .map(|s| (*s).clone())
         .collect();
-    gappy.sort_by(|a, b| b.longest_gap_s.cmp(&a.longest_gap_s));
+    gappy.sort_by_key(|s| std::cmp::Reverse(s.longest_gap_s));
     let mut steps_down: Vec<(String, u32)> = this
         .iter()
         .filter(|r| r.decreases > 0)

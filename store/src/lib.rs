@@ -5,6 +5,8 @@
 //! that needs no server. Reads deduplicate observations by identity (last ingested wins),
 //! so a re-run or an overlapping import never changes a metric.
 
+#![warn(missing_docs)]
+
 mod parquet;
 
 use async_trait::async_trait;

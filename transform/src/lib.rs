@@ -8,6 +8,8 @@
 //! `7w - 3` since 1970-01-01 (a Thursday), so joins on `week ± k` are exact and a week
 //! without a row simply has no partner (it counts as null, as the spec requires).
 
+#![warn(missing_docs)]
+
 mod daily;
 mod rollup;
 mod signals;
