@@ -27,6 +27,13 @@ pub struct TagRow {
     pub decreases: u32,
     /// Daily coverage (daily counts only).
     pub coverage: Option<f64>,
+    /// Growth and breakout signals.
+    pub sig: Signals,
+}
+
+/// The growth and breakout columns shared by tag and occupation rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signals {
     /// Week-over-week growth.
     pub wow_growth: Option<f64>,
     /// Growth of total_end.
@@ -62,18 +69,8 @@ pub struct OccRow {
     pub tags_total: u32,
     /// Share of voice.
     pub share: Option<f64>,
-    /// Week-over-week growth.
-    pub wow_growth: Option<f64>,
-    /// Growth of total_end.
-    pub total_growth: Option<f64>,
-    /// Four-week average.
-    pub avg4: Option<f64>,
-    /// Momentum.
-    pub momentum: Option<f64>,
-    /// Robust z-score.
-    pub z: Option<f64>,
-    /// Breakout flag.
-    pub breakout: bool,
+    /// Growth and breakout signals.
+    pub sig: Signals,
 }
 
 /// A row of `weekly_brand_metrics`.
@@ -173,6 +170,27 @@ impl<'a> Cols<'a> {
             .collect())
     }
 
+    fn signals(&self) -> Result<Vec<Signals>, ReportError> {
+        let (wow, tg, avg4, mom, z, br) = (
+            self.f64("wow_growth")?,
+            self.f64("total_growth")?,
+            self.f64("avg4")?,
+            self.f64("momentum")?,
+            self.f64("z")?,
+            self.bool("breakout")?,
+        );
+        Ok((0..self.df.height())
+            .map(|i| Signals {
+                wow_growth: wow[i],
+                total_growth: tg[i],
+                avg4: avg4[i],
+                momentum: mom[i],
+                z: z[i],
+                breakout: br[i],
+            })
+            .collect())
+    }
+
     fn date(&self, name: &str) -> Result<Vec<NaiveDate>, ReportError> {
         let s = self.get(name, &DataType::Date)?;
         let phys = s.to_physical_repr();
@@ -203,15 +221,8 @@ pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
         c.u32("observations")?,
         c.u32("decreases")?,
     );
-    let (coverage, wow, tg, avg4, mom, z, br) = (
-        c.f64("coverage")?,
-        c.f64("wow_growth")?,
-        c.f64("total_growth")?,
-        c.f64("avg4")?,
-        c.f64("momentum")?,
-        c.f64("z")?,
-        c.bool("breakout")?,
-    );
+    let coverage = c.f64("coverage")?;
+    let mut sig = c.signals()?.into_iter();
     Ok((0..df.height())
         .map(|i| TagRow {
             platform: platform[i].clone(),
@@ -223,12 +234,7 @@ pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
             observations: observations[i],
             decreases: decreases[i],
             coverage: coverage[i],
-            wow_growth: wow[i],
-            total_growth: tg[i],
-            avg4: avg4[i],
-            momentum: mom[i],
-            z: z[i],
-            breakout: br[i],
+            sig: sig.next().expect("one per row"),
         })
         .collect())
 }
@@ -252,14 +258,7 @@ pub fn occ_rows(df: &DataFrame) -> Result<Vec<OccRow>, ReportError> {
         c.u32("tags_total")?,
         c.f64("share")?,
     );
-    let (wow, tg, avg4, mom, z, br) = (
-        c.f64("wow_growth")?,
-        c.f64("total_growth")?,
-        c.f64("avg4")?,
-        c.f64("momentum")?,
-        c.f64("z")?,
-        c.bool("breakout")?,
-    );
+    let mut sig = c.signals()?.into_iter();
     Ok((0..df.height())
         .map(|i| OccRow {
             platform: platform[i].clone(),
@@ -271,12 +270,7 @@ pub fn occ_rows(df: &DataFrame) -> Result<Vec<OccRow>, ReportError> {
             tags_reporting: rep[i],
             tags_total: tot[i],
             share: share[i],
-            wow_growth: wow[i],
-            total_growth: tg[i],
-            avg4: avg4[i],
-            momentum: mom[i],
-            z: z[i],
-            breakout: br[i],
+            sig: sig.next().expect("one per row"),
         })
         .collect())
 }

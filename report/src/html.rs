@@ -76,8 +76,8 @@ fn tag_table(title: &str, rows: &[TagLine], unit: &str) -> Markup {
                         td.l { "#" (t.row.tag) }
                         td.l { (t.occupations) }
                         td { (human(t.row.gained)) }
-                        td { (growth(t.row.wow_growth)) }
-                        td { (human(t.row.avg4)) }
+                        td { (growth(t.row.sig.wow_growth)) }
+                        td { (human(t.row.sig.avg4)) }
                         td.l.spark { (svg(&t.spark)) }
                     }
                 }
@@ -127,11 +127,11 @@ fn panel(p: &Panel, page: &Page) -> Markup {
                 tr { th.l { "Occupation" } th { (unit) " gained" } th { "WoW" } th { "4-wk avg" } th { "Momentum" } th { "Share of voice" } th { "Tags reporting" } }
                 @for o in &p.occupations {
                     tr {
-                        td.l { (o.occupation) @if o.breakout { " ⚡" } }
+                        td.l { (o.occupation) @if o.sig.breakout { " ⚡" } }
                         td { (human(o.gained)) }
-                        td { (growth(o.wow_growth)) }
-                        td { (human(o.avg4)) }
-                        td { (growth(o.momentum)) }
+                        td { (growth(o.sig.wow_growth)) }
+                        td { (human(o.sig.avg4)) }
+                        td { (growth(o.sig.momentum)) }
                         td { (share(o.share)) }
                         td { (o.tags_reporting) " of " (o.tags_total) }
                     }

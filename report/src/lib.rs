@@ -417,19 +417,19 @@ fn build_panel(
     let mut by_wow: Vec<&TagRow> = this
         .iter()
         .copied()
-        .filter(|r| r.wow_growth.is_some() && r.gained.is_some_and(|g| g > 0.0))
+        .filter(|r| r.sig.wow_growth.is_some() && r.gained.is_some_and(|g| g > 0.0))
         .collect();
-    sort_desc(&mut by_wow, |r| r.wow_growth);
+    sort_desc(&mut by_wow, |r| r.sig.wow_growth);
     let rising = by_wow
         .iter()
-        .filter(|r| r.wow_growth > Some(0.0))
+        .filter(|r| r.sig.wow_growth > Some(0.0))
         .take(n)
         .map(|r| tag_line(r))
         .collect::<Result<Vec<_>, _>>()?;
     let falling = by_wow
         .iter()
         .rev()
-        .filter(|r| r.wow_growth < Some(0.0))
+        .filter(|r| r.sig.wow_growth < Some(0.0))
         .take(n)
         .map(|r| tag_line(r))
         .collect::<Result<Vec<_>, _>>()?;
@@ -446,15 +446,15 @@ fn build_panel(
         .collect::<Result<Vec<_>, _>>()?;
     let tag_breakouts = this
         .iter()
-        .filter(|r| r.breakout)
+        .filter(|r| r.sig.breakout)
         .map(|r| {
             let h = &tag_hist[r.tag.as_str()];
             Ok(Breakout {
                 name: format!("#{}", r.tag),
                 gained: r.gained,
-                z: r.z,
+                z: r.sig.z,
                 median8: median_prev8(h, week),
-                wow: r.wow_growth,
+                wow: r.sig.wow_growth,
                 spark: spark(h)?,
             })
         })
@@ -480,22 +480,25 @@ fn build_panel(
     sort_desc(&mut occ_this, |r| r.gained);
     let occ_breakouts = occ_this
         .iter()
-        .filter(|r| r.breakout)
+        .filter(|r| r.sig.breakout)
         .map(|r| {
             let h = &occ_hist[r.occupation.as_str()];
             Ok(Breakout {
                 name: r.occupation.clone(),
                 gained: r.gained,
-                z: r.z,
+                z: r.sig.z,
                 median8: median_prev8(h, week),
-                wow: r.wow_growth,
+                wow: r.sig.wow_growth,
                 spark: spark(h)?,
             })
         })
         .collect::<Result<Vec<_>, ReportError>>()?;
     let bars: Vec<(String, f64, Option<f64>)> = occ_this
         .iter()
-        .filter_map(|r| r.gained.map(|g| (r.occupation.clone(), g, r.wow_growth)))
+        .filter_map(|r| {
+            r.gained
+                .map(|g| (r.occupation.clone(), g, r.sig.wow_growth))
+        })
         .collect();
     let occ_chart = if bars.is_empty() {
         None
@@ -725,7 +728,7 @@ fn headline(p: &Panel, week: NaiveDate) -> Vec<String> {
             "{} gained the most: {} {unit}{}{}.",
             top.occupation,
             human(top.gained),
-            match top.wow_growth {
+            match top.sig.wow_growth {
                 Some(w) => format!(" ({})", pct(Some(w))),
                 None => String::new(),
             },
@@ -738,17 +741,18 @@ fn headline(p: &Panel, week: NaiveDate) -> Vec<String> {
     let fastest = p
         .occupations
         .iter()
-        .filter(|o| o.wow_growth.is_some() && o.gained.is_some_and(|g| g > 0.0))
+        .filter(|o| o.sig.wow_growth.is_some() && o.gained.is_some_and(|g| g > 0.0))
         .max_by(|a, b| {
-            a.wow_growth
+            a.sig
+                .wow_growth
                 .unwrap_or(0.0)
-                .total_cmp(&b.wow_growth.unwrap_or(0.0))
+                .total_cmp(&b.sig.wow_growth.unwrap_or(0.0))
         });
-    if let Some(f) = fastest.filter(|f| f.wow_growth > Some(0.0)) {
+    if let Some(f) = fastest.filter(|f| f.sig.wow_growth > Some(0.0)) {
         out.push(format!(
             "Fastest-growing occupation: {} ({} week over week).",
             f.occupation,
-            pct(f.wow_growth)
+            pct(f.sig.wow_growth)
         ));
     }
     let names: Vec<String> = p
@@ -782,61 +786,97 @@ fn csv_num(v: Option<f64>) -> String {
     v.map(|x| format!("{x}")).unwrap_or_default()
 }
 
-fn occupations_csv(rows: &[OccRow], week: NaiveDate) -> Result<Vec<u8>, ReportError> {
+/// Columns every CSV row ends with.
+const SIGNAL_HEADER: [&str; 6] = [
+    "wow_growth",
+    "total_growth",
+    "avg4",
+    "momentum",
+    "z",
+    "breakout",
+];
+
+fn signal_fields(s: &data::Signals) -> [String; 6] {
+    [
+        csv_num(s.wow_growth),
+        csv_num(s.total_growth),
+        csv_num(s.avg4),
+        csv_num(s.momentum),
+        csv_num(s.z),
+        s.breakout.to_string(),
+    ]
+}
+
+/// A CSV of the week's rows, grouped by platform and metric, largest gained first.
+///
+/// `fields` gives a row's (platform, metric, gained) for ordering and its record
+/// between `week_start` and the signal columns.
+fn week_csv<T>(
+    file: &str,
+    header: &[&str],
+    rows: Vec<&T>,
+    week: NaiveDate,
+    key: impl Fn(&T) -> (&str, &str, Option<f64>),
+    record: impl Fn(&T) -> (Vec<String>, &data::Signals),
+) -> Result<Vec<u8>, ReportError> {
+    let err = |e: &dyn std::fmt::Display| ReportError::Input(format!("{file}: {e}"));
     let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| ReportError::Input(format!("occupations.csv: {e}"));
-    w.write_record([
-        "week",
-        "week_start",
-        "platform",
-        "metric",
-        "occupation",
-        "gained",
-        "wow_growth",
-        "avg4",
-        "momentum",
-        "share",
-        "tags_reporting",
-        "tags_total",
-        "total_end",
-        "total_growth",
-        "z",
-        "breakout",
-    ])
-    .map_err(err)?;
-    let mut this: Vec<&OccRow> = rows.iter().filter(|r| r.week == week).collect();
-    this.sort_by(|a, b| {
-        (&a.platform, &a.metric)
-            .cmp(&(&b.platform, &b.metric))
-            .then(
-                b.gained
-                    .unwrap_or(f64::MIN)
-                    .total_cmp(&a.gained.unwrap_or(f64::MIN)),
-            )
+    let full: Vec<&str> = ["week", "week_start"]
+        .into_iter()
+        .chain(header.iter().copied())
+        .chain(SIGNAL_HEADER)
+        .collect();
+    w.write_record(&full).map_err(|e| err(&e))?;
+    let mut rows = rows;
+    rows.sort_by(|a, b| {
+        let (ka, kb) = (key(a), key(b));
+        (ka.0, ka.1).cmp(&(kb.0, kb.1)).then(
+            kb.2.unwrap_or(f64::MIN)
+                .total_cmp(&ka.2.unwrap_or(f64::MIN)),
+        )
     });
-    for r in this {
-        w.write_record([
-            iso_week_label(week),
-            week.to_string(),
-            r.platform.clone(),
-            r.metric.clone(),
-            r.occupation.clone(),
-            csv_num(r.gained),
-            csv_num(r.wow_growth),
-            csv_num(r.avg4),
-            csv_num(r.momentum),
-            csv_num(r.share),
-            r.tags_reporting.to_string(),
-            r.tags_total.to_string(),
-            csv_num(r.total_end),
-            csv_num(r.total_growth),
-            csv_num(r.z),
-            r.breakout.to_string(),
-        ])
-        .map_err(err)?;
+    for r in rows {
+        let (fields, sig) = record(r);
+        let line: Vec<String> = [iso_week_label(week), week.to_string()]
+            .into_iter()
+            .chain(fields)
+            .chain(signal_fields(sig))
+            .collect();
+        w.write_record(&line).map_err(|e| err(&e))?;
     }
-    w.into_inner()
-        .map_err(|e| ReportError::Input(format!("occupations.csv: {e}")))
+    w.into_inner().map_err(|e| err(&e))
+}
+
+fn occupations_csv(rows: &[OccRow], week: NaiveDate) -> Result<Vec<u8>, ReportError> {
+    week_csv(
+        "occupations.csv",
+        &[
+            "platform",
+            "metric",
+            "occupation",
+            "gained",
+            "total_end",
+            "share",
+            "tags_reporting",
+            "tags_total",
+        ],
+        rows.iter().filter(|r| r.week == week).collect(),
+        week,
+        |r| (r.platform.as_str(), r.metric.as_str(), r.gained),
+        |r| {
+            let fields = vec![
+                r.platform.clone(),
+                r.metric.clone(),
+                r.occupation.clone(),
+                csv_num(r.gained),
+                csv_num(r.total_end),
+                csv_num(r.share),
+                r.tags_reporting.to_string(),
+                r.tags_total.to_string(),
+            ];
+            (fields, &r.sig)
+        },
+    )
 }
 
 fn tags_csv(
@@ -844,67 +884,42 @@ fn tags_csv(
     week: NaiveDate,
     by_tag: &BTreeMap<tagpulse_config::Tag, Vec<String>>,
 ) -> Result<Vec<u8>, ReportError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| ReportError::Input(format!("tags.csv: {e}"));
-    w.write_record([
-        "week",
-        "week_start",
-        "platform",
-        "metric",
-        "tag",
-        "occupations",
-        "gained",
-        "wow_growth",
-        "avg4",
-        "momentum",
-        "total_end",
-        "total_growth",
-        "observations",
-        "decreases",
-        "coverage",
-        "z",
-        "breakout",
-    ])
-    .map_err(err)?;
-    let mut this: Vec<&TagRow> = rows.iter().filter(|r| r.week == week).collect();
-    this.sort_by(|a, b| {
-        (&a.platform, &a.metric)
-            .cmp(&(&b.platform, &b.metric))
-            .then(
-                b.gained
-                    .unwrap_or(f64::MIN)
-                    .total_cmp(&a.gained.unwrap_or(f64::MIN)),
-            )
-    });
-    for r in this {
-        let occ = tagpulse_config::Tag::parse(&r.tag)
-            .ok()
-            .and_then(|t| by_tag.get(&t).cloned())
-            .unwrap_or_default()
-            .join("; ");
-        w.write_record([
-            iso_week_label(week),
-            week.to_string(),
-            r.platform.clone(),
-            r.metric.clone(),
-            r.tag.clone(),
-            occ,
-            csv_num(r.gained),
-            csv_num(r.wow_growth),
-            csv_num(r.avg4),
-            csv_num(r.momentum),
-            csv_num(r.total_end),
-            csv_num(r.total_growth),
-            r.observations.to_string(),
-            r.decreases.to_string(),
-            csv_num(r.coverage),
-            csv_num(r.z),
-            r.breakout.to_string(),
-        ])
-        .map_err(err)?;
-    }
-    w.into_inner()
-        .map_err(|e| ReportError::Input(format!("tags.csv: {e}")))
+    week_csv(
+        "tags.csv",
+        &[
+            "platform",
+            "metric",
+            "tag",
+            "occupations",
+            "gained",
+            "total_end",
+            "observations",
+            "decreases",
+            "coverage",
+        ],
+        rows.iter().filter(|r| r.week == week).collect(),
+        week,
+        |r| (r.platform.as_str(), r.metric.as_str(), r.gained),
+        |r| {
+            let occ = tagpulse_config::Tag::parse(&r.tag)
+                .ok()
+                .and_then(|t| by_tag.get(&t).cloned())
+                .unwrap_or_default()
+                .join("; ");
+            let fields = vec![
+                r.platform.clone(),
+                r.metric.clone(),
+                r.tag.clone(),
+                occ,
+                csv_num(r.gained),
+                csv_num(r.total_end),
+                r.observations.to_string(),
+                r.decreases.to_string(),
+                csv_num(r.coverage),
+            ];
+            (fields, &r.sig)
+        },
+    )
 }
 
 fn summary_md(page: &Page) -> String {
@@ -925,7 +940,7 @@ fn summary_md(page: &Page) -> String {
                 "| {} | {} | {} | {} |\n",
                 o.occupation.replace('|', "\\|"),
                 human(o.gained),
-                pct(o.wow_growth),
+                pct(o.sig.wow_growth),
                 share(o.share)
             ));
         }

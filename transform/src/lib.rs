@@ -139,16 +139,13 @@ pub fn days_from_date(d: NaiveDate) -> i32 {
         .num_days() as i32
 }
 
-/// Empty snapshot observations, with the stored schema.
-pub fn empty_snapshots() -> DataFrame {
+/// An empty observation frame whose time column is `time` (the stored schema).
+fn empty_observations(time: (&str, DataType)) -> DataFrame {
     DataFrame::new_infer_height(vec![
         Column::new_empty("platform".into(), &DataType::String),
         Column::new_empty("tag".into(), &DataType::String),
         Column::new_empty("metric".into(), &DataType::String),
-        Column::new_empty(
-            "observed_at".into(),
-            &DataType::Datetime(TimeUnit::Milliseconds, None),
-        ),
+        Column::new_empty(time.0.into(), &time.1),
         Column::new_empty("value".into(), &DataType::UInt64),
         Column::new_empty("source".into(), &DataType::String),
         Column::new_empty(
@@ -159,21 +156,32 @@ pub fn empty_snapshots() -> DataFrame {
     .expect("static schema")
 }
 
+/// Empty snapshot observations, with the stored schema.
+pub fn empty_snapshots() -> DataFrame {
+    empty_observations((
+        "observed_at",
+        DataType::Datetime(TimeUnit::Milliseconds, None),
+    ))
+}
+
 /// Empty daily-count observations, with the stored schema.
 pub fn empty_daily() -> DataFrame {
-    DataFrame::new_infer_height(vec![
-        Column::new_empty("platform".into(), &DataType::String),
-        Column::new_empty("tag".into(), &DataType::String),
-        Column::new_empty("metric".into(), &DataType::String),
-        Column::new_empty("day".into(), &DataType::Date),
-        Column::new_empty("value".into(), &DataType::UInt64),
-        Column::new_empty("source".into(), &DataType::String),
-        Column::new_empty(
-            "ingested_at".into(),
-            &DataType::Datetime(TimeUnit::Microseconds, None),
-        ),
-    ])
-    .expect("static schema")
+    empty_observations(("day", DataType::Date))
+}
+
+/// Deduplicated snapshots as `platform, tag, metric, t` (epoch seconds) plus `extra`.
+pub(crate) fn snapshot_seconds(lf: LazyFrame, extra: Vec<Expr>) -> LazyFrame {
+    let mut cols = vec![
+        col("platform"),
+        col("tag"),
+        col("metric"),
+        col("observed_at")
+            .cast(DataType::Int64)
+            .floor_div(lit(1000i64))
+            .alias("t"),
+    ];
+    cols.extend(extra);
+    dedup_latest(lf, &["platform", "tag", "metric", "observed_at"]).select(cols)
 }
 
 /// Keeps, per identity, the row ingested last (the spec's "last ingested wins").

@@ -3,24 +3,14 @@
 use polars::prelude::*;
 
 use crate::{
-    cols_of, dedup_latest, null_of, week_grid, week_of_days, week_start_secs, Params, SERIES,
+    cols_of, null_of, snapshot_seconds, week_grid, week_of_days, week_start_secs, Params, SERIES,
 };
 
 /// Deduplicated snapshots with `t` (seconds), `raw`, `env` (running max), `step_down`, `week`.
 pub(crate) fn enveloped(lf: LazyFrame) -> PolarsResult<LazyFrame> {
     let series = cols_of(&SERIES);
     Ok(
-        dedup_latest(lf, &["platform", "tag", "metric", "observed_at"])
-            .select([
-                col("platform"),
-                col("tag"),
-                col("metric"),
-                col("observed_at")
-                    .cast(DataType::Int64)
-                    .floor_div(lit(1000i64))
-                    .alias("t"),
-                col("value").cast(DataType::Float64).alias("raw"),
-            ])
+        snapshot_seconds(lf, vec![col("value").cast(DataType::Float64).alias("raw")])
             .sort(["platform", "tag", "metric", "t"], Default::default())
             .with_columns([
                 col("raw").cum_max(false).over(&series)?.alias("env"),

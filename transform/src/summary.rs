@@ -2,7 +2,7 @@
 
 use polars::prelude::*;
 
-use crate::{dedup_latest, Params, SERIES};
+use crate::{dedup_latest, snapshot_seconds, Params, SERIES};
 
 /// One row per series: `platform, tag, metric, kind ("snapshots" | "daily"), first_s,
 /// last_s` (epoch seconds), `observations`, `longest_gap_s`, `gaps_over_max` (gaps
@@ -12,16 +12,7 @@ pub fn series_summary(
     daily: LazyFrame,
     params: &Params,
 ) -> PolarsResult<LazyFrame> {
-    let snap = dedup_latest(snapshots, &["platform", "tag", "metric", "observed_at"]).select([
-        col("platform"),
-        col("tag"),
-        col("metric"),
-        col("observed_at")
-            .cast(DataType::Int64)
-            .floor_div(lit(1000i64))
-            .alias("t"),
-        lit("snapshots").alias("kind"),
-    ]);
+    let snap = snapshot_seconds(snapshots, vec![lit("snapshots").alias("kind")]);
     let days = dedup_latest(daily, &["platform", "tag", "metric", "day"]).select([
         col("platform"),
         col("tag"),
