@@ -562,3 +562,95 @@ fn data_dir_flag_works_after_the_subcommand_and_reports_need_data() {
         [Some(800.0), Some(1500.0), None]
     );
 }
+
+#[test]
+fn daily_counts_and_a_second_platform_get_their_own_panel_and_a_broken_source_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Mastodon daily uses: week of Mon 2026-11-09 complete (7 days), week of 11-16 has
+    // three days, and one day of 11-23 makes week 47 complete.
+    let mut csv = String::from("tag,day,value,platform,metric\n");
+    for (day, v) in [
+        (9, 1),
+        (10, 2),
+        (11, 3),
+        (12, 4),
+        (13, 5),
+        (14, 6),
+        (15, 7),
+        (16, 10),
+        (18, 20),
+        (20, 30),
+        (23, 1),
+    ] {
+        csv.push_str(&format!("#NurseLife,2026-11-{day:02},{v},mastodon,uses\n"));
+    }
+    fs::write(d.join("uses.csv"), csv).unwrap();
+    fs::write(
+        d.join("nurselife.tsv"),
+        "2026-11-15 00:00:00\t1000\n2026-11-17 00:00:00\t3000\n2026-11-23 12:00:00\t9000\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("tagpulse.toml"),
+        r#"
+[[sources]]
+id = "views"
+kind = "file"
+paths = ["nurselife.tsv"]
+
+[[sources]]
+id = "mastodon"
+kind = "file"
+paths = ["uses.csv"]
+
+[[sources]]
+id = "broken"
+kind = "file"
+paths = ["missing/*.csv"]
+"#,
+    )
+    .unwrap();
+    let out = tagpulse(d, &["run", "--week", "2026-W47"]);
+    assert_eq!(out.status.code(), Some(1), "a failed source fails the job");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 source(s) failed")
+            && err.contains("broken: missing/*.csv: matches no file"),
+        "{err}"
+    );
+    // The other sources landed and the report was written all the same.
+    let tags = read(&d.join("data/weekly_tag_metrics.parquet"));
+    let platform = col_str(&tags, "platform");
+    let gained = col_f64(&tags, "gained");
+    let coverage = col_f64(&tags, "coverage");
+    let m: Vec<usize> = (0..tags.height())
+        .filter(|i| platform[*i] == "mastodon")
+        .collect();
+    assert_eq!(m.len(), 3);
+    assert_eq!(gained[m[0]], Some(28.0));
+    assert_eq!(coverage[m[0]], Some(1.0));
+    assert_eq!(gained[m[1]], Some(60.0));
+    assert_eq!(coverage[m[1]], Some(3.0 / 7.0));
+    assert_eq!(col_f64(&tags, "total_end")[m[1]], None);
+    assert_eq!(col_f64(&tags, "wow_growth")[m[1]], Some(60.0 / 28.0 - 1.0));
+    let html = fs::read_to_string(d.join("reports/2026-W47/index.html")).unwrap();
+    assert!(html.contains("What happened this week — TikTok views"));
+    assert!(html.contains("What happened this week — Mastodon uses"));
+    assert!(
+        html.contains("daily-count series are partial this week"),
+        "coverage 3/7 is flagged"
+    );
+    assert!(d
+        .join("reports/2026-W47/occupations-mastodon-uses.png")
+        .is_file());
+    assert!(d
+        .join("reports/2026-W47/occupations-tiktok-views.png")
+        .is_file());
+    // Platforms are never added: the headline of each panel has its own total.
+    let summary = fs::read_to_string(d.join("reports/2026-W47/summary.md")).unwrap();
+    assert!(
+        summary.contains("Tracked Mastodon tags gained 60 uses"),
+        "{summary}"
+    );
+}
