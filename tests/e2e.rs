@@ -2,13 +2,13 @@
 //! fixture series copied under `tests/fixtures/`, and check the Parquet outputs and the
 //! report files by value.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use polars::prelude::*;
+use tagpulse_transform::reference;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tagpulse");
 
@@ -62,72 +62,21 @@ fn parts(dir: &Path) -> usize {
     fs::read_dir(d).map(|r| r.count()).unwrap_or(0)
 }
 
-/// An independent, loop-by-loop reading of the spec for one series:
-/// week_start -> (total_end, gained, observations, decreases).
-type Expected = BTreeMap<NaiveDate, (Option<f64>, Option<f64>, u32, u32)>;
-
-fn oracle(path: &Path, max_gap: i64) -> Expected {
-    let mut by_t: BTreeMap<i64, u64> = BTreeMap::new();
-    for line in fs::read_to_string(path)
+/// The fixture file as (epoch seconds, value) points.
+fn points(path: &Path) -> Vec<(i64, u64)> {
+    fs::read_to_string(path)
         .unwrap()
         .lines()
         .filter(|l| !l.is_empty())
-    {
-        let (t, v) = line.split_once('\t').unwrap();
-        let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
-            .unwrap()
-            .and_utc()
-            .timestamp();
-        by_t.insert(t, v.parse().unwrap());
-    }
-    let obs: Vec<(i64, u64)> = by_t.into_iter().collect();
-    let mut env = Vec::with_capacity(obs.len());
-    let mut max = 0u64;
-    for (t, v) in &obs {
-        max = max.max(*v);
-        env.push((*t, max as f64));
-    }
-    let value_at = |big_t: i64| -> Option<f64> {
-        let after = env.partition_point(|(t, _)| *t < big_t);
-        if after < env.len() && env[after].0 == big_t {
-            return Some(env[after].1);
-        }
-        if after == 0 || after == env.len() {
-            return None;
-        }
-        let (ta, va) = env[after - 1];
-        let (tb, vb) = env[after];
-        if tb - ta > max_gap {
-            return None;
-        }
-        Some(va + (vb - va) * (big_t - ta) as f64 / (tb - ta) as f64)
-    };
-    let monday = |t: i64| {
-        let day = t.div_euclid(86_400);
-        (day - (day + 3).rem_euclid(7)) * 86_400
-    };
-    let mut out = Expected::new();
-    let mut w = monday(obs[0].0);
-    let last = monday(obs.last().unwrap().0);
-    while w <= last {
-        let end = w + 7 * 86_400;
-        let in_week: Vec<usize> = (0..obs.len())
-            .filter(|i| obs[*i].0 >= w && obs[*i].0 < end)
-            .collect();
-        let decreases = in_week
-            .iter()
-            .filter(|i| **i > 0 && obs[**i].1 < obs[**i - 1].1)
-            .count();
-        let (v0, v1) = (value_at(w), value_at(end));
-        let gained = match (v0, v1) {
-            (Some(a), Some(b)) => Some(b - a),
-            _ => None,
-        };
-        let date = chrono::DateTime::from_timestamp(w, 0).unwrap().date_naive();
-        out.insert(date, (v1, gained, in_week.len() as u32, decreases as u32));
-        w = end;
-    }
-    out
+        .map(|line| {
+            let (t, v) = line.split_once('\t').unwrap();
+            let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+                .unwrap()
+                .and_utc()
+                .timestamp();
+            (t, v.parse().unwrap())
+        })
+        .collect()
 }
 
 fn col_f64(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
@@ -248,11 +197,13 @@ fn fixtures_import_transform_report_match_the_spec_and_reimport_changes_nothing(
             continue;
         }
         let name = path.file_stem().unwrap().to_str().unwrap().to_lowercase();
-        let want = oracle(&path, 7 * 86_400);
+        // The loop-by-loop reading of the spec, sharing no code with the polars jobs.
+        let want = reference::snapshot_weeks(&points(&path), 7 * 86_400);
         let rows: Vec<usize> = (0..tags.height()).filter(|i| tag[*i] == name).collect();
         assert_eq!(rows.len(), want.len(), "{name}: weeks");
         for i in rows {
-            let (w_te, w_g, w_obs, w_dec) = want[&week[i]];
+            let r = want[&week[i]];
+            let (w_te, w_g, w_obs, w_dec) = (r.total_end, r.gained, r.observations, r.decreases);
             assert!(
                 close(te[i], w_te),
                 "{name} {}: total_end {:?} vs {:?}",

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod daily;
+pub mod reference;
 mod rollup;
 mod signals;
 mod snapshots;
