@@ -109,7 +109,8 @@ impl ReportFiles {
             move |source| ReportError::Io { path, source }
         };
         let dest = out_dir.join(&self.week_label);
-        let tmp = out_dir.join(format!(".tmp-{}", self.week_label));
+        // Per process, so two runs rendering the same week never share a staging folder.
+        let tmp = out_dir.join(format!(".tmp-{}-{}", self.week_label, std::process::id()));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
         }
