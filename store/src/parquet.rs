@@ -32,6 +32,9 @@ pub const WEEKLY_FILES: [&str; 3] = [
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// Part files of one kind above which an append compacts them into one.
+pub const COMPACT_ABOVE: usize = 32;
+
 /// The Parquet lake rooted at a data directory.
 #[derive(Debug, Clone)]
 pub struct ParquetStore {
@@ -101,6 +104,55 @@ impl ParquetStore {
         let all =
             concat(scans, UnionArgs::default()).map_err(polars_err("cannot combine parts"))?;
         Ok(dedup_latest(all, identity))
+    }
+
+    /// Merges all part files of `kind` into one when there are more than `above`.
+    ///
+    /// The merged part holds each identity once, with its original `ingested_at`, and is
+    /// in place before any old part is removed: a crash in between leaves duplicates
+    /// that reading already resolves, never a loss. Returns the parts merged (0 if none).
+    pub fn compact(&self, kind: &str, above: usize) -> Result<usize, StoreError> {
+        let parts = self.parts(kind)?;
+        if parts.len() <= above {
+            return Ok(0);
+        }
+        let (empty, identity): (DataFrame, &[&str]) = match kind {
+            "snapshots" => (
+                empty_snapshots(),
+                &["platform", "tag", "metric", "observed_at"],
+            ),
+            _ => (empty_daily(), &["platform", "tag", "metric", "day"]),
+        };
+        let mut merged = self
+            .scan(kind, empty, identity)?
+            .collect()
+            .map_err(polars_err(format!("cannot compact {kind}")))?;
+        let newest = parts
+            .last()
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str());
+        // Named after the newest part it replaces so it sorts where that part did.
+        let name = newest
+            .map(|n| n.replace(".parquet", "-compacted.parquet"))
+            .unwrap_or_else(|| Self::new_part_name(Utc::now().timestamp_micros()));
+        let dir = self.root.join("observations").join(kind);
+        write_atomic(&dir, &name, &mut merged)?;
+        for p in &parts {
+            if p.file_name().and_then(|n| n.to_str()) != Some(name.as_str()) {
+                std::fs::remove_file(p).map_err(|source| StoreError::Io {
+                    what: "cannot remove compacted part",
+                    path: p.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+        tracing::info!(
+            kind,
+            parts = parts.len(),
+            rows = merged.height(),
+            "compacted the lake"
+        );
+        Ok(parts.len())
     }
 
     fn new_part_name(now_us: i64) -> String {
@@ -240,6 +292,9 @@ impl Store for ParquetStore {
                 &mut df,
             )?;
         }
+        for kind in ["snapshots", "daily"] {
+            self.compact(kind, COMPACT_ABOVE)?;
+        }
         Ok(AppendStats {
             snapshots: batch.snapshots.len(),
             daily: batch.daily.len(),
@@ -340,6 +395,48 @@ mod tests {
             .unwrap();
         assert_eq!(values(&df), [5, 7, 8]);
         assert_eq!(store.parts("snapshots").unwrap().len(), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn compaction_keeps_every_identity_and_the_latest_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore::open(dir.path()).unwrap();
+        store.append(&batch(&[(1000, 5), (2000, 6)])).await.unwrap();
+        for k in 0..COMPACT_ABOVE as u64 {
+            // Each run re-sends t=2000 with a newer value and adds one new point.
+            store
+                .append(&batch(&[(2000, 10 + k), (3000 + k as i64, k)]))
+                .await
+                .unwrap();
+        }
+        // 33 appends: the last one pushed the count over the threshold.
+        assert_eq!(store.parts("snapshots").unwrap().len(), 1);
+        let df = store
+            .scan_snapshots()
+            .await
+            .unwrap()
+            .sort(["observed_at"], Default::default())
+            .collect()
+            .unwrap();
+        let v = values(&df);
+        assert_eq!(df.height(), 2 + COMPACT_ABOVE);
+        assert_eq!(v[0], 5);
+        assert_eq!(
+            v[1],
+            10 + COMPACT_ABOVE as u64 - 1,
+            "latest value of t=2000 wins"
+        );
+        // Later appends still win over compacted rows.
+        store.append(&batch(&[(1000, 99)])).await.unwrap();
+        let df = store
+            .scan_snapshots()
+            .await
+            .unwrap()
+            .sort(["observed_at"], Default::default())
+            .collect()
+            .unwrap();
+        assert_eq!(values(&df)[0], 99);
+        assert_eq!(store.compact("snapshots", COMPACT_ABOVE).unwrap(), 0);
     }
 
     #[tokio::test(flavor = "multi_thread")]
