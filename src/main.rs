@@ -4,7 +4,7 @@
 
 mod cli;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -302,8 +302,11 @@ async fn run_all(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
 }
 
 fn print_config(cfg: &Config) {
-    let dir: PathBuf = cfg.storage.data_dir.clone();
-    println!("storage: {:?} at {}", cfg.storage.backend, dir.display());
+    println!(
+        "storage: {:?} at {}",
+        cfg.storage.backend,
+        cfg.storage.data_dir.display()
+    );
     println!("sources: {}", cfg.sources.len());
     for s in &cfg.sources {
         match s {
@@ -332,21 +335,11 @@ fn print_config(cfg: &Config) {
     }
     println!(
         "max_gap: {}",
-        humantime_secs(cfg.transform.max_gap.as_secs())
+        humantime::format_duration(cfg.transform.max_gap)
     );
     println!(
         "report: {} (top {})",
         cfg.report.out_dir.display(),
         cfg.report.top_n
     );
-}
-
-fn humantime_secs(s: u64) -> String {
-    if s % 86_400 == 0 {
-        format!("{}d", s / 86_400)
-    } else if s % 3600 == 0 {
-        format!("{}h", s / 3600)
-    } else {
-        format!("{s}s")
-    }
 }
