@@ -445,19 +445,26 @@ fn build_panel(
         .take(n)
         .map(|r| tag_line(r))
         .collect::<Result<Vec<_>, _>>()?;
+    let breakout = |name: String, gained: Option<f64>, sig: &data::Signals, h| {
+        Ok::<_, ReportError>(Breakout {
+            name,
+            gained,
+            z: sig.z,
+            median8: median_prev8(h, week),
+            wow: sig.wow_growth,
+            spark: spark(h)?,
+        })
+    };
     let tag_breakouts = this
         .iter()
         .filter(|r| r.sig.breakout)
         .map(|r| {
-            let h = &tag_hist[r.tag.as_str()];
-            Ok(Breakout {
-                name: format!("#{}", r.tag),
-                gained: r.gained,
-                z: r.sig.z,
-                median8: median_prev8(h, week),
-                wow: r.sig.wow_growth,
-                spark: spark(h)?,
-            })
+            breakout(
+                format!("#{}", r.tag),
+                r.gained,
+                &r.sig,
+                &tag_hist[r.tag.as_str()],
+            )
         })
         .collect::<Result<Vec<_>, ReportError>>()?;
 
@@ -483,15 +490,12 @@ fn build_panel(
         .iter()
         .filter(|r| r.sig.breakout)
         .map(|r| {
-            let h = &occ_hist[r.occupation.as_str()];
-            Ok(Breakout {
-                name: r.occupation.clone(),
-                gained: r.gained,
-                z: r.sig.z,
-                median8: median_prev8(h, week),
-                wow: r.sig.wow_growth,
-                spark: spark(h)?,
-            })
+            breakout(
+                r.occupation.clone(),
+                r.gained,
+                &r.sig,
+                &occ_hist[r.occupation.as_str()],
+            )
         })
         .collect::<Result<Vec<_>, ReportError>>()?;
     let bars: Vec<(String, f64, Option<f64>)> = occ_this

@@ -198,72 +198,74 @@ fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
         .map_err(polars_err(format!("cannot read {}", path.display())))
 }
 
-/// The batch's snapshots as a frame with the stored schema.
-pub fn snapshots_frame(batch: &ObservationBatch, ingested_us: i64) -> PolarsResult<DataFrame> {
-    let s = &batch.snapshots;
-    let n = s.len();
+/// A frame with the stored observation schema: the shared columns around `time`.
+fn observation_frame<'a>(
+    batch: &ObservationBatch,
+    ingested_us: i64,
+    rows: impl Iterator<Item = (&'a str, &'a str, &'a str, u64)>,
+    time: Column,
+) -> PolarsResult<DataFrame> {
+    let (mut platform, mut tag, mut metric, mut value) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (p, t, m, v) in rows {
+        platform.push(p);
+        tag.push(t);
+        metric.push(m);
+        value.push(v);
+    }
+    let n = value.len();
     DataFrame::new_infer_height(vec![
-        Column::new(
-            "platform".into(),
-            s.iter().map(|o| o.platform.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "tag".into(),
-            s.iter().map(|o| o.tag.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "metric".into(),
-            s.iter().map(|o| o.metric.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "observed_at".into(),
-            s.iter()
-                .map(|o| o.observed_at.timestamp_millis())
-                .collect::<Vec<_>>(),
-        )
-        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?,
-        Column::new(
-            "value".into(),
-            s.iter().map(|o| o.value).collect::<Vec<_>>(),
-        ),
+        Column::new("platform".into(), platform),
+        Column::new("tag".into(), tag),
+        Column::new("metric".into(), metric),
+        time,
+        Column::new("value".into(), value),
         Column::new("source".into(), vec![batch.source.as_str(); n]),
         Column::new("ingested_at".into(), vec![ingested_us; n])
             .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
     ])
 }
 
+/// The batch's snapshots as a frame with the stored schema.
+pub fn snapshots_frame(batch: &ObservationBatch, ingested_us: i64) -> PolarsResult<DataFrame> {
+    let s = &batch.snapshots;
+    let time = Column::new(
+        "observed_at".into(),
+        s.iter()
+            .map(|o| o.observed_at.timestamp_millis())
+            .collect::<Vec<_>>(),
+    )
+    .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?;
+    let rows = s.iter().map(|o| {
+        (
+            o.platform.as_str(),
+            o.tag.as_str(),
+            o.metric.as_str(),
+            o.value,
+        )
+    });
+    observation_frame(batch, ingested_us, rows, time)
+}
+
 /// The batch's daily counts as a frame with the stored schema.
 pub fn daily_frame(batch: &ObservationBatch, ingested_us: i64) -> PolarsResult<DataFrame> {
     let d = &batch.daily;
-    let n = d.len();
-    DataFrame::new_infer_height(vec![
-        Column::new(
-            "platform".into(),
-            d.iter().map(|o| o.platform.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "tag".into(),
-            d.iter().map(|o| o.tag.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "metric".into(),
-            d.iter().map(|o| o.metric.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "day".into(),
-            d.iter()
-                .map(|o| tagpulse_transform::days_from_date(o.day))
-                .collect::<Vec<_>>(),
+    let time = Column::new(
+        "day".into(),
+        d.iter()
+            .map(|o| tagpulse_transform::days_from_date(o.day))
+            .collect::<Vec<_>>(),
+    )
+    .cast(&DataType::Date)?;
+    let rows = d.iter().map(|o| {
+        (
+            o.platform.as_str(),
+            o.tag.as_str(),
+            o.metric.as_str(),
+            o.value,
         )
-        .cast(&DataType::Date)?,
-        Column::new(
-            "value".into(),
-            d.iter().map(|o| o.value).collect::<Vec<_>>(),
-        ),
-        Column::new("source".into(), vec![batch.source.as_str(); n]),
-        Column::new("ingested_at".into(), vec![ingested_us; n])
-            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
-    ])
+    });
+    observation_frame(batch, ingested_us, rows, time)
 }
 
 #[async_trait]
