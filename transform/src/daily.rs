@@ -11,13 +11,15 @@ use crate::{cols_of, dedup_latest, null_of, week_grid, week_of_days, SERIES};
 /// Output columns as [`crate::snapshots_weekly`]; `decreases` is 0 (no counter to step down).
 pub fn daily_weekly(lf: LazyFrame) -> PolarsResult<LazyFrame> {
     let keys_w = cols_of(&["platform", "tag", "metric", "week"]);
-    let days = dedup_latest(lf, &["platform", "tag", "metric", "day"]).select([
-        col("platform"),
-        col("tag"),
-        col("metric"),
-        week_of_days(col("day").cast(DataType::Int32).cast(DataType::Int64)).alias("week"),
-        col("value").cast(DataType::Float64).alias("value"),
-    ]);
+    let days = dedup_latest(lf, &["platform", "tag", "metric", "day"])
+        .select([
+            col("platform"),
+            col("tag"),
+            col("metric"),
+            week_of_days(col("day").cast(DataType::Int32).cast(DataType::Int64)).alias("week"),
+            col("value").cast(DataType::Float64).alias("value"),
+        ])
+        .cache();
     let per_week = days.clone().group_by(keys_w.clone()).agg([
         col("value").sum().alias("sum"),
         col("value").count().alias("days"),

@@ -170,21 +170,6 @@ pub fn empty_daily() -> DataFrame {
     empty_observations(("day", DataType::Date))
 }
 
-/// Deduplicated snapshots as `platform, tag, metric, t` (epoch seconds) plus `extra`.
-pub(crate) fn snapshot_seconds(lf: LazyFrame, extra: Vec<Expr>) -> LazyFrame {
-    let mut cols = vec![
-        col("platform"),
-        col("tag"),
-        col("metric"),
-        col("observed_at")
-            .cast(DataType::Int64)
-            .floor_div(lit(1000i64))
-            .alias("t"),
-    ];
-    cols.extend(extra);
-    dedup_latest(lf, &["platform", "tag", "metric", "observed_at"]).select(cols)
-}
-
 /// Keeps, per identity, the row ingested last (the spec's "last ingested wins").
 pub fn dedup_latest(lf: LazyFrame, identity: &[&str]) -> LazyFrame {
     lf.sort(

@@ -17,6 +17,8 @@ const BREAKOUT_Z: f64 = 3.5;
 /// Lagged values are joined on `week - k`, not shifted, so a week outside the series'
 /// rows counts as null exactly as the spec says, even where rows are missing.
 pub fn signals(lf: LazyFrame, keys: &[&str]) -> PolarsResult<LazyFrame> {
+    // Read by the eight lag frames and the final join: compute it once.
+    let lf = lf.cache();
     let mut keys_w: Vec<&str> = keys.to_vec();
     keys_w.push("week");
     let by = cols_of(&keys_w);

@@ -2,7 +2,8 @@
 
 use polars::prelude::*;
 
-use crate::{dedup_latest, snapshot_seconds, Params, SERIES};
+use crate::snapshots::{keyed_snapshots, series_ids};
+use crate::{cols_of, dedup_latest, Params, SERIES};
 
 /// One row per series: `platform, tag, metric, kind ("snapshots" | "daily"), first_s,
 /// last_s` (epoch seconds), `observations`, `longest_gap_s`, `gaps_over_max` (gaps
@@ -12,25 +13,9 @@ pub fn series_summary(
     daily: LazyFrame,
     params: &Params,
 ) -> PolarsResult<LazyFrame> {
-    let snap = snapshot_seconds(snapshots, vec![lit("snapshots").alias("kind")]);
-    let days = dedup_latest(daily, &["platform", "tag", "metric", "day"]).select([
-        col("platform"),
-        col("tag"),
-        col("metric"),
-        (col("day").cast(DataType::Int32).cast(DataType::Int64) * lit(86_400i64)).alias("t"),
-        lit("daily").alias("kind"),
-    ]);
-    let mut keys: Vec<Expr> = SERIES.iter().map(|c| col(*c)).collect();
-    keys.push(col("kind"));
-    let gap = (col("t") - col("t").shift(lit(1i64))).over(keys.clone())?;
-    Ok(concat([snap, days], UnionArgs::default())?
-        .sort(
-            ["platform", "tag", "metric", "kind", "t"],
-            Default::default(),
-        )
-        .with_column(gap.alias("gap"))
-        .group_by(keys)
-        .agg([
+    let spans = |lf: LazyFrame, keys: Vec<Expr>| -> PolarsResult<LazyFrame> {
+        let gap = (col("t") - col("t").shift(lit(1i64))).over(keys.clone())?;
+        Ok(lf.with_column(gap.alias("gap")).group_by(keys).agg([
             col("t").min().alias("first_s"),
             col("t").max().alias("last_s"),
             col("t")
@@ -43,8 +28,44 @@ pub fn series_summary(
                 .sum()
                 .cast(DataType::UInt32)
                 .alias("gaps_over_max"),
+        ]))
+    };
+    // Snapshots can be millions of rows: key them by integer series id, as the
+    // weekly job does, and attach the names to the per-series result.
+    let ids = series_ids(&snapshots).cache();
+    let snap = spans(keyed_snapshots(snapshots, ids.clone()), vec![col("sid")])?
+        .join(
+            ids,
+            [col("sid")],
+            [col("sid")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .with_column(lit("snapshots").alias("kind"));
+    let days = dedup_latest(daily, &["platform", "tag", "metric", "day"])
+        .select([
+            col("platform"),
+            col("tag"),
+            col("metric"),
+            (col("day").cast(DataType::Int32).cast(DataType::Int64) * lit(86_400i64)).alias("t"),
         ])
-        .sort(["platform", "metric", "tag"], Default::default()))
+        .sort(["platform", "tag", "metric", "t"], Default::default());
+    let days = spans(days, cols_of(&SERIES))?.with_column(lit("daily").alias("kind"));
+    let columns = cols_of(&[
+        "platform",
+        "tag",
+        "metric",
+        "kind",
+        "first_s",
+        "last_s",
+        "observations",
+        "longest_gap_s",
+        "gaps_over_max",
+    ]);
+    Ok(concat(
+        [snap.select(columns.clone()), days.select(columns)],
+        UnionArgs::default(),
+    )?
+    .sort(["platform", "metric", "tag", "kind"], Default::default()))
 }
 
 #[cfg(test)]
