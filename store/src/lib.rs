@@ -38,6 +38,14 @@ pub enum StoreError {
         /// The polars error.
         source: PolarsError,
     },
+    /// A file in the lake is not readable Parquet (e.g. copied in by hand, or damaged).
+    #[error("{path} is not a readable Parquet file ({message}); move it out of the data directory and re-import its data if needed")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What the reader said.
+        message: String,
+    },
     /// The weekly tables have not been computed yet.
     #[error("no weekly tables in {0} yet: run `tagpulse transform` (or `tagpulse run`) first")]
     NoWeeklyTables(String),

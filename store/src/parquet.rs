@@ -94,6 +94,18 @@ impl ParquetStore {
         let scans = parts
             .iter()
             .map(|p| {
+                // Read the footer now, so a damaged part is named here rather than
+                // failing anonymously deep inside a later query.
+                let mut reader =
+                    ParquetReader::new(File::open(p).map_err(|source| StoreError::Io {
+                        what: "cannot open",
+                        path: p.display().to_string(),
+                        source,
+                    })?);
+                reader.schema().map_err(|e| StoreError::Corrupt {
+                    path: p.display().to_string(),
+                    message: e.to_string(),
+                })?;
                 LazyFrame::scan_parquet(
                     PlRefPath::new(p.display().to_string()),
                     ScanArgsParquet::default(),
@@ -439,6 +451,24 @@ mod tests {
             .unwrap();
         assert_eq!(values(&df)[0], 99);
         assert_eq!(store.compact("snapshots", COMPACT_ABOVE).unwrap(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_damaged_part_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore::open(dir.path()).unwrap();
+        store.append(&batch(&[(1000, 5)])).await.unwrap();
+        let bad = dir.path().join("observations/snapshots/part-9-9-9.parquet");
+        std::fs::write(&bad, b"not parquet").unwrap();
+        let Err(err) = store.scan_snapshots().await else {
+            panic!("a damaged part must fail the scan");
+        };
+        let err = err.to_string();
+        assert!(
+            err.starts_with(&format!("{} is not a readable Parquet file", bad.display())),
+            "{err}"
+        );
+        assert!(err.contains("move it out of the data directory"), "{err}");
     }
 
     #[tokio::test(flavor = "multi_thread")]
