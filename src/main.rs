@@ -32,6 +32,8 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
+        // Colour only for people: cron and systemd logs get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     match run(cli).await {
@@ -194,6 +196,12 @@ async fn stored_sources(store: &dyn Store) -> Result<Vec<String>> {
 
 async fn report(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
     let tables = ctx.store.read_weekly().await?;
+    if tables.tags.height() == 0 {
+        bail!(
+            "no observations stored in {} yet: import files with `tagpulse import` or configure [[sources]] (see README)",
+            ctx.cfg.storage.data_dir.display()
+        );
+    }
     let week = match args.week.or(ctx.cfg.report.week) {
         Some(w) => w,
         None => tables

@@ -486,6 +486,17 @@ fn data_dir_flag_works_after_the_subcommand_and_reports_need_data() {
     .unwrap();
     let (_, err) = fails(d, &["report"]);
     assert!(err.contains("run `tagpulse transform`"), "{err}");
+    // The main job on an empty store: one plain sentence, no colour codes in logs.
+    let (code, err) = fails(d, &["run"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no observations stored in data yet: import files with `tagpulse import`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "no ANSI escapes when stderr is not a terminal: {err}"
+    );
     ok(d, &["import", "nurselife.tsv", "--data-dir", "elsewhere"]);
     ok(d, &["--data-dir", "elsewhere", "transform"]);
     assert!(d.join("elsewhere/weekly_tag_metrics.parquet").is_file());
