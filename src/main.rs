@@ -17,7 +17,7 @@ use tagpulse_config::{
 };
 use tagpulse_ingest::{build_source, sources::file::FileSource, Progress, Source};
 use tagpulse_store::Store;
-use tagpulse_transform::{series_summary, weekly_tables, Params, WeeklyTables};
+use tagpulse_transform::{series_summary, weekly_tables, Params};
 use tracing::{error, info, warn};
 
 use cli::{Cli, Command, ImportArgs, ReportArgs};
@@ -80,7 +80,7 @@ async fn run(cli: Cli) -> Result<()> {
     let ctx = Ctx { cfg, store };
     match cli.command {
         Command::Import(args) => import(&ctx, args).await,
-        Command::Transform => transform(&ctx).await.map(|_| ()),
+        Command::Transform => transform(&ctx).await,
         Command::Report(args) => report(&ctx, &args).await,
         Command::Run(args) => run_all(&ctx, &args).await,
         Command::Config => unreachable!("handled above"),
@@ -151,7 +151,7 @@ fn params(cfg: &Config) -> Params {
     }
 }
 
-async fn transform(ctx: &Ctx) -> Result<WeeklyTables> {
+async fn transform(ctx: &Ctx) -> Result<()> {
     let started = Instant::now();
     let snaps = ctx.store.scan_snapshots().await?;
     let daily = ctx.store.scan_daily().await?;
@@ -170,7 +170,7 @@ async fn transform(ctx: &Ctx) -> Result<WeeklyTables> {
         tables.brands.height(),
         started.elapsed().as_secs_f64()
     );
-    Ok(tables)
+    Ok(())
 }
 
 /// Distinct source ids among the stored observations.
