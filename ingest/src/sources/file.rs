@@ -78,10 +78,12 @@ impl FileSource {
         progress.set_total(total);
         let mut batch = ObservationBatch::new(self.cfg.id.clone());
         for path in &paths {
-            let text = std::fs::read_to_string(path).map_err(|source| IngestError::Io {
+            let raw = std::fs::read_to_string(path).map_err(|source| IngestError::Io {
                 path: path.clone(),
                 source,
             })?;
+            // Spreadsheet exports often start with a byte-order mark.
+            let text = raw.strip_prefix('\u{feff}').unwrap_or(&raw);
             let format = match self.cfg.format {
                 Some(f) => f,
                 None => format_of(path)?,
@@ -91,16 +93,16 @@ impl FileSource {
                 metric: &self.cfg.metric,
             };
             let mut part = match format {
-                FileFormat::Tsv => parse_tsv(path, &text, &defaults)?,
-                FileFormat::Csv => parse_csv(path, &text, &defaults)?,
-                FileFormat::Jsonl => parse_jsonl(path, &text, &defaults)?,
+                FileFormat::Tsv => parse_tsv(path, text, &defaults)?,
+                FileFormat::Csv => parse_csv(path, text, &defaults)?,
+                FileFormat::Jsonl => parse_jsonl(path, text, &defaults)?,
             };
             if let Some(keep) = &self.cfg.tags {
                 part.snapshots.retain(|s| keep.contains(&s.tag));
                 part.daily.retain(|d| keep.contains(&d.tag));
             }
             batch.extend(part);
-            progress.advance(text.len() as u64);
+            progress.advance(raw.len() as u64);
         }
         Ok(batch)
     }
@@ -415,6 +417,19 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
         );
         assert_eq!(b.daily[0].value, 42);
+    }
+
+    #[test]
+    fn csv_with_a_byte_order_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "excel.csv",
+            "\u{feff}tag,observed_at,value\r\nazubi,2026-11-16 00:00:00,7\r\n",
+        );
+        let b = source(vec![p], None).read_all(&NoProgress).unwrap();
+        assert_eq!(b.snapshots.len(), 1);
+        assert_eq!(b.snapshots[0].value, 7);
     }
 
     #[test]
