@@ -791,16 +791,6 @@ fn csv_num(v: Option<f64>) -> String {
     v.map(|x| format!("{x}")).unwrap_or_default()
 }
 
-/// Columns every CSV row ends with.
-const SIGNAL_HEADER: [&str; 6] = [
-    "wow_growth",
-    "total_growth",
-    "avg4",
-    "momentum",
-    "z",
-    "breakout",
-];
-
 fn signal_fields(s: &data::Signals) -> [String; 6] {
     [
         csv_num(s.wow_growth),
@@ -829,7 +819,7 @@ fn week_csv<T>(
     let full: Vec<&str> = ["week", "week_start"]
         .into_iter()
         .chain(header.iter().copied())
-        .chain(SIGNAL_HEADER)
+        .chain(tagpulse_transform::SIGNAL_COLUMNS)
         .collect();
     w.write_record(&full).map_err(|e| err(&e))?;
     let mut rows = rows;

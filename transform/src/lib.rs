@@ -30,6 +30,16 @@ pub use summary::series_summary;
 /// Identity columns of one series.
 pub const SERIES: [&str; 3] = ["platform", "tag", "metric"];
 
+/// The growth and breakout columns [`signals`] adds, in table order.
+pub const SIGNAL_COLUMNS: [&str; 6] = [
+    "wow_growth",
+    "total_growth",
+    "avg4",
+    "momentum",
+    "z",
+    "breakout",
+];
+
 /// Columns of `weekly_tag_metrics`, in order.
 pub const TAG_COLUMNS: [&str; 15] = [
     "platform",
@@ -380,5 +390,16 @@ mod tests {
             .unwrap();
         assert_eq!(df.height(), 2);
         assert_close(&f64s(&df, "value"), &[Some(99.0), Some(20.0)]);
+    }
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::*;
+
+    #[test]
+    fn signal_columns_close_both_metric_tables() {
+        assert_eq!(TAG_COLUMNS[9..], SIGNAL_COLUMNS);
+        assert_eq!(OCCUPATION_COLUMNS[9..], SIGNAL_COLUMNS);
     }
 }
