@@ -40,6 +40,48 @@ pub enum Command {
     Report(ReportArgs),
     /// Check the configuration and print what it resolves to.
     Config,
+    /// ClickHouse: schema migrations, status, and moving data to and from a Parquet lake.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// `tagpulse db ...`: needs `[storage] backend = "clickhouse"`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create the database and apply pending schema migrations (safe to repeat).
+    Migrate,
+    /// Show the server, the schema version, table sizes and undelivered spool parts.
+    Status,
+    /// Copy all observations and weekly tables from ClickHouse into a Parquet lake.
+    Export(ExportArgs),
+    /// Copy a Parquet lake (observations and weekly tables) into ClickHouse.
+    ImportParquet(ImportParquetArgs),
+}
+
+/// Arguments of `db export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long = "to", value_enum, default_value = "parquet")]
+    pub to: ExportFormat,
+    /// Directory of the lake to write (created when missing; existing data is merged by identity).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Formats `db export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// A tagpulse Parquet lake (the layout of `storage.data_dir`).
+    Parquet,
+}
+
+/// Arguments of `db import-parquet`.
+#[derive(Debug, Args)]
+pub struct ImportParquetArgs {
+    /// The Parquet lake to read, e.g. the `data` directory of a laptop install.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// Arguments of `import`.

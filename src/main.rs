@@ -16,11 +16,11 @@ use tagpulse_config::{
     iso_week_label, Config, FileSourceConfig, SourceConfig, DEFAULT_CONFIG_FILE,
 };
 use tagpulse_ingest::{build_source, sources::file::FileSource, Progress, Source};
-use tagpulse_store::Store;
+use tagpulse_store::{Store, StoreError};
 use tagpulse_transform::{series_summary, weekly_tables, Params};
 use tracing::{error, info, warn};
 
-use cli::{Cli, Command, ImportArgs, ReportArgs};
+use cli::{Cli, Command, DbCommand, ImportArgs, ReportArgs};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -67,10 +67,14 @@ fn load_config(cli: &Cli) -> Result<Config> {
 
 async fn run(cli: Cli) -> Result<()> {
     let cfg = load_config(&cli)?;
-    if let Command::Config = cli.command {
-        print_config(&cfg);
-        return Ok(());
-    }
+    let command = match cli.command {
+        Command::Config => {
+            print_config(&cfg);
+            return Ok(());
+        }
+        Command::Db(db) => return run_db(&cfg, db).await,
+        other => other,
+    };
     let store = tagpulse_store::open(&cfg.storage).with_context(|| {
         format!(
             "cannot open the store in {}",
@@ -78,13 +82,86 @@ async fn run(cli: Cli) -> Result<()> {
         )
     })?;
     let ctx = Ctx { cfg, store };
-    match cli.command {
+    match command {
         Command::Import(args) => import(&ctx, args).await,
         Command::Transform => transform(&ctx).await,
         Command::Report(args) => report(&ctx, &args).await,
         Command::Run(args) => run_all(&ctx, &args).await,
-        Command::Config => unreachable!("handled above"),
+        Command::Config | Command::Db(_) => unreachable!("handled above"),
     }
+}
+
+async fn run_db(cfg: &Config, command: DbCommand) -> Result<()> {
+    let store = tagpulse_store::open_clickhouse(&cfg.storage)?;
+    let started = Instant::now();
+    match command {
+        DbCommand::Migrate => {
+            let done = store.migrate().await?;
+            for (version, name) in &done.applied {
+                println!("applied migration {version}: {name}");
+            }
+            println!(
+                "{}: schema version {} ({})",
+                store.describe(),
+                done.version,
+                if done.applied.is_empty() {
+                    "already current"
+                } else {
+                    "migrated"
+                }
+            );
+        }
+        DbCommand::Status => {
+            let st = store.status().await?;
+            println!("{}", store.describe());
+            println!("server version {}", st.server_version);
+            for (version, name, at) in &st.applied {
+                println!(
+                    "  applied  {version:>3}  {name}  ({})",
+                    at.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+            }
+            for (version, name) in &st.pending {
+                println!("  pending  {version:>3}  {name}");
+            }
+            if !st.pending.is_empty() {
+                println!("run `tagpulse db migrate` (or any command that writes) to apply the pending migrations");
+            }
+            for (table, rows) in &st.tables {
+                println!("  {table:<26} {rows:>12} rows");
+            }
+            println!(
+                "spool: {} part(s) waiting for delivery in {}",
+                st.spooled_parts,
+                tagpulse_store::ClickHouseStore::spool_dir(&cfg.storage.data_dir, store.database())
+                    .display()
+            );
+        }
+        DbCommand::Export(args) => {
+            let moved = store.export_parquet(&args.dir).await?;
+            println!(
+                "exported {} snapshots, {} daily counts and {} weekly tag rows to the Parquet lake at {} ({:.1}s)",
+                moved.snapshots,
+                moved.daily,
+                moved.weekly_tag_rows,
+                args.dir.display(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        DbCommand::ImportParquet(args) => {
+            let moved = store.import_parquet(&args.dir).await?;
+            println!(
+                "imported {} snapshots, {} daily counts and {} weekly tag rows from {} into {} ({:.1}s)",
+                moved.snapshots,
+                moved.daily,
+                moved.weekly_tag_rows,
+                args.dir.display(),
+                store.describe(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// indicatif behind the ingest crate's progress trait; hidden when stderr is no terminal.
@@ -279,15 +356,20 @@ async fn run_all(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
         let fetched = source.fetch(&tags, &bar).await;
         drop(bar);
         match fetched {
-            Ok(batch) => {
-                let stats = ctx.store.append(&batch).await?;
-                info!(
+            Ok(batch) => match ctx.store.append(&batch).await {
+                Ok(stats) => info!(
                     source = source.id(),
                     snapshots = stats.snapshots,
                     daily = stats.daily,
                     "stored"
-                );
-            }
+                ),
+                // Safe on disk, not in the store yet: the other sources still run.
+                Err(e @ StoreError::Spooled { .. }) => {
+                    error!(source = source.id(), "{e}");
+                    failed.push(format!("{}: {e}", source.id()));
+                }
+                Err(e) => return Err(e.into()),
+            },
             Err(e) => {
                 // One broken source must not hold back the report from the others; the
                 // job still exits non-zero so the scheduler sees it.
@@ -296,8 +378,21 @@ async fn run_all(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
             }
         }
     }
-    transform(ctx).await?;
-    report(ctx, args).await?;
+    let outcome = async {
+        transform(ctx).await?;
+        report(ctx, args).await
+    }
+    .await;
+    if let Err(e) = outcome {
+        if failed.is_empty() {
+            return Err(e);
+        }
+        return Err(e.context(format!(
+            "{} source(s) failed and then the weekly tables could not be computed:\n  {}",
+            failed.len(),
+            failed.join("\n  ")
+        )));
+    }
     if !failed.is_empty() {
         bail!(
             "{} source(s) failed (the report uses the data stored so far):\n  {}",
@@ -310,11 +405,25 @@ async fn run_all(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
 }
 
 fn print_config(cfg: &Config) {
-    println!(
-        "storage: {:?} at {}",
-        cfg.storage.backend,
-        cfg.storage.data_dir.display()
-    );
+    match &cfg.storage.clickhouse {
+        Some(ch) if cfg.storage.backend == tagpulse_config::Backend::Clickhouse => println!(
+            "storage: ClickHouse database {} at {} (user {}, password {}), spool in {}",
+            ch.database,
+            ch.url,
+            ch.user,
+            if std::env::var_os(tagpulse_config::CLICKHOUSE_PASSWORD_ENV).is_some() {
+                "from TAGPULSE_CLICKHOUSE_PASSWORD"
+            } else {
+                "none"
+            },
+            cfg.storage.data_dir.display()
+        ),
+        _ => println!(
+            "storage: {:?} at {}",
+            cfg.storage.backend,
+            cfg.storage.data_dir.display()
+        ),
+    }
     println!("sources: {}", cfg.sources.len());
     for s in &cfg.sources {
         match s {

@@ -3,59 +3,14 @@
 //! report files by value.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 use tagpulse_transform::reference;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tagpulse");
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixtures() -> PathBuf {
-    repo().join("tests/fixtures/tiktok-tag-views")
-}
-
-fn tagpulse(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TAGPULSE_CONFIG")
-        .env_remove("TAGPULSE_DATA_DIR")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tagpulse")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = tagpulse(dir, args);
-    assert!(
-        out.status.success(),
-        "tagpulse {args:?} failed:\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fails(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = tagpulse(dir, args);
-    assert!(!out.status.success(), "tagpulse {args:?} should fail");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(fs::File::open(path).unwrap())
-        .finish()
-        .unwrap()
-}
+mod common;
+use common::*;
 
 fn parts(dir: &Path) -> usize {
     let d = dir.join("data/observations/snapshots");

@@ -80,12 +80,16 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
-    /// Which store: only `parquet` (the embedded lake) so far.
+    /// Which store: `parquet` (the embedded lake, default) or `clickhouse`.
     #[serde(default)]
     pub backend: Backend,
-    /// Root of the Parquet lake; relative paths are relative to the working directory.
+    /// Root of the Parquet lake, and of the ClickHouse backend's local spool; relative
+    /// paths are relative to the working directory.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// `[storage.clickhouse]`: the server, when `backend = "clickhouse"`.
+    #[serde(default)]
+    pub clickhouse: Option<ClickHouseConfig>,
 }
 
 impl Default for StorageConfig {
@@ -93,6 +97,7 @@ impl Default for StorageConfig {
         StorageConfig {
             backend: Backend::Parquet,
             data_dir: default_data_dir(),
+            clickhouse: None,
         }
     }
 }
@@ -108,6 +113,118 @@ pub enum Backend {
     /// Parquet files under `data_dir` (no server).
     #[default]
     Parquet,
+    /// A ClickHouse server (`[storage.clickhouse]`), shared by a team.
+    Clickhouse,
+}
+
+/// Environment variable holding the ClickHouse password (never part of the file).
+pub const CLICKHOUSE_PASSWORD_ENV: &str = "TAGPULSE_CLICKHOUSE_PASSWORD";
+
+/// `[storage.clickhouse]`: how to reach the server. The password comes from
+/// [`CLICKHOUSE_PASSWORD_ENV`], so the file can be committed and logged.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClickHouseConfig {
+    /// HTTP interface, e.g. `http://127.0.0.1:8123`.
+    #[serde(default = "default_ch_url", deserialize_with = "de_ch_url")]
+    pub url: String,
+    /// Database tagpulse owns (created by `tagpulse db migrate`).
+    #[serde(default = "default_ch_database", deserialize_with = "de_ch_database")]
+    pub database: String,
+    /// User name.
+    #[serde(default = "default_ch_user")]
+    pub user: String,
+    /// Longest wait for one request before the server counts as unreachable.
+    #[serde(default = "default_ch_timeout", deserialize_with = "de_duration")]
+    pub timeout: Duration,
+    /// Rows per INSERT statement.
+    #[serde(default = "default_ch_batch_rows")]
+    pub batch_rows: u64,
+}
+
+impl Default for ClickHouseConfig {
+    fn default() -> Self {
+        ClickHouseConfig {
+            url: default_ch_url(),
+            database: default_ch_database(),
+            user: default_ch_user(),
+            timeout: default_ch_timeout(),
+            batch_rows: default_ch_batch_rows(),
+        }
+    }
+}
+
+fn default_ch_url() -> String {
+    "http://127.0.0.1:8123".into()
+}
+
+fn default_ch_database() -> String {
+    "tagpulse".into()
+}
+
+fn default_ch_user() -> String {
+    "default".into()
+}
+
+fn default_ch_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_ch_batch_rows() -> u64 {
+    100_000
+}
+
+fn de_ch_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    check_clickhouse_url(&s).map_err(serde::de::Error::custom)?;
+    Ok(s.trim_end_matches('/').to_string())
+}
+
+/// Checks a ClickHouse URL: plain `http://host:port`, no credentials in it.
+pub fn check_clickhouse_url(s: &str) -> Result<(), String> {
+    let rest = if let Some(rest) = s.strip_prefix("http://") {
+        rest
+    } else if s.starts_with("https://") {
+        return Err(format!(
+            "{s:?}: https is not built into this version; reach the server over http on a \
+             private network or through a TLS-terminating proxy"
+        ));
+    } else {
+        return Err(format!("{s:?} is not an http:// URL"));
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(format!(
+            "the URL must not carry credentials: set user in [storage.clickhouse] and the \
+             password in {CLICKHOUSE_PASSWORD_ENV}"
+        ));
+    }
+    if authority.is_empty() {
+        return Err(format!("{s:?} names no host"));
+    }
+    Ok(())
+}
+
+fn de_ch_database<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    check_identifier(&s).map_err(serde::de::Error::custom)?;
+    Ok(s)
+}
+
+/// Checks a database name: ASCII letters, digits and `_`, not starting with a digit, so it
+/// can stand in SQL unquoted on every ClickHouse version.
+pub fn check_identifier(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !s.as_bytes()[0].is_ascii_digit();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a valid database name (1-64 ASCII letters, digits or _, not starting with a digit)"
+        ))
+    }
 }
 
 /// `[taxonomy]`: how the occupation taxonomy is assembled.
@@ -362,6 +479,32 @@ impl Config {
     }
 
     fn validate(&self, text: &str, file: &str) -> Result<(), ConfigError> {
+        if self.storage.backend == Backend::Clickhouse && self.storage.clickhouse.is_none() {
+            return Err(invalid_at(
+                text,
+                file,
+                &[Seg::Key("storage"), Seg::Key("backend")],
+                "backend = \"clickhouse\" needs a [storage.clickhouse] section (url, database, user)"
+                    .into(),
+            ));
+        }
+        if self
+            .storage
+            .clickhouse
+            .as_ref()
+            .is_some_and(|c| c.batch_rows == 0)
+        {
+            return Err(invalid_at(
+                text,
+                file,
+                &[
+                    Seg::Key("storage"),
+                    Seg::Key("clickhouse"),
+                    Seg::Key("batch_rows"),
+                ],
+                "batch_rows must be at least 1".into(),
+            ));
+        }
         let mut ids = BTreeSet::new();
         for (i, s) in self.sources.iter().enumerate() {
             if s.id().is_empty() || !ids.insert(s.id().to_string()) {
@@ -606,6 +749,46 @@ mod tests {
             } => (line, key, message),
             other => panic!("{other}"),
         }
+    }
+
+    #[test]
+    fn clickhouse_section_parses_with_defaults() {
+        let c = Config::from_toml(
+            "[storage]\nbackend = \"clickhouse\"\n[storage.clickhouse]\nurl = \"http://ch.internal:8123/\"\ndatabase = \"brand_team\"\ntimeout = \"5s\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.storage.backend, Backend::Clickhouse);
+        let ch = c.storage.clickhouse.unwrap();
+        assert_eq!(ch.url, "http://ch.internal:8123");
+        assert_eq!(ch.database, "brand_team");
+        assert_eq!(ch.user, "default");
+        assert_eq!(ch.timeout, Duration::from_secs(5));
+        assert_eq!(ch.batch_rows, 100_000);
+    }
+
+    #[test]
+    fn clickhouse_config_errors_name_the_key() {
+        let (line, key, msg) = err("[storage]\nbackend = \"clickhouse\"\n");
+        assert_eq!((line, key.as_str()), (2, "storage.backend"));
+        assert!(msg.contains("[storage.clickhouse]"), "{msg}");
+
+        let (line, key, msg) = err("[storage.clickhouse]\nurl = \"http://u:secret@h:8123\"\n");
+        assert_eq!((line, key.as_str()), (2, "storage.clickhouse.url"));
+        assert!(msg.contains("TAGPULSE_CLICKHOUSE_PASSWORD"), "{msg}");
+
+        let (line, key, msg) = err("[storage.clickhouse]\n\ndatabase = \"a-b; DROP\"\n");
+        assert_eq!((line, key.as_str()), (3, "storage.clickhouse.database"));
+        assert!(msg.contains("not a valid database name"), "{msg}");
+
+        let (_, key, msg) = err("[storage.clickhouse]\npassword = \"x\"\n");
+        assert_eq!(key, "storage.clickhouse.password");
+        assert!(msg.contains("unknown field"), "{msg}");
+
+        let (line, key, _) = err("[storage.clickhouse]\nbatch_rows = 0\n");
+        assert_eq!((line, key.as_str()), (2, "storage.clickhouse.batch_rows"));
+        let (_, _, msg) = err("[storage.clickhouse]\nurl = \"https://h:8443\"\n");
+        assert!(msg.contains("https is not built in"), "{msg}");
     }
 
     #[test]

@@ -1053,6 +1053,7 @@ mod tests {
                 tags,
                 occupations,
                 brands,
+                occupation_tags: DataFrame::empty(),
             },
             series,
         )

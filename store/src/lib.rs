@@ -2,11 +2,13 @@
 //!
 //! [`Store`] is the one interface the pipeline uses; [`open`] picks the implementation
 //! from `[storage]`. The default, [`ParquetStore`], is an embedded lake of Parquet files
-//! that needs no server. Reads deduplicate observations by identity (last ingested wins),
-//! so a re-run or an overlapping import never changes a metric.
+//! that needs no server; [`ClickHouseStore`] is the shared store a team queries with SQL.
+//! Reads deduplicate observations by identity (last ingested wins), so a re-run or an
+//! overlapping import never changes a metric.
 
 #![warn(missing_docs)]
 
+pub mod clickhouse;
 mod parquet;
 
 use async_trait::async_trait;
@@ -15,6 +17,7 @@ use tagpulse_config::{Backend, StorageConfig};
 use tagpulse_ingest::ObservationBatch;
 use tagpulse_transform::WeeklyTables;
 
+pub use crate::clickhouse::{ClickHouseStore, DbStatus, MigrateReport, TransferStats};
 pub use parquet::ParquetStore;
 
 /// A store operation failed.
@@ -49,6 +52,52 @@ pub enum StoreError {
     /// The weekly tables have not been computed yet.
     #[error("no weekly tables in {0} yet: run `tagpulse transform` (or `tagpulse run`) first")]
     NoWeeklyTables(String),
+    /// ClickHouse could not be reached or refused a request.
+    #[error("ClickHouse at {url}: cannot {what}: {message}")]
+    ClickHouse {
+        /// The server's URL (never with credentials).
+        url: String,
+        /// What was being done.
+        what: String,
+        /// The client's error and its causes.
+        message: String,
+    },
+    /// A batch could not be delivered to ClickHouse and waits in the local spool.
+    #[error("{reason}; kept {snapshots} snapshots and {daily} daily counts in the spool at {dir}: the next run that reaches the server delivers them")]
+    Spooled {
+        /// Why delivery failed.
+        reason: String,
+        /// Snapshots spooled.
+        snapshots: usize,
+        /// Daily counts spooled.
+        daily: usize,
+        /// The spool directory.
+        dir: String,
+    },
+    /// Delivery failed and so did writing the spool: the batch is not stored.
+    #[error("{reason}; and the spool could not be written either ({spool}): nothing of this batch was stored")]
+    SpoolFailed {
+        /// Why delivery failed.
+        reason: String,
+        /// Why spooling failed.
+        spool: String,
+    },
+    /// The database was migrated by a newer tagpulse.
+    #[error("database {database} is at schema version {found}, but this tagpulse knows only up to {known}: upgrade tagpulse")]
+    SchemaTooNew {
+        /// The database.
+        database: String,
+        /// Its version.
+        found: u32,
+        /// The newest version this build knows.
+        known: u32,
+    },
+    /// A directory given as a Parquet lake has no `observations/` folder.
+    #[error("{0} is not a tagpulse Parquet lake (it has no observations/ folder)")]
+    NotALake(String),
+    /// A ClickHouse-only command was used with another backend.
+    #[error("this needs [storage] backend = \"clickhouse\" and a [storage.clickhouse] section")]
+    NotClickHouse,
 }
 
 /// What an append wrote.
@@ -89,6 +138,15 @@ pub trait Store: Send + Sync {
 pub fn open(cfg: &StorageConfig) -> Result<Box<dyn Store>, StoreError> {
     match cfg.backend {
         Backend::Parquet => Ok(Box::new(ParquetStore::open(&cfg.data_dir)?)),
+        Backend::Clickhouse => Ok(Box::new(open_clickhouse(cfg)?)),
+    }
+}
+
+/// Opens the ClickHouse store `[storage.clickhouse]` configures (for the `db` commands).
+pub fn open_clickhouse(cfg: &StorageConfig) -> Result<ClickHouseStore, StoreError> {
+    match (&cfg.backend, &cfg.clickhouse) {
+        (Backend::Clickhouse, Some(ch)) => ClickHouseStore::open(ch, &cfg.data_dir),
+        _ => Err(StoreError::NotClickHouse),
     }
 }
 

@@ -7,6 +7,7 @@
 //! weekly_tag_metrics.parquet                           replaced whole by each transform
 //! weekly_occupation_metrics.parquet
 //! weekly_brand_metrics.parquet
+//! occupation_tags.parquet                              the taxonomy the weekly tables used
 //! ```
 //! Every file is written under a `.tmp-` name, synced and renamed into place, so a crash
 //! leaves either the old state or the new one, never a torn file; readers skip `.tmp-`.
@@ -23,11 +24,12 @@ use tagpulse_transform::{dedup_latest, empty_daily, empty_snapshots, WeeklyTable
 
 use crate::{polars_err, AppendStats, Store, StoreError};
 
-/// File names of the weekly tables.
-pub const WEEKLY_FILES: [&str; 3] = [
+/// File names of the weekly tables and of the taxonomy written with them.
+pub const WEEKLY_FILES: [&str; 4] = [
     "weekly_tag_metrics.parquet",
     "weekly_occupation_metrics.parquet",
     "weekly_brand_metrics.parquet",
+    "occupation_tags.parquet",
 ];
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -62,7 +64,8 @@ impl ParquetStore {
         &self.root
     }
 
-    fn parts(&self, kind: &str) -> Result<Vec<PathBuf>, StoreError> {
+    /// Part files of `kind` (`snapshots` or `daily`), oldest first.
+    pub(crate) fn parts(&self, kind: &str) -> Result<Vec<PathBuf>, StoreError> {
         let dir = self.root.join("observations").join(kind);
         let io = |source| StoreError::Io {
             what: "cannot list",
@@ -167,6 +170,32 @@ impl ParquetStore {
         Ok(parts.len())
     }
 
+    /// Stores frames that already have the stored schema (keeping their `ingested_at`),
+    /// one part per non-empty frame; used by `append` and to move data between stores.
+    pub fn append_frames(
+        &self,
+        snapshots: &mut DataFrame,
+        daily: &mut DataFrame,
+    ) -> Result<AppendStats, StoreError> {
+        let now = Utc::now().timestamp_micros();
+        for (kind, df) in [("snapshots", &mut *snapshots), ("daily", &mut *daily)] {
+            if df.height() > 0 {
+                write_atomic(
+                    &self.root.join("observations").join(kind),
+                    &Self::new_part_name(now),
+                    df,
+                )?;
+            }
+        }
+        for kind in ["snapshots", "daily"] {
+            self.compact(kind, COMPACT_ABOVE)?;
+        }
+        Ok(AppendStats {
+            snapshots: snapshots.height(),
+            daily: daily.height(),
+        })
+    }
+
     fn new_part_name(now_us: i64) -> String {
         format!(
             "part-{now_us:017}-{}-{}.parquet",
@@ -199,7 +228,7 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, df: &mut DataFrame) -> Result
     Ok(())
 }
 
-fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
+pub(crate) fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
     let file = File::open(path).map_err(|source| StoreError::Io {
         what: "cannot open",
         path: path.display().to_string(),
@@ -210,32 +239,64 @@ fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
         .map_err(polars_err(format!("cannot read {}", path.display())))
 }
 
+/// The columns every stored observation has besides its time column.
+pub(crate) struct ObsColumns<S> {
+    pub platform: Vec<S>,
+    pub tag: Vec<S>,
+    pub metric: Vec<S>,
+    pub value: Vec<u64>,
+    pub source: Vec<S>,
+    pub ingested_us: Vec<i64>,
+}
+
+impl<S> ObsColumns<S> {
+    pub fn with_capacity(n: usize) -> Self {
+        ObsColumns {
+            platform: Vec::with_capacity(n),
+            tag: Vec::with_capacity(n),
+            metric: Vec::with_capacity(n),
+            value: Vec::with_capacity(n),
+            source: Vec::with_capacity(n),
+            ingested_us: Vec::with_capacity(n),
+        }
+    }
+
+    /// A frame with the stored observation schema: these columns around `time`.
+    pub fn into_frame(self, time: Column) -> PolarsResult<DataFrame>
+    where
+        Series: NamedFrom<Vec<S>, [S]>,
+    {
+        DataFrame::new_infer_height(vec![
+            Column::new("platform".into(), self.platform),
+            Column::new("tag".into(), self.tag),
+            Column::new("metric".into(), self.metric),
+            time,
+            UInt64Chunked::from_vec("value".into(), self.value).into_column(),
+            Column::new("source".into(), self.source),
+            Int64Chunked::from_vec("ingested_at".into(), self.ingested_us)
+                .into_column()
+                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
+        ])
+    }
+}
+
 /// A frame with the stored observation schema: the shared columns around `time`.
 fn observation_frame<'a>(
-    batch: &ObservationBatch,
+    batch: &'a ObservationBatch,
     ingested_us: i64,
     rows: impl Iterator<Item = (&'a str, &'a str, &'a str, u64)>,
     time: Column,
 ) -> PolarsResult<DataFrame> {
-    let (mut platform, mut tag, mut metric, mut value) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut c = ObsColumns::with_capacity(0);
     for (p, t, m, v) in rows {
-        platform.push(p);
-        tag.push(t);
-        metric.push(m);
-        value.push(v);
+        c.platform.push(p);
+        c.tag.push(t);
+        c.metric.push(m);
+        c.value.push(v);
+        c.source.push(batch.source.as_str());
+        c.ingested_us.push(ingested_us);
     }
-    let n = value.len();
-    DataFrame::new_infer_height(vec![
-        Column::new("platform".into(), platform),
-        Column::new("tag".into(), tag),
-        Column::new("metric".into(), metric),
-        time,
-        Column::new("value".into(), value),
-        Column::new("source".into(), vec![batch.source.as_str(); n]),
-        Column::new("ingested_at".into(), vec![ingested_us; n])
-            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
-    ])
+    c.into_frame(time)
 }
 
 /// The batch's snapshots as a frame with the stored schema.
@@ -288,31 +349,10 @@ impl Store for ParquetStore {
 
     async fn append(&self, batch: &ObservationBatch) -> Result<AppendStats, StoreError> {
         let now = Utc::now().timestamp_micros();
-        if !batch.snapshots.is_empty() {
-            let mut df =
-                snapshots_frame(batch, now).map_err(polars_err("cannot build snapshots"))?;
-            write_atomic(
-                &self.root.join("observations/snapshots"),
-                &Self::new_part_name(now),
-                &mut df,
-            )?;
-        }
-        if !batch.daily.is_empty() {
-            let mut df =
-                daily_frame(batch, now).map_err(polars_err("cannot build daily counts"))?;
-            write_atomic(
-                &self.root.join("observations/daily"),
-                &Self::new_part_name(now),
-                &mut df,
-            )?;
-        }
-        for kind in ["snapshots", "daily"] {
-            self.compact(kind, COMPACT_ABOVE)?;
-        }
-        Ok(AppendStats {
-            snapshots: batch.snapshots.len(),
-            daily: batch.daily.len(),
-        })
+        let mut snapshots =
+            snapshots_frame(batch, now).map_err(polars_err("cannot build snapshots"))?;
+        let mut daily = daily_frame(batch, now).map_err(polars_err("cannot build daily counts"))?;
+        self.append_frames(&mut snapshots, &mut daily)
     }
 
     async fn scan_snapshots(&self) -> Result<LazyFrame, StoreError> {
@@ -332,7 +372,12 @@ impl Store for ParquetStore {
     }
 
     async fn write_weekly(&self, tables: &WeeklyTables) -> Result<(), StoreError> {
-        let frames = [&tables.tags, &tables.occupations, &tables.brands];
+        let frames = [
+            &tables.tags,
+            &tables.occupations,
+            &tables.brands,
+            &tables.occupation_tags,
+        ];
         for (name, df) in WEEKLY_FILES.iter().zip(frames) {
             write_atomic(&self.root, name, &mut df.clone())?;
         }
@@ -348,6 +393,12 @@ impl Store for ParquetStore {
             tags: read_parquet(&path(0))?,
             occupations: read_parquet(&path(1))?,
             brands: read_parquet(&path(2))?,
+            // Lakes written before the taxonomy was stored have no file: an empty table.
+            occupation_tags: if path(3).exists() {
+                read_parquet(&path(3))?
+            } else {
+                DataFrame::empty()
+            },
         })
     }
 }
@@ -537,6 +588,7 @@ mod tests {
             tags: df!("gained" => [v]).unwrap(),
             occupations: df!("gained" => [v, v]).unwrap(),
             brands: df!("gained" => [v, v, v]).unwrap(),
+            occupation_tags: df!("occupation" => ["Nursing"], "tag" => ["nurselife"]).unwrap(),
         };
         store.write_weekly(&t(1.0)).await.unwrap();
         store.write_weekly(&t(2.0)).await.unwrap();

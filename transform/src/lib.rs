@@ -22,7 +22,7 @@ use polars::prelude::*;
 use tagpulse_config::{Brand, Occupation};
 
 pub use daily::daily_weekly;
-pub use rollup::{brands, occupations};
+pub use rollup::{brands, occupation_tags, occupations};
 pub use signals::signals;
 pub use snapshots::snapshots_weekly;
 pub use summary::series_summary;
@@ -112,7 +112,7 @@ impl Default for Params {
     }
 }
 
-/// The three weekly tables of the spec.
+/// The three weekly tables of the spec, and the taxonomy they were computed with.
 #[derive(Debug, Clone)]
 pub struct WeeklyTables {
     /// `weekly_tag_metrics`.
@@ -121,6 +121,8 @@ pub struct WeeklyTables {
     pub occupations: DataFrame,
     /// `weekly_brand_metrics`.
     pub brands: DataFrame,
+    /// `occupation_tags` (occupation, tag): stored beside the metrics so SQL can join them.
+    pub occupation_tags: DataFrame,
 }
 
 impl WeeklyTables {
@@ -275,6 +277,7 @@ pub fn weekly_tables(
         tags: finish(tags, &TAG_COLUMNS)?,
         occupations: finish(occ, &OCCUPATION_COLUMNS)?,
         brands: brand,
+        occupation_tags: occupation_tags(taxonomy)?,
     })
 }
 

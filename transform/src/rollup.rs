@@ -13,6 +13,15 @@ fn string_frame(a: (&str, Vec<String>), b: (&str, Vec<String>)) -> PolarsResult<
     .lazy())
 }
 
+/// The `occupation_tags` table: one row per (occupation, tag) of the taxonomy, sorted.
+pub fn occupation_tags(taxonomy: &[Occupation]) -> PolarsResult<DataFrame> {
+    let (occ, tag): (Vec<String>, Vec<String>) = occupation_pairs(taxonomy)
+        .into_iter()
+        .map(|(o, t)| (o, t.as_str().to_string()))
+        .unzip();
+    string_frame(("occupation", occ), ("tag", tag))?.collect()
+}
+
 /// Sum of the non-null values, or null when there is none.
 fn sum_present(name: &str) -> Expr {
     when(col(name).count().gt(lit(0)))
@@ -26,12 +35,7 @@ fn sum_present(name: &str) -> Expr {
 /// taxonomy's members, `tags_reporting` those with a non-null `gained`; `share` divides
 /// by the `gained` of every tracked tag of the platform and metric that week.
 pub fn occupations(tags: LazyFrame, taxonomy: &[Occupation]) -> PolarsResult<LazyFrame> {
-    let pairs = occupation_pairs(taxonomy);
-    let (occ, tag): (Vec<String>, Vec<String>) = pairs
-        .into_iter()
-        .map(|(o, t)| (o, t.as_str().to_string()))
-        .unzip();
-    let members = string_frame(("occupation", occ), ("tag", tag))?;
+    let members = occupation_tags(taxonomy)?.lazy();
     let totals = members
         .clone()
         .group_by([col("occupation")])

@@ -1,0 +1,200 @@
+//! The ClickHouse schema as numbered migrations.
+//!
+//! Every statement is idempotent (`IF NOT EXISTS`), so a migration interrupted half way is
+//! simply applied again. Only DDL that ClickHouse 18.16 (CI) and current releases both
+//! accept is used: `DateTime('UTC')` and `Date` rather than `DateTime64`/`Date32`, `UInt8`
+//! rather than `Bool`, `String` rather than `LowCardinality`, no TTL, no window functions.
+//! `{db}` stands for the configured database (a checked identifier, see
+//! [`tagpulse_config::check_identifier`]); nothing else is ever formatted into SQL.
+
+/// One schema version.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Version number, recorded in `schema_migrations` once applied.
+    pub version: u32,
+    /// What it does, in a few words.
+    pub name: &'static str,
+    /// The DDL, in order.
+    pub statements: &'static [&'static str],
+}
+
+/// Records applied migrations; created before any migration runs.
+pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
+    version UInt32,
+    name String,
+    applied_at DateTime('UTC')
+) ENGINE = MergeTree ORDER BY version";
+
+/// The weekly tables: rewritten whole by each transform (see `write_weekly`).
+pub const WEEKLY_TABLES: [&str; 4] = [
+    "weekly_tag_metrics",
+    "weekly_occupation_metrics",
+    "weekly_brand_metrics",
+    "occupation_tags",
+];
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "observations: snapshots, daily_counts",
+        statements: &[
+            // ReplacingMergeTree keyed by the spec's identity: a re-run, an overlapping
+            // import or a spool delivered twice collapses to one row; FINAL (or a merge)
+            // keeps the one ingested last. Partitions follow the identity's time, so
+            // duplicates always meet in the same partition.
+            "CREATE TABLE IF NOT EXISTS {db}.snapshots (
+                platform String,
+                tag String,
+                metric String,
+                observed_at DateTime('UTC'),
+                value UInt64,
+                source String,
+                ingested_at DateTime('UTC'),
+                ingested_us UInt64
+            ) ENGINE = ReplacingMergeTree(ingested_us)
+            PARTITION BY toYYYYMM(observed_at)
+            ORDER BY (platform, metric, tag, observed_at)",
+            "CREATE TABLE IF NOT EXISTS {db}.daily_counts (
+                platform String,
+                tag String,
+                metric String,
+                day Date,
+                value UInt64,
+                source String,
+                ingested_at DateTime('UTC'),
+                ingested_us UInt64
+            ) ENGINE = ReplacingMergeTree(ingested_us)
+            PARTITION BY toYYYYMM(day)
+            ORDER BY (platform, metric, tag, day)",
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "weekly tables and the occupation taxonomy",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS {db}.weekly_tag_metrics (
+                platform String,
+                tag String,
+                metric String,
+                week_start Date,
+                total_end Nullable(Float64),
+                gained Nullable(Float64),
+                observations UInt32,
+                decreases UInt32,
+                coverage Nullable(Float64),
+                wow_growth Nullable(Float64),
+                total_growth Nullable(Float64),
+                avg4 Nullable(Float64),
+                momentum Nullable(Float64),
+                z Nullable(Float64),
+                breakout UInt8
+            ) ENGINE = MergeTree ORDER BY (platform, metric, tag, week_start)",
+            "CREATE TABLE IF NOT EXISTS {db}.weekly_occupation_metrics (
+                platform String,
+                occupation String,
+                metric String,
+                week_start Date,
+                total_end Nullable(Float64),
+                gained Nullable(Float64),
+                tags_reporting UInt32,
+                tags_total UInt32,
+                share Nullable(Float64),
+                wow_growth Nullable(Float64),
+                total_growth Nullable(Float64),
+                avg4 Nullable(Float64),
+                momentum Nullable(Float64),
+                z Nullable(Float64),
+                breakout UInt8
+            ) ENGINE = MergeTree ORDER BY (platform, metric, occupation, week_start)",
+            "CREATE TABLE IF NOT EXISTS {db}.weekly_brand_metrics (
+                platform String,
+                brand String,
+                occupation String,
+                metric String,
+                week_start Date,
+                gained Nullable(Float64),
+                brand_share Nullable(Float64)
+            ) ENGINE = MergeTree ORDER BY (platform, metric, brand, occupation, week_start)",
+            "CREATE TABLE IF NOT EXISTS {db}.occupation_tags (
+                occupation String,
+                tag String
+            ) ENGINE = MergeTree ORDER BY (occupation, tag)",
+        ],
+    },
+    Migration {
+        version: 3,
+        name: "analyst views: v_latest_week_occupations, v_tag_history",
+        statements: &[
+            // "Latest complete week" as the report defines it: the week before the one
+            // holding the newest observation.
+            "CREATE VIEW IF NOT EXISTS {db}.v_latest_week_occupations AS
+            SELECT platform, metric, occupation, week_start, gained, share, wow_growth,
+                   momentum, z, breakout, tags_reporting, tags_total, total_end
+            FROM {db}.weekly_occupation_metrics
+            WHERE week_start = (SELECT max(week_start) - 7 FROM {db}.weekly_tag_metrics)",
+            "CREATE VIEW IF NOT EXISTS {db}.v_tag_history AS
+            SELECT platform, metric, tag, week_start, total_end, gained, wow_growth,
+                   total_growth, avg4, momentum, z, breakout, observations, coverage,
+                   occupations
+            FROM {db}.weekly_tag_metrics
+            ANY LEFT JOIN (
+                SELECT tag, arrayStringConcat(groupArray(occupation), ', ') AS occupations
+                FROM {db}.occupation_tags
+                GROUP BY tag
+            ) AS o USING tag",
+        ],
+    },
+];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// `sql` with `{db}` replaced by the database name.
+pub fn for_database(sql: &str, db: &str) -> String {
+    sql.replace("{db}", db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_ascend_and_sql_stays_compatible() {
+        let mut last = 0;
+        for m in MIGRATIONS {
+            assert!(m.version > last, "versions must ascend");
+            last = m.version;
+            for sql in m.statements {
+                assert!(sql.contains("IF NOT EXISTS"), "not idempotent: {sql}");
+                // `?` would be taken as a bind placeholder by the client.
+                assert!(!sql.contains('?'), "{sql}");
+                for banned in [
+                    "DateTime64",
+                    "Date32",
+                    "LowCardinality",
+                    "Bool ",
+                    "Map(",
+                    " TTL ",
+                    " WITH ",
+                    "OVER (",
+                    "toStartOfWeek",
+                ] {
+                    assert!(!sql.contains(banned), "{banned} in {sql}");
+                }
+            }
+        }
+        assert_eq!(latest_version(), 3);
+        for table in WEEKLY_TABLES {
+            assert!(
+                MIGRATIONS
+                    .iter()
+                    .flat_map(|m| m.statements)
+                    .any(|s| s.contains(&format!("{{db}}.{table} ("))),
+                "{table} has no DDL"
+            );
+        }
+    }
+}

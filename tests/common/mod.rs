@@ -1,0 +1,57 @@
+//! Helpers shared by the end-to-end test binaries: run the real `tagpulse` executable in
+//! a directory and read what it wrote.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use polars::prelude::*;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tagpulse");
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    repo().join("tests/fixtures/tiktok-tag-views")
+}
+
+pub fn tagpulse(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TAGPULSE_CONFIG")
+        .env_remove("TAGPULSE_DATA_DIR")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run tagpulse")
+}
+
+pub fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = tagpulse(dir, args);
+    assert!(
+        out.status.success(),
+        "tagpulse {args:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn fails(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = tagpulse(dir, args);
+    assert!(!out.status.success(), "tagpulse {args:?} should fail");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn read(path: &Path) -> DataFrame {
+    ParquetReader::new(fs::File::open(path).unwrap())
+        .finish()
+        .unwrap()
+}
