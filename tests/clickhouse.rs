@@ -62,18 +62,49 @@ fn sql(url: &str, db: &str) -> Client {
         .with_validation(false)
 }
 
-/// A fresh database name for this test (dropped first if a previous run left it).
-fn fresh_db(url: &str, test: &str) -> String {
-    let db = format!("tp_{test}_{}", std::process::id());
-    runtime().block_on(async {
-        Client::default()
-            .with_url(url)
-            .with_validation(false)
-            .query(&format!("DROP DATABASE IF EXISTS {db}"))
-            .execute()
-            .await
-            .unwrap();
-    });
+/// A test's own database: dropped before use, and again when the test passes (a failed
+/// test leaves it for inspection).
+struct TestDb {
+    url: String,
+    name: String,
+}
+
+impl TestDb {
+    fn drop_database(&self) {
+        let sql = format!("DROP DATABASE IF EXISTS {}", self.name);
+        runtime().block_on(async {
+            Client::default()
+                .with_url(&self.url)
+                .with_validation(false)
+                .query(&sql)
+                .execute()
+                .await
+                .unwrap();
+        });
+    }
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.drop_database();
+        }
+    }
+}
+
+fn fresh_db(url: &str, test: &str) -> TestDb {
+    let db = TestDb {
+        url: url.to_string(),
+        name: format!("tp_{test}_{}", std::process::id()),
+    };
+    db.drop_database();
     db
 }
 
@@ -169,7 +200,10 @@ fn fixtures_in_clickhouse_give_the_same_weekly_tables_and_report_as_parquet() {
     write_config(ch.path(), &ch_storage(&url, &db), TAXONOMY);
     let out = ok(ch.path(), &["import", &fixture_glob()]);
     assert!(out.contains("imported 114043 snapshots"), "{out}");
-    assert!(out.contains(&format!("ClickHouse database {db}")), "{out}");
+    assert!(
+        out.contains(&format!("ClickHouse database {}", &*db)),
+        "{out}"
+    );
     let out = ok(ch.path(), &["transform"]);
     assert!(out.contains("weekly tables: 2174 tag rows"), "{out}");
     ok(ch.path(), &["report", "--week", "2025-W20"]);
@@ -259,6 +293,34 @@ fn fixtures_in_clickhouse_give_the_same_weekly_tables_and_report_as_parquet() {
             ("gracereilly".to_string(), "Romantasy authors".to_string())
         ]
     );
+
+    // Every example query of the README runs on this server and finds rows.
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    let queries: Vec<&str> = readme
+        .split("```sql\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap())
+        .collect();
+    assert!(
+        queries.len() >= 5,
+        "README has {} example queries",
+        queries.len()
+    );
+    for q in queries {
+        let q = q
+            .replace("'Acme Care'", "'Acme Books'")
+            .replace("'nurselife'", "'gracereilly'");
+        let tsv = runtime().block_on(async {
+            sql(&url, &db)
+                .query(&q)
+                .fetch_bytes("TabSeparated")
+                .unwrap()
+                .collect()
+                .await
+        });
+        let tsv = tsv.unwrap_or_else(|e| panic!("README query fails: {e}\n{q}"));
+        assert!(!tsv.is_empty(), "README query finds nothing:\n{q}");
+    }
 
     // The report renders the same figures from either store.
     for file in [
