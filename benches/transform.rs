@@ -6,10 +6,9 @@
 //! ratio to the peer and peak memory, and checks the targets below; a missed target is
 //! reported, and exits 1 so a bench run in CI would be red.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+mod common;
 
-use chrono::NaiveDateTime;
+use common::{best_of, frame, replicated};
 use polars::prelude::*;
 use tagpulse_transform::{empty_daily, reference, weekly_tables, Params};
 
@@ -17,76 +16,6 @@ use tagpulse_transform::{empty_daily, reference, weekly_tables, Params};
 const TARGET_ROWS_PER_SEC: f64 = 1_000_000.0;
 /// Target: peak memory per snapshot, in bytes.
 const TARGET_BYTES_PER_ROW: f64 = 400.0;
-
-fn load() -> Vec<(String, Vec<(i64, u64)>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiktok-tag-views");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("fixtures") {
-        let path = entry.expect("entry").path();
-        if path.extension().and_then(|e| e.to_str()) != Some("tsv") {
-            continue;
-        }
-        let tag = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .expect("name")
-            .to_lowercase();
-        let points = std::fs::read_to_string(&path)
-            .expect("read")
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(|l| {
-                let (t, v) = l.split_once('\t').expect("tab");
-                let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").expect("time");
-                (t.and_utc().timestamp(), v.parse().expect("value"))
-            })
-            .collect();
-        out.push((tag, points));
-    }
-    out
-}
-
-fn frame(series: &[(String, Vec<(i64, u64)>)]) -> DataFrame {
-    let n: usize = series.iter().map(|s| s.1.len()).sum();
-    let (mut tag, mut ms, mut value) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for (name, points) in series {
-        for (t, v) in points {
-            tag.push(name.as_str());
-            ms.push(t * 1000);
-            value.push(*v);
-        }
-    }
-    DataFrame::new_infer_height(vec![
-        Column::new("platform".into(), vec!["tiktok"; n]),
-        Column::new("tag".into(), tag),
-        Column::new("metric".into(), vec!["views"; n]),
-        Column::new("observed_at".into(), ms)
-            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
-            .expect("cast"),
-        Column::new("value".into(), value),
-        Column::new("source".into(), vec!["bench"; n]),
-        Column::new("ingested_at".into(), vec![0i64; n])
-            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
-            .expect("cast"),
-    ])
-    .expect("frame")
-}
-
-fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut best = Duration::MAX;
-    let mut last = None;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let out = f();
-        best = best.min(t.elapsed());
-        last = Some(out);
-    }
-    (best, last.expect("at least one run"))
-}
 
 fn peak_rss_bytes() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -100,13 +29,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
-    let base = load();
-    let series: Vec<(String, Vec<(i64, u64)>)> = (0..scale)
-        .flat_map(|k| {
-            base.iter()
-                .map(move |(t, p)| (format!("{t}_{k}"), p.clone()))
-        })
-        .collect();
+    let series = replicated(scale);
     let df = frame(&series);
     let rows = df.height() as f64;
     let params = Params::default();

@@ -138,6 +138,24 @@ fn ch_storage(url: &str, db: &str) -> String {
     )
 }
 
+/// Daily Mastodon uses of two fixture tags in May 2025 (days 7 and 19 missing), so the
+/// daily-count path and a second platform run through both stores.
+fn write_daily_csv(dir: &Path) -> usize {
+    let mut csv = String::from("tag,day,value,platform,metric\n");
+    let mut n = 0;
+    for tag in ["gracereilly", "heiracademy"] {
+        for day in (1..=25).filter(|d| *d != 7 && *d != 19) {
+            csv.push_str(&format!(
+                "{tag},2025-05-{day:02},{},mastodon,uses\n",
+                day * 3 + tag.len()
+            ));
+            n += 1;
+        }
+    }
+    fs::write(dir.join("uses.csv"), csv).unwrap();
+    n
+}
+
 fn fixture_glob() -> String {
     format!("{}/*.tsv", fixtures().display())
 }
@@ -193,6 +211,8 @@ fn fixtures_in_clickhouse_give_the_same_weekly_tables_and_report_as_parquet() {
     let pq = tempfile::tempdir().unwrap();
     write_config(pq.path(), "", TAXONOMY);
     ok(pq.path(), &["import", &fixture_glob()]);
+    let days = write_daily_csv(pq.path());
+    ok(pq.path(), &["import", "uses.csv"]);
     ok(pq.path(), &["transform"]);
     ok(pq.path(), &["report", "--week", "2025-W20"]);
 
@@ -204,8 +224,14 @@ fn fixtures_in_clickhouse_give_the_same_weekly_tables_and_report_as_parquet() {
         out.contains(&format!("ClickHouse database {}", &*db)),
         "{out}"
     );
+    write_daily_csv(ch.path());
+    let out = ok(ch.path(), &["import", "uses.csv"]);
+    assert!(
+        out.contains(&format!("imported 0 snapshots and {days} daily counts")),
+        "{out}"
+    );
     let out = ok(ch.path(), &["transform"]);
-    assert!(out.contains("weekly tables: 2174 tag rows"), "{out}");
+    assert!(out.contains("weekly tables: 2182 tag rows"), "{out}");
     ok(ch.path(), &["report", "--week", "2025-W20"]);
     // Nothing may have been written to a local lake: the data lives in ClickHouse.
     assert!(!ch.path().join("data/observations").exists());
@@ -213,8 +239,23 @@ fn fixtures_in_clickhouse_give_the_same_weekly_tables_and_report_as_parquet() {
     // Cell for cell: the weekly tables, read back out of ClickHouse, equal Parquet's.
     let out = ok(ch.path(), &["db", "export", "--to", "parquet", "export"]);
     assert!(
-        out.contains("exported 114043 snapshots, 0 daily counts and 2174 weekly tag rows"),
+        out.contains(&format!(
+            "exported 114043 snapshots, {days} daily counts and 2182 weekly tag rows"
+        )),
         "{out}"
+    );
+    assert_eq!(
+        count(&url, &db, "SELECT count() FROM daily_counts FINAL"),
+        days as u64
+    );
+    assert_eq!(
+        count(
+            &url,
+            &db,
+            "SELECT countIf(coverage IS NOT NULL) FROM weekly_tag_metrics"
+        ),
+        8,
+        "two tags x four weeks of daily counts"
     );
     for name in WEEKLY_FILES {
         let a = read(&pq.path().join("data").join(name));

@@ -265,13 +265,22 @@ impl ClickHouseStore {
             for part in self.spool.parts(kind)? {
                 let df = read_parquet(&part)?;
                 let n = df.height();
-                if kind == "snapshots" {
-                    self.insert_frames(&df, &DataFrame::empty()).await?;
+                let delivered = if kind == "snapshots" {
                     stats.snapshots += n;
+                    self.insert_frames(&df, &DataFrame::empty()).await
                 } else {
-                    self.insert_frames(&DataFrame::empty(), &df).await?;
                     stats.daily += n;
-                }
+                    self.insert_frames(&DataFrame::empty(), &df).await
+                };
+                // Name the part: a part the server keeps refusing must be findable.
+                delivered.map_err(|e| match e {
+                    StoreError::ClickHouse { url, what, message } => StoreError::ClickHouse {
+                        url,
+                        what: format!("deliver spooled part {} ({what})", part.display()),
+                        message,
+                    },
+                    other => other,
+                })?;
                 // Removed only now: a crash before this line delivers the part again next
                 // time, and the identity key makes that second copy invisible.
                 std::fs::remove_file(&part).map_err(|source| StoreError::Io {
