@@ -886,3 +886,35 @@ fn a_parquet_lake_moves_into_clickhouse_and_back_with_one_command_each() {
     };
     assert_eq!(ingested(&lake), ingested(&back));
 }
+
+#[test]
+fn a_server_that_never_answers_times_out_and_spools() {
+    // Accepts connections and then says nothing: no real server is needed for this one.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            held.push(conn);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let storage = ch_storage(&url, "silent").replace("timeout = \"20s\"", "timeout = \"1s\"");
+    write_config(d, &storage, "");
+    let started = std::time::Instant::now();
+    let (code, err) = fails(d, &["import", &fixture_glob()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the timeout did not hold"
+    );
+    assert!(
+        err.contains(&format!(
+            "ClickHouse at {url}: cannot connect: timeout expired"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("kept 114043 snapshots"), "{err}");
+    assert!(spooled_parts(d, "silent") > 0);
+}
