@@ -155,19 +155,19 @@ impl ClickHouseStore {
     }
 
     /// Every row of a query, each network read bounded by the timeout.
-    async fn fetch<T: RowOwned + RowRead>(&self, sql: &str) -> Result<Vec<T>, StoreError> {
+    async fn fetch<T: RowOwned + RowRead>(
+        &self,
+        what: &str,
+        sql: &str,
+    ) -> Result<Vec<T>, StoreError> {
         let sql = for_database(sql, &self.cfg.database);
-        let what = format!(
-            "read {}",
-            sql.split_whitespace().take(8).collect::<Vec<_>>().join(" ")
-        );
         let mut cursor = self
             .client
             .query(&sql)
             .fetch::<T>()
-            .map_err(|e| self.error(&what, &e))?;
+            .map_err(|e| self.error(what, &e))?;
         let mut out = Vec::new();
-        while let Some(row) = self.timed(&what, cursor.next()).await? {
+        while let Some(row) = self.timed(what, cursor.next()).await? {
             out.push(row);
         }
         Ok(out)
@@ -214,7 +214,10 @@ impl ClickHouseStore {
         self.execute("create schema_migrations", MIGRATIONS_TABLE)
             .await?;
         let done: Vec<u32> = self
-            .fetch("SELECT DISTINCT version FROM {db}.schema_migrations ORDER BY version")
+            .fetch(
+                "read schema_migrations",
+                "SELECT DISTINCT version FROM {db}.schema_migrations ORDER BY version",
+            )
             .await?;
         let current = done.last().copied().unwrap_or(0);
         if current > latest_version() {
@@ -347,7 +350,9 @@ impl ClickHouseStore {
             )
             .await?;
         let applied: Vec<rows::MigrationRow> = if exists > 0 {
-            self.fetch("SELECT version, any(name), min(applied_at) FROM {db}.schema_migrations GROUP BY version ORDER BY version")
+            self.fetch(
+                "read schema_migrations",
+                "SELECT version, any(name), min(applied_at) FROM {db}.schema_migrations GROUP BY version ORDER BY version")
                 .await?
         } else {
             Vec::new()
@@ -454,14 +459,17 @@ impl ClickHouseStore {
 
     async fn snapshots(&self) -> Result<DataFrame, StoreError> {
         let rows: Vec<rows::SnapshotRow> = self
-            .fetch("SELECT ?fields FROM {db}.snapshots FINAL")
+            .fetch("read snapshots", "SELECT ?fields FROM {db}.snapshots FINAL")
             .await?;
         rows::snapshots_frame(&rows).map_err(polars_err("cannot build the snapshots frame"))
     }
 
     async fn daily(&self) -> Result<DataFrame, StoreError> {
         let rows: Vec<rows::DailyRow> = self
-            .fetch("SELECT ?fields FROM {db}.daily_counts FINAL")
+            .fetch(
+                "read daily_counts",
+                "SELECT ?fields FROM {db}.daily_counts FINAL",
+            )
             .await?;
         rows::daily_frame(&rows).map_err(polars_err("cannot build the daily frame"))
     }
@@ -584,16 +592,25 @@ impl Store for ClickHouseStore {
         let conv = |what: &str| polars_err(format!("cannot build {what}"));
         // The transform's own row order, so both backends return identical frames.
         let tags: Vec<rows::TagMetricsRow> = self
-            .fetch("SELECT ?fields FROM {db}.weekly_tag_metrics ORDER BY platform, metric, tag, week_start")
+            .fetch(
+                "read weekly_tag_metrics",
+                "SELECT ?fields FROM {db}.weekly_tag_metrics ORDER BY platform, metric, tag, week_start")
             .await?;
         let occ: Vec<rows::OccupationMetricsRow> = self
-            .fetch("SELECT ?fields FROM {db}.weekly_occupation_metrics ORDER BY platform, metric, occupation, week_start")
+            .fetch(
+                "read weekly_occupation_metrics",
+                "SELECT ?fields FROM {db}.weekly_occupation_metrics ORDER BY platform, metric, occupation, week_start")
             .await?;
         let brands: Vec<rows::BrandMetricsRow> = self
-            .fetch("SELECT ?fields FROM {db}.weekly_brand_metrics ORDER BY platform, metric, brand, occupation, week_start")
+            .fetch(
+                "read weekly_brand_metrics",
+                "SELECT ?fields FROM {db}.weekly_brand_metrics ORDER BY platform, metric, brand, occupation, week_start")
             .await?;
         let taxonomy: Vec<rows::OccupationTagRow> = self
-            .fetch("SELECT ?fields FROM {db}.occupation_tags ORDER BY occupation, tag")
+            .fetch(
+                "read occupation_tags",
+                "SELECT ?fields FROM {db}.occupation_tags ORDER BY occupation, tag",
+            )
             .await?;
         Ok(WeeklyTables {
             tags: rows::tag_metrics_frame(&tags).map_err(conv("weekly_tag_metrics"))?,
