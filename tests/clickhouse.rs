@@ -757,6 +757,20 @@ fn migrate_is_idempotent_status_tells_and_secrets_stay_out_of_output() {
         );
     }
 
+    // A value ClickHouse cannot hold is refused as bad data, not spooled as an outage.
+    fs::write(
+        d.join("old.csv"),
+        "tag,observed_at,value\nazubi,1969-12-31 23:00:00,5\n",
+    )
+    .unwrap();
+    let (_, err) = fails(d, &["import", "old.csv"]);
+    assert!(
+        err.contains("observed_at") && err.contains("outside ClickHouse's DateTime range"),
+        "{err}"
+    );
+    assert_eq!(spooled_parts(d, &db), 0);
+    assert_eq!(count(&url, &db, "SELECT count() FROM snapshots"), 0);
+
     // A password goes to the server and nowhere else.
     let secret = "s3cr3t-Zq9-never-print";
     let out = Command::new(BIN)

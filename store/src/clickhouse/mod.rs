@@ -90,6 +90,24 @@ fn describe_error(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// Rows for the observation tables; an empty frame (of any schema) gives none.
+fn observation_rows(
+    snapshots: &DataFrame,
+    daily: &DataFrame,
+) -> Result<(Vec<rows::SnapshotRow>, Vec<rows::DailyRow>), StoreError> {
+    let srows = if snapshots.height() > 0 {
+        rows::snapshot_rows(snapshots).map_err(polars_err("cannot store snapshots"))?
+    } else {
+        Vec::new()
+    };
+    let drows = if daily.height() > 0 {
+        rows::daily_rows(daily).map_err(polars_err("cannot store daily counts"))?
+    } else {
+        Vec::new()
+    };
+    Ok((srows, drows))
+}
+
 impl ClickHouseStore {
     /// A store for `cfg`; the spool lives under `data_dir`. Does not connect yet: the
     /// first operation does, so a run with the server down can still spool.
@@ -314,18 +332,17 @@ impl ClickHouseStore {
         snapshots: &DataFrame,
         daily: &DataFrame,
     ) -> Result<AppendStats, StoreError> {
-        let srows = if snapshots.height() > 0 {
-            rows::snapshot_rows(snapshots).map_err(polars_err("cannot convert snapshots"))?
-        } else {
-            Vec::new()
-        };
-        let drows = if daily.height() > 0 {
-            rows::daily_rows(daily).map_err(polars_err("cannot convert daily counts"))?
-        } else {
-            Vec::new()
-        };
-        self.insert("snapshots", &srows).await?;
-        self.insert("daily_counts", &drows).await?;
+        let (srows, drows) = observation_rows(snapshots, daily)?;
+        self.insert_rows(&srows, &drows).await
+    }
+
+    async fn insert_rows(
+        &self,
+        srows: &[rows::SnapshotRow],
+        drows: &[rows::DailyRow],
+    ) -> Result<AppendStats, StoreError> {
+        self.insert("snapshots", srows).await?;
+        self.insert("daily_counts", drows).await?;
         Ok(AppendStats {
             snapshots: srows.len(),
             daily: drows.len(),
@@ -491,12 +508,11 @@ impl Store for ClickHouseStore {
         let mut daily =
             parquet::daily_frame(batch, now).map_err(polars_err("cannot build daily counts"))?;
         // Rows that ClickHouse cannot hold (e.g. a time before 1970) are a data error, not
-        // an outage: refuse the batch instead of spooling it forever.
-        rows::snapshot_rows(&snapshots).map_err(polars_err("cannot store snapshots"))?;
-        rows::daily_rows(&daily).map_err(polars_err("cannot store daily counts"))?;
+        // an outage: refuse the batch here instead of spooling it forever.
+        let (srows, drows) = observation_rows(&snapshots, &daily)?;
         let delivered = async {
             self.ready().await?;
-            self.insert_frames(&snapshots, &daily).await
+            self.insert_rows(&srows, &drows).await
         }
         .await;
         match delivered {
