@@ -206,12 +206,13 @@ impl ClickHouseStore {
             .inserter::<T>(table)
             .with_max_rows(self.cfg.batch_rows)
             .with_timeouts(Some(self.cfg.timeout), Some(self.cfg.timeout));
+        // No timer per row: the inserter's own send/end timeouts bound each INSERT.
         for row in rows {
             inserter
                 .write(row)
                 .await
                 .map_err(|e| self.error(&what, &e))?;
-            self.timed(&what, inserter.commit()).await?;
+            inserter.commit().await.map_err(|e| self.error(&what, &e))?;
         }
         self.timed(&what, inserter.end()).await?;
         Ok(())
