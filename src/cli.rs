@@ -52,6 +52,8 @@ pub enum DbCommand {
     Migrate,
     /// Show the server, the schema version, table sizes and undelivered spool parts.
     Status,
+    /// Print the SQL of every migration (what `migrate` runs), without connecting.
+    Schema,
     /// Copy all observations and weekly tables from ClickHouse into a Parquet lake.
     Export(ExportArgs),
     /// Copy a Parquet lake (observations and weekly tables) into ClickHouse.

@@ -13,7 +13,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use polars::prelude::*;
 use tagpulse_config::{
-    iso_week_label, Config, FileSourceConfig, SourceConfig, DEFAULT_CONFIG_FILE,
+    iso_week_label, ClickHouseConfig, Config, FileSourceConfig, SourceConfig, DEFAULT_CONFIG_FILE,
 };
 use tagpulse_ingest::{build_source, sources::file::FileSource, Progress, Source};
 use tagpulse_store::{Store, StoreError};
@@ -92,9 +92,18 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn run_db(cfg: &Config, command: DbCommand) -> Result<()> {
+    if let DbCommand::Schema = command {
+        let database = cfg.storage.clickhouse.as_ref().map_or_else(
+            || ClickHouseConfig::default().database,
+            |c| c.database.clone(),
+        );
+        print!("{}", tagpulse_store::clickhouse::schema::script(&database));
+        return Ok(());
+    }
     let store = tagpulse_store::open_clickhouse(&cfg.storage)?;
     let started = Instant::now();
     match command {
+        DbCommand::Schema => unreachable!("handled above"),
         DbCommand::Migrate => {
             let done = store.migrate().await?;
             for (version, name) in &done.applied {

@@ -157,6 +157,41 @@ pub fn for_database(sql: &str, db: &str) -> String {
     sql.replace("{db}", db)
 }
 
+/// Every statement `migrate` would run for `db`, as one SQL script (`;`-separated).
+pub fn script(db: &str) -> String {
+    let mut out = format!("CREATE DATABASE IF NOT EXISTS {db};\n\n");
+    out.push_str(&for_database(MIGRATIONS_TABLE, db));
+    out.push_str(";\n");
+    for m in MIGRATIONS {
+        out.push_str(&format!("\n-- migration {}: {}\n", m.version, m.name));
+        for sql in m.statements {
+            out.push_str(&dedent(&for_database(sql, db)));
+            out.push_str(";\n");
+        }
+    }
+    out
+}
+
+/// Strips the source-code indentation shared by every line but the first.
+fn dedent(sql: &str) -> String {
+    let mut lines = sql.lines();
+    let first = lines.next().unwrap_or_default();
+    let rest: Vec<&str> = lines.collect();
+    let indent = rest
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    std::iter::once(first)
+        .chain(
+            rest.iter()
+                .map(|l| l.get(indent..).unwrap_or(l.trim_start())),
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
