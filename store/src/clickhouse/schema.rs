@@ -222,6 +222,15 @@ mod tests {
             }
         }
         assert_eq!(latest_version(), 3);
+        let script = script("team_db");
+        assert!(script.starts_with("CREATE DATABASE IF NOT EXISTS team_db;\n"));
+        assert!(!script.contains("{db}"));
+        assert!(script
+            .contains("CREATE TABLE IF NOT EXISTS team_db.snapshots (\n    platform String,\n"));
+        assert!(script.contains("\n) ENGINE = ReplacingMergeTree(ingested_us)\n"));
+        let statements = script.matches(";\n").count();
+        let expected = 2 + MIGRATIONS.iter().map(|m| m.statements.len()).sum::<usize>();
+        assert_eq!(statements, expected);
         for table in WEEKLY_TABLES {
             assert!(
                 MIGRATIONS
