@@ -932,3 +932,68 @@ fn a_server_that_never_answers_times_out_and_spools() {
     assert!(err.contains("kept 114043 snapshots"), "{err}");
     assert!(spooled_parts(d, "silent") > 0);
 }
+
+#[test]
+fn https_works_with_the_servers_ca_and_an_unknown_ca_is_refused() {
+    let url = server_or_skip!();
+    let (Ok(https), Ok(ca)) = (
+        std::env::var("TAGPULSE_TEST_CLICKHOUSE_HTTPS_URL"),
+        std::env::var("TAGPULSE_TEST_CLICKHOUSE_CA"),
+    ) else {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        assert!(
+            !ci,
+            "CI=true but the test server serves no https (is openssl installed?)"
+        );
+        eprintln!("SKIPPED: the test server serves no https");
+        return;
+    };
+    let db = fresh_db(&url, "https");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_config(d, &ch_storage(&https, &db), "");
+    let files = fixture_files('a'..='c');
+    let import = |cert_file: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("import")
+            .args(&files)
+            .current_dir(d)
+            .env("NO_COLOR", "1");
+        match cert_file {
+            Some(f) => cmd.env("SSL_CERT_FILE", f),
+            None => cmd.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR"),
+        };
+        cmd.output().unwrap()
+    };
+
+    // Trusting the server's CA (as a private CA would be, through SSL_CERT_FILE).
+    let out = import(Some(&ca));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = distinct_fixture_observations(&files);
+    assert!(
+        stdout.contains(&format!("imported {n} snapshots")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("at {https}")), "{stdout}");
+    assert_eq!(
+        count(&url, &db, "SELECT count() FROM snapshots FINAL"),
+        n as u64
+    );
+
+    // With only the system's CAs the test CA is unknown: the certificate is refused, and
+    // the batch waits in the spool.
+    let out = import(None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("cannot connect") && stderr.contains("invalid peer certificate"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("kept {n} snapshots")), "{stderr}");
+    assert!(spooled_parts(d, &db) > 0);
+}

@@ -125,7 +125,7 @@ pub const CLICKHOUSE_PASSWORD_ENV: &str = "TAGPULSE_CLICKHOUSE_PASSWORD";
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ClickHouseConfig {
-    /// HTTP interface, e.g. `http://127.0.0.1:8123`.
+    /// HTTP(S) interface, e.g. `http://127.0.0.1:8123` or `https://ch.example.com:8443`.
     #[serde(default = "default_ch_url", deserialize_with = "de_ch_url")]
     pub url: String,
     /// Database tagpulse owns (created by `tagpulse db migrate`).
@@ -181,17 +181,13 @@ fn de_ch_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(s.trim_end_matches('/').to_string())
 }
 
-/// Checks a ClickHouse URL: plain `http://host:port`, no credentials in it.
+/// Checks a ClickHouse URL: `http://` or `https://host:port`, no credentials in it.
 pub fn check_clickhouse_url(s: &str) -> Result<(), String> {
-    let rest = if let Some(rest) = s.strip_prefix("http://") {
-        rest
-    } else if s.starts_with("https://") {
-        return Err(format!(
-            "{s:?}: https is not built into this version; reach the server over http on a \
-             private network or through a TLS-terminating proxy"
-        ));
-    } else {
-        return Err(format!("{s:?} is not an http:// URL"));
+    let Some(rest) = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+    else {
+        return Err(format!("{s:?} is not an http:// or https:// URL"));
     };
     let authority = rest.split('/').next().unwrap_or("");
     if authority.contains('@') {
@@ -788,8 +784,8 @@ mod tests {
 
         let (line, key, _) = err("[storage.clickhouse]\nbatch_rows = 0\n");
         assert_eq!((line, key.as_str()), (2, "storage.clickhouse.batch_rows"));
-        let (_, _, msg) = err("[storage.clickhouse]\nurl = \"https://h:8443\"\n");
-        assert!(msg.contains("https is not built in"), "{msg}");
+        let (_, _, msg) = err("[storage.clickhouse]\nurl = \"ftp://h:8443\"\n");
+        assert!(msg.contains("is not an http:// or https:// URL"), "{msg}");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! part by part, by the first later operation that reaches the server; a part is removed
 //! only after its insert has been acknowledged.
 
+mod http;
 mod rows;
 pub mod schema;
 
@@ -112,7 +113,7 @@ impl ClickHouseStore {
     /// A store for `cfg`; the spool lives under `data_dir`. Does not connect yet: the
     /// first operation does, so a run with the server down can still spool.
     pub fn open(cfg: &ClickHouseConfig, data_dir: &Path) -> Result<Self, StoreError> {
-        let mut server = Client::default()
+        let mut server = http::client(&cfg.url)
             .with_url(&cfg.url)
             .with_user(&cfg.user)
             // Plain RowBinary: the validating default needs settings ClickHouse 18.16 lacks.
