@@ -997,3 +997,47 @@ fn https_works_with_the_servers_ca_and_an_unknown_ca_is_refused() {
     assert!(stderr.contains(&format!("kept {n} snapshots")), "{stderr}");
     assert!(spooled_parts(d, &db) > 0);
 }
+
+#[test]
+fn a_scan_after_a_write_in_the_same_process_sees_the_new_rows() {
+    // The store keeps what it read for later scans; its own writes must drop that copy.
+    let url = server_or_skip!();
+    let db = fresh_db(&url, "cache");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tagpulse_config::ClickHouseConfig {
+        url: url.clone(),
+        database: db.to_string(),
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use tagpulse_store::Store;
+        let store = tagpulse_store::ClickHouseStore::open(&cfg, dir.path()).unwrap();
+        let batch = |tag: &str, n: i64| tagpulse_ingest::ObservationBatch {
+            source: "cache-test".into(),
+            snapshots: (0..n)
+                .map(|i| tagpulse_ingest::Snapshot {
+                    platform: "tiktok".into(),
+                    tag: tagpulse_config::Tag::parse(tag).unwrap(),
+                    metric: "views".into(),
+                    observed_at: chrono::DateTime::from_timestamp(1_750_000_000 + i * 3600, 0)
+                        .unwrap(),
+                    value: 100 + i as u64,
+                })
+                .collect(),
+            daily: Vec::new(),
+        };
+        let height = |lf: LazyFrame| lf.collect().unwrap().height();
+        store.append(&batch("azubi", 5)).await.unwrap();
+        assert_eq!(height(store.scan_snapshots().await.unwrap()), 5);
+        assert_eq!(height(store.scan_snapshots().await.unwrap()), 5);
+        store.append(&batch("koch", 3)).await.unwrap();
+        assert_eq!(height(store.scan_snapshots().await.unwrap()), 8);
+        // A re-append of the same identities changes nothing.
+        store.append(&batch("koch", 3)).await.unwrap();
+        assert_eq!(height(store.scan_snapshots().await.unwrap()), 8);
+    });
+}

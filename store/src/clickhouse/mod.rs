@@ -41,6 +41,18 @@ pub struct ClickHouseStore {
     spool: ParquetStore,
     /// Set once the schema is current and the spool delivered, for this process.
     ready: OnceCell<()>,
+    /// Observations as last read, until this store writes some: a run scans them for the
+    /// transform and again for the report, and unlike a Parquet scan a ClickHouse read
+    /// cannot push projections down, so each scan would fetch every row again.
+    cache: std::sync::Mutex<ObservationCache>,
+}
+
+#[derive(Default)]
+struct ObservationCache {
+    /// Bumped by every write, so a read that overlapped one is not kept.
+    writes: u64,
+    snapshots: Option<DataFrame>,
+    daily: Option<DataFrame>,
 }
 
 /// What `migrate` did.
@@ -129,6 +141,7 @@ impl ClickHouseStore {
             cfg: cfg.clone(),
             spool,
             ready: OnceCell::new(),
+            cache: Default::default(),
         })
     }
 
@@ -343,6 +356,13 @@ impl ClickHouseStore {
         srows: &[rows::SnapshotRow],
         drows: &[rows::DailyRow],
     ) -> Result<AppendStats, StoreError> {
+        // Dropped before writing: a failed insert may still have stored some rows.
+        {
+            let mut cache = self.cache.lock().expect("cache lock");
+            cache.writes += 1;
+            cache.snapshots = None;
+            cache.daily = None;
+        }
         self.insert("snapshots", srows).await?;
         self.insert("daily_counts", drows).await?;
         Ok(AppendStats {
@@ -477,20 +497,47 @@ impl ClickHouseStore {
     }
 
     async fn snapshots(&self) -> Result<DataFrame, StoreError> {
-        let rows: Vec<rows::SnapshotRow> = self
-            .fetch("read snapshots", "SELECT ?fields FROM {db}.snapshots FINAL")
-            .await?;
-        rows::snapshots_frame(&rows).map_err(polars_err("cannot build the snapshots frame"))
+        self.cached(|c| &mut c.snapshots, async {
+            let rows: Vec<rows::SnapshotRow> = self
+                .fetch("read snapshots", "SELECT ?fields FROM {db}.snapshots FINAL")
+                .await?;
+            rows::snapshots_frame(&rows).map_err(polars_err("cannot build the snapshots frame"))
+        })
+        .await
     }
 
     async fn daily(&self) -> Result<DataFrame, StoreError> {
-        let rows: Vec<rows::DailyRow> = self
-            .fetch(
-                "read daily_counts",
-                "SELECT ?fields FROM {db}.daily_counts FINAL",
-            )
-            .await?;
-        rows::daily_frame(&rows).map_err(polars_err("cannot build the daily frame"))
+        self.cached(|c| &mut c.daily, async {
+            let rows: Vec<rows::DailyRow> = self
+                .fetch(
+                    "read daily_counts",
+                    "SELECT ?fields FROM {db}.daily_counts FINAL",
+                )
+                .await?;
+            rows::daily_frame(&rows).map_err(polars_err("cannot build the daily frame"))
+        })
+        .await
+    }
+
+    /// The cached frame `slot` picks, or `read`'s result, kept unless a write overlapped.
+    async fn cached(
+        &self,
+        slot: impl Fn(&mut ObservationCache) -> &mut Option<DataFrame>,
+        read: impl Future<Output = Result<DataFrame, StoreError>>,
+    ) -> Result<DataFrame, StoreError> {
+        let writes = {
+            let mut cache = self.cache.lock().expect("cache lock");
+            if let Some(df) = slot(&mut cache) {
+                return Ok(df.clone());
+            }
+            cache.writes
+        };
+        let df = read.await?;
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.writes == writes {
+            *slot(&mut cache) = Some(df.clone());
+        }
+        Ok(df)
     }
 }
 
