@@ -18,14 +18,18 @@ use polars::prelude::*;
 
 const SERVER_ENV: &str = "TAGPULSE_TEST_CLICKHOUSE_URL";
 
+/// Whether this is CI, where a missing server fails the tests instead of skipping them.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
 /// The shared test server, or `None` (after saying so) outside CI.
 fn server_url() -> Option<String> {
     match std::env::var(SERVER_ENV) {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
             assert!(
-                !ci,
+                !in_ci(),
                 "CI=true but {SERVER_ENV} is not set: start a server first with \
                  eval \"$(scripts/clickhouse-test-server start)\""
             );
@@ -940,9 +944,8 @@ fn https_works_with_the_servers_ca_and_an_unknown_ca_is_refused() {
         std::env::var("TAGPULSE_TEST_CLICKHOUSE_HTTPS_URL"),
         std::env::var("TAGPULSE_TEST_CLICKHOUSE_CA"),
     ) else {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
         assert!(
-            !ci,
+            !in_ci(),
             "CI=true but the test server serves no https (is openssl installed?)"
         );
         eprintln!("SKIPPED: the test server serves no https");
