@@ -10,7 +10,8 @@ mod common;
 
 use common::{best_of, frame, replicated};
 use polars::prelude::*;
-use tagpulse_transform::{empty_daily, reference, weekly_tables, Params};
+use tagpulse_model::tables::DAILY_COUNTS;
+use tagpulse_transform::{reference, weekly_tables, Params};
 
 /// Target: at least this many snapshots per second through `weekly_tables` (2 cores).
 const TARGET_ROWS_PER_SEC: f64 = 1_000_000.0;
@@ -36,8 +37,14 @@ fn main() {
     let rss_before = peak_rss_bytes().unwrap_or(0.0);
 
     let (polars_time, tables) = best_of(3, || {
-        weekly_tables(df.clone().lazy(), empty_daily().lazy(), &params, &[], &[])
-            .expect("transform")
+        weekly_tables(
+            df.clone().lazy(),
+            DAILY_COUNTS.empty_frame().lazy(),
+            &params,
+            &[],
+            &[],
+        )
+        .expect("transform")
     });
     let rss = peak_rss_bytes().unwrap_or(0.0);
     let (peer_time, weeks) = best_of(3, || {

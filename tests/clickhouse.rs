@@ -200,11 +200,12 @@ fn assert_same_frame(what: &str, a: &DataFrame, b: &DataFrame) {
     assert!(a.equals_missing(b), "{what}: cells differ\n{a}\n{b}");
 }
 
+/// The weekly tables of a lake, under its `weekly` generation link.
 const WEEKLY_FILES: [&str; 4] = [
-    "weekly_tag_metrics.parquet",
-    "weekly_occupation_metrics.parquet",
-    "weekly_brand_metrics.parquet",
-    "occupation_tags.parquet",
+    "weekly/weekly_tag_metrics.parquet",
+    "weekly/weekly_occupation_metrics.parquet",
+    "weekly/weekly_brand_metrics.parquet",
+    "weekly/occupation_tags.parquet",
 ];
 
 #[test]
@@ -272,9 +273,12 @@ fn fixtures_in_clickhouse_give_the_same_weekly_tables_and_report_as_parquet() {
     }
 
     // The same numbers through SQL alone, without tagpulse's own read path.
-    let tags = read(&pq.path().join("data/weekly_tag_metrics.parquet"));
-    let occ = read(&pq.path().join("data/weekly_occupation_metrics.parquet"));
-    let brands = read(&pq.path().join("data/weekly_brand_metrics.parquet"));
+    let tags = read(&pq.path().join("data/weekly/weekly_tag_metrics.parquet"));
+    let occ = read(
+        &pq.path()
+            .join("data/weekly/weekly_occupation_metrics.parquet"),
+    );
+    let brands = read(&pq.path().join("data/weekly/weekly_brand_metrics.parquet"));
     assert_eq!(
         count(&url, &db, "SELECT count() FROM weekly_tag_metrics"),
         tags.height() as u64
@@ -1019,10 +1023,10 @@ fn a_scan_after_a_write_in_the_same_process_sees_the_new_rows() {
     rt.block_on(async {
         use tagpulse_store::Store;
         let store = tagpulse_store::ClickHouseStore::open(&cfg, dir.path()).unwrap();
-        let batch = |tag: &str, n: i64| tagpulse_ingest::ObservationBatch {
+        let batch = |tag: &str, n: i64| tagpulse_model::ObservationBatch {
             source: "cache-test".into(),
             snapshots: (0..n)
-                .map(|i| tagpulse_ingest::Snapshot {
+                .map(|i| tagpulse_model::Snapshot {
                     platform: "tiktok".into(),
                     tag: tagpulse_config::Tag::parse(tag).unwrap(),
                     metric: "views".into(),

@@ -83,7 +83,7 @@ fn fixtures_import_transform_report_match_the_spec_and_reimport_changes_nothing(
     let out = ok(d, &["import", &glob]);
     assert!(out.contains("imported 114043 snapshots"), "{out}");
     ok(d, &["transform"]);
-    let tags = read(&d.join("data/weekly_tag_metrics.parquet"));
+    let tags = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
     let names: Vec<String> = tags
         .get_column_names()
         .iter()
@@ -186,7 +186,7 @@ fn fixtures_import_transform_report_match_the_spec_and_reimport_changes_nothing(
     ok(d, &["import", &glob]);
     ok(d, &["import", "--format", "tsv", &glob]);
     ok(d, &["transform"]);
-    let again = read(&d.join("data/weekly_tag_metrics.parquet"));
+    let again = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
     assert!(
         tags.equals_missing(&again),
         "re-import changed the weekly tags"
@@ -338,8 +338,8 @@ fn main_job_on_the_bundled_sample_writes_the_report_and_reruns_do_not_double_cou
         out.contains("report for 2026-W46 written to reports/2026-W46/index.html"),
         "{out}"
     );
-    let occ = read(&d.join("data/weekly_occupation_metrics.parquet"));
-    let brands = read(&d.join("data/weekly_brand_metrics.parquet"));
+    let occ = read(&d.join("data/weekly/weekly_occupation_metrics.parquet"));
+    let brands = read(&d.join("data/weekly/weekly_brand_metrics.parquet"));
     assert_eq!(
         brands
             .get_column_names()
@@ -357,7 +357,7 @@ fn main_job_on_the_bundled_sample_writes_the_report_and_reruns_do_not_double_cou
         ]
     );
     // Occupation gained equals the sum of its member tags' gained (spec roll-up).
-    let tags = read(&d.join("data/weekly_tag_metrics.parquet"));
+    let tags = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
     let w46 = NaiveDate::from_ymd_opt(2026, 11, 9).unwrap();
     let tw = col_date(&tags, "week_start");
     let tn = col_str(&tags, "tag");
@@ -426,8 +426,10 @@ fn main_job_on_the_bundled_sample_writes_the_report_and_reruns_do_not_double_cou
 
     // A second run re-reads the same files: nothing double-counts.
     ok(d, &["run"]);
-    assert!(tags.equals_missing(&read(&d.join("data/weekly_tag_metrics.parquet"))));
-    assert!(occ.equals_missing(&read(&d.join("data/weekly_occupation_metrics.parquet"))));
+    assert!(tags.equals_missing(&read(&d.join("data/weekly/weekly_tag_metrics.parquet"))));
+    assert!(occ.equals_missing(&read(
+        &d.join("data/weekly/weekly_occupation_metrics.parquet")
+    )));
 }
 
 #[test]
@@ -454,7 +456,9 @@ fn data_dir_flag_works_after_the_subcommand_and_reports_need_data() {
     );
     ok(d, &["import", "nurselife.tsv", "--data-dir", "elsewhere"]);
     ok(d, &["--data-dir", "elsewhere", "transform"]);
-    assert!(d.join("elsewhere/weekly_tag_metrics.parquet").is_file());
+    assert!(d
+        .join("elsewhere/weekly/weekly_tag_metrics.parquet")
+        .is_file());
     let (_, err) = fails(
         d,
         &["report", "--data-dir", "elsewhere", "--week", "2025-W01"],
@@ -472,7 +476,7 @@ fn data_dir_flag_works_after_the_subcommand_and_reports_need_data() {
     )
     .unwrap();
     ok(d, &["transform"]);
-    let tags = read(&d.join("elsewhere/weekly_tag_metrics.parquet"));
+    let tags = read(&d.join("elsewhere/weekly/weekly_tag_metrics.parquet"));
     assert_eq!(col_f64(&tags, "gained"), [Some(700.0), Some(700.0), None]);
     assert_eq!(
         col_f64(&tags, "total_end"),
@@ -537,7 +541,7 @@ paths = ["missing/*.csv"]
         "{err}"
     );
     // The other sources landed and the report was written all the same.
-    let tags = read(&d.join("data/weekly_tag_metrics.parquet"));
+    let tags = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
     let platform = col_str(&tags, "platform");
     let gained = col_f64(&tags, "gained");
     let coverage = col_f64(&tags, "coverage");

@@ -7,16 +7,14 @@
 
 #![warn(missing_docs)]
 
-pub mod tag;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer};
 
-pub use tag::{parse_ident, Tag, TagError};
+pub use tagpulse_model::{iso_week_label, parse_ident, parse_iso_week, tag, Tag, TagError};
 
 /// The default taxonomy, as shipped in `config/occupations.toml`.
 pub const DEFAULT_TAXONOMY_TOML: &str = include_str!("../occupations.toml");
@@ -430,21 +428,6 @@ fn de_week<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Erro
     parse_iso_week(&s)
         .map(Some)
         .map_err(serde::de::Error::custom)
-}
-
-/// Parses an ISO week label (`2026-W47`) into the date of its Monday.
-pub fn parse_iso_week(s: &str) -> Result<NaiveDate, String> {
-    let bad = || format!("invalid week {s:?}: write an ISO week like \"2026-W47\"");
-    let (y, w) = s.split_once("-W").ok_or_else(bad)?;
-    let year: i32 = y.parse().map_err(|_| bad())?;
-    let week: u32 = w.parse().map_err(|_| bad())?;
-    NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)
-}
-
-/// The ISO week label (`2026-W47`) of a date.
-pub fn iso_week_label(d: NaiveDate) -> String {
-    let w = d.iso_week();
-    format!("{}-W{:02}", w.year(), w.week())
 }
 
 impl Config {
@@ -940,17 +923,5 @@ week = "2026-W47"
         .unwrap();
         assert_eq!(c.occupations.len(), 1);
         assert_eq!(occupation_pairs(&c.occupations).len(), 1);
-    }
-
-    #[test]
-    fn iso_weeks() {
-        let d = parse_iso_week("2026-W47").unwrap();
-        assert_eq!(d, NaiveDate::from_ymd_opt(2026, 11, 16).unwrap());
-        assert_eq!(iso_week_label(d), "2026-W47");
-        assert_eq!(
-            iso_week_label(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()),
-            "2026-W53"
-        );
-        assert!(parse_iso_week("2026-W60").is_err());
     }
 }

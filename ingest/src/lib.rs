@@ -12,77 +12,10 @@ pub mod sources;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
 
 use tagpulse_config::SourceConfig;
 pub use tagpulse_config::{parse_ident, Tag, TagError};
-
-/// A cumulative counter read at one moment (e.g. TikTok tag views).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Snapshot {
-    /// Platform, e.g. `tiktok`.
-    pub platform: String,
-    /// The tag.
-    pub tag: Tag,
-    /// Metric, e.g. `views`.
-    pub metric: String,
-    /// When it was read (UTC, whole seconds).
-    pub observed_at: DateTime<Utc>,
-    /// The counter's value.
-    pub value: u64,
-}
-
-/// A count for one UTC day (e.g. Mastodon tag uses per day).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DailyCount {
-    /// Platform, e.g. `mastodon`.
-    pub platform: String,
-    /// The tag.
-    pub tag: Tag,
-    /// Metric, e.g. `uses`.
-    pub metric: String,
-    /// The UTC day counted.
-    pub day: NaiveDate,
-    /// The day's count.
-    pub value: u64,
-}
-
-/// Observations from one source, ready to append to a store.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ObservationBatch {
-    /// Id of the source that produced them (stored with each row).
-    pub source: String,
-    /// Counter snapshots.
-    pub snapshots: Vec<Snapshot>,
-    /// Daily counts.
-    pub daily: Vec<DailyCount>,
-}
-
-impl ObservationBatch {
-    /// An empty batch for `source`.
-    pub fn new(source: impl Into<String>) -> Self {
-        ObservationBatch {
-            source: source.into(),
-            ..Default::default()
-        }
-    }
-
-    /// Number of observations of both kinds.
-    pub fn len(&self) -> usize {
-        self.snapshots.len() + self.daily.len()
-    }
-
-    /// True when there is nothing to store.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Appends `other`'s rows.
-    pub fn extend(&mut self, other: ObservationBatch) {
-        self.snapshots.extend(other.snapshots);
-        self.daily.extend(other.daily);
-    }
-}
+pub use tagpulse_model::{DailyCount, ObservationBatch, Snapshot};
 
 /// Why a source could not deliver.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,10 @@
 
 use chrono::NaiveDate;
 use polars::prelude::*;
-use tagpulse_transform::date_from_days;
+use tagpulse_model::date_from_days;
+use tagpulse_model::tables::{
+    TableDef, WEEKLY_BRAND_METRICS, WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS,
+};
 
 use crate::ReportError;
 
@@ -44,6 +47,8 @@ pub struct Signals {
     pub momentum: Option<f64>,
     /// Robust z-score.
     pub z: Option<f64>,
+    /// Median gained of the weeks before, the centre of `z` (the transform's).
+    pub z_median: Option<f64>,
     /// Breakout flag.
     pub breakout: bool,
 }
@@ -115,19 +120,46 @@ pub struct SeriesRow {
     pub gaps_over_max: u32,
 }
 
+/// Where a frame's columns come from: a stored table (whose definition names every
+/// column the report may read) or another frame the report is handed.
+enum Source {
+    Table(&'static TableDef),
+    Frame(&'static str),
+}
+
 struct Cols<'a> {
     df: &'a DataFrame,
-    table: &'static str,
+    source: Source,
 }
 
 impl<'a> Cols<'a> {
+    fn table(df: &'a DataFrame, def: &'static TableDef) -> Self {
+        Cols {
+            df,
+            source: Source::Table(def),
+        }
+    }
+
     fn get(&self, name: &str, dtype: &DataType) -> Result<Series, ReportError> {
-        let c = self.df.column(name).map_err(|_| {
-            ReportError::Input(format!("{}: column `{name}` is missing", self.table))
-        })?;
+        let table = match self.source {
+            Source::Table(def) => {
+                if def.column(name).is_none() {
+                    return Err(ReportError::Input(format!(
+                        "{}: the report reads `{name}`, which the table does not define",
+                        def.name
+                    )));
+                }
+                def.name
+            }
+            Source::Frame(name) => name,
+        };
+        let c = self
+            .df
+            .column(name)
+            .map_err(|_| ReportError::Input(format!("{table}: column `{name}` is missing")))?;
         c.as_materialized_series()
             .cast(dtype)
-            .map_err(|e| ReportError::Input(format!("{}: column `{name}`: {e}", self.table)))
+            .map_err(|e| ReportError::Input(format!("{table}: column `{name}`: {e}")))
     }
 
     fn str(&self, name: &str) -> Result<Vec<String>, ReportError> {
@@ -171,12 +203,13 @@ impl<'a> Cols<'a> {
     }
 
     fn signals(&self) -> Result<Vec<Signals>, ReportError> {
-        let (wow, tg, avg4, mom, z, br) = (
+        let (wow, tg, avg4, mom, z, z_median, br) = (
             self.f64("wow_growth")?,
             self.f64("total_growth")?,
             self.f64("avg4")?,
             self.f64("momentum")?,
             self.f64("z")?,
+            self.f64("z_median")?,
             self.bool("breakout")?,
         );
         Ok((0..self.df.height())
@@ -186,6 +219,7 @@ impl<'a> Cols<'a> {
                 avg4: avg4[i],
                 momentum: mom[i],
                 z: z[i],
+                z_median: z_median[i],
                 breakout: br[i],
             })
             .collect())
@@ -205,10 +239,7 @@ impl<'a> Cols<'a> {
 
 /// Rows of `weekly_tag_metrics`.
 pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
-    let c = Cols {
-        df,
-        table: "weekly_tag_metrics",
-    };
+    let c = Cols::table(df, &WEEKLY_TAG_METRICS);
     let (platform, tag, metric, week) = (
         c.str("platform")?,
         c.str("tag")?,
@@ -241,10 +272,7 @@ pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
 
 /// Rows of `weekly_occupation_metrics`.
 pub fn occ_rows(df: &DataFrame) -> Result<Vec<OccRow>, ReportError> {
-    let c = Cols {
-        df,
-        table: "weekly_occupation_metrics",
-    };
+    let c = Cols::table(df, &WEEKLY_OCCUPATION_METRICS);
     let (platform, occ, metric, week) = (
         c.str("platform")?,
         c.str("occupation")?,
@@ -280,10 +308,7 @@ pub fn brand_rows(df: &DataFrame) -> Result<Vec<BrandRow>, ReportError> {
     if df.height() == 0 {
         return Ok(Vec::new());
     }
-    let c = Cols {
-        df,
-        table: "weekly_brand_metrics",
-    };
+    let c = Cols::table(df, &WEEKLY_BRAND_METRICS);
     let (platform, brand, occ, metric, week, gained, share) = (
         c.str("platform")?,
         c.str("brand")?,
@@ -310,7 +335,7 @@ pub fn brand_rows(df: &DataFrame) -> Result<Vec<BrandRow>, ReportError> {
 pub fn series_rows(df: &DataFrame) -> Result<Vec<SeriesRow>, ReportError> {
     let c = Cols {
         df,
-        table: "series summary",
+        source: Source::Frame("series summary"),
     };
     let (platform, tag, metric, kind) = (
         c.str("platform")?,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
+use tagpulse_model::signal::{BREAKOUT_Z, Z_WINDOW};
 
 use crate::format::{human, pct, share, week_title};
 use crate::{Breakout, Page, Panel, TagLine};
@@ -91,12 +92,12 @@ fn breakout_table(title: &str, rows: &[Breakout]) -> Markup {
         @if !rows.is_empty() {
             h3 { (title) }
             table {
-                tr { th.l { "Name" } th { "Gained" } th { "Median of previous 8 weeks" } th { "z" } th { "WoW" } th.l { "Last 12 weeks" } }
+                tr { th.l { "Name" } th { "Gained" } th { (format!("Median of previous {Z_WINDOW} weeks")) } th { "z" } th { "WoW" } th.l { "Last 12 weeks" } }
                 @for b in rows {
                     tr {
                         td.l { (b.name) }
                         td { (human(b.gained)) }
-                        td { (human(b.median8)) }
+                        td { (human(b.z_median)) }
                         td { (b.z.map(|z| format!("{z:.1}")).unwrap_or_else(|| "–".into())) }
                         td { (growth(b.wow)) }
                         td.l.spark { (svg(&b.spark)) }
@@ -149,9 +150,9 @@ fn panel(p: &Panel, page: &Page) -> Markup {
 
             h2 { "What broke out?" }
             @if breakouts == 0 {
-                p { "Nothing broke out this week: no tag or occupation gained 3.5 robust standard deviations above its previous 8 weeks." }
+                p { (format!("Nothing broke out this week: no tag or occupation gained {BREAKOUT_Z} robust standard deviations above its previous {Z_WINDOW} weeks.")) }
             } @else {
-                p.note { "A breakout gains far more than usual: z ≥ 3.5, where z compares this week with the median of the previous 8 weeks, scaled by their median absolute deviation. On counters shown to 3 significant digits a large tag can gain in whole rounding steps (e.g. exactly 10M a week); its history then has almost no spread and one extra step is a breakout — check the median column." }
+                p.note { (format!("A breakout gains far more than usual: z ≥ {BREAKOUT_Z}, where z compares this week with the median of the previous {Z_WINDOW} weeks, scaled by their median absolute deviation. On counters shown to 3 significant digits a large tag can gain in whole rounding steps (e.g. exactly 10M a week); its history then has almost no spread and one extra step is a breakout — check the median column.")) }
                 (breakout_table("Tags", &p.tag_breakouts))
                 (breakout_table("Occupations", &p.occ_breakouts))
             }

@@ -3,7 +3,7 @@
 //! [`render`] turns the weekly tables of one week into files: a self-contained
 //! `index.html` (inline CSS and SVG, no JavaScript), the charts as PNG and SVG for slides,
 //! `occupations.csv` / `tags.csv` for spreadsheets and `summary.md` for e-mail or chat.
-//! It reads nothing but its arguments; writing the files is [`ReportFiles::write_to`].
+//! It reads nothing but its arguments; [`ReportFiles::write_into`] writes the files.
 //! Values of different platforms or metrics are never added: each (platform, metric)
 //! pair gets its own panel.
 
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use tagpulse_config::{iso_week_label, Brand, Occupation};
-use tagpulse_transform::WeeklyTables;
+use tagpulse_model::WeeklyTables;
 
 use charts::{BarChart, Chart, LineChart, Scale, Sparkline};
 use data::{BrandRow, OccRow, SeriesRow, TagRow};
@@ -69,7 +69,7 @@ pub enum ReportError {
 pub struct ReportInput<'a> {
     /// The weekly tables.
     pub tables: &'a WeeklyTables,
-    /// The series summary (`tagpulse_transform::series_summary`).
+    /// The series summary (data quality per series, computed by the transform).
     pub series: &'a polars::prelude::DataFrame,
     /// The taxonomy in force.
     pub occupations: &'a [Occupation],
@@ -101,29 +101,16 @@ pub struct ReportFiles {
 }
 
 impl ReportFiles {
-    /// Writes the files to `<out_dir>/<week>/`, replacing an earlier run of that week
-    /// only once the new set is complete.
-    pub fn write_to(&self, out_dir: &Path) -> Result<PathBuf, ReportError> {
-        let io = |p: &Path| {
-            let path = p.display().to_string();
-            move |source| ReportError::Io { path, source }
-        };
-        let dest = out_dir.join(&self.week_label);
-        // Per process, so two runs rendering the same week never share a staging folder.
-        let tmp = out_dir.join(format!(".tmp-{}-{}", self.week_label, std::process::id()));
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
-        }
-        std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    /// Writes the files into `dir` (the caller publishes it as one generation).
+    pub fn write_into(&self, dir: &Path) -> Result<(), ReportError> {
         for (rel, bytes) in &self.files {
-            let p = tmp.join(rel);
-            std::fs::write(&p, bytes).map_err(io(&p))?;
+            let p = dir.join(rel);
+            std::fs::write(&p, bytes).map_err(|source| ReportError::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
         }
-        if dest.exists() {
-            std::fs::remove_dir_all(&dest).map_err(io(&dest))?;
-        }
-        std::fs::rename(&tmp, &dest).map_err(io(&dest))?;
-        Ok(dest)
+        Ok(())
     }
 }
 
@@ -164,7 +151,8 @@ pub(crate) struct Breakout {
     pub name: String,
     pub gained: Option<f64>,
     pub z: Option<f64>,
-    pub median8: Option<f64>,
+    /// The median gained of the weeks before, as the transform computed it for `z`.
+    pub z_median: Option<f64>,
     pub wow: Option<f64>,
     pub spark: String,
 }
@@ -203,19 +191,6 @@ pub(crate) struct Page {
     pub has_brands: bool,
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
-
 fn trend_weeks(week: NaiveDate) -> Vec<NaiveDate> {
     (0..TREND_WEEKS)
         .rev()
@@ -229,14 +204,6 @@ fn history(by_week: &BTreeMap<NaiveDate, Option<f64>>, weeks: &[NaiveDate]) -> V
         .iter()
         .map(|w| by_week.get(w).copied().flatten())
         .collect()
-}
-
-fn median_prev8(by_week: &BTreeMap<NaiveDate, Option<f64>>, week: NaiveDate) -> Option<f64> {
-    median(
-        (1..=8)
-            .filter_map(|k| by_week.get(&(week - Duration::weeks(k))).copied().flatten())
-            .collect(),
-    )
 }
 
 fn sort_desc<T>(v: &mut [T], key: impl Fn(&T) -> Option<f64>) {
@@ -450,7 +417,7 @@ fn build_panel(
             name,
             gained,
             z: sig.z,
-            median8: median_prev8(h, week),
+            z_median: sig.z_median,
             wow: sig.wow_growth,
             spark: spark(h)?,
         })
@@ -791,6 +758,17 @@ fn csv_num(v: Option<f64>) -> String {
     v.map(|x| format!("{x}")).unwrap_or_default()
 }
 
+/// The signal columns of the CSV files, in order; each is a weekly-table column (tested).
+/// `z_median` explains breakouts on the page and stays out of the spreadsheet layout.
+const CSV_SIGNALS: [&str; 6] = [
+    "wow_growth",
+    "total_growth",
+    "avg4",
+    "momentum",
+    "z",
+    "breakout",
+];
+
 fn signal_fields(s: &data::Signals) -> [String; 6] {
     [
         csv_num(s.wow_growth),
@@ -819,7 +797,7 @@ fn week_csv<T>(
     let full: Vec<&str> = ["week", "week_start"]
         .into_iter()
         .chain(header.iter().copied())
-        .chain(tagpulse_transform::SIGNAL_COLUMNS)
+        .chain(CSV_SIGNALS)
         .collect();
     w.write_record(&full).map_err(|e| err(&e))?;
     let mut rows = rows;
@@ -1153,6 +1131,13 @@ mod tests {
             csv.lines().nth(1).unwrap(),
             "2026-W47,2026-11-16,tiktok,views,azubi,Apprentices,300,,28,2,,2,,,,5,true"
         );
+    }
+
+    #[test]
+    fn csv_signal_columns_are_table_columns() {
+        for c in CSV_SIGNALS {
+            assert!(tagpulse_model::SIGNAL_COLUMNS.contains(&c), "{c}");
+        }
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Where tagpulse data lives: observations and the weekly tables.
 //!
+//! Each backend is one folder (`parquet/`, `clickhouse/`) implementing [`Store`];
+//! [`open`] is the one place that picks it. Tables are those `tagpulse-model` defines.
+//!
 //! [`Store`] is the one interface the pipeline uses; [`open`] picks the implementation
 //! from `[storage]`. The default, [`ParquetStore`], is an embedded lake of Parquet files
 //! that needs no server; [`ClickHouseStore`] is the shared store a team queries with SQL.
@@ -9,13 +12,13 @@
 #![warn(missing_docs)]
 
 pub mod clickhouse;
-mod parquet;
+pub mod generation;
+pub mod parquet;
 
 use async_trait::async_trait;
 use polars::prelude::*;
 use tagpulse_config::{Backend, StorageConfig};
-use tagpulse_ingest::ObservationBatch;
-use tagpulse_transform::WeeklyTables;
+use tagpulse_model::{ObservationBatch, SchemaError, WeeklyTables};
 
 pub use crate::clickhouse::{ClickHouseStore, DbStatus, MigrateReport, TransferStats};
 pub use parquet::ParquetStore;
@@ -49,6 +52,9 @@ pub enum StoreError {
         /// What the reader said.
         message: String,
     },
+    /// Frames that do not match their table's definition (refused before writing).
+    #[error("refusing to store {0}")]
+    Schema(SchemaError),
     /// The weekly tables have not been computed yet.
     #[error("no weekly tables in {0} yet: run `tagpulse transform` (or `tagpulse run`) first")]
     NoWeeklyTables(String),

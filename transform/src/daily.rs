@@ -115,8 +115,9 @@ mod tests {
 #[cfg(test)]
 mod composed {
     use crate::testutil::*;
-    use crate::{weekly_tables, Params, TAG_COLUMNS};
+    use crate::{weekly_tables, Params};
     use polars::prelude::*;
+    use tagpulse_model::tables::WEEKLY_TAG_METRICS;
 
     #[test]
     fn weekly_tables_mix_snapshots_and_daily_counts() {
@@ -145,7 +146,7 @@ mod composed {
             .iter()
             .map(|s| s.as_str())
             .collect();
-        assert_eq!(names, TAG_COLUMNS);
+        assert_eq!(names, WEEKLY_TAG_METRICS.names());
         // Sorted by platform: mastodon's daily row first, then tiktok's two weeks.
         assert_eq!(t.tags.height(), 3);
         assert_close(&f64s(&t.tags, "gained"), &[Some(4.0), None, None]);

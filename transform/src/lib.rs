@@ -17,9 +17,12 @@ mod signals;
 mod snapshots;
 mod summary;
 
-use chrono::NaiveDate;
 use polars::prelude::*;
 use tagpulse_config::{Brand, Occupation};
+use tagpulse_model::tables::{WEEKLY_BRAND_METRICS, WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS};
+#[cfg(test)]
+pub(crate) use tagpulse_model::{date_from_days, days_from_date};
+pub use tagpulse_model::{dedup_latest, WeeklyTables};
 
 pub use daily::daily_weekly;
 pub use rollup::{brands, occupation_tags, occupations};
@@ -30,71 +33,15 @@ pub use summary::series_summary;
 /// Identity columns of one series.
 pub const SERIES: [&str; 3] = ["platform", "tag", "metric"];
 
-/// The growth and breakout columns [`signals`] adds, in table order.
-pub const SIGNAL_COLUMNS: [&str; 6] = [
-    "wow_growth",
-    "total_growth",
-    "avg4",
-    "momentum",
-    "z",
-    "breakout",
-];
-
-/// Columns of `weekly_tag_metrics`, in order.
-pub const TAG_COLUMNS: [&str; 15] = [
-    "platform",
-    "tag",
-    "metric",
-    "week_start",
-    "total_end",
-    "gained",
-    "observations",
-    "decreases",
-    "coverage",
-    "wow_growth",
-    "total_growth",
-    "avg4",
-    "momentum",
-    "z",
-    "breakout",
-];
-
-/// Columns of `weekly_occupation_metrics`, in order.
-pub const OCCUPATION_COLUMNS: [&str; 15] = [
-    "platform",
-    "occupation",
-    "metric",
-    "week_start",
-    "total_end",
-    "gained",
-    "tags_reporting",
-    "tags_total",
-    "share",
-    "wow_growth",
-    "total_growth",
-    "avg4",
-    "momentum",
-    "z",
-    "breakout",
-];
-
-/// Columns of `weekly_brand_metrics`, in order.
-pub const BRAND_COLUMNS: [&str; 7] = [
-    "platform",
-    "brand",
-    "occupation",
-    "metric",
-    "week_start",
-    "gained",
-    "brand_share",
-];
-
 /// A polars job failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
     /// Polars rejected the plan or the data.
     #[error("transform failed: {0}")]
     Polars(#[from] PolarsError),
+    /// The output does not match the table definitions (a bug, caught before storing).
+    #[error("transform output does not match the schema: {0}")]
+    Schema(#[from] tagpulse_model::SchemaError),
 }
 
 /// Parameters of the metrics.
@@ -110,88 +57,6 @@ impl Default for Params {
             max_gap_secs: 7 * 86_400,
         }
     }
-}
-
-/// The three weekly tables of the spec, and the taxonomy they were computed with.
-#[derive(Debug, Clone)]
-pub struct WeeklyTables {
-    /// `weekly_tag_metrics`.
-    pub tags: DataFrame,
-    /// `weekly_occupation_metrics`.
-    pub occupations: DataFrame,
-    /// `weekly_brand_metrics`.
-    pub brands: DataFrame,
-    /// `occupation_tags` (occupation, tag): stored beside the metrics so SQL can join them.
-    pub occupation_tags: DataFrame,
-}
-
-impl WeeklyTables {
-    /// The latest complete week: the one before the week of the newest observation.
-    pub fn latest_complete_week(&self) -> Option<NaiveDate> {
-        let last = self
-            .tags
-            .column("week_start")
-            .ok()?
-            .as_materialized_series()
-            .date()
-            .ok()?
-            .physical()
-            .max()?;
-        date_from_days(last - 7)
-    }
-}
-
-/// A date from days since 1970-01-01.
-pub fn date_from_days(days: i32) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(days + 719_163)
-}
-
-/// Days since 1970-01-01 of a date.
-pub fn days_from_date(d: NaiveDate) -> i32 {
-    d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
-        .num_days() as i32
-}
-
-/// An empty observation frame whose time column is `time` (the stored schema).
-fn empty_observations(time: (&str, DataType)) -> DataFrame {
-    DataFrame::new_infer_height(vec![
-        Column::new_empty("platform".into(), &DataType::String),
-        Column::new_empty("tag".into(), &DataType::String),
-        Column::new_empty("metric".into(), &DataType::String),
-        Column::new_empty(time.0.into(), &time.1),
-        Column::new_empty("value".into(), &DataType::UInt64),
-        Column::new_empty("source".into(), &DataType::String),
-        Column::new_empty(
-            "ingested_at".into(),
-            &DataType::Datetime(TimeUnit::Microseconds, None),
-        ),
-    ])
-    .expect("static schema")
-}
-
-/// Empty snapshot observations, with the stored schema.
-pub fn empty_snapshots() -> DataFrame {
-    empty_observations((
-        "observed_at",
-        DataType::Datetime(TimeUnit::Milliseconds, None),
-    ))
-}
-
-/// Empty daily-count observations, with the stored schema.
-pub fn empty_daily() -> DataFrame {
-    empty_observations(("day", DataType::Date))
-}
-
-/// Keeps, per identity, the row ingested last (the spec's "last ingested wins").
-pub fn dedup_latest(lf: LazyFrame, identity: &[&str]) -> LazyFrame {
-    lf.sort(
-        ["ingested_at"],
-        SortMultipleOptions::default().with_maintain_order(true),
-    )
-    .unique_stable(
-        Some(by_name(identity.iter().copied(), true, false)),
-        UniqueKeepStrategy::Last,
-    )
 }
 
 /// ISO week number of a column of days since the epoch.
@@ -265,7 +130,7 @@ pub fn weekly_tables(
         .collect()?;
     let occ = occupations(tags.clone().lazy(), taxonomy)?.collect()?;
     let brand = brands(tags.clone().lazy(), occ.clone().lazy(), brand_cfg)?
-        .select(cols_of(&BRAND_COLUMNS))
+        .select(cols_of(&WEEKLY_BRAND_METRICS.names()))
         .collect()?;
     let finish = |df: DataFrame, columns: &[&str]| -> PolarsResult<DataFrame> {
         df.lazy()
@@ -273,12 +138,14 @@ pub fn weekly_tables(
             .select(cols_of(columns))
             .collect()
     };
-    Ok(WeeklyTables {
-        tags: finish(tags, &TAG_COLUMNS)?,
-        occupations: finish(occ, &OCCUPATION_COLUMNS)?,
+    let tables = WeeklyTables {
+        tags: finish(tags, &WEEKLY_TAG_METRICS.names())?,
+        occupations: finish(occ, &WEEKLY_OCCUPATION_METRICS.names())?,
         brands: brand,
         occupation_tags: occupation_tags(taxonomy)?,
-    })
+    };
+    tables.check()?;
+    Ok(tables)
 }
 
 #[cfg(test)]
@@ -347,6 +214,7 @@ pub(crate) mod testutil {
 mod tests {
     use super::testutil::*;
     use super::*;
+    use chrono::NaiveDate;
 
     #[test]
     fn week_numbers_start_on_monday() {
@@ -393,16 +261,5 @@ mod tests {
             .unwrap();
         assert_eq!(df.height(), 2);
         assert_close(&f64s(&df, "value"), &[Some(99.0), Some(20.0)]);
-    }
-}
-
-#[cfg(test)]
-mod column_tests {
-    use super::*;
-
-    #[test]
-    fn signal_columns_close_both_metric_tables() {
-        assert_eq!(TAG_COLUMNS[9..], SIGNAL_COLUMNS);
-        assert_eq!(OCCUPATION_COLUMNS[9..], SIGNAL_COLUMNS);
     }
 }

@@ -2,16 +2,11 @@
 
 use polars::prelude::*;
 
+use tagpulse_model::signal::{BREAKOUT_Z, Z_MIN, Z_WINDOW};
+
 use crate::{cols_of, null_of};
 
-/// Weeks looked back for the robust z-score.
-const Z_WINDOW: i64 = 8;
-/// Non-null weeks the z window needs.
-const Z_MIN: u32 = 6;
-/// z at or above this (with positive `gained`) is a breakout.
-const BREAKOUT_Z: f64 = 3.5;
-
-/// Adds `wow_growth`, `total_growth`, `avg4`, `momentum`, `z`, `breakout` to weekly rows
+/// Adds `wow_growth`, `total_growth`, `avg4`, `momentum`, `z`, `z_median`, `breakout` to weekly rows
 /// keyed by `keys` + `week` that carry `gained` and `total_end`.
 ///
 /// Lagged values are joined on `week - k`, not shifted, so a week outside the series'

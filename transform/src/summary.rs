@@ -71,8 +71,8 @@ pub fn series_summary(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::empty_daily;
     use crate::testutil::*;
+    use tagpulse_model::tables::DAILY_COUNTS;
 
     #[test]
     fn spans_and_gaps() {
@@ -83,7 +83,7 @@ mod tests {
             ("a", "2026-11-12 00:00:00", 3),
             ("b", "2026-11-05 00:00:00", 1),
         ]);
-        let df = series_summary(lf, empty_daily().lazy(), &Params::default())
+        let df = series_summary(lf, DAILY_COUNTS.empty_frame().lazy(), &Params::default())
             .unwrap()
             .collect()
             .unwrap();

@@ -1,18 +1,19 @@
-//! Row types of the ClickHouse tables and their conversion to and from polars frames.
+//! Row types of the observation tables and `schema_migrations`, and their conversion to
+//! and from polars frames (the weekly tables need none: see `codec`).
 //!
 //! Rows travel as plain RowBinary (the only binary format ClickHouse 18.16 and the
 //! `clickhouse` crate share with validation off), so each struct lists its columns in
-//! the order its `SELECT ?fields`/`INSERT` names them, with the type of the DDL in
-//! `schema.rs`. Frames are built with exactly the dtypes the Parquet backend stores, so
-//! the two backends give equal tables.
+//! the order its `SELECT ?fields`/`INSERT` names them; a test checks them against the
+//! model's definitions. Frames are built with exactly the dtypes the Parquet backend
+//! stores, so the two backends give equal tables.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clickhouse::Row;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
-use tagpulse_transform::{date_from_days, days_from_date, SIGNAL_COLUMNS};
+use tagpulse_model::{date_from_days, days_from_date};
 
-use crate::parquet::ObsColumns;
+use crate::parquet::frames::ObsColumns;
 
 /// A row of `snapshots`.
 #[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
@@ -44,68 +45,6 @@ pub struct DailyRow {
     pub ingested_us: u64,
 }
 
-/// A row of `weekly_tag_metrics`.
-#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct TagMetricsRow {
-    pub platform: String,
-    pub tag: String,
-    pub metric: String,
-    #[serde(with = "clickhouse::serde::chrono::date")]
-    pub week_start: NaiveDate,
-    pub total_end: Option<f64>,
-    pub gained: Option<f64>,
-    pub observations: u32,
-    pub decreases: u32,
-    pub coverage: Option<f64>,
-    pub wow_growth: Option<f64>,
-    pub total_growth: Option<f64>,
-    pub avg4: Option<f64>,
-    pub momentum: Option<f64>,
-    pub z: Option<f64>,
-    pub breakout: u8,
-}
-
-/// A row of `weekly_occupation_metrics`.
-#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct OccupationMetricsRow {
-    pub platform: String,
-    pub occupation: String,
-    pub metric: String,
-    #[serde(with = "clickhouse::serde::chrono::date")]
-    pub week_start: NaiveDate,
-    pub total_end: Option<f64>,
-    pub gained: Option<f64>,
-    pub tags_reporting: u32,
-    pub tags_total: u32,
-    pub share: Option<f64>,
-    pub wow_growth: Option<f64>,
-    pub total_growth: Option<f64>,
-    pub avg4: Option<f64>,
-    pub momentum: Option<f64>,
-    pub z: Option<f64>,
-    pub breakout: u8,
-}
-
-/// A row of `weekly_brand_metrics`.
-#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct BrandMetricsRow {
-    pub platform: String,
-    pub brand: String,
-    pub occupation: String,
-    pub metric: String,
-    #[serde(with = "clickhouse::serde::chrono::date")]
-    pub week_start: NaiveDate,
-    pub gained: Option<f64>,
-    pub brand_share: Option<f64>,
-}
-
-/// A row of `occupation_tags`.
-#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct OccupationTagRow {
-    pub occupation: String,
-    pub tag: String,
-}
-
 /// A row of `schema_migrations`.
 #[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
 pub struct MigrationRow {
@@ -132,28 +71,6 @@ impl<'a> Cols<'a> {
                     .ok_or_else(|| null_in(name, "a text column"))
             })
             .collect()
-    }
-
-    fn f64(&self, name: &str) -> PolarsResult<Vec<Option<f64>>> {
-        let s = self.series(name)?.cast(&DataType::Float64)?;
-        Ok(s.f64()?.iter().collect())
-    }
-
-    fn u32(&self, name: &str) -> PolarsResult<Vec<u32>> {
-        let s = self.series(name)?.cast(&DataType::UInt32)?;
-        s.u32()?
-            .iter()
-            .map(|v| v.ok_or_else(|| null_in(name, "a count")))
-            .collect()
-    }
-
-    fn flag(&self, name: &str) -> PolarsResult<Vec<u8>> {
-        Ok(self
-            .series(name)?
-            .bool()?
-            .iter()
-            .map(|v| u8::from(v.unwrap_or(false)))
-            .collect())
     }
 
     fn date(&self, name: &str) -> PolarsResult<Vec<NaiveDate>> {
@@ -355,253 +272,6 @@ pub fn daily_frame(rows: &[DailyRow]) -> PolarsResult<DataFrame> {
     .into_frame(time)
 }
 
-fn str_col<R>(name: &str, rows: &[R], f: impl Fn(&R) -> &str) -> Column {
-    Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
-}
-
-fn f64_col<R>(name: &str, rows: &[R], f: impl Fn(&R) -> Option<f64>) -> Column {
-    Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
-}
-
-fn u32_col<R>(name: &str, rows: &[R], f: impl Fn(&R) -> u32) -> Column {
-    Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
-}
-
-fn flag_col<R>(name: &str, rows: &[R], f: impl Fn(&R) -> u8) -> Column {
-    Column::new(
-        name.into(),
-        rows.iter().map(|r| f(r) != 0).collect::<Vec<_>>(),
-    )
-}
-
-fn date_col<R>(name: &str, rows: &[R], f: impl Fn(&R) -> NaiveDate) -> PolarsResult<Column> {
-    Column::new(
-        name.into(),
-        rows.iter()
-            .map(|r| days_from_date(f(r)))
-            .collect::<Vec<_>>(),
-    )
-    .cast(&DataType::Date)
-}
-
-/// The signal columns shared by the tag and occupation tables ([`SIGNAL_COLUMNS`]).
-struct Signals {
-    /// wow_growth, total_growth, avg4, momentum, z.
-    values: [Vec<Option<f64>>; 5],
-    breakout: Vec<u8>,
-}
-
-impl Signals {
-    fn read(c: &Cols) -> PolarsResult<Signals> {
-        let [a, b, c2, d, e, flag] = SIGNAL_COLUMNS;
-        Ok(Signals {
-            values: [c.f64(a)?, c.f64(b)?, c.f64(c2)?, c.f64(d)?, c.f64(e)?],
-            breakout: c.flag(flag)?,
-        })
-    }
-
-    fn at(&self, i: usize) -> ([Option<f64>; 5], u8) {
-        (self.values.each_ref().map(|v| v[i]), self.breakout[i])
-    }
-}
-
-/// The signal columns of `rows`, named and typed as the transform makes them.
-fn signal_columns<R>(rows: &[R], get: impl Fn(&R) -> ([Option<f64>; 5], u8)) -> Vec<Column> {
-    let mut out: Vec<Column> = (0..5)
-        .map(|k| f64_col(SIGNAL_COLUMNS[k], rows, |r| get(r).0[k]))
-        .collect();
-    out.push(flag_col(SIGNAL_COLUMNS[5], rows, |r| get(r).1));
-    out
-}
-
-/// Frame -> `weekly_tag_metrics` rows.
-pub fn tag_metrics_rows(df: &DataFrame) -> PolarsResult<Vec<TagMetricsRow>> {
-    let c = Cols(df);
-    let (platform, tag, metric) = (c.str("platform")?, c.str("tag")?, c.str("metric")?);
-    let week = c.date("week_start")?;
-    let (total_end, gained, coverage) = (c.f64("total_end")?, c.f64("gained")?, c.f64("coverage")?);
-    let (observations, decreases) = (c.u32("observations")?, c.u32("decreases")?);
-    let signals = Signals::read(&c)?;
-    Ok(platform
-        .into_iter()
-        .zip(tag)
-        .zip(metric)
-        .enumerate()
-        .map(|(i, ((platform, tag), metric))| {
-            let ([wow_growth, total_growth, avg4, momentum, z], breakout) = signals.at(i);
-            TagMetricsRow {
-                platform,
-                tag,
-                metric,
-                week_start: week[i],
-                total_end: total_end[i],
-                gained: gained[i],
-                observations: observations[i],
-                decreases: decreases[i],
-                coverage: coverage[i],
-                wow_growth,
-                total_growth,
-                avg4,
-                momentum,
-                z,
-                breakout,
-            }
-        })
-        .collect())
-}
-
-/// `weekly_tag_metrics` rows -> frame, as the transform builds it.
-pub fn tag_metrics_frame(rows: &[TagMetricsRow]) -> PolarsResult<DataFrame> {
-    let mut columns = vec![
-        str_col("platform", rows, |r| &r.platform),
-        str_col("tag", rows, |r| &r.tag),
-        str_col("metric", rows, |r| &r.metric),
-        date_col("week_start", rows, |r| r.week_start)?,
-        f64_col("total_end", rows, |r| r.total_end),
-        f64_col("gained", rows, |r| r.gained),
-        u32_col("observations", rows, |r| r.observations),
-        u32_col("decreases", rows, |r| r.decreases),
-        f64_col("coverage", rows, |r| r.coverage),
-    ];
-    columns.extend(signal_columns(rows, |r| {
-        (
-            [r.wow_growth, r.total_growth, r.avg4, r.momentum, r.z],
-            r.breakout,
-        )
-    }));
-    DataFrame::new_infer_height(columns)
-}
-
-/// Frame -> `weekly_occupation_metrics` rows.
-pub fn occupation_metrics_rows(df: &DataFrame) -> PolarsResult<Vec<OccupationMetricsRow>> {
-    let c = Cols(df);
-    let (platform, occupation, metric) =
-        (c.str("platform")?, c.str("occupation")?, c.str("metric")?);
-    let week = c.date("week_start")?;
-    let (total_end, gained, share) = (c.f64("total_end")?, c.f64("gained")?, c.f64("share")?);
-    let (reporting, total) = (c.u32("tags_reporting")?, c.u32("tags_total")?);
-    let (wow, tg, avg4, momentum, z) = (
-        c.f64("wow_growth")?,
-        c.f64("total_growth")?,
-        c.f64("avg4")?,
-        c.f64("momentum")?,
-        c.f64("z")?,
-    );
-    let breakout = c.flag("breakout")?;
-    Ok(platform
-        .into_iter()
-        .zip(occupation)
-        .zip(metric)
-        .enumerate()
-        .map(
-            |(i, ((platform, occupation), metric))| OccupationMetricsRow {
-                platform,
-                occupation,
-                metric,
-                week_start: week[i],
-                total_end: total_end[i],
-                gained: gained[i],
-                tags_reporting: reporting[i],
-                tags_total: total[i],
-                share: share[i],
-                wow_growth: wow[i],
-                total_growth: tg[i],
-                avg4: avg4[i],
-                momentum: momentum[i],
-                z: z[i],
-                breakout: breakout[i],
-            },
-        )
-        .collect())
-}
-
-/// `weekly_occupation_metrics` rows -> frame, as the transform builds it.
-pub fn occupation_metrics_frame(rows: &[OccupationMetricsRow]) -> PolarsResult<DataFrame> {
-    let mut columns = vec![
-        str_col("platform", rows, |r| &r.platform),
-        str_col("occupation", rows, |r| &r.occupation),
-        str_col("metric", rows, |r| &r.metric),
-        date_col("week_start", rows, |r| r.week_start)?,
-        f64_col("total_end", rows, |r| r.total_end),
-        f64_col("gained", rows, |r| r.gained),
-        u32_col("tags_reporting", rows, |r| r.tags_reporting),
-        u32_col("tags_total", rows, |r| r.tags_total),
-        f64_col("share", rows, |r| r.share),
-    ];
-    columns.extend(signal_columns(rows, |r| {
-        (
-            [r.wow_growth, r.total_growth, r.avg4, r.momentum, r.z],
-            r.breakout,
-        )
-    }));
-    DataFrame::new_infer_height(columns)
-}
-
-/// Frame -> `weekly_brand_metrics` rows.
-pub fn brand_metrics_rows(df: &DataFrame) -> PolarsResult<Vec<BrandMetricsRow>> {
-    let c = Cols(df);
-    let (platform, brand, occupation, metric) = (
-        c.str("platform")?,
-        c.str("brand")?,
-        c.str("occupation")?,
-        c.str("metric")?,
-    );
-    let week = c.date("week_start")?;
-    let (gained, share) = (c.f64("gained")?, c.f64("brand_share")?);
-    Ok(platform
-        .into_iter()
-        .zip(brand)
-        .zip(occupation)
-        .zip(metric)
-        .enumerate()
-        .map(
-            |(i, (((platform, brand), occupation), metric))| BrandMetricsRow {
-                platform,
-                brand,
-                occupation,
-                metric,
-                week_start: week[i],
-                gained: gained[i],
-                brand_share: share[i],
-            },
-        )
-        .collect())
-}
-
-/// `weekly_brand_metrics` rows -> frame, as the transform builds it.
-pub fn brand_metrics_frame(rows: &[BrandMetricsRow]) -> PolarsResult<DataFrame> {
-    DataFrame::new_infer_height(vec![
-        str_col("platform", rows, |r| &r.platform),
-        str_col("brand", rows, |r| &r.brand),
-        str_col("occupation", rows, |r| &r.occupation),
-        str_col("metric", rows, |r| &r.metric),
-        date_col("week_start", rows, |r| r.week_start)?,
-        f64_col("gained", rows, |r| r.gained),
-        f64_col("brand_share", rows, |r| r.brand_share),
-    ])
-}
-
-/// Frame -> `occupation_tags` rows.
-pub fn occupation_tag_rows(df: &DataFrame) -> PolarsResult<Vec<OccupationTagRow>> {
-    if df.width() == 0 {
-        return Ok(Vec::new());
-    }
-    let c = Cols(df);
-    Ok(c.str("occupation")?
-        .into_iter()
-        .zip(c.str("tag")?)
-        .map(|(occupation, tag)| OccupationTagRow { occupation, tag })
-        .collect())
-}
-
-/// `occupation_tags` rows -> frame.
-pub fn occupation_tags_frame(rows: &[OccupationTagRow]) -> PolarsResult<DataFrame> {
-    DataFrame::new_infer_height(vec![
-        str_col("occupation", rows, |r| &r.occupation),
-        str_col("tag", rows, |r| &r.tag),
-    ])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -660,33 +330,21 @@ mod tests {
     }
 
     #[test]
-    fn weekly_rows_round_trip_with_nulls() {
-        let df = df!(
-            "platform" => ["tiktok", "tiktok"],
-            "occupation" => ["Nursing", "Care \"O'Brien\""],
-            "metric" => ["views", "views"],
-            "week_start" => [20_000i32, 20_007],
-            "total_end" => [Some(1.5), None],
-            "gained" => [Some(0.1 + 0.2), None],
-            "tags_reporting" => [3u32, 0],
-            "tags_total" => [5u32, 5],
-            "share" => [Some(1.0 / 3.0), None],
-            "wow_growth" => [None, Some(-0.25)],
-            "total_growth" => [Some(f64::MIN_POSITIVE), None],
-            "avg4" => [None::<f64>, None],
-            "momentum" => [Some(2.0), None],
-            "z" => [Some(3.5), None],
-            "breakout" => [true, false],
-        )
-        .unwrap()
-        .lazy()
-        .with_column(col("week_start").cast(DataType::Date))
-        .collect()
-        .unwrap();
-        let rows = occupation_metrics_rows(&df).unwrap();
-        assert_eq!(rows[0].breakout, 1);
-        assert_eq!(rows[0].gained, Some(0.1 + 0.2));
-        let back = occupation_metrics_frame(&rows).unwrap();
-        assert!(back.equals_missing(&df), "{back}\n{df}");
+    fn observation_rows_match_the_table_definitions() {
+        use clickhouse::Row;
+        use tagpulse_model::tables::{DAILY_COUNTS, SNAPSHOTS};
+        // The model's columns, plus the version column only ClickHouse keeps.
+        for (def, names) in [
+            (&SNAPSHOTS, SnapshotRow::COLUMN_NAMES),
+            (&DAILY_COUNTS, DailyRow::COLUMN_NAMES),
+        ] {
+            let mut want = def.names();
+            want.push("ingested_us");
+            assert_eq!(names, want.as_slice(), "{}", def.name);
+        }
+        assert_eq!(
+            MigrationRow::COLUMN_NAMES,
+            ["version", "name", "applied_at"]
+        );
     }
 }

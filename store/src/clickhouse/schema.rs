@@ -7,6 +7,8 @@
 //! `{db}` stands for the configured database (a checked identifier, see
 //! [`tagpulse_config::check_identifier`]); nothing else is ever formatted into SQL.
 
+use tagpulse_model::tables::{TableDef, WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS};
+
 /// One schema version.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
@@ -14,8 +16,48 @@ pub struct Migration {
     pub version: u32,
     /// What it does, in a few words.
     pub name: &'static str,
-    /// The DDL, in order.
-    pub statements: &'static [&'static str],
+    /// The steps, in order.
+    pub steps: &'static [Step],
+}
+
+/// One step of a migration; each can be applied again after an interruption.
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    /// DDL that is idempotent by itself (`IF NOT EXISTS`).
+    Sql(&'static str),
+    /// Adds a column as the model defines it, after the column before it there; skipped
+    /// when the table has it already (18.16 has no `ADD COLUMN IF NOT EXISTS`).
+    AddColumn {
+        /// The table.
+        table: &'static TableDef,
+        /// The column's name in the table's definition.
+        column: &'static str,
+    },
+}
+
+impl Step {
+    /// The SQL this step runs (`{db}` not yet replaced).
+    pub fn sql(&self) -> String {
+        match self {
+            Step::Sql(sql) => sql.to_string(),
+            Step::AddColumn { table, column } => {
+                let cols = table.clickhouse_columns();
+                let i = cols
+                    .iter()
+                    .position(|(n, _)| n == column)
+                    .expect("the column is defined");
+                let after = if i == 0 {
+                    " FIRST".to_string()
+                } else {
+                    format!(" AFTER {}", cols[i - 1].0)
+                };
+                format!(
+                    "ALTER TABLE {{db}}.{} ADD COLUMN {} {}{after}",
+                    table.name, column, cols[i].1
+                )
+            }
+        }
+    }
 }
 
 /// Records applied migrations; created before any migration runs.
@@ -25,25 +67,18 @@ pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS {db}.schema_migra
     applied_at DateTime('UTC')
 ) ENGINE = MergeTree ORDER BY version";
 
-/// The weekly tables: rewritten whole by each transform (see `write_weekly`).
-pub const WEEKLY_TABLES: [&str; 4] = [
-    "weekly_tag_metrics",
-    "weekly_occupation_metrics",
-    "weekly_brand_metrics",
-    "occupation_tags",
-];
-
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "observations: snapshots, daily_counts",
-        statements: &[
+        steps: &[
             // ReplacingMergeTree keyed by the spec's identity: a re-run, an overlapping
             // import or a spool delivered twice collapses to one row; FINAL (or a merge)
             // keeps the one ingested last. Partitions follow the identity's time, so
             // duplicates always meet in the same partition.
-            "CREATE TABLE IF NOT EXISTS {db}.snapshots (
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS {db}.snapshots (
                 platform String,
                 tag String,
                 metric String,
@@ -55,7 +90,9 @@ pub const MIGRATIONS: &[Migration] = &[
             ) ENGINE = ReplacingMergeTree(ingested_us)
             PARTITION BY toYYYYMM(observed_at)
             ORDER BY (platform, metric, tag, observed_at)",
-            "CREATE TABLE IF NOT EXISTS {db}.daily_counts (
+            ),
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS {db}.daily_counts (
                 platform String,
                 tag String,
                 metric String,
@@ -67,13 +104,15 @@ pub const MIGRATIONS: &[Migration] = &[
             ) ENGINE = ReplacingMergeTree(ingested_us)
             PARTITION BY toYYYYMM(day)
             ORDER BY (platform, metric, tag, day)",
+            ),
         ],
     },
     Migration {
         version: 2,
         name: "weekly tables and the occupation taxonomy",
-        statements: &[
-            "CREATE TABLE IF NOT EXISTS {db}.weekly_tag_metrics (
+        steps: &[
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS {db}.weekly_tag_metrics (
                 platform String,
                 tag String,
                 metric String,
@@ -90,7 +129,9 @@ pub const MIGRATIONS: &[Migration] = &[
                 z Nullable(Float64),
                 breakout UInt8
             ) ENGINE = MergeTree ORDER BY (platform, metric, tag, week_start)",
-            "CREATE TABLE IF NOT EXISTS {db}.weekly_occupation_metrics (
+            ),
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS {db}.weekly_occupation_metrics (
                 platform String,
                 occupation String,
                 metric String,
@@ -107,7 +148,9 @@ pub const MIGRATIONS: &[Migration] = &[
                 z Nullable(Float64),
                 breakout UInt8
             ) ENGINE = MergeTree ORDER BY (platform, metric, occupation, week_start)",
-            "CREATE TABLE IF NOT EXISTS {db}.weekly_brand_metrics (
+            ),
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS {db}.weekly_brand_metrics (
                 platform String,
                 brand String,
                 occupation String,
@@ -116,24 +159,30 @@ pub const MIGRATIONS: &[Migration] = &[
                 gained Nullable(Float64),
                 brand_share Nullable(Float64)
             ) ENGINE = MergeTree ORDER BY (platform, metric, brand, occupation, week_start)",
-            "CREATE TABLE IF NOT EXISTS {db}.occupation_tags (
+            ),
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS {db}.occupation_tags (
                 occupation String,
                 tag String
             ) ENGINE = MergeTree ORDER BY (occupation, tag)",
+            ),
         ],
     },
     Migration {
         version: 3,
         name: "analyst views: v_latest_week_occupations, v_tag_history",
-        statements: &[
+        steps: &[
             // "Latest complete week" as the report defines it: the week before the one
             // holding the newest observation.
-            "CREATE VIEW IF NOT EXISTS {db}.v_latest_week_occupations AS
+            Step::Sql(
+                "CREATE VIEW IF NOT EXISTS {db}.v_latest_week_occupations AS
             SELECT platform, metric, occupation, week_start, gained, share, wow_growth,
                    momentum, z, breakout, tags_reporting, tags_total, total_end
             FROM {db}.weekly_occupation_metrics
             WHERE week_start = (SELECT max(week_start) - 7 FROM {db}.weekly_tag_metrics)",
-            "CREATE VIEW IF NOT EXISTS {db}.v_tag_history AS
+            ),
+            Step::Sql(
+                "CREATE VIEW IF NOT EXISTS {db}.v_tag_history AS
             SELECT platform, metric, tag, week_start, total_end, gained, wow_growth,
                    total_growth, avg4, momentum, z, breakout, observations, coverage,
                    occupations
@@ -143,6 +192,21 @@ pub const MIGRATIONS: &[Migration] = &[
                 FROM {db}.occupation_tags
                 GROUP BY tag
             ) AS o USING tag",
+            ),
+        ],
+    },
+    Migration {
+        version: 4,
+        name: "weekly metric tables: z_median (the centre of z)",
+        steps: &[
+            Step::AddColumn {
+                table: &WEEKLY_TAG_METRICS,
+                column: "z_median",
+            },
+            Step::AddColumn {
+                table: &WEEKLY_OCCUPATION_METRICS,
+                column: "z_median",
+            },
         ],
     },
 ];
@@ -164,8 +228,14 @@ pub fn script(db: &str) -> String {
     out.push_str(";\n");
     for m in MIGRATIONS {
         out.push_str(&format!("\n-- migration {}: {}\n", m.version, m.name));
-        for sql in m.statements {
-            out.push_str(&dedent(&for_database(sql, db)));
+        for step in m.steps {
+            if let Step::AddColumn { table, column } = step {
+                out.push_str(&format!(
+                    "-- skipped when {}.{column} exists already\n",
+                    table.name
+                ));
+            }
+            out.push_str(&dedent(&for_database(&step.sql(), db)));
             out.push_str(";\n");
         }
     }
@@ -202,8 +272,11 @@ mod tests {
         for m in MIGRATIONS {
             assert!(m.version > last, "versions must ascend");
             last = m.version;
-            for sql in m.statements {
-                assert!(sql.contains("IF NOT EXISTS"), "not idempotent: {sql}");
+            for step in m.steps {
+                let sql = step.sql();
+                if let Step::Sql(_) = step {
+                    assert!(sql.contains("IF NOT EXISTS"), "not idempotent: {sql}");
+                }
                 // `?` would be taken as a bind placeholder by the client.
                 assert!(!sql.contains('?'), "{sql}");
                 for banned in [
@@ -221,7 +294,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(latest_version(), 3);
+        assert_eq!(latest_version(), 4);
         let script = script("team_db");
         assert!(script.starts_with("CREATE DATABASE IF NOT EXISTS team_db;\n"));
         assert!(!script.contains("{db}"));
@@ -229,16 +302,68 @@ mod tests {
             .contains("CREATE TABLE IF NOT EXISTS team_db.snapshots (\n    platform String,\n"));
         assert!(script.contains("\n) ENGINE = ReplacingMergeTree(ingested_us)\n"));
         let statements = script.matches(";\n").count();
-        let expected = 2 + MIGRATIONS.iter().map(|m| m.statements.len()).sum::<usize>();
+        let expected = 2 + MIGRATIONS.iter().map(|m| m.steps.len()).sum::<usize>();
         assert_eq!(statements, expected);
-        for table in WEEKLY_TABLES {
-            assert!(
-                MIGRATIONS
-                    .iter()
-                    .flat_map(|m| m.statements)
-                    .any(|s| s.contains(&format!("{{db}}.{table} ("))),
-                "{table} has no DDL"
-            );
+        assert!(script.contains(
+            "-- skipped when weekly_tag_metrics.z_median exists already\nALTER TABLE team_db.weekly_tag_metrics ADD COLUMN z_median Nullable(Float64) AFTER z;\n"
+        ));
+    }
+
+    /// The columns each table has once every migration ran, read off the DDL.
+    fn migrated_columns() -> std::collections::BTreeMap<String, Vec<(String, String)>> {
+        let mut tables = std::collections::BTreeMap::new();
+        for step in MIGRATIONS.iter().flat_map(|m| m.steps) {
+            match step {
+                Step::Sql(sql) if sql.starts_with("CREATE TABLE") => {
+                    let name = sql["CREATE TABLE IF NOT EXISTS {db}.".len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .to_string();
+                    let body = &sql[sql.find('(').unwrap() + 1..sql.find("\n)").unwrap()];
+                    let cols = body
+                        .split(",\n")
+                        .map(|l| {
+                            let (n, t) = l.trim().split_once(' ').unwrap();
+                            (n.to_string(), t.to_string())
+                        })
+                        .collect::<Vec<_>>();
+                    tables.insert(name, cols);
+                }
+                Step::Sql(_) => {}
+                Step::AddColumn { table, column } => {
+                    let sql = step.sql();
+                    let after = sql.rsplit("AFTER ").next().unwrap().to_string();
+                    let ty = table.column(column).unwrap();
+                    let ty = if ty.nullable {
+                        format!("Nullable({})", ty.ty.clickhouse())
+                    } else {
+                        ty.ty.clickhouse().to_string()
+                    };
+                    let cols = tables.get_mut(table.name).unwrap();
+                    let at = cols.iter().position(|(n, _)| *n == after).unwrap() + 1;
+                    cols.insert(at, (column.to_string(), ty));
+                }
+            }
+        }
+        tables
+    }
+
+    #[test]
+    fn migrations_end_at_the_model() {
+        use tagpulse_model::tables::{OBSERVATION_TABLES, WEEKLY_TABLES};
+        let migrated = migrated_columns();
+        for def in OBSERVATION_TABLES.iter().chain(WEEKLY_TABLES.iter()) {
+            let mut want: Vec<(String, String)> = def
+                .clickhouse_columns()
+                .into_iter()
+                .map(|(n, t)| (n.to_string(), t))
+                .collect();
+            if OBSERVATION_TABLES.iter().any(|t| t.name == def.name) {
+                // The ReplacingMergeTree version, a ClickHouse-only column.
+                want.push(("ingested_us".into(), "UInt64".into()));
+            }
+            assert_eq!(migrated[def.name], want, "{}", def.name);
         }
     }
 }

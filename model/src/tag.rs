@@ -1,7 +1,7 @@
 //! Tags and identifiers, normalised and validated exactly as `design/metrics.md` says.
 //!
-//! The types live in the lowest crate so that the config can reject a bad tag in the
-//! taxonomy at load time; `tagpulse-ingest` re-exports them for sources.
+//! The types live in the bottom crate so that the config can reject a bad tag in the
+//! taxonomy at load time and every stage shares one normalisation.
 
 use std::fmt;
 

@@ -1,16 +1,21 @@
-//! The embedded Parquet lake.
+//! The embedded Parquet lake (the default store: no server).
 //!
 //! Layout under `data_dir`:
 //! ```text
 //! observations/snapshots/part-<µs>-<pid>-<n>.parquet   one file per append, never rewritten
 //! observations/daily/part-<µs>-<pid>-<n>.parquet
-//! weekly_tag_metrics.parquet                           replaced whole by each transform
-//! weekly_occupation_metrics.parquet
-//! weekly_brand_metrics.parquet
-//! occupation_tags.parquet                              the taxonomy the weekly tables used
+//! weekly -> .generations/weekly-<id>                   one generation of the weekly tables:
+//!   weekly_tag_metrics.parquet                         all four replaced together by each
+//!   weekly_occupation_metrics.parquet                  transform (see `generation`)
+//!   weekly_brand_metrics.parquet
+//!   occupation_tags.parquet                            the taxonomy the weekly tables used
 //! ```
-//! Every file is written under a `.tmp-` name, synced and renamed into place, so a crash
-//! leaves either the old state or the new one, never a torn file; readers skip `.tmp-`.
+//! Every part file is written under a `.tmp-` name, synced and renamed into place, so a
+//! crash leaves either the old state or the new one, never a torn file; readers skip
+//! `.tmp-`. The weekly tables are one generation published by one symlink switch.
+
+mod files;
+pub(crate) mod frames;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -19,18 +24,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use chrono::Utc;
 use polars::prelude::*;
-use tagpulse_ingest::ObservationBatch;
-use tagpulse_transform::{dedup_latest, empty_daily, empty_snapshots, WeeklyTables};
+use tagpulse_model::observation::{DAILY_IDENTITY, SNAPSHOT_IDENTITY};
+use tagpulse_model::tables::{TableDef, DAILY_COUNTS, SNAPSHOTS, WEEKLY_TABLES};
+use tagpulse_model::{dedup_latest, ObservationBatch, WeeklyTables};
 
+use crate::generation;
 use crate::{polars_err, AppendStats, Store, StoreError};
+pub(crate) use files::{read_parquet, write_atomic};
+pub use frames::{daily_frame, snapshots_frame};
 
-/// File names of the weekly tables and of the taxonomy written with them.
-pub const WEEKLY_FILES: [&str; 4] = [
-    "weekly_tag_metrics.parquet",
-    "weekly_occupation_metrics.parquet",
-    "weekly_brand_metrics.parquet",
-    "occupation_tags.parquet",
-];
+/// The link (under `data_dir`) to the current generation of the weekly tables.
+pub const WEEKLY_DIR: &str = "weekly";
+
+/// File name of a weekly table inside a generation.
+pub fn weekly_file(table: &TableDef) -> String {
+    format!("{}.parquet", table.name)
+}
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -132,11 +141,8 @@ impl ParquetStore {
             return Ok(0);
         }
         let (empty, identity): (DataFrame, &[&str]) = match kind {
-            "snapshots" => (
-                empty_snapshots(),
-                &["platform", "tag", "metric", "observed_at"],
-            ),
-            _ => (empty_daily(), &["platform", "tag", "metric", "day"]),
+            "snapshots" => (SNAPSHOTS.empty_frame(), &SNAPSHOT_IDENTITY),
+            _ => (DAILY_COUNTS.empty_frame(), &DAILY_IDENTITY),
         };
         let mut merged = self
             .scan(kind, empty, identity)?
@@ -205,142 +211,6 @@ impl ParquetStore {
     }
 }
 
-/// Writes `df` to `dir/name` through a synced temp file and a rename.
-pub(crate) fn write_atomic(dir: &Path, name: &str, df: &mut DataFrame) -> Result<(), StoreError> {
-    let tmp = dir.join(format!(".tmp-{name}"));
-    let dest = dir.join(name);
-    let io = |what, path: &Path| {
-        let path = path.display().to_string();
-        move |source| StoreError::Io { what, path, source }
-    };
-    let mut file = File::create(&tmp).map_err(io("cannot create", &tmp))?;
-    ParquetWriter::new(&mut file)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(df)
-        .map_err(polars_err(format!("cannot write {}", tmp.display())))?;
-    file.sync_all().map_err(io("cannot sync", &tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, &dest).map_err(io("cannot rename into", &dest))?;
-    // The rename itself must survive a power cut too.
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("cannot sync", dir))?;
-    Ok(())
-}
-
-pub(crate) fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
-    let file = File::open(path).map_err(|source| StoreError::Io {
-        what: "cannot open",
-        path: path.display().to_string(),
-        source,
-    })?;
-    ParquetReader::new(file)
-        .finish()
-        .map_err(polars_err(format!("cannot read {}", path.display())))
-}
-
-/// The columns every stored observation has besides its time column.
-pub(crate) struct ObsColumns<S> {
-    pub platform: Vec<S>,
-    pub tag: Vec<S>,
-    pub metric: Vec<S>,
-    pub value: Vec<u64>,
-    pub source: Vec<S>,
-    pub ingested_us: Vec<i64>,
-}
-
-impl<S> ObsColumns<S> {
-    pub fn with_capacity(n: usize) -> Self {
-        ObsColumns {
-            platform: Vec::with_capacity(n),
-            tag: Vec::with_capacity(n),
-            metric: Vec::with_capacity(n),
-            value: Vec::with_capacity(n),
-            source: Vec::with_capacity(n),
-            ingested_us: Vec::with_capacity(n),
-        }
-    }
-
-    /// A frame with the stored observation schema: these columns around `time`.
-    pub fn into_frame(self, time: Column) -> PolarsResult<DataFrame>
-    where
-        Series: NamedFrom<Vec<S>, [S]>,
-    {
-        DataFrame::new_infer_height(vec![
-            Column::new("platform".into(), self.platform),
-            Column::new("tag".into(), self.tag),
-            Column::new("metric".into(), self.metric),
-            time,
-            UInt64Chunked::from_vec("value".into(), self.value).into_column(),
-            Column::new("source".into(), self.source),
-            Int64Chunked::from_vec("ingested_at".into(), self.ingested_us)
-                .into_column()
-                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
-        ])
-    }
-}
-
-/// A frame with the stored observation schema: the shared columns around `time`.
-fn observation_frame<'a>(
-    batch: &'a ObservationBatch,
-    ingested_us: i64,
-    rows: impl Iterator<Item = (&'a str, &'a str, &'a str, u64)>,
-    time: Column,
-) -> PolarsResult<DataFrame> {
-    let mut c = ObsColumns::with_capacity(0);
-    for (p, t, m, v) in rows {
-        c.platform.push(p);
-        c.tag.push(t);
-        c.metric.push(m);
-        c.value.push(v);
-        c.source.push(batch.source.as_str());
-        c.ingested_us.push(ingested_us);
-    }
-    c.into_frame(time)
-}
-
-/// The batch's snapshots as a frame with the stored schema.
-pub fn snapshots_frame(batch: &ObservationBatch, ingested_us: i64) -> PolarsResult<DataFrame> {
-    let s = &batch.snapshots;
-    let time = Column::new(
-        "observed_at".into(),
-        s.iter()
-            .map(|o| o.observed_at.timestamp_millis())
-            .collect::<Vec<_>>(),
-    )
-    .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?;
-    let rows = s.iter().map(|o| {
-        (
-            o.platform.as_str(),
-            o.tag.as_str(),
-            o.metric.as_str(),
-            o.value,
-        )
-    });
-    observation_frame(batch, ingested_us, rows, time)
-}
-
-/// The batch's daily counts as a frame with the stored schema.
-pub fn daily_frame(batch: &ObservationBatch, ingested_us: i64) -> PolarsResult<DataFrame> {
-    let d = &batch.daily;
-    let time = Column::new(
-        "day".into(),
-        d.iter()
-            .map(|o| tagpulse_transform::days_from_date(o.day))
-            .collect::<Vec<_>>(),
-    )
-    .cast(&DataType::Date)?;
-    let rows = d.iter().map(|o| {
-        (
-            o.platform.as_str(),
-            o.tag.as_str(),
-            o.metric.as_str(),
-            o.value,
-        )
-    });
-    observation_frame(batch, ingested_us, rows, time)
-}
-
 #[async_trait]
 impl Store for ParquetStore {
     fn describe(&self) -> String {
@@ -356,50 +226,57 @@ impl Store for ParquetStore {
     }
 
     async fn scan_snapshots(&self) -> Result<LazyFrame, StoreError> {
-        self.scan(
-            "snapshots",
-            empty_snapshots(),
-            &["platform", "tag", "metric", "observed_at"],
-        )
+        self.scan("snapshots", SNAPSHOTS.empty_frame(), &SNAPSHOT_IDENTITY)
     }
 
     async fn scan_daily(&self) -> Result<LazyFrame, StoreError> {
-        self.scan(
-            "daily",
-            empty_daily(),
-            &["platform", "tag", "metric", "day"],
-        )
+        self.scan("daily", DAILY_COUNTS.empty_frame(), &DAILY_IDENTITY)
     }
 
     async fn write_weekly(&self, tables: &WeeklyTables) -> Result<(), StoreError> {
-        let frames = [
-            &tables.tags,
-            &tables.occupations,
-            &tables.brands,
-            &tables.occupation_tags,
-        ];
-        for (name, df) in WEEKLY_FILES.iter().zip(frames) {
-            write_atomic(&self.root, name, &mut df.clone())?;
+        tables.check().map_err(StoreError::Schema)?;
+        generation::publish(&self.root, WEEKLY_DIR, |dir| {
+            for (def, df) in tables.frames() {
+                write_atomic(dir, &weekly_file(def), &mut df.clone())?;
+            }
+            Ok::<(), StoreError>(())
+        })?;
+        // Lakes written before generations kept the tables at the root: drop them now
+        // that the link answers, so no reader finds two versions.
+        for def in WEEKLY_TABLES {
+            let legacy = self.root.join(weekly_file(def));
+            if legacy.exists() {
+                std::fs::remove_file(&legacy).map_err(|source| StoreError::Io {
+                    what: "cannot remove the pre-generation table",
+                    path: legacy.display().to_string(),
+                    source,
+                })?;
+            }
         }
         Ok(())
     }
 
     async fn read_weekly(&self) -> Result<WeeklyTables, StoreError> {
-        let path = |i: usize| self.root.join(WEEKLY_FILES[i]);
-        if !path(0).exists() {
-            return Err(StoreError::NoWeeklyTables(self.root.display().to_string()));
-        }
-        Ok(WeeklyTables {
-            tags: read_parquet(&path(0))?,
-            occupations: read_parquet(&path(1))?,
-            brands: read_parquet(&path(2))?,
-            // Lakes written before the taxonomy was stored have no file: an empty table.
-            occupation_tags: if path(3).exists() {
-                read_parquet(&path(3))?
+        // Resolved once: the four files come from one generation even if a transform
+        // publishes the next one meanwhile.
+        let dir = match generation::resolve(&self.root, WEEKLY_DIR)? {
+            Some(dir) => dir,
+            // A lake from before generations: the tables sit at its root.
+            None if self.root.join(weekly_file(&WEEKLY_TABLES[0])).exists() => self.root.clone(),
+            None => return Err(StoreError::NoWeeklyTables(self.root.display().to_string())),
+        };
+        let mut frames = Vec::with_capacity(WEEKLY_TABLES.len());
+        for def in WEEKLY_TABLES {
+            let path = dir.join(weekly_file(def));
+            frames.push(if path.exists() {
+                read_parquet(&path)?
             } else {
-                DataFrame::empty()
-            },
-        })
+                // Lakes written before the taxonomy was stored have no file for it.
+                def.empty_frame()
+            });
+        }
+        let frames: [DataFrame; 4] = frames.try_into().expect("four weekly tables");
+        Ok(WeeklyTables::from_frames(frames))
     }
 }
 
@@ -407,7 +284,7 @@ impl Store for ParquetStore {
 mod tests {
     use super::*;
     use chrono::{DateTime, NaiveDate};
-    use tagpulse_ingest::{DailyCount, Snapshot, Tag};
+    use tagpulse_model::{DailyCount, Snapshot, Tag};
 
     fn batch(values: &[(i64, u64)]) -> ObservationBatch {
         let mut b = ObservationBatch::new("test");
@@ -421,6 +298,26 @@ mod tests {
             });
         }
         b
+    }
+
+    /// `rows` rows of `def`'s schema, every float column `v`, everything else zero-like.
+    pub(crate) fn filled(def: &TableDef, rows: usize, v: f64) -> DataFrame {
+        let cols = def
+            .columns
+            .iter()
+            .map(|c| {
+                let dtype = c.ty.polars();
+                let col = match dtype {
+                    DataType::Float64 => Column::new(c.name.into(), vec![v; rows]),
+                    DataType::String => Column::new(c.name.into(), vec!["x"; rows]),
+                    DataType::Boolean => Column::new(c.name.into(), vec![false; rows]),
+                    DataType::Date => Column::new(c.name.into(), vec![20_000i32; rows]),
+                    _ => Column::new(c.name.into(), vec![0i64; rows]),
+                };
+                col.cast(&dtype).unwrap()
+            })
+            .collect();
+        DataFrame::new_infer_height(cols).unwrap()
     }
 
     fn values(df: &DataFrame) -> Vec<u64> {
@@ -569,7 +466,7 @@ mod tests {
             .get(0)
             .unwrap();
         assert_eq!(
-            tagpulse_transform::date_from_days(day),
+            tagpulse_model::date_from_days(day),
             NaiveDate::from_ymd_opt(2026, 11, 20)
         );
         assert_eq!(
@@ -584,11 +481,13 @@ mod tests {
         let store = ParquetStore::open(dir.path()).unwrap();
         let err = store.read_weekly().await.unwrap_err().to_string();
         assert!(err.contains("run `tagpulse transform`"), "{err}");
-        let t = |v: f64| WeeklyTables {
-            tags: df!("gained" => [v]).unwrap(),
-            occupations: df!("gained" => [v, v]).unwrap(),
-            brands: df!("gained" => [v, v, v]).unwrap(),
-            occupation_tags: df!("occupation" => ["Nursing"], "tag" => ["nurselife"]).unwrap(),
+        let t = |v: f64| {
+            WeeklyTables::from_frames([
+                filled(&tagpulse_model::tables::WEEKLY_TAG_METRICS, 1, v),
+                filled(&tagpulse_model::tables::WEEKLY_OCCUPATION_METRICS, 2, v),
+                filled(&tagpulse_model::tables::WEEKLY_BRAND_METRICS, 3, v),
+                filled(&tagpulse_model::tables::OCCUPATION_TAGS, 1, v),
+            ])
         };
         store.write_weekly(&t(1.0)).await.unwrap();
         store.write_weekly(&t(2.0)).await.unwrap();
@@ -605,5 +504,37 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
             .collect();
         assert!(leftovers.is_empty());
+        // Stable paths any Parquet reader opens with no glue.
+        let direct = read_parquet(&dir.path().join("weekly/weekly_brand_metrics.parquet")).unwrap();
+        assert_eq!(direct.height(), 3);
+        // A frame that does not match its definition is refused before anything is written.
+        let mut bad = t(3.0);
+        bad.tags = bad.tags.drop("z_median").unwrap();
+        let err = store.write_weekly(&bad).await.unwrap_err().to_string();
+        assert!(err.contains("weekly_tag_metrics: columns are"), "{err}");
+        let back = store.read_weekly().await.unwrap();
+        assert_eq!(
+            back.tags.column("gained").unwrap().f64().unwrap().get(0),
+            Some(2.0)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_lake_from_before_generations_is_read_then_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore::open(dir.path()).unwrap();
+        for (def, rows) in [
+            (&tagpulse_model::tables::WEEKLY_TAG_METRICS, 4),
+            (&tagpulse_model::tables::WEEKLY_OCCUPATION_METRICS, 1),
+            (&tagpulse_model::tables::WEEKLY_BRAND_METRICS, 1),
+        ] {
+            write_atomic(dir.path(), &weekly_file(def), &mut filled(def, rows, 1.0)).unwrap();
+        }
+        let old = store.read_weekly().await.unwrap();
+        assert_eq!(old.tags.height(), 4);
+        assert_eq!(old.occupation_tags.height(), 0);
+        store.write_weekly(&old).await.unwrap();
+        assert!(!dir.path().join("weekly_tag_metrics.parquet").exists());
+        assert_eq!(store.read_weekly().await.unwrap().tags.height(), 4);
     }
 }

@@ -1,0 +1,76 @@
+//! tagpulse's data model, at the bottom of the crate graph: what every stage agrees on.
+//!
+//! It owns the one definition of every stored table ([`tables`]), the normalised [`Tag`],
+//! ISO-week helpers ([`week`]), the observations sources produce ([`observation`]), the
+//! [`WeeklyTables`] a transform hands to the store and the report, and the signal
+//! parameters ([`signal`]) the transform applies and the report prints. No I/O.
+
+#![warn(missing_docs)]
+
+pub mod observation;
+pub mod signal;
+pub mod tables;
+pub mod tag;
+pub mod week;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+pub use observation::{dedup_latest, DailyCount, ObservationBatch, Snapshot};
+pub use tables::{ColumnDef, ColumnType, SchemaError, TableDef, SIGNAL_COLUMNS};
+pub use tag::{parse_ident, Tag, TagError};
+pub use week::{date_from_days, days_from_date, iso_week_label, parse_iso_week};
+
+/// The weekly tables of one transform (one generation), and the taxonomy they used.
+#[derive(Debug, Clone)]
+pub struct WeeklyTables {
+    /// `weekly_tag_metrics`.
+    pub tags: DataFrame,
+    /// `weekly_occupation_metrics`.
+    pub occupations: DataFrame,
+    /// `weekly_brand_metrics`.
+    pub brands: DataFrame,
+    /// `occupation_tags` (occupation, tag): stored beside the metrics so SQL can join them.
+    pub occupation_tags: DataFrame,
+}
+
+impl WeeklyTables {
+    /// The frames paired with their definitions, in [`tables::WEEKLY_TABLES`] order.
+    pub fn frames(&self) -> [(&'static TableDef, &DataFrame); 4] {
+        [
+            (&tables::WEEKLY_TAG_METRICS, &self.tags),
+            (&tables::WEEKLY_OCCUPATION_METRICS, &self.occupations),
+            (&tables::WEEKLY_BRAND_METRICS, &self.brands),
+            (&tables::OCCUPATION_TAGS, &self.occupation_tags),
+        ]
+    }
+
+    /// Builds the tables from frames in [`tables::WEEKLY_TABLES`] order.
+    pub fn from_frames([tags, occupations, brands, occupation_tags]: [DataFrame; 4]) -> Self {
+        WeeklyTables {
+            tags,
+            occupations,
+            brands,
+            occupation_tags,
+        }
+    }
+
+    /// Checks every frame against its table definition.
+    pub fn check(&self) -> Result<(), SchemaError> {
+        self.frames().iter().try_for_each(|(def, df)| def.check(df))
+    }
+
+    /// The latest complete week: the one before the week of the newest observation.
+    pub fn latest_complete_week(&self) -> Option<NaiveDate> {
+        let last = self
+            .tags
+            .column("week_start")
+            .ok()?
+            .as_materialized_series()
+            .date()
+            .ok()?
+            .physical()
+            .max()?;
+        date_from_days(last - 7)
+    }
+}

@@ -1,0 +1,94 @@
+//! Observations as sources produce them and as the store keeps them.
+//!
+//! Two kinds, never mixed (`design/metrics.md`): counter snapshots and daily counts. A
+//! source yields them in an [`ObservationBatch`]; the store adds the source id and the
+//! ingestion time and keeps, per identity, the row ingested last ([`dedup_latest`]).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use polars::prelude::*;
+
+use crate::Tag;
+
+/// A cumulative counter read at one moment (e.g. TikTok tag views).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Platform, e.g. `tiktok`.
+    pub platform: String,
+    /// The tag.
+    pub tag: Tag,
+    /// Metric, e.g. `views`.
+    pub metric: String,
+    /// When it was read (UTC, whole seconds).
+    pub observed_at: DateTime<Utc>,
+    /// The counter's value.
+    pub value: u64,
+}
+
+/// A count for one UTC day (e.g. Mastodon tag uses per day).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyCount {
+    /// Platform, e.g. `mastodon`.
+    pub platform: String,
+    /// The tag.
+    pub tag: Tag,
+    /// Metric, e.g. `uses`.
+    pub metric: String,
+    /// The UTC day counted.
+    pub day: NaiveDate,
+    /// The day's count.
+    pub value: u64,
+}
+
+/// Observations from one source, ready to append to a store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservationBatch {
+    /// Id of the source that produced them (stored with each row).
+    pub source: String,
+    /// Counter snapshots.
+    pub snapshots: Vec<Snapshot>,
+    /// Daily counts.
+    pub daily: Vec<DailyCount>,
+}
+
+impl ObservationBatch {
+    /// An empty batch for `source`.
+    pub fn new(source: impl Into<String>) -> Self {
+        ObservationBatch {
+            source: source.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Number of observations of both kinds.
+    pub fn len(&self) -> usize {
+        self.snapshots.len() + self.daily.len()
+    }
+
+    /// True when there is nothing to store.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `other`'s rows.
+    pub fn extend(&mut self, other: ObservationBatch) {
+        self.snapshots.extend(other.snapshots);
+        self.daily.extend(other.daily);
+    }
+}
+
+/// Identity of a counter snapshot.
+pub const SNAPSHOT_IDENTITY: [&str; 4] = ["platform", "tag", "metric", "observed_at"];
+/// Identity of a daily count.
+pub const DAILY_IDENTITY: [&str; 4] = ["platform", "tag", "metric", "day"];
+
+/// Keeps, per identity, the row ingested last (the spec's "last ingested wins").
+pub fn dedup_latest(lf: LazyFrame, identity: &[&str]) -> LazyFrame {
+    lf.sort(
+        ["ingested_at"],
+        SortMultipleOptions::default().with_maintain_order(true),
+    )
+    .unique_stable(
+        Some(by_name(identity.iter().copied(), true, false)),
+        UniqueKeepStrategy::Last,
+    )
+}

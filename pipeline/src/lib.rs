@@ -1,0 +1,249 @@
+//! tagpulse's jobs, between the stages and their callers (the binary, later the scheduler).
+//!
+//! [`Pipeline`] owns the loaded config and the store it names, and runs the jobs the data
+//! flows through: [`Pipeline::ingest`] (one source), [`Pipeline::import`] (files),
+//! [`Pipeline::recompute`] (weekly tables), [`Pipeline::render`] (the report) and
+//! [`Pipeline::run`] (all of them in order). Each returns a typed outcome ([`outcome`]);
+//! the policy lives here: a failing source does not stop the others, the report is still
+//! written, and the outcome says what failed.
+
+#![warn(missing_docs)]
+
+pub mod outcome;
+mod render;
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use tagpulse_config::{Config, FileFormat, FileSourceConfig, SourceConfig};
+use tagpulse_ingest::sources::file::FileSource;
+use tagpulse_ingest::{build_source, IngestError, Progress, Source};
+use tagpulse_store::{Store, StoreError};
+use tagpulse_transform::{weekly_tables, Params, TransformError};
+
+pub use outcome::{
+    ImportOutcome, RecomputeOutcome, RenderOutcome, RunOutcome, SourceOutcome, SourceStatus,
+};
+
+/// A job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A source could not deliver.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The transform failed.
+    #[error(transparent)]
+    Transform(#[from] TransformError),
+    /// Polars failed outside the transform (the series summary, source ids).
+    #[error("{0}")]
+    Polars(#[from] PolarsError),
+    /// The report could not be rendered or written.
+    #[error(transparent)]
+    Report(#[from] tagpulse_report::ReportError),
+    /// Nothing is stored yet, so there is nothing to report.
+    #[error("no observations stored in {0} yet: import files with `tagpulse import` or configure [[sources]] (see README)")]
+    NoObservations(String),
+    /// No week is complete yet and none was asked for.
+    #[error("no complete week in the data yet: a week is complete once an observation after its end exists")]
+    NoCompleteWeek,
+    /// A file or directory of the report could not be written.
+    #[error("cannot {what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The path.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Receives progress bars for sources; the binary draws them, tests and daemons don't.
+pub trait ProgressSink: Send + Sync {
+    /// A progress receiver for the work labelled `what` (dropped when that work ends).
+    fn start(&self, what: &str) -> Box<dyn Progress>;
+}
+
+/// Shows no progress.
+pub struct NoProgressSink;
+
+impl ProgressSink for NoProgressSink {
+    fn start(&self, _: &str) -> Box<dyn Progress> {
+        Box::new(tagpulse_ingest::NoProgress)
+    }
+}
+
+/// Files to import, as `tagpulse import` takes them.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    /// Files or glob patterns.
+    pub paths: Vec<String>,
+    /// The format; from each file's extension when absent.
+    pub format: Option<FileFormat>,
+    /// Platform of rows that name none.
+    pub platform: String,
+    /// Metric of rows that name none.
+    pub metric: String,
+}
+
+/// Where and which week to render.
+#[derive(Debug, Clone, Default)]
+pub struct RenderRequest {
+    /// The week's Monday; else `[report] week`, else the latest complete week.
+    pub week: Option<NaiveDate>,
+    /// Output directory; else `[report] out_dir`.
+    pub out_dir: Option<PathBuf>,
+}
+
+/// The config and the store it names: everything a job needs.
+pub struct Pipeline {
+    cfg: Config,
+    store: Box<dyn Store>,
+}
+
+impl Pipeline {
+    /// Opens the store `cfg` names.
+    pub fn open(cfg: Config) -> Result<Self, PipelineError> {
+        let store = tagpulse_store::open(&cfg.storage)?;
+        Ok(Pipeline { cfg, store })
+    }
+
+    /// The config in force.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// The store, described for logs.
+    pub fn describe_store(&self) -> String {
+        self.store.describe()
+    }
+
+    fn params(&self) -> Params {
+        Params {
+            max_gap_secs: self.cfg.transform.max_gap.as_secs() as i64,
+        }
+    }
+
+    /// Fetches one configured source and stores what it yields.
+    pub async fn ingest(&self, cfg: &SourceConfig, progress: &dyn ProgressSink) -> SourceOutcome {
+        let source = build_source(cfg);
+        let tags = cfg
+            .tags()
+            .map(<[_]>::to_vec)
+            .unwrap_or_else(|| self.cfg.tracked_tags());
+        let fetched = {
+            let bar = progress.start(source.id());
+            source.fetch(&tags, bar.as_ref()).await
+        };
+        let status = match fetched {
+            Ok(batch) => match self.store.append(&batch).await {
+                Ok(stats) => SourceStatus::Stored {
+                    snapshots: stats.snapshots,
+                    daily: stats.daily,
+                },
+                // Safe on disk, not in the store yet.
+                Err(
+                    e @ StoreError::Spooled {
+                        snapshots, daily, ..
+                    },
+                ) => SourceStatus::Spooled {
+                    snapshots,
+                    daily,
+                    message: e.to_string(),
+                },
+                Err(e) => SourceStatus::Failed {
+                    message: e.to_string(),
+                },
+            },
+            Err(e) => SourceStatus::Failed {
+                message: e.to_string(),
+            },
+        };
+        SourceOutcome {
+            source: source.id().to_string(),
+            status,
+        }
+    }
+
+    /// Imports files: all or nothing (the first bad line stops it, nothing is stored).
+    pub async fn import(
+        &self,
+        req: ImportRequest,
+        progress: &dyn ProgressSink,
+    ) -> Result<ImportOutcome, PipelineError> {
+        let source = FileSource::from_config(&FileSourceConfig {
+            id: "import".into(),
+            paths: req.paths,
+            format: req.format,
+            platform: req.platform,
+            metric: req.metric,
+            tags: None,
+            synthetic: false,
+        });
+        let files = source.resolve_paths()?.len();
+        let batch = {
+            let bar = progress.start("reading");
+            source.fetch(&[], bar.as_ref()).await?
+        };
+        let stats = self.store.append(&batch).await?;
+        Ok(ImportOutcome {
+            files,
+            snapshots: stats.snapshots,
+            daily: stats.daily,
+            store: self.store.describe(),
+        })
+    }
+
+    /// Recomputes every weekly table from the stored observations and stores them as one
+    /// generation.
+    pub async fn recompute(&self) -> Result<RecomputeOutcome, PipelineError> {
+        let tables = weekly_tables(
+            self.store.scan_snapshots().await?,
+            self.store.scan_daily().await?,
+            &self.params(),
+            &self.cfg.occupations,
+            &self.cfg.brands,
+        )?;
+        self.store.write_weekly(&tables).await?;
+        Ok(RecomputeOutcome {
+            tag_rows: tables.tags.height(),
+            occupation_rows: tables.occupations.height(),
+            brand_rows: tables.brands.height(),
+        })
+    }
+
+    /// Renders the report of one week from the stored weekly tables.
+    pub async fn render(&self, req: &RenderRequest) -> Result<RenderOutcome, PipelineError> {
+        render::render(self, req).await
+    }
+
+    /// The main job: every source, then the weekly tables, then the report.
+    pub async fn run(&self, req: &RenderRequest, progress: &dyn ProgressSink) -> RunOutcome {
+        let mut sources = Vec::with_capacity(self.cfg.sources.len());
+        for cfg in &self.cfg.sources {
+            let out = self.ingest(cfg, progress).await;
+            match &out.status {
+                SourceStatus::Stored { snapshots, daily } => {
+                    tracing::info!(source = out.source, snapshots, daily, "stored")
+                }
+                // One broken source must not hold back the report from the others.
+                _ => tracing::error!(source = out.source, "{}", out.describe()),
+            }
+            sources.push(out);
+        }
+        let recompute = self.recompute().await.map_err(|e| e.to_string());
+        let render = match &recompute {
+            Ok(_) => Some(self.render(req).await.map_err(|e| e.to_string())),
+            Err(_) => None,
+        };
+        RunOutcome {
+            sources,
+            recompute,
+            render,
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The render job: weekly tables and series summary in, one week's report folder out.
+//!
+//! The week folder is published as one generation (`<out_dir>/<YYYY-Www>` is a link to a
+//! complete folder, switched atomically), and `<out_dir>/index.html` is replaced through
+//! a temp file and a rename, so a reader never sees half a report.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use tagpulse_config::{iso_week_label, parse_iso_week, SourceConfig};
+use tagpulse_store::{generation, Store};
+use tagpulse_transform::series_summary;
+
+use crate::{Pipeline, PipelineError, RenderOutcome, RenderRequest};
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> PipelineError {
+    let path = path.display().to_string();
+    move |source| PipelineError::Io { what, path, source }
+}
+
+pub(crate) async fn render(
+    p: &Pipeline,
+    req: &RenderRequest,
+) -> Result<RenderOutcome, PipelineError> {
+    let cfg = &p.cfg;
+    let tables = p.store.read_weekly().await?;
+    if tables.tags.height() == 0 {
+        return Err(PipelineError::NoObservations(
+            cfg.storage.data_dir.display().to_string(),
+        ));
+    }
+    let week = match req.week.or(cfg.report.week) {
+        Some(w) => w,
+        None => tables
+            .latest_complete_week()
+            .ok_or(PipelineError::NoCompleteWeek)?,
+    };
+    let params = p.params();
+    let series = series_summary(
+        p.store.scan_snapshots().await?,
+        p.store.scan_daily().await?,
+        &params,
+    )?
+    .collect()?;
+    let sources = stored_sources(p.store.as_ref()).await?;
+    let synthetic = cfg.sources.iter().any(|s| match s {
+        SourceConfig::File(f) => f.synthetic && sources.contains(&f.id),
+    });
+    let files = tagpulse_report::render(&tagpulse_report::ReportInput {
+        tables: &tables,
+        series: &series,
+        occupations: &cfg.occupations,
+        brands: &cfg.brands,
+        week,
+        top_n: cfg.report.top_n,
+        max_gap_secs: params.max_gap_secs,
+        sources,
+        synthetic,
+        generated_at: chrono::Utc::now(),
+    })?;
+    let out_dir = req
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| cfg.report.out_dir.clone());
+    std::fs::create_dir_all(&out_dir).map_err(io("create", &out_dir))?;
+    migrate_plain_week_dir(&out_dir, &files.week_label)?;
+    generation::publish(&out_dir, &files.week_label, |dir| {
+        files.write_into(dir).map_err(PipelineError::from)
+    })?;
+    write_index(&out_dir)?;
+    Ok(RenderOutcome {
+        week,
+        dir: out_dir.join(iso_week_label(week)),
+    })
+}
+
+/// A week folder written before generations is a plain directory: move it aside so the
+/// link can take its name (the new generation replaces its content anyway).
+fn migrate_plain_week_dir(out_dir: &Path, label: &str) -> Result<(), PipelineError> {
+    let dest = out_dir.join(label);
+    match std::fs::symlink_metadata(&dest) {
+        Ok(m) if m.is_dir() => {
+            std::fs::remove_dir_all(&dest).map_err(io("remove the old report folder", &dest))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Distinct source ids among the stored observations.
+async fn stored_sources(store: &dyn Store) -> Result<Vec<String>, PipelineError> {
+    let mut ids = Vec::new();
+    for lf in [store.scan_snapshots().await?, store.scan_daily().await?] {
+        let df = lf
+            .select([col("source")])
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()?;
+        ids.extend(
+            df.column("source")?
+                .str()?
+                .iter()
+                .flatten()
+                .map(str::to_string),
+        );
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Rewrites `<out_dir>/index.html` from the week folders present, atomically.
+fn write_index(out_dir: &Path) -> Result<(), PipelineError> {
+    let mut weeks: Vec<String> = std::fs::read_dir(out_dir)
+        .map_err(io("list", out_dir))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("index.html").is_file())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| parse_iso_week(n).is_ok())
+        .collect();
+    weeks.sort_by(|a, b| b.cmp(a));
+    let path = out_dir.join("index.html");
+    let tmp = out_dir.join(format!(".tmp-index-{}.html", std::process::id()));
+    let written = std::fs::write(&tmp, tagpulse_report::index_page(&weeks))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io("write", &path)(e));
+    }
+    Ok(())
+}

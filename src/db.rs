@@ -1,0 +1,91 @@
+//! `tagpulse db ...`: ClickHouse migrations, status, schema and Parquet transfers.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use tagpulse_config::{ClickHouseConfig, Config};
+use tagpulse_store::Store;
+
+use crate::cli::DbCommand;
+
+pub async fn run(cfg: &Config, command: DbCommand) -> Result<()> {
+    if let DbCommand::Schema = command {
+        let database = cfg.storage.clickhouse.as_ref().map_or_else(
+            || ClickHouseConfig::default().database,
+            |c| c.database.clone(),
+        );
+        print!("{}", tagpulse_store::clickhouse::schema::script(&database));
+        return Ok(());
+    }
+    let store = tagpulse_store::open_clickhouse(&cfg.storage)?;
+    let started = Instant::now();
+    match command {
+        DbCommand::Schema => unreachable!("handled above"),
+        DbCommand::Migrate => {
+            let done = store.migrate().await?;
+            for (version, name) in &done.applied {
+                println!("applied migration {version}: {name}");
+            }
+            println!(
+                "{}: schema version {} ({})",
+                store.describe(),
+                done.version,
+                if done.applied.is_empty() {
+                    "already current"
+                } else {
+                    "migrated"
+                }
+            );
+        }
+        DbCommand::Status => {
+            let st = store.status().await?;
+            println!("{}", store.describe());
+            println!("server version {}", st.server_version);
+            for (version, name, at) in &st.applied {
+                println!(
+                    "  applied  {version:>3}  {name}  ({})",
+                    at.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+            }
+            for (version, name) in &st.pending {
+                println!("  pending  {version:>3}  {name}");
+            }
+            if !st.pending.is_empty() {
+                println!("run `tagpulse db migrate` (or any command that writes) to apply the pending migrations");
+            }
+            for (table, rows) in &st.tables {
+                println!("  {table:<26} {rows:>12} rows");
+            }
+            println!(
+                "spool: {} part(s) waiting for delivery in {}",
+                st.spooled_parts,
+                tagpulse_store::ClickHouseStore::spool_dir(&cfg.storage.data_dir, store.database())
+                    .display()
+            );
+        }
+        DbCommand::Export(args) => {
+            let moved = store.export_parquet(&args.dir).await?;
+            println!(
+                "exported {} snapshots, {} daily counts and {} weekly tag rows to the Parquet lake at {} ({:.1}s)",
+                moved.snapshots,
+                moved.daily,
+                moved.weekly_tag_rows,
+                args.dir.display(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        DbCommand::ImportParquet(args) => {
+            let moved = store.import_parquet(&args.dir).await?;
+            println!(
+                "imported {} snapshots, {} daily counts and {} weekly tag rows from {} into {} ({:.1}s)",
+                moved.snapshots,
+                moved.daily,
+                moved.weekly_tag_rows,
+                args.dir.display(),
+                store.describe(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}

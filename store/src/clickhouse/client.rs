@@ -1,0 +1,161 @@
+//! Requests to the server, each bounded by the configured timeout, with errors that
+//! name the server and what was being done (never the password).
+
+use std::future::Future;
+
+use clickhouse::{RowOwned, RowRead, RowWrite};
+use polars::prelude::*;
+use tagpulse_model::TableDef;
+
+use super::codec;
+use super::schema::for_database;
+use super::ClickHouseStore;
+use crate::{polars_err, StoreError};
+
+/// Bytes per `INSERT ... FORMAT RowBinary` chunk sent.
+const CHUNK_BYTES: usize = 1 << 20;
+
+fn describe_error(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut next = e.source();
+    while let Some(s) = next {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = s.source();
+    }
+    parts.join(": ")
+}
+
+impl ClickHouseStore {
+    pub(super) fn error(&self, what: &str, e: &clickhouse::error::Error) -> StoreError {
+        StoreError::ClickHouse {
+            url: self.cfg.url.clone(),
+            what: what.to_string(),
+            message: describe_error(e),
+        }
+    }
+
+    /// Awaits one request, bounded by the configured timeout.
+    pub(super) async fn timed<T>(
+        &self,
+        what: &str,
+        fut: impl Future<Output = clickhouse::error::Result<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.cfg.timeout, fut).await {
+            Ok(r) => r.map_err(|e| self.error(what, &e)),
+            Err(_) => Err(self.error(what, &clickhouse::error::Error::TimedOut)),
+        }
+    }
+
+    pub(super) async fn execute(&self, what: &str, sql: &str) -> Result<(), StoreError> {
+        let sql = for_database(sql, &self.cfg.database);
+        self.timed(what, self.client.query(&sql).execute()).await
+    }
+
+    pub(super) async fn count(&self, sql: &str) -> Result<u64, StoreError> {
+        let sql = for_database(sql, &self.cfg.database);
+        self.timed("count rows", self.client.query(&sql).fetch_one::<u64>())
+            .await
+    }
+
+    /// Every row of a query, each network read bounded by the timeout.
+    pub(super) async fn fetch<T: RowOwned + RowRead>(
+        &self,
+        what: &str,
+        sql: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let sql = for_database(sql, &self.cfg.database);
+        let mut cursor = self
+            .client
+            .query(&sql)
+            .fetch::<T>()
+            .map_err(|e| self.error(what, &e))?;
+        let mut out = Vec::new();
+        while let Some(row) = self.timed(what, cursor.next()).await? {
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// Inserts rows in batches of `batch_rows`, finishing with `end()`.
+    pub(super) async fn insert<T: RowOwned + RowWrite>(
+        &self,
+        table: &str,
+        rows: &[T],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let what = format!("insert into {table}");
+        let mut inserter = self
+            .client
+            .inserter::<T>(table)
+            .with_max_rows(self.cfg.batch_rows)
+            .with_timeouts(Some(self.cfg.timeout), Some(self.cfg.timeout));
+        // No timer per row: the inserter's own send/end timeouts bound each INSERT.
+        for row in rows {
+            inserter
+                .write(row)
+                .await
+                .map_err(|e| self.error(&what, &e))?;
+            inserter.commit().await.map_err(|e| self.error(&what, &e))?;
+        }
+        self.timed(&what, inserter.end()).await?;
+        Ok(())
+    }
+
+    /// Inserts a frame into `table` (named with a suffix such as `__next`) as RowBinary
+    /// generated from the table's definition.
+    pub(super) async fn insert_table(
+        &self,
+        def: &TableDef,
+        suffix: &str,
+        df: &DataFrame,
+    ) -> Result<(), StoreError> {
+        if df.height() == 0 {
+            return Ok(());
+        }
+        let bytes =
+            codec::encode(def, df).map_err(polars_err(format!("cannot convert {}", def.name)))?;
+        let what = format!("insert into {}{suffix}", def.name);
+        let sql = for_database(
+            &format!("INSERT INTO {{db}}.{}{suffix} FORMAT RowBinary", def.name),
+            &self.cfg.database,
+        );
+        let mut insert = self
+            .client
+            .insert_formatted_with(sql)
+            .with_timeouts(Some(self.cfg.timeout), Some(self.cfg.timeout));
+        let data = bytes::Bytes::from(bytes);
+        let mut at = 0;
+        while at < data.len() {
+            let end = (at + CHUNK_BYTES).min(data.len());
+            self.timed(&what, insert.send(data.slice(at..end))).await?;
+            at = end;
+        }
+        self.timed(&what, insert.end()).await
+    }
+
+    /// Every row of `table`, in its sort order, as a frame with the table's schema.
+    pub(super) async fn fetch_table(&self, def: &TableDef) -> Result<DataFrame, StoreError> {
+        let what = format!("read {}", def.name);
+        let sql = for_database(
+            &format!(
+                "SELECT {} FROM {{db}}.{} ORDER BY {}",
+                def.names().join(", "),
+                def.name,
+                def.order_by.join(", ")
+            ),
+            &self.cfg.database,
+        );
+        let mut cursor = self
+            .client
+            .query(&sql)
+            .fetch_bytes("RowBinary")
+            .map_err(|e| self.error(&what, &e))?;
+        let bytes = self.timed(&what, cursor.collect()).await?;
+        codec::decode(def, &bytes).map_err(polars_err(format!("cannot decode {}", def.name)))
+    }
+}

@@ -1,0 +1,156 @@
+//! Applying the numbered migrations of [`super::schema`], and the database's status.
+
+use chrono::Utc;
+use tagpulse_model::tables::{OBSERVATION_TABLES, WEEKLY_TABLES};
+
+use super::rows;
+use super::schema::{latest_version, Step, MIGRATIONS, MIGRATIONS_TABLE};
+use super::ClickHouseStore;
+use crate::StoreError;
+
+/// What `migrate` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrateReport {
+    /// Migrations applied now (version, name).
+    pub applied: Vec<(u32, &'static str)>,
+    /// The schema version after migrating.
+    pub version: u32,
+}
+
+/// What `status` found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbStatus {
+    /// The server's `version()`.
+    pub server_version: String,
+    /// Applied migrations (version, name, when), oldest first.
+    pub applied: Vec<(u32, String, chrono::DateTime<Utc>)>,
+    /// Known migrations not applied yet (version, name).
+    pub pending: Vec<(u32, &'static str)>,
+    /// Row counts per table (observation tables counted with `FINAL`).
+    pub tables: Vec<(&'static str, u64)>,
+    /// Spooled part files waiting for delivery.
+    pub spooled_parts: usize,
+}
+
+impl ClickHouseStore {
+    /// Creates the database and applies every pending migration, in order.
+    pub async fn migrate(&self) -> Result<MigrateReport, StoreError> {
+        let db = &self.cfg.database;
+        self.timed("connect", self.server.query("SELECT 1").fetch_one::<u8>())
+            .await?;
+        self.timed(
+            "create the database",
+            self.server
+                .query(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
+                .execute(),
+        )
+        .await?;
+        self.execute("create schema_migrations", MIGRATIONS_TABLE)
+            .await?;
+        let done: Vec<u32> = self
+            .fetch(
+                "read schema_migrations",
+                "SELECT DISTINCT version FROM {db}.schema_migrations ORDER BY version",
+            )
+            .await?;
+        let current = done.last().copied().unwrap_or(0);
+        if current > latest_version() {
+            return Err(StoreError::SchemaTooNew {
+                database: db.clone(),
+                found: current,
+                known: latest_version(),
+            });
+        }
+        let mut applied = Vec::new();
+        for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
+            let what = format!("apply migration {}", m.version);
+            for step in m.steps {
+                if let Step::AddColumn { table, column } = step {
+                    let present = self
+                        .timed(
+                            &what,
+                            self.server
+                                .query("SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?")
+                                .bind(db.as_str())
+                                .bind(table.name)
+                                .bind(*column)
+                                .fetch_one::<u64>(),
+                        )
+                        .await?;
+                    if present > 0 {
+                        continue;
+                    }
+                }
+                self.execute(&what, &step.sql()).await?;
+            }
+            let row = rows::MigrationRow {
+                version: m.version,
+                name: m.name.to_string(),
+                applied_at: chrono::DateTime::from_timestamp(Utc::now().timestamp(), 0)
+                    .unwrap_or_default(),
+            };
+            self.insert("schema_migrations", &[row]).await?;
+            tracing::info!(database = %db, version = m.version, name = m.name, "applied migration");
+            applied.push((m.version, m.name));
+        }
+        Ok(MigrateReport {
+            applied,
+            version: latest_version(),
+        })
+    }
+
+    /// The schema version, table sizes and spool of the database.
+    pub async fn status(&self) -> Result<DbStatus, StoreError> {
+        let server_version = self
+            .timed(
+                "ask the server version",
+                self.server.query("SELECT version()").fetch_one::<String>(),
+            )
+            .await?;
+        let exists = self
+            .timed(
+                "look up the database",
+                self.server
+                    .query("SELECT count() FROM system.tables WHERE database = ? AND name = 'schema_migrations'")
+                    .bind(&self.cfg.database)
+                    .fetch_one::<u64>(),
+            )
+            .await?;
+        let applied: Vec<rows::MigrationRow> = if exists > 0 {
+            self.fetch(
+                "read schema_migrations",
+                "SELECT version, any(name), min(applied_at) FROM {db}.schema_migrations GROUP BY version ORDER BY version")
+                .await?
+        } else {
+            Vec::new()
+        };
+        let pending = MIGRATIONS
+            .iter()
+            .filter(|m| !applied.iter().any(|a| a.version == m.version))
+            .map(|m| (m.version, m.name))
+            .collect::<Vec<_>>();
+        let mut tables = Vec::new();
+        if pending.is_empty() {
+            for def in OBSERVATION_TABLES.iter().chain(WEEKLY_TABLES.iter()) {
+                // Observations collapse re-imports only under FINAL.
+                let fin = if OBSERVATION_TABLES.contains(def) {
+                    " FINAL"
+                } else {
+                    ""
+                };
+                let sql = format!("SELECT count() FROM {{db}}.{}{fin}", def.name);
+                tables.push((def.name, self.count(&sql).await?));
+            }
+        }
+        Ok(DbStatus {
+            server_version,
+            applied: applied
+                .into_iter()
+                .map(|r| (r.version, r.name, r.applied_at))
+                .collect(),
+            pending,
+            tables,
+            spooled_parts: self.spooled_parts()?,
+        })
+    }
+}

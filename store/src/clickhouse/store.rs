@@ -1,0 +1,208 @@
+//! The [`Store`] implementation: appends (spooled on failure), cached observation reads,
+//! and the weekly tables as one generation swapped in with a single `RENAME`.
+
+use std::future::Future;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use polars::prelude::*;
+use tagpulse_model::tables::WEEKLY_TABLES;
+use tagpulse_model::{ObservationBatch, WeeklyTables};
+
+use super::{rows, ClickHouseStore, ObservationCache};
+use crate::parquet;
+use crate::{polars_err, AppendStats, Store, StoreError};
+
+/// Rows for the observation tables; an empty frame (of any schema) gives none.
+pub(super) fn observation_rows(
+    snapshots: &DataFrame,
+    daily: &DataFrame,
+) -> Result<(Vec<rows::SnapshotRow>, Vec<rows::DailyRow>), StoreError> {
+    let srows = if snapshots.height() > 0 {
+        rows::snapshot_rows(snapshots).map_err(polars_err("cannot store snapshots"))?
+    } else {
+        Vec::new()
+    };
+    let drows = if daily.height() > 0 {
+        rows::daily_rows(daily).map_err(polars_err("cannot store daily counts"))?
+    } else {
+        Vec::new()
+    };
+    Ok((srows, drows))
+}
+
+impl ClickHouseStore {
+    pub(super) async fn insert_rows(
+        &self,
+        srows: &[rows::SnapshotRow],
+        drows: &[rows::DailyRow],
+    ) -> Result<AppendStats, StoreError> {
+        // Dropped before writing: a failed insert may still have stored some rows.
+        {
+            let mut cache = self.cache.lock().expect("cache lock");
+            cache.writes += 1;
+            cache.snapshots = None;
+            cache.daily = None;
+        }
+        self.insert("snapshots", srows).await?;
+        self.insert("daily_counts", drows).await?;
+        Ok(AppendStats {
+            snapshots: srows.len(),
+            daily: drows.len(),
+        })
+    }
+
+    pub(super) async fn snapshots(&self) -> Result<DataFrame, StoreError> {
+        self.cached(|c| &mut c.snapshots, async {
+            let rows: Vec<rows::SnapshotRow> = self
+                .fetch("read snapshots", "SELECT ?fields FROM {db}.snapshots FINAL")
+                .await?;
+            rows::snapshots_frame(&rows).map_err(polars_err("cannot build the snapshots frame"))
+        })
+        .await
+    }
+
+    pub(super) async fn daily(&self) -> Result<DataFrame, StoreError> {
+        self.cached(|c| &mut c.daily, async {
+            let rows: Vec<rows::DailyRow> = self
+                .fetch(
+                    "read daily_counts",
+                    "SELECT ?fields FROM {db}.daily_counts FINAL",
+                )
+                .await?;
+            rows::daily_frame(&rows).map_err(polars_err("cannot build the daily frame"))
+        })
+        .await
+    }
+
+    /// The cached frame `slot` picks, or `read`'s result, kept unless a write overlapped.
+    pub(super) async fn cached(
+        &self,
+        slot: impl Fn(&mut ObservationCache) -> &mut Option<DataFrame>,
+        read: impl Future<Output = Result<DataFrame, StoreError>>,
+    ) -> Result<DataFrame, StoreError> {
+        let writes = {
+            let mut cache = self.cache.lock().expect("cache lock");
+            if let Some(df) = slot(&mut cache) {
+                return Ok(df.clone());
+            }
+            cache.writes
+        };
+        let df = read.await?;
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.writes == writes {
+            *slot(&mut cache) = Some(df.clone());
+        }
+        Ok(df)
+    }
+}
+
+#[async_trait]
+impl Store for ClickHouseStore {
+    fn describe(&self) -> String {
+        format!(
+            "ClickHouse database {} at {} (user {})",
+            self.cfg.database, self.cfg.url, self.cfg.user
+        )
+    }
+
+    async fn append(&self, batch: &ObservationBatch) -> Result<AppendStats, StoreError> {
+        let now = Utc::now().timestamp_micros();
+        let mut snapshots =
+            parquet::snapshots_frame(batch, now).map_err(polars_err("cannot build snapshots"))?;
+        let mut daily =
+            parquet::daily_frame(batch, now).map_err(polars_err("cannot build daily counts"))?;
+        // Rows that ClickHouse cannot hold (e.g. a time before 1970) are a data error, not
+        // an outage: refuse the batch here instead of spooling it forever.
+        let (srows, drows) = observation_rows(&snapshots, &daily)?;
+        let delivered = async {
+            self.ready().await?;
+            self.insert_rows(&srows, &drows).await
+        }
+        .await;
+        match delivered {
+            Ok(stats) => Ok(stats),
+            Err(e) => {
+                let dir = self.spool.root().display().to_string();
+                self.spool
+                    .append_frames(&mut snapshots, &mut daily)
+                    .map_err(|spool| StoreError::SpoolFailed {
+                        reason: e.to_string(),
+                        spool: spool.to_string(),
+                    })?;
+                Err(StoreError::Spooled {
+                    reason: e.to_string(),
+                    snapshots: snapshots.height(),
+                    daily: daily.height(),
+                    dir,
+                })
+            }
+        }
+    }
+
+    async fn scan_snapshots(&self) -> Result<LazyFrame, StoreError> {
+        self.ready().await?;
+        Ok(self.snapshots().await?.lazy())
+    }
+
+    async fn scan_daily(&self) -> Result<LazyFrame, StoreError> {
+        self.ready().await?;
+        Ok(self.daily().await?.lazy())
+    }
+
+    async fn write_weekly(&self, tables: &WeeklyTables) -> Result<(), StoreError> {
+        tables.check().map_err(StoreError::Schema)?;
+        self.ready().await?;
+        for def in WEEKLY_TABLES {
+            let t = def.name;
+            for sql in [
+                format!("DROP TABLE IF EXISTS {{db}}.{t}__next"),
+                format!("DROP TABLE IF EXISTS {{db}}.{t}__old"),
+                // From the definition, not `AS {t}`: the new generation has the columns
+                // this build computes, whatever an older build left.
+                def.clickhouse_create("__next"),
+            ] {
+                self.execute("prepare the weekly tables", &sql).await?;
+            }
+        }
+        for (def, df) in tables.frames() {
+            self.insert_table(def, "__next", df).await?;
+        }
+        // One RENAME swaps all four: SQL users never see tables from two different runs.
+        let swap = WEEKLY_TABLES
+            .iter()
+            .map(|d| d.name)
+            .map(|t| format!("{{db}}.{t} TO {{db}}.{t}__old, {{db}}.{t}__next TO {{db}}.{t}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.execute("swap in the weekly tables", &format!("RENAME TABLE {swap}"))
+            .await?;
+        for def in WEEKLY_TABLES {
+            self.execute(
+                "drop the previous weekly tables",
+                &format!("DROP TABLE IF EXISTS {{db}}.{}__old", def.name),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn read_weekly(&self) -> Result<WeeklyTables, StoreError> {
+        self.ready().await?;
+        if self
+            .count("SELECT count() FROM {db}.weekly_tag_metrics")
+            .await?
+            == 0
+        {
+            return Err(StoreError::NoWeeklyTables(self.describe()));
+        }
+        // The transform's own row order (each table's sort key), so both backends return
+        // identical frames.
+        let mut frames = Vec::with_capacity(WEEKLY_TABLES.len());
+        for def in WEEKLY_TABLES {
+            frames.push(self.fetch_table(def).await?);
+        }
+        let frames: [DataFrame; 4] = frames.try_into().expect("four weekly tables");
+        Ok(WeeklyTables::from_frames(frames))
+    }
+}

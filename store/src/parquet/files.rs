@@ -1,0 +1,42 @@
+//! Single Parquet files written atomically (temp name, sync, rename) and read whole.
+
+use std::fs::File;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::{polars_err, StoreError};
+
+/// Writes `df` to `dir/name` through a synced temp file and a rename.
+pub(crate) fn write_atomic(dir: &Path, name: &str, df: &mut DataFrame) -> Result<(), StoreError> {
+    let tmp = dir.join(format!(".tmp-{name}"));
+    let dest = dir.join(name);
+    let io = |what, path: &Path| {
+        let path = path.display().to_string();
+        move |source| StoreError::Io { what, path, source }
+    };
+    let mut file = File::create(&tmp).map_err(io("cannot create", &tmp))?;
+    ParquetWriter::new(&mut file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(df)
+        .map_err(polars_err(format!("cannot write {}", tmp.display())))?;
+    file.sync_all().map_err(io("cannot sync", &tmp))?;
+    drop(file);
+    std::fs::rename(&tmp, &dest).map_err(io("cannot rename into", &dest))?;
+    // The rename itself must survive a power cut too.
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("cannot sync", dir))?;
+    Ok(())
+}
+
+pub(crate) fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
+    let file = File::open(path).map_err(|source| StoreError::Io {
+        what: "cannot open",
+        path: path.display().to_string(),
+        source,
+    })?;
+    ParquetReader::new(file)
+        .finish()
+        .map_err(polars_err(format!("cannot read {}", path.display())))
+}
