@@ -53,11 +53,19 @@ pub enum DbCommand {
     /// Show the server, the schema version, table sizes and undelivered spool parts.
     Status,
     /// Print the SQL of every migration (what `migrate` runs), without connecting.
-    Schema,
+    Schema(SchemaArgs),
     /// Copy all observations and weekly tables from ClickHouse into a Parquet lake.
     Export(ExportArgs),
     /// Copy a Parquet lake (observations and weekly tables) into ClickHouse.
     ImportParquet(ImportParquetArgs),
+}
+
+/// Arguments of `db schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print instead the SQL that reads and swaps the weekly tables (what `transform` runs).
+    #[arg(long)]
+    pub swap: bool,
 }
 
 /// Arguments of `db export`.

@@ -9,18 +9,25 @@ use tagpulse_store::Store;
 use crate::cli::DbCommand;
 
 pub async fn run(cfg: &Config, command: DbCommand) -> Result<()> {
-    if let DbCommand::Schema = command {
+    if let DbCommand::Schema(args) = &command {
         let database = cfg.storage.clickhouse.as_ref().map_or_else(
             || ClickHouseConfig::default().database,
             |c| c.database.clone(),
         );
-        print!("{}", tagpulse_store::clickhouse::schema::script(&database));
+        print!(
+            "{}",
+            if args.swap {
+                tagpulse_store::clickhouse::schema::weekly_script(&database)
+            } else {
+                tagpulse_store::clickhouse::schema::script(&database)
+            }
+        );
         return Ok(());
     }
     let store = tagpulse_store::open_clickhouse(&cfg.storage)?;
     let started = Instant::now();
     match command {
-        DbCommand::Schema => unreachable!("handled above"),
+        DbCommand::Schema(_) => unreachable!("handled above"),
         DbCommand::Migrate => {
             let done = store.migrate().await?;
             for (version, name) in &done.applied {

@@ -5,15 +5,13 @@
 //! here; elsewhere they say SKIPPED and return. Each test works in its own fresh
 //! database; the spool test starts (and stops, and restarts) a private server of its own.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::util::*;
 use clickhouse::Client;
-use common::*;
 use polars::prelude::*;
 
 const SERVER_ENV: &str = "TAGPULSE_TEST_CLICKHOUSE_URL";
@@ -740,19 +738,32 @@ fn migrate_is_idempotent_status_tells_and_secrets_stay_out_of_output() {
         out.contains("server version 18.") || out.contains("server version 2"),
         "{out}"
     );
-    assert_eq!(out.matches("  pending  ").count(), 3, "{out}");
+    assert_eq!(out.matches("  pending  ").count(), 4, "{out}");
     let out = ok(d, &["db", "migrate"]);
     assert!(
-        out.contains("applied migration 1") && out.contains("applied migration 3"),
+        out.contains("applied migration 1") && out.contains("applied migration 4"),
         "{out}"
     );
-    assert!(out.contains("schema version 3 (migrated)"), "{out}");
+    assert!(out.contains("schema version 4 (migrated)"), "{out}");
     let out = ok(d, &["db", "migrate"]);
-    assert!(out.contains("schema version 3 (already current)"), "{out}");
+    assert!(out.contains("schema version 4 (already current)"), "{out}");
     assert!(!out.contains("applied migration"), "{out}");
-    assert_eq!(count(&url, &db, "SELECT count() FROM schema_migrations"), 3);
+    assert_eq!(count(&url, &db, "SELECT count() FROM schema_migrations"), 4);
+    // Every weekly table has exactly as many columns as the model defines.
+    for def in tagpulse_model::tables::WEEKLY_TABLES {
+        let sql = format!(
+            "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = '{}'",
+            def.name
+        );
+        assert_eq!(
+            count(&url, &db, &sql),
+            def.columns.len() as u64,
+            "{}",
+            def.name
+        );
+    }
     let out = ok(d, &["db", "status"]);
-    assert_eq!(out.matches("applied  ").count(), 3, "{out}");
+    assert_eq!(out.matches("applied  ").count(), 4, "{out}");
     assert!(out.contains("snapshots") && out.contains("0 rows"), "{out}");
     for view in ["v_latest_week_occupations", "v_tag_history"] {
         assert_eq!(

@@ -9,8 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 use tagpulse_transform::reference;
 
-mod common;
-use common::*;
+use crate::util::*;
 
 fn parts(dir: &Path) -> usize {
     let d = dir.join("data/observations/snapshots");
@@ -106,6 +105,7 @@ fn fixtures_import_transform_report_match_the_spec_and_reimport_changes_nothing(
             "avg4",
             "momentum",
             "z",
+            "z_median",
             "breakout"
         ]
     );

@@ -489,6 +489,29 @@ mod tests {
         );
     }
 
+    /// The README's `## Tables` section is this module's Markdown, verbatim. To refresh it
+    /// after changing a definition: `TAGPULSE_WRITE_README=1 cargo test -p tagpulse-model`.
+    #[test]
+    fn the_readme_shows_these_tables() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let (begin, end) = ("<!-- tables:begin -->\n", "<!-- tables:end -->");
+        let a = readme.find(begin).expect("README has the tables markers") + begin.len();
+        let b = readme.find(end).expect("README has the tables markers");
+        let want = markdown_reference();
+        if std::env::var_os("TAGPULSE_WRITE_README").is_some() {
+            let updated = format!("{}{want}{}", &readme[..a], &readme[b..]);
+            std::fs::write(path, updated).unwrap();
+            return;
+        }
+        assert_eq!(
+            &readme[a..b],
+            want,
+            "README.md's table reference drifted from model/src/tables.rs: run \
+             TAGPULSE_WRITE_README=1 cargo test -p tagpulse-model"
+        );
+    }
+
     #[test]
     fn clickhouse_ddl_follows_the_columns() {
         let ddl = WEEKLY_BRAND_METRICS.clickhouse_create("__next");

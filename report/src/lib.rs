@@ -969,6 +969,8 @@ mod tests {
             nulls().with_name("avg4".into()),
             nulls().with_name("momentum".into()),
             Column::new("z".into(), [None, None, Some(5.0), None]),
+            // Not the median of the rows above (100): the page must show the transform's.
+            Column::new("z_median".into(), [None, None, Some(120.0), None]),
             Column::new("breakout".into(), [false, false, true, false]),
         ])
         .unwrap();
@@ -1001,6 +1003,7 @@ mod tests {
             nulls().with_name("avg4".into()),
             nulls().with_name("momentum".into()),
             nulls().with_name("z".into()),
+            nulls().with_name("z_median".into()),
             Column::new("breakout".into(), [false; 4]),
         ])
         .unwrap();
@@ -1119,8 +1122,9 @@ mod tests {
         );
         assert!(html.contains("#koch (1 gaps, longest 10.4 days)"));
         assert!(html.contains("#azubi ×2"));
-        // The breakout table shows z and the median of the previous weeks (only one: 100).
-        assert!(html.contains("<td>5.0</td>"));
+        // The breakout table shows the transform's median of the previous weeks (120, not
+        // the 100 a recomputation from these rows would give), then z.
+        assert!(html.contains("<td>120</td><td>5.0</td>"), "{html}");
         let csv = files
             .files
             .iter()

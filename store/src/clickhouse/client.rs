@@ -8,7 +8,7 @@ use polars::prelude::*;
 use tagpulse_model::TableDef;
 
 use super::codec;
-use super::schema::for_database;
+use super::schema::{for_database, select_all};
 use super::ClickHouseStore;
 use crate::{polars_err, StoreError};
 
@@ -141,15 +141,7 @@ impl ClickHouseStore {
     /// Every row of `table`, in its sort order, as a frame with the table's schema.
     pub(super) async fn fetch_table(&self, def: &TableDef) -> Result<DataFrame, StoreError> {
         let what = format!("read {}", def.name);
-        let sql = for_database(
-            &format!(
-                "SELECT {} FROM {{db}}.{} ORDER BY {}",
-                def.names().join(", "),
-                def.name,
-                def.order_by.join(", ")
-            ),
-            &self.cfg.database,
-        );
+        let sql = for_database(&select_all(def), &self.cfg.database);
         let mut cursor = self
             .client
             .query(&sql)

@@ -7,7 +7,9 @@
 //! `{db}` stands for the configured database (a checked identifier, see
 //! [`tagpulse_config::check_identifier`]); nothing else is ever formatted into SQL.
 
-use tagpulse_model::tables::{TableDef, WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS};
+use tagpulse_model::tables::{
+    TableDef, WEEKLY_OCCUPATION_METRICS, WEEKLY_TABLES, WEEKLY_TAG_METRICS,
+};
 
 /// One schema version.
 #[derive(Debug, Clone, Copy)]
@@ -211,6 +213,76 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// `SELECT` of every column of a table the model defines, in its sort order.
+pub fn select_all(def: &TableDef) -> String {
+    format!(
+        "SELECT {} FROM {{db}}.{} ORDER BY {}",
+        def.names().join(", "),
+        def.name,
+        def.order_by.join(", ")
+    )
+}
+
+/// The statements that replace the weekly tables as one generation (`{db}` unreplaced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeeklySwap {
+    /// Drop leftovers, create every `<table>__next` from its definition.
+    pub prepare: Vec<String>,
+    /// One `RENAME` that swaps all tables in (`__next` filled before it).
+    pub rename: String,
+    /// Drop the previous tables.
+    pub cleanup: Vec<String>,
+}
+
+/// The weekly swap of the tables in [`WEEKLY_TABLES`], as `write_weekly` runs it.
+pub fn weekly_swap() -> WeeklySwap {
+    let mut prepare = Vec::new();
+    for def in WEEKLY_TABLES {
+        let t = def.name;
+        prepare.push(format!("DROP TABLE IF EXISTS {{db}}.{t}__next"));
+        prepare.push(format!("DROP TABLE IF EXISTS {{db}}.{t}__old"));
+        // From the definition, not `AS {t}`: the new generation has the columns this
+        // build computes, whatever an older build left.
+        prepare.push(def.clickhouse_create("__next"));
+    }
+    let rename = WEEKLY_TABLES
+        .iter()
+        .map(|d| d.name)
+        .map(|t| format!("{{db}}.{t} TO {{db}}.{t}__old, {{db}}.{t}__next TO {{db}}.{t}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    WeeklySwap {
+        prepare,
+        rename: format!("RENAME TABLE {rename}"),
+        cleanup: WEEKLY_TABLES
+            .iter()
+            .map(|d| format!("DROP TABLE IF EXISTS {{db}}.{}__old", d.name))
+            .collect(),
+    }
+}
+
+/// The SQL the store sends for the weekly tables, as a script for review and for the
+/// modern-engine check: the reads, then the swap (`__next` is filled between prepare and
+/// rename).
+pub fn weekly_script(db: &str) -> String {
+    let swap = weekly_swap();
+    let mut out = String::from("-- read\n");
+    for def in WEEKLY_TABLES {
+        out.push_str(&format!("{};\n", for_database(&select_all(def), db)));
+    }
+    for (section, stmts) in [
+        ("prepare", swap.prepare),
+        ("rename", vec![swap.rename]),
+        ("cleanup", swap.cleanup),
+    ] {
+        out.push_str(&format!("-- {section}\n"));
+        for sql in stmts {
+            out.push_str(&format!("{};\n", for_database(&sql, db)));
+        }
+    }
+    out
+}
+
 /// The newest schema version this build knows.
 pub fn latest_version() -> u32 {
     MIGRATIONS.last().map_or(0, |m| m.version)
@@ -320,9 +392,11 @@ mod tests {
                         .next()
                         .unwrap()
                         .to_string();
-                    let body = &sql[sql.find('(').unwrap() + 1..sql.find("\n)").unwrap()];
+                    let body = &sql[sql.find('(').unwrap() + 1..sql.find(") ENGINE").unwrap()];
                     let cols = body
                         .split(",\n")
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
                         .map(|l| {
                             let (n, t) = l.trim().split_once(' ').unwrap();
                             (n.to_string(), t.to_string())
@@ -347,6 +421,21 @@ mod tests {
             }
         }
         tables
+    }
+
+    #[test]
+    fn the_weekly_swap_renames_every_table_in_one_statement() {
+        let swap = weekly_swap();
+        assert_eq!(swap.prepare.len(), 3 * WEEKLY_TABLES.len());
+        assert_eq!(
+            swap.rename.matches("__next TO").count(),
+            WEEKLY_TABLES.len()
+        );
+        assert!(swap.rename.starts_with("RENAME TABLE {db}.weekly_tag_metrics TO {db}.weekly_tag_metrics__old, {db}.weekly_tag_metrics__next TO {db}.weekly_tag_metrics, "));
+        let script = weekly_script("d");
+        assert!(script.starts_with("-- read\nSELECT platform, tag, metric, week_start, "));
+        assert!(!script.contains("{db}"));
+        assert!(script.contains("-- rename\nRENAME TABLE d.weekly_tag_metrics TO"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use polars::prelude::*;
 use tagpulse_model::tables::WEEKLY_TABLES;
 use tagpulse_model::{ObservationBatch, WeeklyTables};
 
+use super::schema::weekly_swap;
 use super::{rows, ClickHouseStore, ObservationCache};
 use crate::parquet;
 use crate::{polars_err, AppendStats, Store, StoreError};
@@ -153,36 +154,18 @@ impl Store for ClickHouseStore {
     async fn write_weekly(&self, tables: &WeeklyTables) -> Result<(), StoreError> {
         tables.check().map_err(StoreError::Schema)?;
         self.ready().await?;
-        for def in WEEKLY_TABLES {
-            let t = def.name;
-            for sql in [
-                format!("DROP TABLE IF EXISTS {{db}}.{t}__next"),
-                format!("DROP TABLE IF EXISTS {{db}}.{t}__old"),
-                // From the definition, not `AS {t}`: the new generation has the columns
-                // this build computes, whatever an older build left.
-                def.clickhouse_create("__next"),
-            ] {
-                self.execute("prepare the weekly tables", &sql).await?;
-            }
+        let swap = weekly_swap();
+        for sql in &swap.prepare {
+            self.execute("prepare the weekly tables", sql).await?;
         }
         for (def, df) in tables.frames() {
             self.insert_table(def, "__next", df).await?;
         }
         // One RENAME swaps all four: SQL users never see tables from two different runs.
-        let swap = WEEKLY_TABLES
-            .iter()
-            .map(|d| d.name)
-            .map(|t| format!("{{db}}.{t} TO {{db}}.{t}__old, {{db}}.{t}__next TO {{db}}.{t}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        self.execute("swap in the weekly tables", &format!("RENAME TABLE {swap}"))
+        self.execute("swap in the weekly tables", &swap.rename)
             .await?;
-        for def in WEEKLY_TABLES {
-            self.execute(
-                "drop the previous weekly tables",
-                &format!("DROP TABLE IF EXISTS {{db}}.{}__old", def.name),
-            )
-            .await?;
+        for sql in &swap.cleanup {
+            self.execute("drop the previous weekly tables", sql).await?;
         }
         Ok(())
     }

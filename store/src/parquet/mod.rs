@@ -262,7 +262,7 @@ impl Store for ParquetStore {
         let dir = match generation::resolve(&self.root, WEEKLY_DIR)? {
             Some(dir) => dir,
             // A lake from before generations: the tables sit at its root.
-            None if self.root.join(weekly_file(&WEEKLY_TABLES[0])).exists() => self.root.clone(),
+            None if self.root.join(weekly_file(WEEKLY_TABLES[0])).exists() => self.root.clone(),
             None => return Err(StoreError::NoWeeklyTables(self.root.display().to_string())),
         };
         let mut frames = Vec::with_capacity(WEEKLY_TABLES.len());

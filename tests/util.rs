@@ -1,4 +1,4 @@
-//! Helpers shared by the end-to-end test binaries: run the real `tagpulse` executable in
+//! Helpers shared by the integration tests: run the real `tagpulse` executable in
 //! a directory and read what it wrote.
 
 #![allow(dead_code)]
