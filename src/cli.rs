@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
-use tagpulse_config::{parse_iso_week, FileFormat};
+use tagpulse_config::parse_iso_week;
+use tagpulse_ingest::sources::file::FileFormat;
 
 /// tagpulse: weekly growth of job and occupation hashtags, and the employer-branding report.
 #[derive(Debug, Parser)]

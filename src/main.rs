@@ -15,7 +15,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use tagpulse_config::{iso_week_label, Config, DEFAULT_CONFIG_FILE};
 use tagpulse_ingest::Progress;
-use tagpulse_pipeline::{ImportRequest, Pipeline, ProgressSink, RenderRequest};
+use tagpulse_pipeline::{ImportRequest, Pipeline, PipelineError, ProgressSink, RenderRequest};
 use tracing::{info, warn};
 
 use cli::{Cli, Command, ReportArgs};
@@ -68,15 +68,20 @@ async fn run(cli: Cli) -> Result<()> {
     let cfg = load_config(&cli)?;
     let command = match cli.command {
         Command::Config => {
-            show::print_config(&cfg);
+            // The sources' own sections are validated by their components.
+            let sources = tagpulse_ingest::sources::build_all(&cfg)?;
+            show::print_config(&cfg, &sources);
             return Ok(());
         }
         Command::Db(db) => return db::run(&cfg, db).await,
         other => other,
     };
     let data_dir = cfg.storage.data_dir.clone();
-    let pipeline = Pipeline::open(cfg).map_err(|e| {
-        anyhow::Error::new(e).context(format!("cannot open the store in {}", data_dir.display()))
+    let pipeline = Pipeline::open(cfg).map_err(|e| match e {
+        // A bad source section is a config error: it names its own file and line.
+        PipelineError::Config(e) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e)
+            .context(format!("cannot open the store in {}", data_dir.display())),
     })?;
     let started = Instant::now();
     match command {
@@ -116,7 +121,7 @@ async fn run(cli: Cli) -> Result<()> {
             print_report(&out);
         }
         Command::Run(args) => {
-            if pipeline.config().sources.is_empty() {
+            if pipeline.sources().is_empty() {
                 warn!("no [[sources]] configured: computing from the stored observations only");
             }
             let out = pipeline.run(&render_request(&args), &Bars).await;

@@ -1,9 +1,10 @@
 //! `tagpulse config`: what the configuration resolves to (never the password itself).
 
-use tagpulse_config::{Config, SourceConfig};
+use tagpulse_config::Config;
+use tagpulse_ingest::Source;
 
 /// Prints the resolved configuration.
-pub fn print_config(cfg: &Config) {
+pub fn print_config(cfg: &Config, sources: &[Box<dyn Source>]) {
     match &cfg.storage.clickhouse {
         Some(ch) if cfg.storage.backend == tagpulse_config::Backend::Clickhouse => println!(
             "storage: ClickHouse database {} at {} (user {}, password {}), spool in {}",
@@ -24,17 +25,8 @@ pub fn print_config(cfg: &Config) {
         ),
     }
     println!("sources: {}", cfg.sources.len());
-    for s in &cfg.sources {
-        match s {
-            SourceConfig::File(f) => println!(
-                "  {} (file): {} [{}/{}]{}",
-                f.id,
-                f.paths.join(", "),
-                f.platform,
-                f.metric,
-                if f.synthetic { " synthetic" } else { "" }
-            ),
-        }
+    for s in sources {
+        println!("  {}", s.describe());
     }
     println!(
         "occupations: {} ({} distinct tags)",

@@ -2,8 +2,8 @@
 //!
 //! A source (a set of files today, HTTP APIs later) yields an [`ObservationBatch`]: counter
 //! snapshots and daily counts exactly as `design/metrics.md` defines them, with validated
-//! [`Tag`]s. Sources are registered in one place, [`build_source`]; adding a source means a
-//! module under `sources/` and one arm there. Ingest knows nothing about storage.
+//! [`Tag`]s. Each kind of source is a component folder under `sources/`, registered by
+//! one line in [`sources::REGISTRY`]. Ingest knows nothing about storage.
 
 #![warn(missing_docs)]
 
@@ -13,7 +13,6 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 
-use tagpulse_config::SourceConfig;
 pub use tagpulse_config::{parse_ident, Tag, TagError};
 pub use tagpulse_model::{DailyCount, ObservationBatch, Snapshot};
 
@@ -76,17 +75,23 @@ pub trait Source: Send + Sync {
     /// The source's id.
     fn id(&self) -> &str;
 
+    /// One line for `tagpulse config`: the id, the kind and what it reads.
+    fn describe(&self) -> String;
+
+    /// The tags this source is limited to, when configured (else the taxonomy's).
+    fn tags(&self) -> Option<&[Tag]> {
+        None
+    }
+
+    /// True for generated data (the bundled sample): the report says so.
+    fn synthetic(&self) -> bool {
+        false
+    }
+
     /// Fetches observations for `tags` (a source reading files takes what they hold).
     async fn fetch(
         &self,
         tags: &[Tag],
         progress: &dyn Progress,
     ) -> Result<ObservationBatch, IngestError>;
-}
-
-/// Builds the source a config entry describes: the one registry of source kinds.
-pub fn build_source(cfg: &SourceConfig) -> Box<dyn Source> {
-    match cfg {
-        SourceConfig::File(f) => Box::new(sources::file::FileSource::from_config(f)),
-    }
 }

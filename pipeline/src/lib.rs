@@ -16,9 +16,9 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
-use tagpulse_config::{Config, FileFormat, FileSourceConfig, SourceConfig};
-use tagpulse_ingest::sources::file::FileSource;
-use tagpulse_ingest::{build_source, IngestError, Progress, Source};
+use tagpulse_config::{Config, ConfigError};
+use tagpulse_ingest::sources::file::{FileFormat, FileSource, FileSourceConfig};
+use tagpulse_ingest::{IngestError, Progress, Source};
 use tagpulse_store::{Store, StoreError};
 use tagpulse_transform::{weekly_tables, Params, TransformError};
 
@@ -29,6 +29,9 @@ pub use outcome::{
 /// A job failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    /// The config is invalid (e.g. a bad key in a source's section).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// A source could not deliver.
     #[error(transparent)]
     Ingest(#[from] IngestError),
@@ -102,14 +105,26 @@ pub struct RenderRequest {
 /// The config and the store it names: everything a job needs.
 pub struct Pipeline {
     cfg: Config,
+    sources: Vec<Box<dyn Source>>,
     store: Box<dyn Store>,
 }
 
 impl Pipeline {
-    /// Opens the store `cfg` names.
+    /// Builds every configured source (the registry validates each entry) and opens the
+    /// store `cfg` names.
     pub fn open(cfg: Config) -> Result<Self, PipelineError> {
+        let sources = tagpulse_ingest::sources::build_all(&cfg)?;
         let store = tagpulse_store::open(&cfg.storage)?;
-        Ok(Pipeline { cfg, store })
+        Ok(Pipeline {
+            cfg,
+            sources,
+            store,
+        })
+    }
+
+    /// The configured sources, in config order.
+    pub fn sources(&self) -> &[Box<dyn Source>] {
+        &self.sources
     }
 
     /// The config in force.
@@ -128,10 +143,9 @@ impl Pipeline {
         }
     }
 
-    /// Fetches one configured source and stores what it yields.
-    pub async fn ingest(&self, cfg: &SourceConfig, progress: &dyn ProgressSink) -> SourceOutcome {
-        let source = build_source(cfg);
-        let tags = cfg
+    /// Fetches one source and stores what it yields.
+    pub async fn ingest(&self, source: &dyn Source, progress: &dyn ProgressSink) -> SourceOutcome {
+        let tags = source
             .tags()
             .map(<[_]>::to_vec)
             .unwrap_or_else(|| self.cfg.tracked_tags());
@@ -177,6 +191,7 @@ impl Pipeline {
     ) -> Result<ImportOutcome, PipelineError> {
         let source = FileSource::from_config(&FileSourceConfig {
             id: "import".into(),
+            kind: "file".into(),
             paths: req.paths,
             format: req.format,
             platform: req.platform,
@@ -223,9 +238,9 @@ impl Pipeline {
 
     /// The main job: every source, then the weekly tables, then the report.
     pub async fn run(&self, req: &RenderRequest, progress: &dyn ProgressSink) -> RunOutcome {
-        let mut sources = Vec::with_capacity(self.cfg.sources.len());
-        for cfg in &self.cfg.sources {
-            let out = self.ingest(cfg, progress).await;
+        let mut sources = Vec::with_capacity(self.sources.len());
+        for source in &self.sources {
+            let out = self.ingest(source.as_ref(), progress).await;
             match &out.status {
                 SourceStatus::Stored { snapshots, daily } => {
                     tracing::info!(source = out.source, snapshots, daily, "stored")

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use polars::prelude::*;
-use tagpulse_config::{iso_week_label, parse_iso_week, SourceConfig};
+use tagpulse_config::{iso_week_label, parse_iso_week};
 use tagpulse_store::{generation, Store};
 use tagpulse_transform::series_summary;
 
@@ -43,9 +43,10 @@ pub(crate) async fn render(
     )?
     .collect()?;
     let sources = stored_sources(p.store.as_ref()).await?;
-    let synthetic = cfg.sources.iter().any(|s| match s {
-        SourceConfig::File(f) => f.synthetic && sources.contains(&f.id),
-    });
+    let synthetic = p
+        .sources
+        .iter()
+        .any(|s| s.synthetic() && sources.iter().any(|id| id == s.id()));
     let files = tagpulse_report::render(&tagpulse_report::ReportInput {
         tables: &tables,
         series: &series,

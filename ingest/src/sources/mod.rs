@@ -1,3 +1,108 @@
-//! One module per source kind; `crate::build_source` is where they are registered.
+//! The source components and their registry: one folder per kind, one line each in
+//! [`REGISTRY`].
+//!
+//! A component is a folder `sources/<kind>/` holding its config struct (serde,
+//! `deny_unknown_fields`, every field documented), its [`Source`] impl and a `build`
+//! function that parses a `[[sources]]` entry with [`Diagnostics::parse_section`], so a
+//! bad key in its section is reported as `file:line: sources[i].key: message`.
 
 pub mod file;
+#[cfg(test)]
+mod fixed;
+
+use tagpulse_config::{key, Config, ConfigError, Diagnostics, SourceEntry};
+
+use crate::Source;
+
+/// Builds a source from its `[[sources]]` entry.
+pub type Build = fn(&SourceEntry, &Diagnostics) -> Result<Box<dyn Source>, ConfigError>;
+
+/// Every source kind, by its `kind` name: adding a source is its folder and one line here.
+pub const REGISTRY: &[(&str, Build)] = &[
+    ("file", file::build),
+    #[cfg(test)]
+    ("fixed", fixed::build),
+];
+
+/// The source one `[[sources]]` entry describes, validated by its component.
+pub fn build(entry: &SourceEntry, diag: &Diagnostics) -> Result<Box<dyn Source>, ConfigError> {
+    match REGISTRY.iter().find(|(kind, _)| *kind == entry.kind) {
+        Some((_, build)) => build(entry, diag),
+        None => {
+            let mut path = entry.path();
+            path.push(key("kind"));
+            let known: Vec<&str> = REGISTRY.iter().map(|(k, _)| *k).collect();
+            Err(diag.invalid_at(
+                &path,
+                format!(
+                    "unknown source kind {:?}, expected one of: {}",
+                    entry.kind,
+                    known.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+/// Every configured source, in config order; the first invalid entry is the error.
+pub fn build_all(cfg: &Config) -> Result<Vec<Box<dyn Source>>, ConfigError> {
+    cfg.sources
+        .iter()
+        .map(|e| build(e, &cfg.diagnostics))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use tagpulse_config::{Config, ConfigError};
+
+    use super::build_all;
+
+    fn err(text: &str) -> (usize, String, String) {
+        let cfg = Config::from_toml(text, "t.toml").unwrap();
+        match build_all(&cfg) {
+            Err(ConfigError::Invalid {
+                line, key, message, ..
+            }) => (line, key, message),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("{text} should not build"),
+        }
+    }
+
+    #[test]
+    fn source_errors_name_path_and_line() {
+        let (line, key, _) =
+            err("[[sources]]\nid = \"a\"\nkind = \"file\"\npaths = [\"ok\", \"[\"]\n");
+        assert_eq!((line, key.as_str()), (4, "sources[0].paths[1]"));
+        let (_, key, msg) = err("[[sources]]\nid = \"a\"\nkind = \"ftp\"\npaths = [\"x\"]\n");
+        assert!(key.starts_with("sources[0]"), "{key}");
+        assert!(msg.contains("ftp"), "{msg}");
+        let (_, key, msg) = err(
+            "[[sources]]\nid = \"a\"\nkind = \"file\"\npaths = [\"x\"]\nplatform = \"TikTok\"\n",
+        );
+        assert!(key.starts_with("sources[0]"), "{key}");
+        assert!(msg.contains("TikTok"), "{msg}");
+        let (line, key, msg) = err("[[sources]]\nid = \"a\"\nkind = \"file\"\n\npaths = []\n");
+        assert_eq!((line, key.as_str()), (5, "sources[0].paths"));
+        assert!(msg.contains("at least one"), "{msg}");
+        let (line, key, msg) =
+            err("[[sources]]\nid = \"a\"\nkind = \"file\"\npaths = [\"x\"]\nformat = \"xml\"\n");
+        assert_eq!((line, key.as_str()), (5, "sources[0].format"));
+        assert!(msg.contains("xml"), "{msg}");
+    }
+
+    #[test]
+    fn the_sample_config_builds() {
+        let cfg = Config::from_toml(
+            "[[sources]]\nid = \"sample\"\nkind = \"file\"\npaths = [\"examples/sample/*.tsv\"]\nformat = \"tsv\"\nsynthetic = true\n",
+            "t.toml",
+        )
+        .unwrap();
+        let s = build_all(&cfg).unwrap();
+        assert!(s[0].synthetic());
+        assert_eq!(
+            s[0].describe(),
+            "sample (file): examples/sample/*.tsv [tiktok/views] synthetic"
+        );
+    }
+}

@@ -1,19 +1,34 @@
-//! The file source: TSV series (the fixture format), CSV and JSON lines.
+//! The file source (`kind = "file"`): TSV series (the fixture format), CSV and JSON lines.
 //!
 //! A file is parsed whole before anything is returned, and the first bad line ends the
-//! fetch with `file:line: what is wrong`, so a caller never stores half a file.
+//! fetch with `file:line: what is wrong`, so a caller never stores half a file. Its config
+//! is [`FileSourceConfig`]; one module per format (`tsv`, `csv`, `jsonl`) shares `rows`.
+
+mod config;
+mod csv;
+mod jsonl;
+mod rows;
+mod tsv;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use serde::Deserialize;
-use tagpulse_config::{FileFormat, FileSourceConfig};
+use tagpulse_config::{ConfigError, Diagnostics, SourceEntry};
 
-use crate::{
-    parse_ident, DailyCount, IngestError, ObservationBatch, Progress, Snapshot, Source, Tag,
-};
+use crate::{IngestError, ObservationBatch, Progress, Source, Tag};
+pub use config::{FileFormat, FileSourceConfig};
+use csv::parse_csv;
+use jsonl::parse_jsonl;
+use rows::Defaults;
+use tsv::parse_tsv;
+
+/// The registry's constructor: a `[[sources]]` entry of kind `file` -> a [`FileSource`].
+pub fn build(entry: &SourceEntry, diag: &Diagnostics) -> Result<Box<dyn Source>, ConfigError> {
+    Ok(Box::new(FileSource::from_config(&config::parse(
+        entry, diag,
+    )?)))
+}
 
 /// Reads the files a [`FileSourceConfig`] names.
 #[derive(Debug, Clone)]
@@ -114,6 +129,25 @@ impl Source for FileSource {
         &self.cfg.id
     }
 
+    fn synthetic(&self) -> bool {
+        self.cfg.synthetic
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} (file): {} [{}/{}]{}",
+            self.cfg.id,
+            self.cfg.paths.join(", "),
+            self.cfg.platform,
+            self.cfg.metric,
+            if self.cfg.synthetic { " synthetic" } else { "" }
+        )
+    }
+
+    fn tags(&self) -> Option<&[Tag]> {
+        self.cfg.tags.as_deref()
+    }
+
     async fn fetch(
         &self,
         _tags: &[Tag],
@@ -134,199 +168,16 @@ pub fn format_of(path: &Path) -> Result<FileFormat, IngestError> {
         })
 }
 
-struct Defaults<'a> {
-    platform: &'a str,
-    metric: &'a str,
-}
-
-fn line_err(path: &Path, line: usize, message: impl Into<String>) -> IngestError {
-    IngestError::Line {
-        path: path.to_path_buf(),
-        line,
-        message: message.into(),
-    }
-}
-
-/// `YYYY-MM-DD HH:MM:SS<TAB>value`, one series per file, the tag being the file name.
-fn parse_tsv(path: &Path, text: &str, d: &Defaults) -> Result<ObservationBatch, IngestError> {
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    let tag =
-        Tag::parse(stem).map_err(|e| line_err(path, 0, format!("file name is not a tag: {e}")))?;
-    let mut batch = ObservationBatch::default();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        let n = i + 1;
-        let mut fields = line.split('\t');
-        let (Some(ts), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
-            return Err(line_err(
-                path,
-                n,
-                format!("expected `YYYY-MM-DD HH:MM:SS<TAB>value`, got {line:?}"),
-            ));
-        };
-        let observed_at = NaiveDateTime::parse_from_str(ts.trim(), "%Y-%m-%d %H:%M:%S")
-            .map_err(|e| line_err(path, n, format!("bad time {ts:?}: {e}")))?
-            .and_utc();
-        let value = parse_value(value.trim()).map_err(|m| line_err(path, n, m))?;
-        batch.snapshots.push(Snapshot {
-            platform: d.platform.to_string(),
-            tag: tag.clone(),
-            metric: d.metric.to_string(),
-            observed_at,
-            value,
-        });
-    }
-    Ok(batch)
-}
-
-fn parse_value(s: &str) -> Result<u64, String> {
-    s.parse::<u64>()
-        .map_err(|_| format!("bad value {s:?}: expected a whole number >= 0"))
-}
-
-/// Accepts RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC); fractions of a second are dropped.
-fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    let t = DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc()))
-        .map_err(|_| {
-            format!("bad observed_at {s:?}: expected RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC)")
-        })?;
-    DateTime::from_timestamp(t.timestamp(), 0)
-        .ok_or_else(|| format!("observed_at {s:?} out of range"))
-}
-
-fn parse_day(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("bad day {s:?}: expected YYYY-MM-DD"))
-}
-
-/// One CSV record or JSON object, before validation.
-#[derive(Debug, Deserialize)]
-struct Row {
-    tag: Option<String>,
-    observed_at: Option<String>,
-    day: Option<String>,
-    value: Option<serde_json::Value>,
-    platform: Option<String>,
-    metric: Option<String>,
-}
-
-fn push_row(batch: &mut ObservationBatch, row: Row, d: &Defaults) -> Result<(), String> {
-    let tag = row.tag.ok_or("missing field `tag`")?;
-    let tag = Tag::parse(&tag).map_err(|e| e.to_string())?;
-    let platform = match row.platform.filter(|p| !p.is_empty()) {
-        Some(p) => parse_ident("platform", &p).map_err(|e| e.to_string())?,
-        None => d.platform.to_string(),
-    };
-    let metric = match row.metric.filter(|m| !m.is_empty()) {
-        Some(m) => parse_ident("metric", &m).map_err(|e| e.to_string())?,
-        None => d.metric.to_string(),
-    };
-    let value = match row.value {
-        None => return Err("missing field `value`".into()),
-        Some(serde_json::Value::Number(n)) => n
-            .as_u64()
-            .ok_or_else(|| format!("bad value {n}: expected a whole number >= 0"))?,
-        Some(serde_json::Value::String(s)) => parse_value(s.trim())?,
-        Some(other) => return Err(format!("bad value {other}: expected a whole number >= 0")),
-    };
-    let observed_at = row.observed_at.filter(|s| !s.is_empty());
-    let day = row.day.filter(|s| !s.is_empty());
-    match (observed_at, day) {
-        (Some(t), None) => batch.snapshots.push(Snapshot {
-            platform,
-            tag,
-            metric,
-            observed_at: parse_time(t.trim())?,
-            value,
-        }),
-        (None, Some(day)) => batch.daily.push(DailyCount {
-            platform,
-            tag,
-            metric,
-            day: parse_day(day.trim())?,
-            value,
-        }),
-        (Some(_), Some(_)) => return Err("give either `observed_at` or `day`, not both".into()),
-        (None, None) => {
-            return Err("missing field `observed_at` (or `day` for daily counts)".into())
-        }
-    }
-    Ok(())
-}
-
-fn parse_csv(path: &Path, text: &str, d: &Defaults) -> Result<ObservationBatch, IngestError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| line_err(path, 1, format!("bad header: {e}")))?
-        .clone();
-    for need in ["tag", "value"] {
-        if !headers.iter().any(|h| h == need) {
-            return Err(line_err(path, 1, format!("header lacks column `{need}`")));
-        }
-    }
-    if !headers.iter().any(|h| h == "observed_at" || h == "day") {
-        return Err(line_err(
-            path,
-            1,
-            "header lacks column `observed_at` (or `day`)",
-        ));
-    }
-    let mut batch = ObservationBatch::default();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-            line_err(path, line, e.to_string())
-        })?;
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
-        let get = |name: &str| {
-            headers
-                .iter()
-                .position(|h| h == name)
-                .and_then(|i| record.get(i))
-                .map(str::to_string)
-        };
-        let row = Row {
-            tag: get("tag"),
-            observed_at: get("observed_at"),
-            day: get("day"),
-            value: get("value").map(serde_json::Value::String),
-            platform: get("platform"),
-            metric: get("metric"),
-        };
-        push_row(&mut batch, row, d).map_err(|m| line_err(path, line, m))?;
-    }
-    Ok(batch)
-}
-
-fn parse_jsonl(path: &Path, text: &str, d: &Defaults) -> Result<ObservationBatch, IngestError> {
-    let mut batch = ObservationBatch::default();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let row: Row = serde_json::from_str(line)
-            .map_err(|e| line_err(path, i + 1, format!("malformed JSON: {e}")))?;
-        push_row(&mut batch, row, d).map_err(|m| line_err(path, i + 1, m))?;
-    }
-    Ok(batch)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::NoProgress;
+    use chrono::NaiveDate;
 
     fn source(paths: Vec<String>, format: Option<FileFormat>) -> FileSource {
         FileSource::from_config(&FileSourceConfig {
             id: "t".into(),
+            kind: "file".into(),
             paths,
             format,
             platform: "tiktok".into(),

@@ -1,0 +1,156 @@
+//! `[storage]`: where observations and weekly tables live (Parquet lake or ClickHouse).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::de_duration;
+
+/// `[storage]`: where observations and weekly tables live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Which store: `parquet` (the embedded lake, default) or `clickhouse`.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Root of the Parquet lake, and of the ClickHouse backend's local spool; relative
+    /// paths are relative to the working directory.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// `[storage.clickhouse]`: the server, when `backend = "clickhouse"`.
+    #[serde(default)]
+    pub clickhouse: Option<ClickHouseConfig>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            backend: Backend::Parquet,
+            data_dir: default_data_dir(),
+            clickhouse: None,
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+/// The storage backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Parquet files under `data_dir` (no server).
+    #[default]
+    Parquet,
+    /// A ClickHouse server (`[storage.clickhouse]`), shared by a team.
+    Clickhouse,
+}
+
+/// Environment variable holding the ClickHouse password (never part of the file).
+pub const CLICKHOUSE_PASSWORD_ENV: &str = "TAGPULSE_CLICKHOUSE_PASSWORD";
+
+/// `[storage.clickhouse]`: how to reach the server. The password comes from
+/// [`CLICKHOUSE_PASSWORD_ENV`], so the file can be committed and logged.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClickHouseConfig {
+    /// HTTP(S) interface, e.g. `http://127.0.0.1:8123` or `https://ch.example.com:8443`.
+    #[serde(default = "default_ch_url", deserialize_with = "de_ch_url")]
+    pub url: String,
+    /// Database tagpulse owns (created by `tagpulse db migrate`).
+    #[serde(default = "default_ch_database", deserialize_with = "de_ch_database")]
+    pub database: String,
+    /// User name.
+    #[serde(default = "default_ch_user")]
+    pub user: String,
+    /// Longest wait for one request before the server counts as unreachable.
+    #[serde(default = "default_ch_timeout", deserialize_with = "de_duration")]
+    pub timeout: Duration,
+    /// Rows per INSERT statement. Each INSERT writes one part per month it touches, so
+    /// big batches are much faster for history imports; rows stream, so memory stays flat.
+    #[serde(default = "default_ch_batch_rows")]
+    pub batch_rows: u64,
+}
+
+impl Default for ClickHouseConfig {
+    fn default() -> Self {
+        ClickHouseConfig {
+            url: default_ch_url(),
+            database: default_ch_database(),
+            user: default_ch_user(),
+            timeout: default_ch_timeout(),
+            batch_rows: default_ch_batch_rows(),
+        }
+    }
+}
+
+fn default_ch_url() -> String {
+    "http://127.0.0.1:8123".into()
+}
+
+fn default_ch_database() -> String {
+    "tagpulse".into()
+}
+
+fn default_ch_user() -> String {
+    "default".into()
+}
+
+fn default_ch_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_ch_batch_rows() -> u64 {
+    1_000_000
+}
+
+fn de_ch_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    check_clickhouse_url(&s).map_err(serde::de::Error::custom)?;
+    Ok(s.trim_end_matches('/').to_string())
+}
+
+/// Checks a ClickHouse URL: `http://` or `https://host:port`, no credentials in it.
+pub fn check_clickhouse_url(s: &str) -> Result<(), String> {
+    let Some(rest) = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+    else {
+        return Err(format!("{s:?} is not an http:// or https:// URL"));
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(format!(
+            "the URL must not carry credentials: set user in [storage.clickhouse] and the \
+             password in {CLICKHOUSE_PASSWORD_ENV}"
+        ));
+    }
+    if authority.is_empty() {
+        return Err(format!("{s:?} names no host"));
+    }
+    Ok(())
+}
+
+fn de_ch_database<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    check_identifier(&s).map_err(serde::de::Error::custom)?;
+    Ok(s)
+}
+
+/// Checks a database name: ASCII letters, digits and `_`, not starting with a digit, so it
+/// can stand in SQL unquoted on every ClickHouse version.
+pub fn check_identifier(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !s.as_bytes()[0].is_ascii_digit();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a valid database name (1-64 ASCII letters, digits or _, not starting with a digit)"
+        ))
+    }
+}

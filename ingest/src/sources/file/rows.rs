@@ -1,0 +1,100 @@
+//! What every file format shares: defaults for rows that name no platform or metric,
+//! `file:line` errors, value and time parsing, and turning one parsed row into an
+//! observation.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Deserialize;
+
+use crate::{parse_ident, DailyCount, IngestError, ObservationBatch, Snapshot, Tag};
+
+pub(super) struct Defaults<'a> {
+    pub platform: &'a str,
+    pub metric: &'a str,
+}
+
+pub(super) fn line_err(path: &Path, line: usize, message: impl Into<String>) -> IngestError {
+    IngestError::Line {
+        path: path.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
+
+pub(super) fn parse_value(s: &str) -> Result<u64, String> {
+    s.parse::<u64>()
+        .map_err(|_| format!("bad value {s:?}: expected a whole number >= 0"))
+}
+
+/// Accepts RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC); fractions of a second are dropped.
+pub(super) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    let t = DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc()))
+        .map_err(|_| {
+            format!("bad observed_at {s:?}: expected RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC)")
+        })?;
+    DateTime::from_timestamp(t.timestamp(), 0)
+        .ok_or_else(|| format!("observed_at {s:?} out of range"))
+}
+
+pub(super) fn parse_day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("bad day {s:?}: expected YYYY-MM-DD"))
+}
+
+/// One CSV record or JSON object, before validation.
+#[derive(Debug, Deserialize)]
+pub(super) struct Row {
+    pub(super) tag: Option<String>,
+    pub(super) observed_at: Option<String>,
+    pub(super) day: Option<String>,
+    pub(super) value: Option<serde_json::Value>,
+    pub(super) platform: Option<String>,
+    pub(super) metric: Option<String>,
+}
+
+pub(super) fn push_row(batch: &mut ObservationBatch, row: Row, d: &Defaults) -> Result<(), String> {
+    let tag = row.tag.ok_or("missing field `tag`")?;
+    let tag = Tag::parse(&tag).map_err(|e| e.to_string())?;
+    let platform = match row.platform.filter(|p| !p.is_empty()) {
+        Some(p) => parse_ident("platform", &p).map_err(|e| e.to_string())?,
+        None => d.platform.to_string(),
+    };
+    let metric = match row.metric.filter(|m| !m.is_empty()) {
+        Some(m) => parse_ident("metric", &m).map_err(|e| e.to_string())?,
+        None => d.metric.to_string(),
+    };
+    let value = match row.value {
+        None => return Err("missing field `value`".into()),
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .ok_or_else(|| format!("bad value {n}: expected a whole number >= 0"))?,
+        Some(serde_json::Value::String(s)) => parse_value(s.trim())?,
+        Some(other) => return Err(format!("bad value {other}: expected a whole number >= 0")),
+    };
+    let observed_at = row.observed_at.filter(|s| !s.is_empty());
+    let day = row.day.filter(|s| !s.is_empty());
+    match (observed_at, day) {
+        (Some(t), None) => batch.snapshots.push(Snapshot {
+            platform,
+            tag,
+            metric,
+            observed_at: parse_time(t.trim())?,
+            value,
+        }),
+        (None, Some(day)) => batch.daily.push(DailyCount {
+            platform,
+            tag,
+            metric,
+            day: parse_day(day.trim())?,
+            value,
+        }),
+        (Some(_), Some(_)) => return Err("give either `observed_at` or `day`, not both".into()),
+        (None, None) => {
+            return Err("missing field `observed_at` (or `day` for daily counts)".into())
+        }
+    }
+    Ok(())
+}
