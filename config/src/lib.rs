@@ -7,7 +7,7 @@
 
 #![warn(missing_docs)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer};
 
 pub mod diagnostics;
 mod storage;
+mod taxonomy;
 
 use diagnostics::{invalid_at, parse_toml};
 pub use diagnostics::{key, Diagnostics, KeySegment};
@@ -24,6 +25,8 @@ pub use storage::{
     CLICKHOUSE_PASSWORD_ENV,
 };
 pub use tagpulse_model::{iso_week_label, parse_ident, parse_iso_week, tag, Tag, TagError};
+use taxonomy::merge_taxonomy;
+pub use taxonomy::{default_taxonomy, occupation_pairs, occupations_by_tag, Brand, Occupation};
 
 /// The default taxonomy, as shipped in `config/occupations.toml`.
 pub const DEFAULT_TAXONOMY_TOML: &str = include_str!("../occupations.toml");
@@ -167,28 +170,6 @@ pub fn de_platform<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> 
 pub fn de_metric<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
     parse_ident("metric", &s).map_err(serde::de::Error::custom)
-}
-
-/// `[[occupations]]`: an occupation and its tags (any language).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Occupation {
-    /// Display name, e.g. "Nursing".
-    pub name: String,
-    /// Member tags.
-    pub tags: Vec<Tag>,
-}
-
-/// `[[brands]]`: an employer's own tags and the occupations it recruits for.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Brand {
-    /// Display name, e.g. "Acme Care".
-    pub name: String,
-    /// The brand's own tags.
-    pub tags: Vec<Tag>,
-    /// Names of occupations (from the taxonomy) the brand is compared with.
-    pub occupations: Vec<String>,
 }
 
 /// `[transform]`: metric parameters.
@@ -397,54 +378,6 @@ impl Config {
             .collect();
         set.into_iter().collect()
     }
-}
-
-/// The shipped occupation taxonomy.
-pub fn default_taxonomy() -> Vec<Occupation> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct File {
-        occupations: Vec<Occupation>,
-    }
-    let f: File = parse_toml(DEFAULT_TAXONOMY_TOML, "<built-in occupations.toml>")
-        .expect("the shipped taxonomy is valid");
-    f.occupations
-}
-
-/// Merges user occupations into the defaults: same name extends, new name appends.
-fn merge_taxonomy(defaults: Vec<Occupation>, user: Vec<Occupation>) -> Vec<Occupation> {
-    let mut out = defaults;
-    for u in user {
-        match out.iter_mut().find(|o| o.name == u.name) {
-            Some(o) => {
-                for t in u.tags {
-                    if !o.tags.contains(&t) {
-                        o.tags.push(t);
-                    }
-                }
-            }
-            None => out.push(u),
-        }
-    }
-    out
-}
-
-/// The distinct (occupation, tag) pairs of a taxonomy, sorted.
-pub fn occupation_pairs(occupations: &[Occupation]) -> Vec<(String, Tag)> {
-    let set: BTreeSet<(String, Tag)> = occupations
-        .iter()
-        .flat_map(|o| o.tags.iter().map(move |t| (o.name.clone(), t.clone())))
-        .collect();
-    set.into_iter().collect()
-}
-
-/// For each tag, the occupations it belongs to (for labelling tags in the report).
-pub fn occupations_by_tag(occupations: &[Occupation]) -> BTreeMap<Tag, Vec<String>> {
-    let mut map: BTreeMap<Tag, Vec<String>> = BTreeMap::new();
-    for (o, t) in occupation_pairs(occupations) {
-        map.entry(t).or_default().push(o);
-    }
-    map
 }
 
 #[cfg(test)]
