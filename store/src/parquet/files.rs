@@ -7,19 +7,27 @@ use polars::prelude::*;
 
 use crate::{polars_err, StoreError};
 
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.display().to_string();
+    move |source| StoreError::Io { what, path, source }
+}
+
+/// Writes `df` to `path` (zstd), unsynced: for files inside a staging folder that is
+/// synced and published whole (see `generation::publish`).
+pub(crate) fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<File, StoreError> {
+    let mut file = File::create(path).map_err(io("cannot create", path))?;
+    ParquetWriter::new(&mut file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(df)
+        .map_err(polars_err(format!("cannot write {}", path.display())))?;
+    Ok(file)
+}
+
 /// Writes `df` to `dir/name` through a synced temp file and a rename.
 pub(crate) fn write_atomic(dir: &Path, name: &str, df: &mut DataFrame) -> Result<(), StoreError> {
     let tmp = dir.join(format!(".tmp-{name}"));
     let dest = dir.join(name);
-    let io = |what, path: &Path| {
-        let path = path.display().to_string();
-        move |source| StoreError::Io { what, path, source }
-    };
-    let mut file = File::create(&tmp).map_err(io("cannot create", &tmp))?;
-    ParquetWriter::new(&mut file)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(df)
-        .map_err(polars_err(format!("cannot write {}", tmp.display())))?;
+    let file = write_parquet(&tmp, df)?;
     file.sync_all().map_err(io("cannot sync", &tmp))?;
     drop(file);
     std::fs::rename(&tmp, &dest).map_err(io("cannot rename into", &dest))?;

@@ -30,7 +30,7 @@ use tagpulse_model::{dedup_latest, ObservationBatch, WeeklyTables};
 
 use crate::generation;
 use crate::{polars_err, AppendStats, Store, StoreError};
-pub(crate) use files::{read_parquet, write_atomic};
+pub(crate) use files::{read_parquet, write_atomic, write_parquet};
 pub use frames::{daily_frame, snapshots_frame};
 
 /// The link (under `data_dir`) to the current generation of the weekly tables.
@@ -235,9 +235,10 @@ impl Store for ParquetStore {
 
     async fn write_weekly(&self, tables: &WeeklyTables) -> Result<(), StoreError> {
         tables.check().map_err(StoreError::Schema)?;
+        // Plain writes: `publish` syncs the staged files and switches them in as one.
         generation::publish(&self.root, WEEKLY_DIR, |dir| {
             for (def, df) in tables.frames() {
-                write_atomic(dir, &weekly_file(def), &mut df.clone())?;
+                write_parquet(&dir.join(weekly_file(def)), &mut df.clone())?;
             }
             Ok::<(), StoreError>(())
         })?;
