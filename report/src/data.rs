@@ -31,7 +31,7 @@ pub struct TagRow {
     /// Daily coverage (daily counts only).
     pub coverage: Option<f64>,
     /// Growth and breakout signals.
-    pub sig: Signals,
+    pub signals: Signals,
 }
 
 /// The growth and breakout columns shared by tag and occupation rows.
@@ -55,7 +55,7 @@ pub struct Signals {
 
 /// A row of `weekly_occupation_metrics`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OccRow {
+pub struct OccupationRow {
     /// Platform.
     pub platform: String,
     /// Occupation.
@@ -75,7 +75,7 @@ pub struct OccRow {
     /// Share of voice.
     pub share: Option<f64>,
     /// Growth and breakout signals.
-    pub sig: Signals,
+    pub signals: Signals,
 }
 
 /// A row of `weekly_brand_metrics`.
@@ -253,7 +253,7 @@ pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
         c.u32("decreases")?,
     );
     let coverage = c.f64("coverage")?;
-    let mut sig = c.signals()?.into_iter();
+    let mut signals = c.signals()?.into_iter();
     Ok((0..df.height())
         .map(|i| TagRow {
             platform: platform[i].clone(),
@@ -265,13 +265,13 @@ pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
             observations: observations[i],
             decreases: decreases[i],
             coverage: coverage[i],
-            sig: sig.next().expect("one per row"),
+            signals: signals.next().expect("one per row"),
         })
         .collect())
 }
 
 /// Rows of `weekly_occupation_metrics`.
-pub fn occ_rows(df: &DataFrame) -> Result<Vec<OccRow>, ReportError> {
+pub fn occupation_rows(df: &DataFrame) -> Result<Vec<OccupationRow>, ReportError> {
     let c = Cols::table(df, &WEEKLY_OCCUPATION_METRICS);
     let (platform, occ, metric, week) = (
         c.str("platform")?,
@@ -286,9 +286,9 @@ pub fn occ_rows(df: &DataFrame) -> Result<Vec<OccRow>, ReportError> {
         c.u32("tags_total")?,
         c.f64("share")?,
     );
-    let mut sig = c.signals()?.into_iter();
+    let mut signals = c.signals()?.into_iter();
     Ok((0..df.height())
-        .map(|i| OccRow {
+        .map(|i| OccupationRow {
             platform: platform[i].clone(),
             occupation: occ[i].clone(),
             metric: metric[i].clone(),
@@ -298,7 +298,7 @@ pub fn occ_rows(df: &DataFrame) -> Result<Vec<OccRow>, ReportError> {
             tags_reporting: rep[i],
             tags_total: tot[i],
             share: share[i],
-            sig: sig.next().expect("one per row"),
+            signals: signals.next().expect("one per row"),
         })
         .collect())
 }

@@ -5,7 +5,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use tagpulse_model::signal::{BREAKOUT_Z, Z_WINDOW};
 
 use crate::format::{human, pct, share, week_title};
-use crate::{Breakout, Page, Panel, TagLine};
+use crate::view::{Breakout, MetricView, Page, TagLine};
 
 const CSS: &str = r#"
 :root { --ink:#1d2330; --muted:#5b6475; --line:#e3e6ec; --up:#0072B2; --down:#D55E00; --bg:#f7f8fa; }
@@ -77,8 +77,8 @@ fn tag_table(title: &str, rows: &[TagLine], unit: &str) -> Markup {
                         td.l { "#" (t.row.tag) }
                         td.l { (t.occupations) }
                         td { (human(t.row.gained)) }
-                        td { (growth(t.row.sig.wow_growth)) }
-                        td { (human(t.row.sig.avg4)) }
+                        td { (growth(t.row.signals.wow_growth)) }
+                        td { (human(t.row.signals.avg4)) }
                         td.l.spark { (svg(&t.spark)) }
                     }
                 }
@@ -108,9 +108,9 @@ fn breakout_table(title: &str, rows: &[Breakout]) -> Markup {
     }
 }
 
-fn panel(p: &Panel, page: &Page) -> Markup {
+fn panel(p: &MetricView, page: &Page) -> Markup {
     let unit = p.metric.replace('_', " ");
-    let breakouts = p.tag_breakouts.len() + p.occ_breakouts.len();
+    let breakouts = p.tag_breakouts.len() + p.occupation_breakouts.len();
     html! {
         section id=(p.slug) {
             h2 { "What happened this week — " (p.label) }
@@ -123,16 +123,16 @@ fn panel(p: &Panel, page: &Page) -> Markup {
             }
 
             h2 { "Which occupations are growing?" }
-            @if let Some(c) = &p.occ_chart { div.chart { (svg(&c.svg)) } }
+            @if let Some(c) = &p.occupation_chart { div.chart { (svg(&c.svg)) } }
             table {
                 tr { th.l { "Occupation" } th { (unit) " gained" } th { "WoW" } th { "4-wk avg" } th { "Momentum" } th { "Share of voice" } th { "Tags reporting" } }
                 @for o in &p.occupations {
                     tr {
-                        td.l { (o.occupation) @if o.sig.breakout { " ⚡" } }
+                        td.l { (o.occupation) @if o.signals.breakout { " ⚡" } }
                         td { (human(o.gained)) }
-                        td { (growth(o.sig.wow_growth)) }
-                        td { (human(o.sig.avg4)) }
-                        td { (growth(o.sig.momentum)) }
+                        td { (growth(o.signals.wow_growth)) }
+                        td { (human(o.signals.avg4)) }
+                        td { (growth(o.signals.momentum)) }
                         td { (share(o.share)) }
                         td { (o.tags_reporting) " of " (o.tags_total) }
                     }
@@ -154,7 +154,7 @@ fn panel(p: &Panel, page: &Page) -> Markup {
             } @else {
                 p.note { (format!("A breakout gains far more than usual: z ≥ {BREAKOUT_Z}, where z compares this week with the median of the previous {Z_WINDOW} weeks, scaled by their median absolute deviation. On counters shown to 3 significant digits a large tag can gain in whole rounding steps (e.g. exactly 10M a week); its history then has almost no spread and one extra step is a breakout — check the median column.")) }
                 (breakout_table("Tags", &p.tag_breakouts))
-                (breakout_table("Occupations", &p.occ_breakouts))
+                (breakout_table("Occupations", &p.occupation_breakouts))
             }
 
             @if page.has_brands {
@@ -167,7 +167,7 @@ fn panel(p: &Panel, page: &Page) -> Markup {
                         @for b in &p.brands {
                             tr {
                                 td.l { (b.brand) } td.l { (b.occupation) }
-                                td { (human(b.gained)) } td { (human(b.occ_gained)) }
+                                td { (human(b.gained)) } td { (human(b.occupation_gained)) }
                                 td { (share(b.share)) } td { (share(b.prev_share)) }
                             }
                         }
@@ -187,9 +187,9 @@ fn panel(p: &Panel, page: &Page) -> Markup {
                     "."
                 }
                 li {
-                    strong { (p.quality.gappy.len()) } " series have gaps longer than max_gap, " (duration(page.max_gap_secs)) " (no interpolation across them)"
-                    @if !p.quality.gappy.is_empty() {
-                        ": " span.note { (p.quality.gappy.iter().take(10).map(|s| format!("#{} ({} gaps, longest {:.1} days)", s.tag, s.gaps_over_max, s.longest_gap_s as f64 / 86_400.0)).collect::<Vec<_>>().join(", ")) }
+                    strong { (p.quality.gapped_series.len()) } " series have gaps longer than max_gap, " (duration(page.max_gap_secs)) " (no interpolation across them)"
+                    @if !p.quality.gapped_series.is_empty() {
+                        ": " span.note { (p.quality.gapped_series.iter().take(10).map(|s| format!("#{} ({} gaps, longest {:.1} days)", s.tag, s.gaps_over_max, s.longest_gap_s as f64 / 86_400.0)).collect::<Vec<_>>().join(", ")) }
                     }
                     "."
                 }
@@ -231,7 +231,7 @@ pub(crate) fn page(page: &Page) -> String {
                 @if page.synthetic {
                     div.banner { strong { "Synthetic sample data." } " These figures come from the bundled, generated sample (examples/sample), not from a platform." }
                 }
-                @for p in &page.panels { (panel(p, page)) }
+                @for p in &page.views { (panel(p, page)) }
                 footer {
                     @if let Some((a, b)) = page.data_range { "Data from " (date_time(a)) " to " (date_time(b)) ". " }
                     "Sources: " (if page.sources.is_empty() { "–".to_string() } else { page.sources.join(", ") }) ". "

@@ -22,63 +22,69 @@ pub fn signals(lf: LazyFrame, keys: &[&str]) -> PolarsResult<LazyFrame> {
         let mut sel = cols_of(keys);
         sel.extend([
             (col("week") + lit(k)).alias("week"),
-            col("gained").alias("g_lag"),
-            col("total_end").alias("te_lag"),
-            lit(k).alias("k"),
+            col("gained").alias("prev_gained"),
+            col("total_end").alias("prev_total_end"),
+            lit(k).alias("weeks_back"),
         ]);
         lags.push(lf.clone().select(sel));
     }
     let long = concat(lags, UnionArgs::default())?;
     let lag = |name: &str, k: i64, alias: &str| {
-        col(name).filter(col("k").eq(lit(k))).first().alias(alias)
+        col(name)
+            .filter(col("weeks_back").eq(lit(k)))
+            .first()
+            .alias(alias)
     };
     let stats = lf
         .clone()
         .select(by.clone())
         .join(long, by.clone(), by.clone(), JoinArgs::new(JoinType::Left))
         .with_column(
-            (col("g_lag") - col("g_lag").median().over(by.clone())?)
+            (col("prev_gained") - col("prev_gained").median().over(by.clone())?)
                 .abs()
-                .alias("absdev"),
+                .alias("abs_dev"),
         )
         .group_by(by.clone())
         .agg([
-            lag("g_lag", 1, "g1"),
-            lag("g_lag", 2, "g2"),
-            lag("g_lag", 3, "g3"),
-            lag("g_lag", 4, "g4"),
-            lag("te_lag", 1, "te1"),
-            col("g_lag").median().alias("med"),
-            col("g_lag").count().alias("n"),
-            col("absdev").median().alias("mad"),
-            col("absdev").mean().alias("mean_ad"),
+            lag("prev_gained", 1, "gained_back1"),
+            lag("prev_gained", 2, "gained_back2"),
+            lag("prev_gained", 3, "gained_back3"),
+            lag("prev_gained", 4, "gained_back4"),
+            lag("prev_total_end", 1, "total_end_back1"),
+            col("prev_gained").median().alias("median_prev"),
+            col("prev_gained").count().alias("prev_weeks"),
+            col("abs_dev").median().alias("mad_prev"),
+            col("abs_dev").mean().alias("mean_abs_dev_prev"),
         ]);
     let f64_null = || null_of(DataType::Float64);
     let g = || col("gained");
-    let mean4 = (col("g1") + col("g2") + col("g3") + col("g4")) / lit(4.0);
-    let scale = when(col("mad").gt(lit(0.0)))
-        .then(lit(1.4826) * col("mad"))
-        .otherwise(lit(1.2533) * col("mean_ad"));
+    let mean4 =
+        (col("gained_back1") + col("gained_back2") + col("gained_back3") + col("gained_back4"))
+            / lit(4.0);
+    let scale = when(col("mad_prev").gt(lit(0.0)))
+        .then(lit(1.4826) * col("mad_prev"))
+        .otherwise(lit(1.2533) * col("mean_abs_dev_prev"));
     let z = when(
-        col("n")
+        col("prev_weeks")
             .gt_eq(lit(Z_MIN))
             .and(scale.clone().gt(lit(0.0)))
             .and(g().is_not_null()),
     )
-    .then((g() - col("med")) / scale)
+    .then((g() - col("median_prev")) / scale)
     .otherwise(f64_null());
     Ok(lf
         .join(stats, by.clone(), by, JoinArgs::new(JoinType::Left))
         .with_columns([
-            when(col("g1").gt(lit(0.0)))
-                .then(g() / col("g1") - lit(1.0))
+            when(col("gained_back1").gt(lit(0.0)))
+                .then(g() / col("gained_back1") - lit(1.0))
                 .otherwise(f64_null())
                 .alias("wow_growth"),
-            when(col("te1").neq(lit(0.0)))
-                .then(col("total_end") / col("te1") - lit(1.0))
+            when(col("total_end_back1").neq(lit(0.0)))
+                .then(col("total_end") / col("total_end_back1") - lit(1.0))
                 .otherwise(f64_null())
                 .alias("total_growth"),
-            ((g() + col("g1") + col("g2") + col("g3")) / lit(4.0)).alias("avg4"),
+            ((g() + col("gained_back1") + col("gained_back2") + col("gained_back3")) / lit(4.0))
+                .alias("avg4"),
             when(mean4.clone().gt(lit(0.0)))
                 .then(g() / mean4 - lit(1.0))
                 .otherwise(f64_null())
@@ -88,10 +94,20 @@ pub fn signals(lf: LazyFrame, keys: &[&str]) -> PolarsResult<LazyFrame> {
                 .and(g().gt(lit(0.0)))
                 .fill_null(lit(false))
                 .alias("breakout"),
-            col("med").alias("z_median"),
+            col("median_prev").alias("z_median"),
         ])
         .drop(by_name(
-            ["g1", "g2", "g3", "g4", "te1", "med", "n", "mad", "mean_ad"],
+            [
+                "gained_back1",
+                "gained_back2",
+                "gained_back3",
+                "gained_back4",
+                "total_end_back1",
+                "median_prev",
+                "prev_weeks",
+                "mad_prev",
+                "mean_abs_dev_prev",
+            ],
             true,
             false,
         )))

@@ -45,11 +45,14 @@ pub(crate) fn keyed_snapshots(lf: LazyFrame, ids: LazyFrame) -> LazyFrame {
         .sort(["sid", "t"], Default::default())
 }
 
-/// [`keyed_snapshots`] with `env` (running max), `step_down` and `week`.
+/// [`keyed_snapshots`] with `running_max`, `step_down` and `week`.
 pub(crate) fn enveloped(lf: LazyFrame, ids: LazyFrame) -> PolarsResult<LazyFrame> {
     let sid = [col("sid")];
     Ok(keyed_snapshots(lf, ids).with_columns([
-        col("raw").cum_max(false).over(sid.clone())?.alias("env"),
+        col("raw")
+            .cum_max(false)
+            .over(sid.clone())?
+            .alias("running_max"),
         col("raw")
             .lt(col("raw").shift(lit(1i64)).over(sid)?)
             .fill_null(lit(false))
@@ -69,22 +72,22 @@ pub(crate) fn boundary_values(obs: LazyFrame, params: &Params) -> PolarsResult<L
     let bounds = grid.select([
         col("sid"),
         week_start_secs(col("week")).alias("t"),
-        null_of(DataType::Float64).alias("env"),
-        lit(true).alias("bnd"),
+        null_of(DataType::Float64).alias("running_max"),
+        lit(true).alias("is_boundary"),
         col("week"),
     ]);
     let points = obs.select([
         col("sid"),
         col("t"),
-        col("env"),
-        lit(false).alias("bnd"),
+        col("running_max"),
+        lit(false).alias("is_boundary"),
         col("week"),
     ]);
     // At equal times the observation sorts first (false < true), so an observation
     // exactly at T is the "last at or before T" and is used as is.
     let merged = concat([points, bounds], UnionArgs::default())?
-        .sort(["sid", "t", "bnd"], Default::default());
-    let obs_t = when(col("bnd").not())
+        .sort(["sid", "t", "is_boundary"], Default::default());
+    let obs_t = when(col("is_boundary").not())
         .then(col("t"))
         .otherwise(null_of(DataType::Int64));
     let fwd = FillNullStrategy::Forward(None);
@@ -99,7 +102,7 @@ pub(crate) fn boundary_values(obs: LazyFrame, params: &Params) -> PolarsResult<L
                 .fill_null_with_strategy(fwd)
                 .over(sid.clone())?
                 .alias("t_a"),
-            col("env")
+            col("running_max")
                 .fill_null_with_strategy(fwd)
                 .over(sid.clone())?
                 .alias("v_a"),
@@ -107,12 +110,12 @@ pub(crate) fn boundary_values(obs: LazyFrame, params: &Params) -> PolarsResult<L
                 .fill_null_with_strategy(bwd)
                 .over(sid.clone())?
                 .alias("t_b"),
-            col("env")
+            col("running_max")
                 .fill_null_with_strategy(bwd)
                 .over(sid)?
                 .alias("v_b"),
         ])
-        .filter(col("bnd"))
+        .filter(col("is_boundary"))
         .select([
             col("sid"),
             col("week"),
@@ -288,7 +291,7 @@ mod tests {
     #[test]
     fn step_down_uses_envelope_and_is_counted() {
         // Raw 100, 120, 110 (a step down), 130. Envelope 100, 120, 120, 130.
-        // V(11-16): between Sun 11-15 00:00 (env 120) and Tue 11-17 00:00 (env 120) -> 120.
+        // V(11-16): between Sun 11-15 00:00 (running max 120) and Tue 11-17 00:00 (running max 120) -> 120.
         let df = weekly(
             &[
                 ("a", "2026-11-14 00:00:00", 100),

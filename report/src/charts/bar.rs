@@ -1,0 +1,97 @@
+//! Horizontal bars: occupations ranked by gained, coloured by week-over-week direction.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{text_style, with_source_line, Draw, DOWN, FONT, UNKNOWN, UP};
+use crate::format::human;
+
+/// Horizontal bars: value per category, coloured by the sign of its change.
+pub struct BarChart {
+    /// Chart title.
+    pub title: String,
+    /// Value-axis label with unit.
+    pub x_label: String,
+    /// Source line under the chart.
+    pub source: String,
+    /// (label, value, change) from the top bar down.
+    pub bars: Vec<(String, f64, Option<f64>)>,
+}
+
+impl Draw for BarChart {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        let area = with_source_line(area, &self.source)?;
+        let n = self.bars.len().max(1) as i32;
+        let max = self.bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0);
+        let labels: Vec<String> = self.bars.iter().rev().map(|b| b.0.clone()).collect();
+        let mut chart = ChartBuilder::on(&area)
+            .caption(&self.title, (FONT, 20))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(190)
+            // plotters' integer ranges are inclusive: 0..n-1 holds n segments.
+            .build_cartesian_2d(0.0..max * 1.18, (0..n - 1).into_segmented())
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(&self.x_label)
+            .x_labels(6)
+            .x_label_formatter(&|v| human(Some(*v)))
+            .y_labels(n as usize)
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .label_style(text_style(13))
+            .axis_desc_style(text_style(14))
+            .draw()
+            .map_err(e)?;
+        let colour = |c: Option<f64>| match c {
+            Some(c) if c > 0.0 => UP,
+            Some(c) if c < 0.0 => DOWN,
+            _ => UNKNOWN,
+        };
+        for (rank, (_, v, change)) in self.bars.iter().enumerate() {
+            let i = n - 1 - rank as i32;
+            let mut bar = Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(i)),
+                    (*v, SegmentValue::Exact(i + 1)),
+                ],
+                colour(*change).filled(),
+            );
+            bar.set_margin(4, 4, 0, 0);
+            chart.draw_series(std::iter::once(bar)).map_err(e)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    human(Some(*v)),
+                    (*v + max * 0.01, SegmentValue::CenterOf(i)),
+                    text_style(12).pos(Pos::new(HPos::Left, VPos::Center)),
+                )))
+                .map_err(e)?;
+        }
+        for (label, c) in [
+            ("up vs last week", UP),
+            ("down vs last week", DOWN),
+            ("no comparison", UNKNOWN),
+        ] {
+            chart
+                .draw_series(std::iter::empty::<Rectangle<(f64, SegmentValue<i32>)>>())
+                .map_err(e)?
+                .label(label)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(text_style(12))
+            .background_style(WHITE.mix(0.9))
+            .border_style(RGBColor(200, 200, 200))
+            .draw()
+            .map_err(e)?;
+        Ok(())
+    }
+}

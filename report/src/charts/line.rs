@@ -1,0 +1,146 @@
+//! Lines over weeks: occupation trends (linear or log) and brand shares (percent).
+
+use chrono::NaiveDate;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{side_legend, text_style, with_source_line, Draw, FONT, PALETTE};
+use crate::format::{human, short_date};
+
+/// Weekly lines, one per series, with gaps where a week has no value.
+pub struct LineChart {
+    /// Chart title.
+    pub title: String,
+    /// Value-axis label with unit.
+    pub y_label: String,
+    /// Source line under the chart.
+    pub source: String,
+    /// The weeks on the x axis (Mondays).
+    pub weeks: Vec<NaiveDate>,
+    /// (name, value per week).
+    pub series: Vec<(String, Vec<Option<f64>>)>,
+    /// How values are shown on the axis.
+    pub scale: Scale,
+}
+
+/// Value axis of a line chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// Linear counts.
+    Linear,
+    /// Log10 counts (for series that differ by orders of magnitude).
+    Log,
+    /// Linear percentages (values are ratios).
+    Percent,
+}
+
+impl LineChart {
+    /// Log scale when positive values span more than a factor of 50.
+    pub fn pick_scale(series: &[(String, Vec<Option<f64>>)]) -> Scale {
+        let pos: Vec<f64> = series
+            .iter()
+            .flat_map(|s| s.1.iter().flatten().copied())
+            .filter(|v| *v > 0.0)
+            .collect();
+        let max = pos.iter().copied().fold(f64::MIN, f64::max);
+        let min = pos.iter().copied().fold(f64::MAX, f64::min);
+        if pos.len() > 1 && max / min > 50.0 {
+            Scale::Log
+        } else {
+            Scale::Linear
+        }
+    }
+
+    fn y(&self, v: f64) -> Option<f64> {
+        match self.scale {
+            Scale::Log if v > 0.0 => Some(v.log10()),
+            Scale::Log => None,
+            _ => Some(v),
+        }
+    }
+}
+
+impl Draw for LineChart {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        let area = with_source_line(area, &self.source)?;
+        let (w, _) = area.dim_in_pixel();
+        let (area, side) = area.split_horizontally(w.saturating_sub(200));
+        let legend: Vec<(String, RGBColor)> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(k, s)| (s.0.clone(), PALETTE[k % PALETTE.len()]))
+            .collect();
+        side_legend(&side, &legend)?;
+        let ys: Vec<f64> = self
+            .series
+            .iter()
+            .flat_map(|s| s.1.iter().flatten().filter_map(|v| self.y(*v)))
+            .collect();
+        let (mut lo, mut hi) = ys
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+        if ys.is_empty() {
+            (lo, hi) = (0.0, 1.0);
+        }
+        if self.scale != Scale::Log {
+            lo = lo.min(0.0);
+        }
+        let pad = ((hi - lo) * 0.08).max(if self.scale == Scale::Log { 0.1 } else { 1e-9 });
+        let n = self.weeks.len().max(2) as i32;
+        let mut chart = ChartBuilder::on(&area)
+            .caption(&self.title, (FONT, 20))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0..n - 1, (lo - if lo < 0.0 { pad } else { 0.0 })..hi + pad)
+            .map_err(e)?;
+        let scale = self.scale;
+        let weeks = self.weeks.clone();
+        chart
+            .configure_mesh()
+            .x_desc("Week starting (Monday, UTC)")
+            .y_desc(&self.y_label)
+            .x_labels(self.weeks.len().min(12))
+            .x_label_formatter(&|i| {
+                weeks
+                    .get(*i as usize)
+                    .map(|d| short_date(*d))
+                    .unwrap_or_default()
+            })
+            .y_label_formatter(&|v| match scale {
+                Scale::Log => human(Some(10f64.powf(*v))),
+                Scale::Linear => human(Some(*v)),
+                Scale::Percent => format!("{:.1}%", v * 100.0),
+            })
+            .label_style(text_style(12))
+            .axis_desc_style(text_style(14))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(e)?;
+        for (k, (_, values)) in self.series.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            let style = ShapeStyle::from(&colour).stroke_width(2);
+            // Break the line where a week has no value rather than bridging it.
+            let mut segments: Vec<Vec<(i32, f64)>> = vec![Vec::new()];
+            for (i, v) in values.iter().enumerate() {
+                match v.and_then(|v| self.y(v)) {
+                    Some(y) => segments.last_mut().expect("non-empty").push((i as i32, y)),
+                    None if !segments.last().expect("non-empty").is_empty() => {
+                        segments.push(Vec::new())
+                    }
+                    None => {}
+                }
+            }
+            let points: Vec<(i32, f64)> = segments.iter().flatten().copied().collect();
+            chart
+                .draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))
+                .map_err(e)?;
+            for seg in segments.into_iter().filter(|s| s.len() > 1) {
+                chart.draw_series(LineSeries::new(seg, style)).map_err(e)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,78 @@
+//! Brands against their occupations: this week's share and its 12-week line.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+
+use super::{Context, TREND_LINES};
+use crate::charts::{self, Chart, LineChart, Scale};
+use crate::data::{BrandRow, OccupationRow};
+use crate::view::BrandLine;
+use crate::{ReportError, TREND_WEEKS};
+
+/// One line per (brand, occupation) with a row this week, and the share chart.
+pub(crate) fn build(
+    ctx: &Context,
+    rows: &[BrandRow],
+    occupations_this_week: &[OccupationRow],
+) -> Result<(Vec<BrandLine>, Option<Chart>), ReportError> {
+    let pair_rows: Vec<&BrandRow> = rows
+        .iter()
+        .filter(|r| ctx.in_pair(&r.platform, &r.metric))
+        .collect();
+    let occupation_gained: BTreeMap<&str, Option<f64>> = occupations_this_week
+        .iter()
+        .map(|r| (r.occupation.as_str(), r.gained))
+        .collect();
+    let mut lines = Vec::new();
+    let mut share_series = Vec::new();
+    let pairs: BTreeSet<(&str, &str)> = pair_rows
+        .iter()
+        .map(|r| (r.brand.as_str(), r.occupation.as_str()))
+        .collect();
+    for (brand, occupation) in pairs {
+        // (gained, brand_share) per week.
+        let history: BTreeMap<NaiveDate, (Option<f64>, Option<f64>)> = pair_rows
+            .iter()
+            .filter(|r| r.brand == brand && r.occupation == occupation)
+            .map(|r| (r.week, (r.gained, r.brand_share)))
+            .collect();
+        let Some(now) = history.get(&ctx.week) else {
+            continue;
+        };
+        lines.push(BrandLine {
+            brand: brand.to_string(),
+            occupation: occupation.to_string(),
+            gained: now.0,
+            occupation_gained: occupation_gained.get(occupation).copied().flatten(),
+            share: now.1,
+            prev_share: history.get(&ctx.prev).and_then(|p| p.1),
+        });
+        share_series.push((
+            format!("{brand} in {occupation}"),
+            ctx.weeks
+                .iter()
+                .map(|w| history.get(w).and_then(|p| p.1))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    if share_series.is_empty() {
+        return Ok((lines, None));
+    }
+    let chart = charts::render(
+        &format!("brand-share-{}", ctx.slug),
+        &LineChart {
+            title: format!(
+                "Brand share of occupation {} gained (last {TREND_WEEKS} weeks)",
+                ctx.unit()
+            ),
+            y_label: "brand share of the occupation (%)".into(),
+            source: ctx.source_line.clone(),
+            weeks: ctx.weeks.clone(),
+            series: share_series.into_iter().take(TREND_LINES).collect(),
+            scale: Scale::Percent,
+        },
+        (960, 420),
+    )?;
+    Ok((lines, Some(chart)))
+}

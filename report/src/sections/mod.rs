@@ -1,0 +1,189 @@
+//! The sections of one (platform, metric) view, one module each: which tags moved
+//! (`tags`), occupations and their bar chart (`occupations`), the 12-week trend
+//! (`trend`), breakouts (`breakouts`), brands against their occupations (`brands`),
+//! data quality (`quality`) and the opening sentences (`headline`).
+
+mod brands;
+mod breakouts;
+mod headline;
+mod occupations;
+mod quality;
+mod tags;
+mod trend;
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate};
+
+use crate::charts::{self, Sparkline};
+use crate::data::{BrandRow, OccupationRow, SeriesRow, TagRow};
+use crate::format::platform_name;
+use crate::view::MetricView;
+use crate::{ReportError, ReportInput, TREND_WEEKS};
+
+/// Lines at most in the trend and brand-share charts: more are unreadable.
+const TREND_LINES: usize = 7;
+
+/// `gained` per week of one series (a tag, an occupation).
+pub(crate) type History = BTreeMap<NaiveDate, Option<f64>>;
+
+/// The weekly rows of every pair, as the report reads them.
+pub(crate) struct WeekRows<'a> {
+    pub tags: &'a [TagRow],
+    pub occupations: &'a [OccupationRow],
+    pub brands: &'a [BrandRow],
+    pub series: &'a [SeriesRow],
+}
+
+/// What every section of one (platform, metric) view needs to know.
+pub(crate) struct Context<'a> {
+    pub input: &'a ReportInput<'a>,
+    pub platform: &'a str,
+    pub metric: &'a str,
+    /// The reported week's Monday, and the week before.
+    pub week: NaiveDate,
+    pub prev: NaiveDate,
+    /// The trend weeks, oldest first, ending with `week`.
+    pub weeks: Vec<NaiveDate>,
+    pub slug: String,
+    pub label: String,
+    pub source_line: String,
+}
+
+impl<'a> Context<'a> {
+    fn new(
+        input: &'a ReportInput<'a>,
+        platform: &'a str,
+        metric: &'a str,
+        series: &[SeriesRow],
+    ) -> Self {
+        let week = input.week;
+        let label = format!("{} {}", platform_name(platform), metric_unit(metric));
+        let kinds: std::collections::BTreeSet<&str> = series
+            .iter()
+            .filter(|s| s.platform == platform && s.metric == metric)
+            .map(|s| s.kind.as_str())
+            .collect();
+        let source_line = if kinds.contains("daily") && !kinds.contains("snapshots") {
+            format!("Source: {label}, daily counts summed per ISO week (UTC). tagpulse.")
+        } else {
+            format!(
+                "Source: {label}, counter snapshots interpolated to Monday 00:00 UTC. tagpulse."
+            )
+        };
+        Context {
+            input,
+            platform,
+            metric,
+            week,
+            prev: week - Duration::weeks(1),
+            weeks: (0..TREND_WEEKS)
+                .rev()
+                .map(|k| week - Duration::weeks(k))
+                .collect(),
+            slug: format!("{platform}-{metric}"),
+            label,
+            source_line,
+        }
+    }
+
+    /// True for a row of this view's (platform, metric) pair.
+    fn in_pair(&self, platform: &str, metric: &str) -> bool {
+        platform == self.platform && metric == self.metric
+    }
+
+    /// The metric in words, e.g. "video views".
+    fn unit(&self) -> String {
+        metric_unit(self.metric)
+    }
+
+    /// `gained` per trend week of one series.
+    fn trend(&self, history: &History) -> Vec<Option<f64>> {
+        self.weeks
+            .iter()
+            .map(|w| history.get(w).copied().flatten())
+            .collect()
+    }
+
+    /// A sparkline of one series over the trend weeks, as inline SVG.
+    fn spark(&self, history: &History) -> Result<String, ReportError> {
+        charts::render_svg(
+            &Sparkline {
+                values: self.trend(history),
+            },
+            (120, 28),
+        )
+    }
+}
+
+/// Builds the view of one (platform, metric) pair for `input.week`.
+pub(crate) fn build_view(
+    input: &ReportInput,
+    platform: &str,
+    metric: &str,
+    rows: &WeekRows,
+) -> Result<MetricView, ReportError> {
+    let ctx = Context::new(input, platform, metric, rows.series);
+    let tags = tags::TagSection::build(&ctx, rows.tags)?;
+    let occupations = occupations::OccupationSection::build(&ctx, rows.occupations)?;
+    let trend_chart = trend::chart(&ctx, &occupations)?;
+    let tag_breakouts = breakouts::of_tags(&ctx, &tags)?;
+    let occupation_breakouts = breakouts::of_occupations(&ctx, &occupations)?;
+    let (brands, brand_chart) = brands::build(&ctx, rows.brands, &occupations.this_week)?;
+    let quality = quality::build(&ctx, &tags.this_week, rows.series);
+    let mut view = MetricView {
+        platform: platform.to_string(),
+        metric: metric.to_string(),
+        total_gained: tags.total_gained,
+        total_wow: tags.total_wow,
+        tags_tracked: tags.this_week.len(),
+        tags_reporting: tags.reporting().len(),
+        occupations: occupations.this_week,
+        occupation_chart: occupations.chart,
+        trend_chart,
+        rising: tags.rising,
+        falling: tags.falling,
+        top_gained: tags.top_gained,
+        tag_breakouts,
+        occupation_breakouts,
+        brands,
+        brand_chart,
+        quality,
+        headline: Vec::new(),
+        slug: ctx.slug,
+        label: ctx.label,
+        source_line: ctx.source_line,
+    };
+    view.headline = headline::sentences(&view, input.week);
+    Ok(view)
+}
+
+/// Each series' `gained` per week, keyed by the series' name.
+fn histories<'r, R>(
+    rows: &[&'r R],
+    name: impl Fn(&'r R) -> &'r str,
+    point: impl Fn(&R) -> (NaiveDate, Option<f64>),
+) -> BTreeMap<&'r str, History> {
+    let mut out: BTreeMap<&str, History> = BTreeMap::new();
+    for r in rows {
+        let (week, gained) = point(r);
+        out.entry(name(r)).or_default().insert(week, gained);
+    }
+    out
+}
+
+/// Sorts largest first; a missing key sorts last.
+pub(crate) fn sort_desc<T>(v: &mut [T], key: impl Fn(&T) -> Option<f64>) {
+    v.sort_by(|a, b| {
+        let (a, b) = (
+            key(a).unwrap_or(f64::NEG_INFINITY),
+            key(b).unwrap_or(f64::NEG_INFINITY),
+        );
+        b.total_cmp(&a)
+    });
+}
+
+/// A metric name in words: `video_views` -> "video views".
+pub(crate) fn metric_unit(metric: &str) -> String {
+    metric.replace('_', " ")
+}

@@ -1,0 +1,137 @@
+//! The tags that moved: rising and falling week over week, and the largest gains.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{histories, sort_desc, Context, History};
+use crate::data::TagRow;
+use crate::view::TagLine;
+use crate::ReportError;
+
+/// The pair's tag rows and the tables built from them.
+pub(crate) struct TagSection<'r> {
+    /// The pair's tag rows of the reported week.
+    pub this_week: Vec<&'r TagRow>,
+    /// `gained` per week, per tag.
+    pub history: BTreeMap<&'r str, History>,
+    pub total_gained: Option<f64>,
+    /// The change of the summed `gained` against the week before.
+    pub total_wow: Option<f64>,
+    pub rising: Vec<TagLine>,
+    pub falling: Vec<TagLine>,
+    pub top_gained: Vec<TagLine>,
+}
+
+impl<'r> TagSection<'r> {
+    /// Builds the section from every tag row of the report.
+    pub fn build(ctx: &Context, rows: &'r [TagRow]) -> Result<Self, ReportError> {
+        let pair_rows: Vec<&TagRow> = rows
+            .iter()
+            .filter(|r| ctx.in_pair(&r.platform, &r.metric))
+            .collect();
+        let history = histories(&pair_rows, |r| r.tag.as_str(), |r| (r.week, r.gained));
+        let this_week: Vec<&TagRow> = pair_rows
+            .iter()
+            .copied()
+            .filter(|r| r.week == ctx.week)
+            .collect();
+        let total_gained = sum_known(this_week.iter().map(|r| r.gained));
+        let prev_total = sum_known(
+            pair_rows
+                .iter()
+                .filter(|r| r.week == ctx.prev)
+                .map(|r| r.gained),
+        );
+        let total_wow = match (total_gained, prev_total) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b - 1.0),
+            _ => None,
+        };
+
+        let labels = occupation_labels(ctx);
+        let line = |r: &TagRow| -> Result<TagLine, ReportError> {
+            let occupations = tagpulse_config::Tag::parse(&r.tag)
+                .ok()
+                .and_then(|t| labels.get(&t).cloned())
+                .unwrap_or_default()
+                .join(", ");
+            Ok(TagLine {
+                row: r.clone(),
+                occupations,
+                spark: ctx.spark(&history[r.tag.as_str()])?,
+            })
+        };
+        let n = ctx.input.top_n;
+        // Growth is only meaningful for tags that gained this week.
+        let mut by_wow: Vec<&TagRow> = this_week
+            .iter()
+            .copied()
+            .filter(|r| r.signals.wow_growth.is_some() && r.gained.is_some_and(|g| g > 0.0))
+            .collect();
+        sort_desc(&mut by_wow, |r| r.signals.wow_growth);
+        let rising = by_wow
+            .iter()
+            .filter(|r| r.signals.wow_growth > Some(0.0))
+            .take(n)
+            .map(|r| line(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let falling = by_wow
+            .iter()
+            .rev()
+            .filter(|r| r.signals.wow_growth < Some(0.0))
+            .take(n)
+            .map(|r| line(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut by_gained: Vec<&TagRow> = this_week
+            .iter()
+            .copied()
+            .filter(|r| r.gained.is_some())
+            .collect();
+        sort_desc(&mut by_gained, |r| r.gained);
+        let top_gained = by_gained
+            .iter()
+            .take(n)
+            .map(|r| line(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TagSection {
+            this_week,
+            history,
+            total_gained,
+            total_wow,
+            rising,
+            falling,
+            top_gained,
+        })
+    }
+
+    /// The tags with a `gained` this week.
+    pub fn reporting(&self) -> BTreeSet<&str> {
+        reporting(&self.this_week)
+    }
+}
+
+/// The tags with a `gained` among `this_week`.
+pub(crate) fn reporting<'r>(this_week: &[&'r TagRow]) -> BTreeSet<&'r str> {
+    this_week
+        .iter()
+        .filter(|r| r.gained.is_some())
+        .map(|r| r.tag.as_str())
+        .collect()
+}
+
+/// The sum of the known values, or `None` when none is known.
+fn sum_known(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let v: Vec<f64> = values.flatten().collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>())
+}
+
+/// Each tag's occupations; a brand tag with no occupation is labelled with its brand.
+fn occupation_labels(ctx: &Context) -> BTreeMap<tagpulse_config::Tag, Vec<String>> {
+    let mut labels = tagpulse_config::occupations_by_tag(ctx.input.occupations);
+    for b in ctx.input.brands {
+        for t in &b.tags {
+            labels
+                .entry(t.clone())
+                .or_insert_with(|| vec![format!("brand: {}", b.name)]);
+        }
+    }
+    labels
+}

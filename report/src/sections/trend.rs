@@ -1,0 +1,49 @@
+//! The 12-week trend of the occupations that gained most this week.
+
+use super::occupations::OccupationSection;
+use super::{Context, TREND_LINES};
+use crate::charts::{self, Chart, LineChart, Scale};
+use crate::{ReportError, TREND_WEEKS};
+
+/// One line per leading occupation; log scale when their sizes differ widely.
+pub(crate) fn chart(
+    ctx: &Context,
+    occupations: &OccupationSection,
+) -> Result<Option<Chart>, ReportError> {
+    let series: Vec<(String, Vec<Option<f64>>)> = occupations
+        .this_week
+        .iter()
+        .filter(|r| r.gained.is_some())
+        .take(ctx.input.top_n.min(TREND_LINES))
+        .map(|r| {
+            (
+                r.occupation.clone(),
+                ctx.trend(&occupations.history[r.occupation.as_str()]),
+            )
+        })
+        .collect();
+    if series.is_empty() {
+        return Ok(None);
+    }
+    let scale = LineChart::pick_scale(&series);
+    let unit = ctx.unit();
+    Ok(Some(charts::render(
+        &format!("trend-{}", ctx.slug),
+        &LineChart {
+            title: format!("Top occupations, {unit} gained per week (last {TREND_WEEKS} weeks)"),
+            y_label: format!(
+                "{unit} gained per week{}",
+                if scale == Scale::Log {
+                    " (log scale)"
+                } else {
+                    ""
+                }
+            ),
+            source: ctx.source_line.clone(),
+            weeks: ctx.weeks.clone(),
+            series,
+            scale,
+        },
+        (960, 460),
+    )?))
+}

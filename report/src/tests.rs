@@ -1,0 +1,218 @@
+//! Unit tests of the report: headline, ranking, brands, files, CSV layout, week errors.
+
+use super::*;
+use crate::csv::CSV_SIGNALS;
+use polars::prelude::*;
+use tagpulse_config::Tag;
+
+fn date_col(name: &str, days: &[i32]) -> Column {
+    Column::new(name.into(), days)
+        .cast(&DataType::Date)
+        .unwrap()
+}
+
+/// Two weeks (Mondays 2026-11-09 = day 20766 and 2026-11-16) of two tags and
+/// their occupations, plus one brand.
+fn input_tables() -> (WeeklyTables, DataFrame) {
+    let w = [20_766, 20_766, 20_773, 20_773];
+    let n = 4;
+    let nulls = || Column::new("x".into(), vec![None::<f64>; n]);
+    let tags = DataFrame::new_infer_height(vec![
+        Column::new("platform".into(), vec!["tiktok"; n]),
+        Column::new("tag".into(), ["azubi", "koch", "azubi", "koch"]),
+        Column::new("metric".into(), vec!["views"; n]),
+        date_col("week_start", &w),
+        nulls().with_name("total_end".into()),
+        Column::new(
+            "gained".into(),
+            [Some(100.0), Some(50.0), Some(300.0), Some(40.0)],
+        ),
+        Column::new("observations".into(), [28u32, 28, 28, 27]),
+        Column::new("decreases".into(), [0u32, 1, 2, 0]),
+        nulls().with_name("coverage".into()),
+        Column::new("wow_growth".into(), [None, None, Some(2.0), Some(-0.2)]),
+        nulls().with_name("total_growth".into()),
+        nulls().with_name("avg4".into()),
+        nulls().with_name("momentum".into()),
+        Column::new("z".into(), [None, None, Some(5.0), None]),
+        // Not the median of the rows above (100): the page must show the transform's.
+        Column::new("z_median".into(), [None, None, Some(120.0), None]),
+        Column::new("breakout".into(), [false, false, true, false]),
+    ])
+    .unwrap();
+    let occupations = DataFrame::new_infer_height(vec![
+        Column::new("platform".into(), vec!["tiktok"; n]),
+        Column::new(
+            "occupation".into(),
+            ["Apprentices", "Chefs", "Apprentices", "Chefs"],
+        ),
+        Column::new("metric".into(), vec!["views"; n]),
+        date_col("week_start", &w),
+        nulls().with_name("total_end".into()),
+        Column::new(
+            "gained".into(),
+            [Some(100.0), Some(50.0), Some(300.0), Some(40.0)],
+        ),
+        Column::new("tags_reporting".into(), [1u32; 4]),
+        Column::new("tags_total".into(), [2u32; 4]),
+        Column::new(
+            "share".into(),
+            [
+                Some(2.0 / 3.0),
+                Some(1.0 / 3.0),
+                Some(300.0 / 340.0),
+                Some(40.0 / 340.0),
+            ],
+        ),
+        Column::new("wow_growth".into(), [None, None, Some(2.0), Some(-0.2)]),
+        nulls().with_name("total_growth".into()),
+        nulls().with_name("avg4".into()),
+        nulls().with_name("momentum".into()),
+        nulls().with_name("z".into()),
+        nulls().with_name("z_median".into()),
+        Column::new("breakout".into(), [false; 4]),
+    ])
+    .unwrap();
+    let brands = DataFrame::new_infer_height(vec![
+        Column::new("platform".into(), ["tiktok", "tiktok"]),
+        Column::new("brand".into(), ["Acme", "Acme"]),
+        Column::new("occupation".into(), ["Chefs", "Chefs"]),
+        Column::new("metric".into(), ["views", "views"]),
+        date_col("week_start", &[20_766, 20_773]),
+        Column::new("gained".into(), [Some(5.0), Some(8.0)]),
+        Column::new("brand_share".into(), [Some(0.1), Some(0.2)]),
+    ])
+    .unwrap();
+    let series = df!(
+        "platform" => ["tiktok", "tiktok"],
+        "tag" => ["azubi", "koch"],
+        "metric" => ["views", "views"],
+        "kind" => ["snapshots", "snapshots"],
+        "first_s" => [1_762_000_000i64, 1_762_000_000],
+        "last_s" => [1_763_900_000i64, 1_763_800_000],
+        "observations" => [100u32, 99],
+        "longest_gap_s" => [20_000i64, 900_000],
+        "gaps_over_max" => [0u32, 1],
+    )
+    .unwrap();
+    (
+        WeeklyTables {
+            tags,
+            occupations,
+            brands,
+            occupation_tags: DataFrame::empty(),
+        },
+        series,
+    )
+}
+
+fn render_week(week: NaiveDate) -> Result<ReportFiles, ReportError> {
+    let (tables, series) = input_tables();
+    let t = |s: &str| Tag::parse(s).unwrap();
+    let occupations = vec![
+        Occupation {
+            name: "Apprentices".into(),
+            tags: vec![t("azubi"), t("ausbildung")],
+        },
+        Occupation {
+            name: "Chefs".into(),
+            tags: vec![t("koch"), t("cheflife")],
+        },
+    ];
+    let brands = vec![Brand {
+        name: "Acme".into(),
+        tags: vec![t("acme")],
+        occupations: vec!["Chefs".into()],
+    }];
+    render(&ReportInput {
+        tables: &tables,
+        series: &series,
+        occupations: &occupations,
+        brands: &brands,
+        week,
+        top_n: 5,
+        max_gap_secs: 7 * 86_400,
+        sources: vec!["test".into()],
+        synthetic: false,
+        generated_at: DateTime::from_timestamp(1_763_900_000, 0).unwrap(),
+    })
+}
+
+#[test]
+fn headline_ranking_brand_and_files() {
+    let files = render_week(NaiveDate::from_ymd_opt(2026, 11, 16).unwrap()).unwrap();
+    assert_eq!(files.week_label, "2026-W47");
+    let names: Vec<String> = files
+        .files
+        .iter()
+        .map(|f| f.0.display().to_string())
+        .collect();
+    for n in [
+        "index.html",
+        "occupations-tiktok-views.png",
+        "occupations-tiktok-views.svg",
+        "trend-tiktok-views.png",
+        "brand-share-tiktok-views.png",
+        "occupations.csv",
+        "tags.csv",
+        "summary.md",
+    ] {
+        assert!(names.contains(&n.to_string()), "missing {n}: {names:?}");
+    }
+    let s = &files.summary;
+    assert!(s.contains("Tracked TikTok tags gained 340 views in week 47, 16–22 Nov 2026 (+126.7% vs the week before)."), "{s}");
+    assert!(
+        s.contains("Apprentices gained the most: 300 views (+200.0%), 88.2% of all tracked views."),
+        "{s}"
+    );
+    assert!(
+        s.contains("Fastest-growing occupation: Apprentices (+200.0% week over week)."),
+        "{s}"
+    );
+    assert!(s.contains("#azubi broke out."), "{s}");
+    assert!(
+        s.contains("Acme's share of Chefs rose to 20.0% (from 10.0%)."),
+        "{s}"
+    );
+    // Occupations ranked by gained.
+    let a = s.find("| Apprentices |").unwrap();
+    let c = s.find("| Chefs |").unwrap();
+    assert!(a < c);
+    let html = String::from_utf8(files.files[0].1.clone()).unwrap();
+    // Data quality: taxonomy tags without a figure, the series with long gaps, steps down.
+    assert!(
+        html.contains("#acme, #ausbildung, #cheflife"),
+        "no-data list"
+    );
+    assert!(html.contains("#koch (1 gaps, longest 10.4 days)"));
+    assert!(html.contains("#azubi ×2"));
+    // The breakout table shows the transform's median of the previous weeks (120, not
+    // the 100 a recomputation from these rows would give), then z.
+    assert!(html.contains("<td>120</td><td>5.0</td>"), "{html}");
+    let csv = files
+        .files
+        .iter()
+        .find(|f| f.0.ends_with("tags.csv"))
+        .unwrap();
+    let csv = String::from_utf8(csv.1.clone()).unwrap();
+    assert_eq!(
+        csv.lines().nth(1).unwrap(),
+        "2026-W47,2026-11-16,tiktok,views,azubi,Apprentices,300,,28,2,,2,,,,5,true"
+    );
+}
+
+#[test]
+fn csv_signal_columns_are_table_columns() {
+    for c in CSV_SIGNALS {
+        assert!(tagpulse_model::SIGNAL_COLUMNS.contains(&c), "{c}");
+    }
+}
+
+#[test]
+fn a_week_outside_the_data_is_a_clear_error() {
+    let err = render_week(NaiveDate::from_ymd_opt(2025, 1, 6).unwrap()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no data for 2025-W02: the tables cover 2026-W46 to 2026-W47"
+    );
+}

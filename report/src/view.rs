@@ -1,0 +1,100 @@
+//! The page model: what the HTML, Markdown and CSV writers print, built once by
+//! [`crate::sections`] from the weekly rows.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::charts::Chart;
+use crate::data::{OccupationRow, SeriesRow, TagRow};
+
+/// Everything the page shows for one (platform, metric) pair, e.g. TikTok views.
+///
+/// Values of different platforms or metrics are never added, so each pair is its own
+/// part of the page with its own totals, tables and charts.
+pub(crate) struct MetricView {
+    pub platform: String,
+    pub metric: String,
+    /// `<platform>-<metric>`, used in chart file names and HTML anchors.
+    pub slug: String,
+    /// Human name, e.g. "TikTok views".
+    pub label: String,
+    /// The attribution line printed under every chart.
+    pub source_line: String,
+    pub total_gained: Option<f64>,
+    pub total_wow: Option<f64>,
+    pub tags_tracked: usize,
+    pub tags_reporting: usize,
+    /// The week's occupation rows, largest gained first.
+    pub occupations: Vec<OccupationRow>,
+    pub occupation_chart: Option<Chart>,
+    pub trend_chart: Option<Chart>,
+    pub rising: Vec<TagLine>,
+    pub falling: Vec<TagLine>,
+    pub top_gained: Vec<TagLine>,
+    pub tag_breakouts: Vec<Breakout>,
+    pub occupation_breakouts: Vec<Breakout>,
+    pub brands: Vec<BrandLine>,
+    pub brand_chart: Option<Chart>,
+    pub quality: Quality,
+    /// Plain sentences that open the section.
+    pub headline: Vec<String>,
+}
+
+/// A tag in a "moved most" table.
+pub(crate) struct TagLine {
+    pub row: TagRow,
+    /// The tag's occupations (or its brand), comma-separated.
+    pub occupations: String,
+    /// Inline SVG of the tag's gained over the trend weeks.
+    pub spark: String,
+}
+
+/// A breakout with the context that explains it.
+pub(crate) struct Breakout {
+    pub name: String,
+    pub gained: Option<f64>,
+    pub z: Option<f64>,
+    /// The median gained of the weeks before, as the transform computed it for `z`.
+    pub z_median: Option<f64>,
+    pub wow: Option<f64>,
+    pub spark: String,
+}
+
+/// A brand vs one of its occupations this week.
+pub(crate) struct BrandLine {
+    pub brand: String,
+    pub occupation: String,
+    pub gained: Option<f64>,
+    pub occupation_gained: Option<f64>,
+    pub share: Option<f64>,
+    pub prev_share: Option<f64>,
+}
+
+/// The data-quality facts of one (platform, metric) pair.
+pub(crate) struct Quality {
+    /// Taxonomy and brand tags with no `gained` this week.
+    pub no_data: Vec<String>,
+    /// Series with gaps longer than `max_gap`, longest gap first.
+    pub gapped_series: Vec<SeriesRow>,
+    /// (tag, step-downs this week), most first.
+    pub steps_down: Vec<(String, u32)>,
+    /// (tag, coverage) of daily series with missing days this week.
+    pub partial: Vec<(String, f64)>,
+    pub freshest: Option<SeriesRow>,
+    pub stalest: Option<SeriesRow>,
+}
+
+/// The whole page's model.
+pub(crate) struct Page {
+    pub week: NaiveDate,
+    pub week_label: String,
+    pub title: String,
+    /// One view per (platform, metric) pair, most active first.
+    pub views: Vec<MetricView>,
+    /// (first, last) observation time over all series, UNIX seconds.
+    pub data_range: Option<(i64, i64)>,
+    pub sources: Vec<String>,
+    pub synthetic: bool,
+    pub generated_at: DateTime<Utc>,
+    pub max_gap_secs: i64,
+    pub has_brands: bool,
+}
