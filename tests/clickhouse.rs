@@ -1017,8 +1017,10 @@ fn https_works_with_the_servers_ca_and_an_unknown_ca_is_refused() {
 }
 
 #[test]
-fn a_scan_after_a_write_in_the_same_process_sees_the_new_rows() {
-    // The store keeps what it read for later scans; its own writes must drop that copy.
+fn scans_are_served_from_the_cache_until_the_store_writes() {
+    // The store keeps what it read for the rest of the job; its own writes drop that
+    // copy. A row written behind its back (straight SQL) shows whether a scan was served
+    // from the cache (not seen) or from the server (seen).
     let url = server_or_skip!();
     let db = fresh_db(&url, "cache");
     let dir = tempfile::tempdir().unwrap();
@@ -1051,11 +1053,38 @@ fn a_scan_after_a_write_in_the_same_process_sees_the_new_rows() {
         let height = |lf: LazyFrame| lf.collect().unwrap().height();
         store.append(&batch("azubi", 5)).await.unwrap();
         assert_eq!(height(store.scan_snapshots().await.unwrap()), 5);
-        assert_eq!(height(store.scan_snapshots().await.unwrap()), 5);
+        let behind = sql(&url, &db);
+        behind
+            .query(
+                "INSERT INTO snapshots \
+                 SELECT 'tiktok', 'behind', 'views', toDateTime(1750000000), 7, 'sql', \
+                 toDateTime(1750000000), 1",
+            )
+            .execute()
+            .await
+            .unwrap();
+        let on_server: u64 = behind
+            .query("SELECT count() FROM snapshots")
+            .fetch_one()
+            .await
+            .unwrap();
+        assert_eq!(
+            on_server, 6,
+            "the row behind the store's back is on the server"
+        );
+        assert_eq!(
+            height(store.scan_snapshots().await.unwrap()),
+            5,
+            "the second scan must come from the cache"
+        );
         store.append(&batch("koch", 3)).await.unwrap();
-        assert_eq!(height(store.scan_snapshots().await.unwrap()), 8);
+        assert_eq!(
+            height(store.scan_snapshots().await.unwrap()),
+            9,
+            "a write must drop the cached copy: 5 + 1 behind its back + 3"
+        );
         // A re-append of the same identities changes nothing.
         store.append(&batch("koch", 3)).await.unwrap();
-        assert_eq!(height(store.scan_snapshots().await.unwrap()), 8);
+        assert_eq!(height(store.scan_snapshots().await.unwrap()), 9);
     });
 }

@@ -1,11 +1,17 @@
 //! The one integration-test binary (every test binary links polars, so one builds
 //! fastest): a module per topic, each driving the real `tagpulse` executable.
 //!
-//! - `e2e`: import, transform and report on the real fixture series and the sample;
+//! - `cli`: config errors, flags, what a command needs before it runs;
+//! - `import`: observations stored once, bad lines store nothing;
+//! - `transform`: the fixtures' weekly tables against the spec, cell for cell;
+//! - `report`: report files of the fixtures and the sample, the main job, reruns;
 //! - `generations`: SIGKILL during `transform` and `report`, readers see whole generations;
 //! - `clickhouse`: the same jobs against a real ClickHouse server (see the README).
 
+mod cli;
 mod clickhouse;
-mod e2e;
 mod generations;
+mod import;
+mod report;
+mod transform;
 mod util;

@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use chrono::NaiveDate;
 use polars::prelude::*;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tagpulse");
@@ -54,4 +55,45 @@ pub fn read(path: &Path) -> DataFrame {
     ParquetReader::new(fs::File::open(path).unwrap())
         .finish()
         .unwrap()
+}
+
+pub fn col_f64(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
+    df.column(name)
+        .unwrap()
+        .cast(&DataType::Float64)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect()
+}
+
+pub fn col_str(df: &DataFrame, name: &str) -> Vec<String> {
+    df.column(name)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|s| s.unwrap().to_string())
+        .collect()
+}
+
+pub fn col_date(df: &DataFrame, name: &str) -> Vec<NaiveDate> {
+    df.column(name)
+        .unwrap()
+        .cast(&DataType::Int32)
+        .unwrap()
+        .i32()
+        .unwrap()
+        .iter()
+        .map(|d| NaiveDate::from_num_days_from_ce_opt(d.unwrap() + 719_163).unwrap())
+        .collect()
+}
+
+pub fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+        _ => false,
+    }
 }

@@ -14,7 +14,8 @@
 //!
 //! Files: `client` (requests with timeouts), `codec` (RowBinary from the model),
 //! `migrations` + `schema` (DDL, `migrate`, `status`), `rows` (observation rows),
-//! `spool`, `transfer` (Parquet lake in and out), `store` (the [`Store`] impl).
+//! `spool`, `transfer` (Parquet lake in and out), `store` (the [`Store`] impl);
+//! `mock_tests` checks their request sequences against the crate's mock server.
 //!
 //! [`Store`]: crate::Store
 
@@ -27,6 +28,9 @@ pub mod schema;
 mod spool;
 mod store;
 mod transfer;
+
+#[cfg(test)]
+mod mock_tests;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,96 @@
+//! The command line itself: config errors, flags in any position, and what a command
+//! needs before it can run.
+
+use std::fs;
+
+use crate::util::*;
+
+#[test]
+fn bad_config_is_one_clear_error_and_touches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("tagpulse.toml"),
+        "[storage]\ndata_dir = \"lake\"\n\n[report]\ntop = 5\n",
+    )
+    .unwrap();
+    let (code, err) = fails(d, &["transform"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("tagpulse.toml:5: report.top: unknown field `top`"),
+        "{err}"
+    );
+    assert!(!d.join("lake").exists());
+    fs::write(
+        d.join("other.toml"),
+        "[[occupations]]\nname = \"Nursing\"\ntags = [\"zorg\", \"zorg helden\"]\n",
+    )
+    .unwrap();
+    let (_, err) = fails(d, &["--config", "other.toml", "config"]);
+    assert!(
+        err.contains("other.toml:3: occupations[0].tags[1]: invalid tag \"zorg helden\""),
+        "{err}"
+    );
+    // Bad CLI values are rejected by the argument parser (exit 2) with the flag named.
+    let out = tagpulse(
+        d,
+        &["--config", "other.toml", "report", "--week", "2026-47"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--week"));
+    let out = tagpulse(d, &["import", "--platform", "Tik Tok", "x.tsv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid platform"));
+}
+
+#[test]
+fn data_dir_flag_works_after_the_subcommand_and_reports_need_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("nurselife.tsv"),
+        "2026-11-02 00:00:00\t100\n2026-11-10 00:00:00\t900\n2026-11-18 00:00:00\t1700\n",
+    )
+    .unwrap();
+    let (_, err) = fails(d, &["report"]);
+    assert!(err.contains("run `tagpulse transform`"), "{err}");
+    // The main job on an empty store: one plain sentence, no colour codes in logs.
+    let (code, err) = fails(d, &["run"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no observations stored in data yet: import files with `tagpulse import`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "no ANSI escapes when stderr is not a terminal: {err}"
+    );
+    ok(d, &["import", "nurselife.tsv", "--data-dir", "elsewhere"]);
+    ok(d, &["--data-dir", "elsewhere", "transform"]);
+    assert!(d
+        .join("elsewhere/weekly/weekly_tag_metrics.parquet")
+        .is_file());
+    let (_, err) = fails(
+        d,
+        &["report", "--data-dir", "elsewhere", "--week", "2025-W01"],
+    );
+    assert!(err.contains("no data for 2025-W01"), "{err}");
+    // Latest complete week: the last observation is in W47, so W46 is reported. With
+    // 8-day gaps over the default max_gap nothing interpolates, so gained is unknown.
+    let out = ok(d, &["report", "--data-dir", "elsewhere"]);
+    assert!(out.contains("2026-W46"), "{out}");
+    // With max_gap = 8d the boundaries interpolate: V(11-02) = 100 (a snapshot sits exactly
+    // on that Monday), V(11-09) = 800, V(11-16) = 1500; V(11-23) is after the last one.
+    fs::write(
+        d.join("tagpulse.toml"),
+        "[storage]\ndata_dir = \"elsewhere\"\n[transform]\nmax_gap = \"8d\"\n",
+    )
+    .unwrap();
+    ok(d, &["transform"]);
+    let tags = read(&d.join("elsewhere/weekly/weekly_tag_metrics.parquet"));
+    assert_eq!(col_f64(&tags, "gained"), [Some(700.0), Some(700.0), None]);
+    assert_eq!(
+        col_f64(&tags, "total_end"),
+        [Some(800.0), Some(1500.0), None]
+    );
+}

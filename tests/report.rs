@@ -1,0 +1,265 @@
+//! `tagpulse report` and `tagpulse run`: the report files of the fixtures and of the
+//! bundled sample, panels per (platform, metric), and reruns that do not double-count.
+
+use std::fs;
+
+use chrono::NaiveDate;
+
+use crate::util::*;
+
+#[test]
+fn fixture_report_for_a_chosen_week_answers_the_questions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let glob = format!("{}/*.tsv", fixtures().display());
+    ok(d, &["import", &glob]);
+    ok(d, &["transform"]);
+    let tags = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
+    let week = col_date(&tags, "week_start");
+    // The report for a chosen week.
+    let out = ok(d, &["report", "--week", "2026-W33"]);
+    assert!(out.contains("reports/2026-W33/index.html"), "{out}");
+    let rep = d.join("reports/2026-W33");
+    let html = fs::read_to_string(rep.join("index.html")).unwrap();
+    for needle in [
+        "week 33, 10–16 Aug 2026",
+        "What happened this week",
+        "Which tags moved most?",
+        "What broke out?",
+        "Can I trust these numbers?",
+        "<svg",
+    ] {
+        assert!(html.contains(needle), "index.html lacks {needle:?}");
+    }
+    assert!(!html.contains("<script"), "no JavaScript");
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "no external assets"
+    );
+    assert!(
+        !html.contains("Synthetic sample data"),
+        "fixture data is real"
+    );
+    let csv = fs::read_to_string(rep.join("tags.csv")).unwrap();
+    let week33 = week
+        .iter()
+        .filter(|w| **w == NaiveDate::from_ymd_opt(2026, 8, 10).unwrap())
+        .count();
+    assert_eq!(csv.lines().count(), week33 + 1);
+    assert!(csv.starts_with("week,week_start,platform,metric,tag,occupations,gained"));
+    assert!(fs::read_to_string(d.join("reports/index.html"))
+        .unwrap()
+        .contains("2026-W33/index.html"));
+}
+
+/// A copy of the repository's config and sample in a temp dir.
+fn sample_checkout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        repo().join("tagpulse.toml"),
+        dir.path().join("tagpulse.toml"),
+    )
+    .unwrap();
+    let sample = dir.path().join("examples/sample");
+    fs::create_dir_all(&sample).unwrap();
+    for e in fs::read_dir(repo().join("examples/sample")).unwrap() {
+        let p = e.unwrap().path();
+        fs::copy(&p, sample.join(p.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn main_job_on_the_bundled_sample_writes_the_report_and_reruns_do_not_double_count() {
+    let dir = sample_checkout();
+    let d = dir.path();
+    let out = ok(d, &["run"]);
+    assert!(
+        out.contains("report for 2026-W46 written to reports/2026-W46/index.html"),
+        "{out}"
+    );
+    let occ = read(&d.join("data/weekly/weekly_occupation_metrics.parquet"));
+    let brands = read(&d.join("data/weekly/weekly_brand_metrics.parquet"));
+    assert_eq!(
+        brands
+            .get_column_names()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "platform",
+            "brand",
+            "occupation",
+            "metric",
+            "week_start",
+            "gained",
+            "brand_share"
+        ]
+    );
+    // Occupation gained equals the sum of its member tags' gained (spec roll-up).
+    let tags = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
+    let w46 = NaiveDate::from_ymd_opt(2026, 11, 9).unwrap();
+    let tw = col_date(&tags, "week_start");
+    let tn = col_str(&tags, "tag");
+    let tg = col_f64(&tags, "gained");
+    let nursing: f64 = (0..tags.height())
+        .filter(|i| tw[*i] == w46)
+        .filter(|i| {
+            [
+                "nurselife",
+                "scrublife",
+                "nursesoftiktok",
+                "verpleegkundige",
+                "pflegekraft",
+            ]
+            .contains(&tn[*i].as_str())
+        })
+        .map(|i| tg[i].unwrap())
+        .sum();
+    let all: f64 = (0..tags.height())
+        .filter(|i| tw[*i] == w46)
+        .filter_map(|i| tg[i])
+        .sum();
+    let ow = col_date(&occ, "week_start");
+    let on = col_str(&occ, "occupation");
+    let i = (0..occ.height())
+        .find(|i| ow[*i] == w46 && on[*i] == "Nursing")
+        .unwrap();
+    assert!(close(col_f64(&occ, "gained")[i], Some(nursing)));
+    assert!(close(col_f64(&occ, "share")[i], Some(nursing / all)));
+    assert_eq!(col_f64(&occ, "tags_reporting")[i], Some(5.0));
+    assert_eq!(col_f64(&occ, "tags_total")[i], Some(8.0));
+
+    let rep = d.join("reports/2026-W46");
+    let html = fs::read_to_string(rep.join("index.html")).unwrap();
+    for needle in [
+        "Synthetic sample data",
+        "How is my brand doing?",
+        "Acme Care",
+        "#verpleegkundige",
+        "Nursing",
+    ] {
+        assert!(html.contains(needle), "index.html lacks {needle:?}");
+    }
+    let summary = fs::read_to_string(rep.join("summary.md")).unwrap();
+    assert!(summary.contains("synthetic sample data"), "{summary}");
+    assert!(
+        summary.contains("#verpleegkundige"),
+        "the planted burst is a breakout: {summary}"
+    );
+    for png in [
+        "occupations-tiktok-views.png",
+        "trend-tiktok-views.png",
+        "brand-share-tiktok-views.png",
+    ] {
+        let bytes = fs::read(rep.join(png)).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{png}");
+        assert!(bytes.len() > 10_000, "{png} is a real picture");
+        assert!(rep.join(png.replace(".png", ".svg")).is_file());
+    }
+    let occ_csv = fs::read_to_string(rep.join("occupations.csv")).unwrap();
+    let nursing_line = occ_csv.lines().find(|l| l.contains(",Nursing,")).unwrap();
+    assert!(
+        nursing_line.starts_with("2026-W46,2026-11-09,tiktok,views,Nursing,"),
+        "{nursing_line}"
+    );
+
+    // A second run re-reads the same files: nothing double-counts.
+    ok(d, &["run"]);
+    assert!(tags.equals_missing(&read(&d.join("data/weekly/weekly_tag_metrics.parquet"))));
+    assert!(occ.equals_missing(&read(
+        &d.join("data/weekly/weekly_occupation_metrics.parquet")
+    )));
+}
+
+#[test]
+fn daily_counts_and_a_second_platform_get_their_own_panel_and_a_broken_source_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Mastodon daily uses: week of Mon 2026-11-09 complete (7 days), week of 11-16 has
+    // three days, and one day of 11-23 makes week 47 complete.
+    let mut csv = String::from("tag,day,value,platform,metric\n");
+    for (day, v) in [
+        (9, 1),
+        (10, 2),
+        (11, 3),
+        (12, 4),
+        (13, 5),
+        (14, 6),
+        (15, 7),
+        (16, 10),
+        (18, 20),
+        (20, 30),
+        (23, 1),
+    ] {
+        csv.push_str(&format!("#NurseLife,2026-11-{day:02},{v},mastodon,uses\n"));
+    }
+    fs::write(d.join("uses.csv"), csv).unwrap();
+    fs::write(
+        d.join("nurselife.tsv"),
+        "2026-11-15 00:00:00\t1000\n2026-11-17 00:00:00\t3000\n2026-11-23 12:00:00\t9000\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("tagpulse.toml"),
+        r#"
+[[sources]]
+id = "views"
+kind = "file"
+paths = ["nurselife.tsv"]
+
+[[sources]]
+id = "mastodon"
+kind = "file"
+paths = ["uses.csv"]
+
+[[sources]]
+id = "broken"
+kind = "file"
+paths = ["missing/*.csv"]
+"#,
+    )
+    .unwrap();
+    let out = tagpulse(d, &["run", "--week", "2026-W47"]);
+    assert_eq!(out.status.code(), Some(1), "a failed source fails the job");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 source(s) failed")
+            && err.contains("broken: missing/*.csv: matches no file"),
+        "{err}"
+    );
+    // The other sources landed and the report was written all the same.
+    let tags = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
+    let platform = col_str(&tags, "platform");
+    let gained = col_f64(&tags, "gained");
+    let coverage = col_f64(&tags, "coverage");
+    let m: Vec<usize> = (0..tags.height())
+        .filter(|i| platform[*i] == "mastodon")
+        .collect();
+    assert_eq!(m.len(), 3);
+    assert_eq!(gained[m[0]], Some(28.0));
+    assert_eq!(coverage[m[0]], Some(1.0));
+    assert_eq!(gained[m[1]], Some(60.0));
+    assert_eq!(coverage[m[1]], Some(3.0 / 7.0));
+    assert_eq!(col_f64(&tags, "total_end")[m[1]], None);
+    assert_eq!(col_f64(&tags, "wow_growth")[m[1]], Some(60.0 / 28.0 - 1.0));
+    let html = fs::read_to_string(d.join("reports/2026-W47/index.html")).unwrap();
+    assert!(html.contains("What happened this week — TikTok views"));
+    assert!(html.contains("What happened this week — Mastodon uses"));
+    assert!(
+        html.contains("daily-count series are partial this week"),
+        "coverage 3/7 is flagged"
+    );
+    assert!(d
+        .join("reports/2026-W47/occupations-mastodon-uses.png")
+        .is_file());
+    assert!(d
+        .join("reports/2026-W47/occupations-tiktok-views.png")
+        .is_file());
+    // Platforms are never added: the headline of each panel has its own total.
+    let summary = fs::read_to_string(d.join("reports/2026-W47/summary.md")).unwrap();
+    assert!(
+        summary.contains("Tracked Mastodon tags gained 60 uses"),
+        "{summary}"
+    );
+}
