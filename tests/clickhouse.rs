@@ -158,10 +158,6 @@ fn write_daily_csv(dir: &Path) -> usize {
     n
 }
 
-fn fixture_glob() -> String {
-    format!("{}/*.tsv", fixtures().display())
-}
-
 /// Distinct (tag, observed_at) pairs in the fixture files, counted straight from the text.
 fn distinct_fixture_observations(files: &[PathBuf]) -> usize {
     let mut seen = BTreeSet::new();

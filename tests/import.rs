@@ -15,10 +15,8 @@ fn parts(dir: &Path) -> usize {
 fn reimporting_the_same_files_changes_no_weekly_value() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let glob = format!("{}/*.tsv", fixtures().display());
-    ok(d, &["import", &glob]);
-    ok(d, &["transform"]);
-    let tags = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
+    let glob = fixture_glob();
+    let tags = import_and_transform(d, &glob);
     assert_eq!(parts(d), 1);
     // Importing the same files twice more changes no output value.
     ok(d, &["import", &glob]);

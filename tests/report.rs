@@ -11,10 +11,7 @@ use crate::util::*;
 fn fixture_report_for_a_chosen_week_answers_the_questions() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let glob = format!("{}/*.tsv", fixtures().display());
-    ok(d, &["import", &glob]);
-    ok(d, &["transform"]);
-    let tags = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
+    let tags = import_and_transform(d, &fixture_glob());
     let week = col_date(&tags, "week_start");
     // The report for a chosen week.
     let out = ok(d, &["report", "--week", "2026-W33"]);

@@ -20,6 +20,18 @@ pub fn fixtures() -> PathBuf {
     repo().join("tests/fixtures/tiktok-tag-views")
 }
 
+/// The glob of every fixture series.
+pub fn fixture_glob() -> String {
+    format!("{}/*.tsv", fixtures().display())
+}
+
+/// Imports `glob` into `dir`'s lake, transforms, and returns `weekly_tag_metrics`.
+pub fn import_and_transform(dir: &Path, glob: &str) -> DataFrame {
+    ok(dir, &["import", glob]);
+    ok(dir, &["transform"]);
+    read(&dir.join("data/weekly/weekly_tag_metrics.parquet"))
+}
+
 pub fn tagpulse(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
