@@ -1,18 +1,23 @@
 //! Sources turned into canonical observations.
 //!
-//! A source (a set of files today, HTTP APIs later) yields an [`ObservationBatch`]: counter
-//! snapshots and daily counts exactly as `design/metrics.md` defines them, with validated
-//! [`Tag`]s. Each kind of source is a component folder under `sources/`, registered by
-//! one line in [`sources::REGISTRY`]. Ingest knows nothing about storage.
+//! A source (a set of files, or a platform's HTTP API) yields [`Fetched`]: an
+//! [`ObservationBatch`] of counter snapshots and daily counts exactly as
+//! `design/metrics.md` defines them, with validated [`Tag`]s, plus the tags that failed and
+//! why. Each kind of source is a component folder under `sources/`, registered by one line
+//! in [`sources::REGISTRY`]; HTTP sources share [`http`]. Ingest knows nothing about
+//! storage.
 
 #![warn(missing_docs)]
 
+mod fetched;
+pub mod http;
 pub mod sources;
 
 use std::path::PathBuf;
 
 use async_trait::async_trait;
 
+pub use fetched::{FailureKind, Fetched, TagFailure};
 pub use tagpulse_config::{parse_ident, Tag, TagError};
 pub use tagpulse_model::{DailyCount, ObservationBatch, Snapshot};
 
@@ -42,6 +47,14 @@ pub enum IngestError {
     UnknownFormat {
         /// The file.
         path: PathBuf,
+    },
+    /// A source cannot start: a credential's env var unset, a bad proxy, ...
+    #[error("source {source_id}: {message}")]
+    Setup {
+        /// The source's id.
+        source_id: String,
+        /// What is missing, naming the setting.
+        message: String,
     },
     /// A glob pattern matched nothing or is invalid.
     #[error("{pattern}: {message}")]
@@ -89,9 +102,7 @@ pub trait Source: Send + Sync {
     }
 
     /// Fetches observations for `tags` (a source reading files takes what they hold).
-    async fn fetch(
-        &self,
-        tags: &[Tag],
-        progress: &dyn Progress,
-    ) -> Result<ObservationBatch, IngestError>;
+    /// `Err` means nothing could be fetched; per-tag failures are in [`Fetched::failures`]
+    /// beside the observations that succeeded.
+    async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError>;
 }

@@ -153,8 +153,13 @@ impl Pipeline {
             let bar = progress.start(source.id());
             source.fetch(&tags, bar.as_ref()).await
         };
+        let (tags_ok, failures) = match &fetched {
+            Ok(f) => (f.tags_ok, f.failures.clone()),
+            Err(_) => (0, Vec::new()),
+        };
         let status = match fetched {
-            Ok(batch) => match self.store.append(&batch).await {
+            // What succeeded is stored even when other tags failed.
+            Ok(fetched) => match self.store.append(&fetched.batch).await {
                 Ok(stats) => SourceStatus::Stored {
                     snapshots: stats.snapshots,
                     daily: stats.daily,
@@ -180,6 +185,8 @@ impl Pipeline {
         SourceOutcome {
             source: source.id().to_string(),
             status,
+            tags_ok,
+            failures,
         }
     }
 
@@ -202,7 +209,7 @@ impl Pipeline {
         let files = source.resolve_paths()?.len();
         let batch = {
             let bar = progress.start("reading");
-            source.fetch(&[], bar.as_ref()).await?
+            source.fetch(&[], bar.as_ref()).await?.batch
         };
         let stats = self.store.append(&batch).await?;
         Ok(ImportOutcome {
@@ -242,7 +249,7 @@ impl Pipeline {
         for source in &self.sources {
             let out = self.ingest(source.as_ref(), progress).await;
             match &out.status {
-                SourceStatus::Stored { snapshots, daily } => {
+                SourceStatus::Stored { snapshots, daily } if out.failures.is_empty() => {
                     tracing::info!(source = out.source, snapshots, daily, "stored")
                 }
                 // One broken source must not hold back the report from the others.

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
+use tagpulse_ingest::{FailureKind, TagFailure};
 
 /// What became of one source's observations in an ingest.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,20 +39,52 @@ pub struct SourceOutcome {
     pub source: String,
     /// What became of its observations.
     pub status: SourceStatus,
+    /// Tags that yielded observations.
+    pub tags_ok: usize,
+    /// Tags that yielded nothing (nothing stored for them), and why.
+    pub failures: Vec<TagFailure>,
 }
 
 impl SourceOutcome {
-    /// True when everything the source fetched is in the store.
+    /// True when every tag answered and everything fetched is in the store.
     pub fn is_ok(&self) -> bool {
-        matches!(self.status, SourceStatus::Stored { .. })
+        matches!(self.status, SourceStatus::Stored { .. }) && self.failures.is_empty()
+    }
+
+    /// Failed tags counted by kind, in kind order.
+    pub fn failures_by_kind(&self) -> Vec<(FailureKind, usize)> {
+        let mut counts = std::collections::BTreeMap::new();
+        for f in &self.failures {
+            *counts.entry(f.kind).or_insert(0) += 1;
+        }
+        counts.into_iter().collect()
+    }
+
+    /// `12 ok, 3 failed (2 soft_block, 1 not_found)`, or `12 ok`.
+    pub fn tag_summary(&self) -> String {
+        if self.failures.is_empty() {
+            return format!("{} ok", self.tags_ok);
+        }
+        let kinds: Vec<String> = self
+            .failures_by_kind()
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        format!(
+            "{} ok, {} failed ({})",
+            self.tags_ok,
+            self.failures.len(),
+            kinds.join(", ")
+        )
     }
 
     /// A one-line description for logs and error summaries.
     pub fn describe(&self) -> String {
         match &self.status {
             SourceStatus::Stored { snapshots, daily } => format!(
-                "{}: stored {snapshots} snapshots and {daily} daily counts",
-                self.source
+                "{}: tags {}; stored {snapshots} snapshots and {daily} daily counts",
+                self.source,
+                self.tag_summary()
             ),
             SourceStatus::Spooled { message, .. } | SourceStatus::Failed { message } => {
                 format!("{}: {message}", self.source)
@@ -148,7 +181,41 @@ mod tests {
         SourceOutcome {
             source: id.into(),
             status,
+            tags_ok: 1,
+            failures: Vec::new(),
         }
+    }
+
+    #[test]
+    fn tag_failures_fail_the_source_and_are_counted_by_kind() {
+        let failure = |tag: &str, kind| TagFailure {
+            tag: tagpulse_ingest::Tag::parse(tag).unwrap(),
+            kind,
+            detail: "x".into(),
+        };
+        let mut out = source(
+            "tt",
+            SourceStatus::Stored {
+                snapshots: 2,
+                daily: 0,
+            },
+        );
+        out.tags_ok = 2;
+        assert!(out.is_ok());
+        out.failures = vec![
+            failure("a", FailureKind::SoftBlock),
+            failure("b", FailureKind::NotFound),
+            failure("c", FailureKind::SoftBlock),
+        ];
+        assert!(!out.is_ok());
+        assert_eq!(
+            out.tag_summary(),
+            "2 ok, 3 failed (1 not_found, 2 soft_block)"
+        );
+        assert_eq!(
+            out.describe(),
+            "tt: tags 2 ok, 3 failed (1 not_found, 2 soft_block); stored 2 snapshots and 0 daily counts"
+        );
     }
 
     #[test]

@@ -10,12 +10,23 @@ pub mod file;
 #[cfg(test)]
 mod fixed;
 
+use std::path::Path;
+
 use tagpulse_config::{key, Config, ConfigError, Diagnostics, SourceEntry};
 
 use crate::Source;
 
+/// What a component's constructor gets besides its entry.
+#[derive(Clone, Copy)]
+pub struct BuildContext<'a> {
+    /// Points errors into the config file.
+    pub diag: &'a Diagnostics,
+    /// The data directory (quarantine, sessions).
+    pub data_dir: &'a Path,
+}
+
 /// Builds a source from its `[[sources]]` entry.
-pub type Build = fn(&SourceEntry, &Diagnostics) -> Result<Box<dyn Source>, ConfigError>;
+pub type Build = fn(&SourceEntry, BuildContext) -> Result<Box<dyn Source>, ConfigError>;
 
 /// Every source kind, by its `kind` name: adding a source is its folder and one line here.
 pub const REGISTRY: &[(&str, Build)] = &[
@@ -25,9 +36,10 @@ pub const REGISTRY: &[(&str, Build)] = &[
 ];
 
 /// The source one `[[sources]]` entry describes, validated by its component.
-pub fn build(entry: &SourceEntry, diag: &Diagnostics) -> Result<Box<dyn Source>, ConfigError> {
+pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
+    let diag = ctx.diag;
     match REGISTRY.iter().find(|(kind, _)| *kind == entry.kind) {
-        Some((_, build)) => build(entry, diag),
+        Some((_, build)) => build(entry, ctx),
         None => {
             let mut path = entry.path();
             path.push(key("kind"));
@@ -46,10 +58,11 @@ pub fn build(entry: &SourceEntry, diag: &Diagnostics) -> Result<Box<dyn Source>,
 
 /// Every configured source, in config order; the first invalid entry is the error.
 pub fn build_all(cfg: &Config) -> Result<Vec<Box<dyn Source>>, ConfigError> {
-    cfg.sources
-        .iter()
-        .map(|e| build(e, &cfg.diagnostics))
-        .collect()
+    let ctx = BuildContext {
+        diag: &cfg.diagnostics,
+        data_dir: &cfg.storage.data_dir,
+    };
+    cfg.sources.iter().map(|e| build(e, ctx)).collect()
 }
 
 #[cfg(test)]

@@ -14,9 +14,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use tagpulse_config::{ConfigError, Diagnostics, SourceEntry};
+use tagpulse_config::{ConfigError, SourceEntry};
 
-use crate::{IngestError, ObservationBatch, Progress, Source, Tag};
+use super::BuildContext;
+use crate::{Fetched, IngestError, ObservationBatch, Progress, Source, Tag};
 pub use config::{FileFormat, FileSourceConfig};
 use csv::parse_csv;
 use jsonl::parse_jsonl;
@@ -24,9 +25,9 @@ use rows::Defaults;
 use tsv::parse_tsv;
 
 /// The registry's constructor: a `[[sources]]` entry of kind `file` -> a [`FileSource`].
-pub fn build(entry: &SourceEntry, diag: &Diagnostics) -> Result<Box<dyn Source>, ConfigError> {
+pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
     Ok(Box::new(FileSource::from_config(&config::parse(
-        entry, diag,
+        entry, ctx.diag,
     )?)))
 }
 
@@ -148,12 +149,16 @@ impl Source for FileSource {
         self.cfg.tags.as_deref()
     }
 
-    async fn fetch(
-        &self,
-        _tags: &[Tag],
-        progress: &dyn Progress,
-    ) -> Result<ObservationBatch, IngestError> {
-        self.read_all(progress)
+    async fn fetch(&self, _tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
+        let batch = self.read_all(progress)?;
+        let tags: BTreeSet<&Tag> = batch
+            .snapshots
+            .iter()
+            .map(|s| &s.tag)
+            .chain(batch.daily.iter().map(|d| &d.tag))
+            .collect();
+        let tags_ok = tags.len();
+        Ok(Fetched::complete(batch, tags_ok))
     }
 }
 

@@ -7,9 +7,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use tagpulse_config::{ConfigError, Diagnostics, SourceEntry};
+use tagpulse_config::{ConfigError, SourceEntry};
 
-use crate::{IngestError, ObservationBatch, Progress, Snapshot, Source, Tag};
+use super::BuildContext;
+use crate::{Fetched, IngestError, ObservationBatch, Progress, Snapshot, Source, Tag};
 
 /// `kind = "fixed"`: the same counter value for every tag, at one time.
 #[derive(Debug, Clone, Deserialize)]
@@ -28,8 +29,8 @@ pub struct FixedSourceConfig {
 }
 
 /// The registry's constructor.
-pub fn build(entry: &SourceEntry, diag: &Diagnostics) -> Result<Box<dyn Source>, ConfigError> {
-    let cfg: FixedSourceConfig = diag.parse_section(&entry.path(), &entry.table)?;
+pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
+    let cfg: FixedSourceConfig = ctx.diag.parse_section(&entry.path(), &entry.table)?;
     Ok(Box::new(FixedSource(cfg)))
 }
 
@@ -55,7 +56,7 @@ impl Source for FixedSource {
         Some(&self.0.tags)
     }
 
-    async fn fetch(&self, tags: &[Tag], _: &dyn Progress) -> Result<ObservationBatch, IngestError> {
+    async fn fetch(&self, tags: &[Tag], _: &dyn Progress) -> Result<Fetched, IngestError> {
         let mut batch = ObservationBatch::new(&self.0.id);
         for tag in tags {
             batch.snapshots.push(Snapshot {
@@ -66,7 +67,7 @@ impl Source for FixedSource {
                 value: self.0.value,
             });
         }
-        Ok(batch)
+        Ok(Fetched::complete(batch, tags.len()))
     }
 }
 
@@ -87,7 +88,7 @@ mod tests {
         let sources = build_all(&cfg).unwrap();
         assert_eq!(sources[0].describe(), "f (fixed): 1 tags");
         let tags = sources[0].tags().unwrap().to_vec();
-        let batch = sources[0].fetch(&tags, &NoProgress).await.unwrap();
+        let batch = sources[0].fetch(&tags, &NoProgress).await.unwrap().batch;
         assert_eq!(batch.snapshots.len(), 1);
         assert_eq!(batch.snapshots[0].tag.as_str(), "azubi");
         assert_eq!(batch.snapshots[0].value, 7);

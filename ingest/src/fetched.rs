@@ -1,0 +1,105 @@
+//! What a fetch returns: the observations that succeeded and, per tag, what failed.
+
+use std::fmt;
+
+use crate::{ObservationBatch, Tag};
+
+/// Why a tag yielded nothing. Nothing is ever stored for a failed tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FailureKind {
+    /// The platform does not know the tag (or hides it).
+    NotFound,
+    /// An answer that carries no data where data was due (e.g. HTTP 200, empty body).
+    SoftBlock,
+    /// The platform asked for a captcha or a verification.
+    Captcha,
+    /// HTTP 429 until the retries or the deadline ran out.
+    RateLimited,
+    /// Another HTTP error status (5xx after retries, 4xx).
+    HttpStatus,
+    /// No answer in time (per request or the tag's total deadline).
+    Timeout,
+    /// The connection failed (DNS, refused, TLS).
+    Network,
+    /// The answer could not be read; the payload is quarantined.
+    Parse,
+    /// Credentials missing, wrong or refused.
+    Auth,
+    /// The platform's quota for the day is used up.
+    Quota,
+    /// Only part of the data could be read (e.g. a day over the page cap): not stored.
+    Partial,
+}
+
+impl FailureKind {
+    /// The kind's name in summaries and run records, e.g. `soft_block`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::NotFound => "not_found",
+            FailureKind::SoftBlock => "soft_block",
+            FailureKind::Captcha => "captcha",
+            FailureKind::RateLimited => "rate_limited",
+            FailureKind::HttpStatus => "http_status",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Network => "network",
+            FailureKind::Parse => "parse",
+            FailureKind::Auth => "auth",
+            FailureKind::Quota => "quota",
+            FailureKind::Partial => "partial",
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One tag (or, for day-based sources, one tag-day) that yielded nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagFailure {
+    /// The tag.
+    pub tag: Tag,
+    /// What went wrong.
+    pub kind: FailureKind,
+    /// One line for the log: what the platform answered.
+    pub detail: String,
+}
+
+impl fmt::Display for TagFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}: {}: {}", self.tag, self.kind, self.detail)
+    }
+}
+
+/// A source's result: what it observed, and the tags that failed.
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    /// The observations of the tags that succeeded.
+    pub batch: ObservationBatch,
+    /// Tags that yielded observations.
+    pub tags_ok: usize,
+    /// Tags that yielded nothing, and why.
+    pub failures: Vec<TagFailure>,
+}
+
+impl Fetched {
+    /// A result with every tag successful.
+    pub fn complete(batch: ObservationBatch, tags_ok: usize) -> Self {
+        Fetched {
+            batch,
+            tags_ok,
+            failures: Vec::new(),
+        }
+    }
+
+    /// Failures counted by kind, in kind order.
+    pub fn failures_by_kind(&self) -> Vec<(FailureKind, usize)> {
+        let mut counts = std::collections::BTreeMap::new();
+        for f in &self.failures {
+            *counts.entry(f.kind).or_insert(0) += 1;
+        }
+        counts.into_iter().collect()
+    }
+}

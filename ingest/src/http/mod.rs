@@ -1,0 +1,272 @@
+//! The one HTTP layer every HTTP source uses: a reqwest client (rustls on ring, the
+//! system's roots, gzip), the source's headers, a rate limiter (`governor`), retries with
+//! exponential backoff and jitter that honour the platform's wait headers (`backon`), a
+//! total deadline per tag, bounded concurrency, and the quarantine for unreadable payloads.
+//!
+//! Header values are never logged: log lines carry the source, the tag and a status.
+
+mod options;
+mod quarantine;
+mod retry;
+
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use futures::StreamExt;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::{FailureKind, IngestError, Progress, Tag, TagFailure};
+pub use options::{parse_http_entry, HeaderSpec, HttpOptions, RateLimit};
+pub use quarantine::Quarantine;
+pub use retry::{wait_from, HttpFailure};
+
+/// What a source kind assumes when its entry does not say.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    /// The platform's real host.
+    pub base_url: &'static str,
+    /// The platform's documented limit (or a polite one).
+    pub rate_limit: Option<RateLimit>,
+    /// Tags fetched at once.
+    pub max_concurrency: usize,
+    /// Wait between two tags of one worker.
+    pub pause: Duration,
+}
+
+/// A 2xx answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The status.
+    pub status: u16,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body, decompressed.
+    pub body: bytes::Bytes,
+}
+
+/// One source's HTTP side: client, limits and quarantine.
+pub struct HttpClient {
+    source: String,
+    client: reqwest::Client,
+    base_url: String,
+    limiter: Option<DefaultDirectRateLimiter>,
+    max_retries: usize,
+    deadline: Duration,
+    max_concurrency: usize,
+    pause: Duration,
+    /// Where unreadable payloads go.
+    pub quarantine: Quarantine,
+}
+
+/// The TLS setup the ClickHouse client uses too: rustls on ring with the system's roots
+/// (`SSL_CERT_FILE` / `SSL_CERT_DIR` override them).
+fn tls_config() -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        tracing::warn!("no CA certificates found: https sources will fail (install ca-certificates or set SSL_CERT_FILE)");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+impl HttpClient {
+    /// A client for source `source` with its `options`; `Err` names the missing env var or
+    /// the bad proxy.
+    pub fn new(
+        source: &str,
+        options: &HttpOptions,
+        defaults: Defaults,
+        data_dir: &Path,
+    ) -> Result<Self, IngestError> {
+        let mut headers = HeaderMap::new();
+        for (name, spec) in &options.headers {
+            let value = match spec {
+                HeaderSpec::Literal(v) => v.clone(),
+                HeaderSpec::Env { env } => std::env::var(env).map_err(|_| IngestError::Setup {
+                    source_id: source.to_string(),
+                    message: format!("header {name}: environment variable {env} is not set"),
+                })?,
+            };
+            let mut value = HeaderValue::from_str(&value).map_err(|_| IngestError::Setup {
+                source_id: source.to_string(),
+                message: format!("header {name}: the value is not a valid header value"),
+            })?;
+            value.set_sensitive(true);
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| IngestError::Setup {
+                source_id: source.to_string(),
+                message: format!("{name:?} is not a valid header name"),
+            })?;
+            headers.insert(name, value);
+        }
+        let user_agent = options
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| format!("tagpulse/{}", env!("CARGO_PKG_VERSION")));
+        let mut builder = reqwest::Client::builder()
+            .use_preconfigured_tls(tls_config())
+            .user_agent(user_agent)
+            .default_headers(headers)
+            .gzip(true)
+            .timeout(options.timeout.unwrap_or(Duration::from_secs(20)))
+            .connect_timeout(Duration::from_secs(10));
+        if let Some(proxy) = &options.proxy {
+            let proxy = reqwest::Proxy::all(proxy).map_err(|e| IngestError::Setup {
+                source_id: source.to_string(),
+                message: format!("proxy: {e}"),
+            })?;
+            builder = builder.proxy(proxy);
+        } else {
+            // No proxy unless configured: an inherited HTTP_PROXY must not reroute a source.
+            builder = builder.no_proxy();
+        }
+        let client = builder.build().map_err(|e| IngestError::Setup {
+            source_id: source.to_string(),
+            message: format!("cannot build the HTTP client: {e}"),
+        })?;
+        let limiter = options.rate_limit.or(defaults.rate_limit).map(|r| {
+            let n = NonZeroU32::new(r.requests).expect("parsed as positive");
+            let quota = Quota::with_period(r.per / r.requests)
+                .expect("positive period")
+                .allow_burst(n);
+            RateLimiter::direct(quota)
+        });
+        Ok(HttpClient {
+            source: source.to_string(),
+            client,
+            base_url: options
+                .base_url
+                .clone()
+                .unwrap_or_else(|| defaults.base_url.to_string())
+                .trim_end_matches('/')
+                .to_string(),
+            limiter,
+            max_retries: options.max_retries.unwrap_or(4),
+            deadline: options.deadline.unwrap_or(Duration::from_secs(120)),
+            max_concurrency: options.max_concurrency.unwrap_or(defaults.max_concurrency),
+            pause: options.pause.unwrap_or(defaults.pause),
+            quarantine: Quarantine::new(data_dir, source),
+        })
+    }
+
+    /// `base_url` + `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The base URL in force.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Sends the request `build` makes, retrying connect errors, timeouts, 429 and 5xx
+    /// with backoff and jitter (or as long as the platform asks), up to `max_retries`.
+    pub async fn send(
+        &self,
+        tag: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Answer, HttpFailure> {
+        let attempt = || async {
+            if let Some(l) = &self.limiter {
+                l.until_ready().await;
+            }
+            let resp = build(&self.client)
+                .send()
+                .await
+                .map_err(|e| HttpFailure::from_reqwest(&e))?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            if !status.is_success() {
+                return Err(HttpFailure::from_status(status, &headers));
+            }
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| HttpFailure::from_reqwest(&e))?;
+            Ok(Answer {
+                status: status.as_u16(),
+                headers,
+                body,
+            })
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(250))
+            .with_max_delay(Duration::from_secs(30))
+            .with_max_times(self.max_retries)
+            .with_jitter();
+        attempt
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|f: &HttpFailure| f.retryable)
+            // The platform's own wait wins over the backoff's guess.
+            .adjust(|f: &HttpFailure, dur| dur.map(|d| f.wait.unwrap_or(d)))
+            .notify(|f: &HttpFailure, dur| {
+                tracing::info!(
+                    source = %self.source, tag, kind = %f.kind,
+                    "{}; retrying in {:.1}s", f.detail, dur.as_secs_f64()
+                );
+            })
+            .await
+    }
+
+    /// Runs `fetch` for every tag, `max_concurrency` at a time with `pause` between two
+    /// tags of a worker, each bounded by the tag deadline. Results come in tag order.
+    pub async fn each_tag<T, F, Fut>(
+        &self,
+        tags: &[Tag],
+        progress: &dyn Progress,
+        fetch: F,
+    ) -> Vec<(Tag, Result<T, TagFailure>)>
+    where
+        F: Fn(Tag) -> Fut,
+        Fut: Future<Output = Result<T, HttpFailure>>,
+    {
+        progress.set_total(tags.len() as u64);
+        let mut out: Vec<(usize, Tag, Result<T, TagFailure>)> =
+            futures::stream::iter(tags.iter().cloned().enumerate())
+                .map(|(i, tag)| {
+                    let fut = fetch(tag.clone());
+                    async move {
+                        let result = match tokio::time::timeout(self.deadline, fut).await {
+                            Ok(Ok(v)) => Ok(v),
+                            Ok(Err(f)) => Err(TagFailure {
+                                tag: tag.clone(),
+                                kind: f.kind,
+                                detail: f.detail,
+                            }),
+                            Err(_) => Err(TagFailure {
+                                tag: tag.clone(),
+                                kind: FailureKind::Timeout,
+                                detail: format!(
+                                    "no answer within the tag deadline of {}",
+                                    humantime::format_duration(self.deadline)
+                                ),
+                            }),
+                        };
+                        if let Err(f) = &result {
+                            tracing::warn!(source = %self.source, "{f}");
+                        }
+                        progress.advance(1);
+                        if !self.pause.is_zero() && i + 1 < tags.len() {
+                            tokio::time::sleep(self.pause).await;
+                        }
+                        (i, tag, result)
+                    }
+                })
+                .buffer_unordered(self.max_concurrency)
+                .collect()
+                .await;
+        out.sort_by_key(|(i, _, _)| *i);
+        out.into_iter().map(|(_, t, r)| (t, r)).collect()
+    }
+}
