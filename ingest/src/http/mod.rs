@@ -159,6 +159,16 @@ impl HttpClient {
         })
     }
 
+    /// A `parse` failure for an answer that could not be read; the payload is
+    /// quarantined and the detail names the file.
+    pub fn unreadable(&self, tag: &str, what: &str, body: &[u8], error: &str) -> HttpFailure {
+        let detail = match self.quarantine.keep(tag, what, body) {
+            Some(p) => format!("{error} (payload kept in {})", p.display()),
+            None => format!("{error} (the payload could not be kept)"),
+        };
+        HttpFailure::fatal(FailureKind::Parse, detail)
+    }
+
     /// `base_url` + `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)

@@ -9,6 +9,9 @@
 pub mod file;
 #[cfg(test)]
 mod fixed;
+pub mod mastodon;
+#[cfg(test)]
+mod testutil;
 
 use std::path::Path;
 
@@ -31,6 +34,7 @@ pub type Build = fn(&SourceEntry, BuildContext) -> Result<Box<dyn Source>, Confi
 /// Every source kind, by its `kind` name: adding a source is its folder and one line here.
 pub const REGISTRY: &[(&str, Build)] = &[
     ("file", file::build),
+    ("mastodon", mastodon::build),
     #[cfg(test)]
     ("fixed", fixed::build),
 ];

@@ -1,0 +1,211 @@
+//! Mastodon against a local server: history with zeros, a 404, and the shared HTTP
+//! layer's behaviour (429 with Retry-After, 503 then success, a timeout, malformed JSON,
+//! an auth failure without a retry storm).
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::sources::testutil::*;
+use crate::FailureKind;
+
+fn history(days: &[(i64, &str, &str)]) -> serde_json::Value {
+    let h: Vec<_> = days
+        .iter()
+        .map(|(ago, uses, accounts)| {
+            json!({"day": midnight(days_ago(*ago)).to_string(), "uses": uses, "accounts": accounts})
+        })
+        .collect();
+    json!({"name": "t", "url": "https://x/tags/t", "history": h})
+}
+
+fn entry(server: &MockServer, extra: &str) -> String {
+    format!(
+        "id = \"m\"\nkind = \"mastodon\"\nbase_url = \"{}\"\n{extra}",
+        server.uri()
+    )
+}
+
+#[tokio::test]
+async fn history_with_zeros_is_stored_per_complete_day_and_a_404_is_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/tags/azubi"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(history(&[
+            (0, "5", "4"),
+            (1, "12", "9"),
+            (2, "0", "0"),
+            (3, "3", "1"),
+        ])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/tags/nosuchtag"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"error": "Record not found"})),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = source(&entry(&server, "max_retries = 2\n"), dir.path());
+    let got = fetch(source.as_ref(), &["azubi", "nosuchtag"]).await;
+
+    let mut daily: Vec<(String, chrono::NaiveDate, u64)> = got
+        .batch
+        .daily
+        .iter()
+        .map(|d| (d.metric.clone(), d.day, d.value))
+        .collect();
+    daily.sort();
+    assert_eq!(
+        daily,
+        [
+            ("accounts".to_string(), days_ago(3), 1),
+            ("accounts".to_string(), days_ago(2), 0),
+            ("accounts".to_string(), days_ago(1), 9),
+            ("uses".to_string(), days_ago(3), 3),
+            ("uses".to_string(), days_ago(2), 0),
+            ("uses".to_string(), days_ago(1), 12),
+        ],
+        "today (still counting) is not stored; zeros are"
+    );
+    assert!(got
+        .batch
+        .daily
+        .iter()
+        .all(|d| d.platform == "mastodon" && d.tag.as_str() == "azubi"));
+    assert_eq!(got.tags_ok, 1);
+    assert_eq!(got.failures.len(), 1);
+    assert_eq!(got.failures[0].tag.as_str(), "nosuchtag");
+    assert_eq!(got.failures[0].kind, FailureKind::NotFound);
+}
+
+#[tokio::test]
+async fn a_429_waits_as_retry_after_says_and_a_503_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/v1/tags/azubi"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/tags/koch"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/tags/azubi"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(history(&[(1, "7", "2")])))
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/tags/koch"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(history(&[(1, "1", "1")])))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = source(&entry(&server, "max_retries = 2\n"), dir.path());
+    let start = Instant::now();
+    let got = fetch(source.as_ref(), &["azubi", "koch"]).await;
+    assert!(
+        start.elapsed() >= Duration::from_millis(950),
+        "Retry-After: 1 was not honoured ({:?})",
+        start.elapsed()
+    );
+    assert_eq!(got.failures, []);
+    assert_eq!(got.tags_ok, 2);
+    let uses: Vec<u64> = got
+        .batch
+        .daily
+        .iter()
+        .filter(|d| d.metric == "uses")
+        .map(|d| d.value)
+        .collect();
+    assert_eq!(uses, [7, 1]);
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_timeout_and_malformed_json_fail_their_tag_only_and_the_payload_is_kept() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/v1/tags/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/tags/broken"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"history\": [{\"day\": "))
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/tags/azubi"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(history(&[(1, "7", "2")])))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = source(
+        &entry(&server, "timeout = \"300ms\"\nmax_retries = 1\n"),
+        dir.path(),
+    );
+    let got = fetch(source.as_ref(), &["slow", "broken", "azubi"]).await;
+    assert_eq!(got.tags_ok, 1);
+    assert_eq!(got.batch.daily.len(), 2, "azubi's day still lands");
+    let kinds: Vec<(&str, FailureKind)> = got
+        .failures
+        .iter()
+        .map(|f| (f.tag.as_str(), f.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("slow", FailureKind::Timeout),
+            ("broken", FailureKind::Parse)
+        ]
+    );
+    let kept = quarantined(dir.path(), "m");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(&kept[0]).unwrap(),
+        "{\"history\": [{\"day\": "
+    );
+    assert!(
+        got.failures[1]
+            .detail
+            .contains(&kept[0].display().to_string()),
+        "{}",
+        got.failures[1].detail
+    );
+    // One attempt and one retry of the slow tag, no more.
+    let slow = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/v1/tags/slow")
+        .count();
+    assert_eq!(slow, 2);
+}
+
+#[tokio::test]
+async fn an_auth_failure_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/v1/tags/azubi"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = source(&entry(&server, "max_retries = 5\n"), dir.path());
+    let got = fetch(source.as_ref(), &["azubi"]).await;
+    assert_eq!(got.failures[0].kind, FailureKind::Auth);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[test]
+fn a_bad_http_key_names_its_line() {
+    let text = "[[sources]]\nid = \"m\"\nkind = \"mastodon\"\n\nrate_limit = \"fast\"\n";
+    let cfg = tagpulse_config::Config::from_toml(text, "t.toml").unwrap();
+    let err = crate::sources::build_all(&cfg).err().unwrap().to_string();
+    assert!(err.starts_with("t.toml:5: sources[0].rate_limit:"), "{err}");
+    let text = "[[sources]]\nid = \"m\"\nkind = \"mastodon\"\nbase_urll = \"http://x\"\n";
+    let cfg = tagpulse_config::Config::from_toml(text, "t.toml").unwrap();
+    let err = crate::sources::build_all(&cfg).err().unwrap().to_string();
+    assert!(err.starts_with("t.toml:4: sources[0].base_urll:"), "{err}");
+}
