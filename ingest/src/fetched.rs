@@ -94,6 +94,29 @@ impl Fetched {
         }
     }
 
+    /// Gathers per-tag results: `add` turns a tag's value into observations; failures are
+    /// kept as they are.
+    pub fn from_results<T>(
+        source: &str,
+        results: Vec<(Tag, Result<T, TagFailure>)>,
+        mut add: impl FnMut(&Tag, T, &mut ObservationBatch),
+    ) -> Self {
+        let mut fetched = Fetched {
+            batch: ObservationBatch::new(source),
+            ..Default::default()
+        };
+        for (tag, result) in results {
+            match result {
+                Ok(value) => {
+                    fetched.tags_ok += 1;
+                    add(&tag, value, &mut fetched.batch);
+                }
+                Err(f) => fetched.failures.push(f),
+            }
+        }
+        fetched
+    }
+
     /// Failures counted by kind, in kind order.
     pub fn failures_by_kind(&self) -> Vec<(FailureKind, usize)> {
         let mut counts = std::collections::BTreeMap::new();

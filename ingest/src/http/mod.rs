@@ -218,8 +218,15 @@ impl HttpClient {
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|f: &HttpFailure| f.retryable)
-            // The platform's own wait wins over the backoff's guess.
-            .adjust(|f: &HttpFailure, dur| dur.map(|d| f.wait.unwrap_or(d)))
+            // The platform's own wait wins over the backoff's guess; a wait beyond the
+            // tag's deadline ends the tag now, as rate limited, instead of as a timeout.
+            .adjust(|f: &HttpFailure, dur| {
+                dur.and_then(|d| match f.wait {
+                    Some(w) if w > self.deadline => None,
+                    Some(w) => Some(w),
+                    None => Some(d),
+                })
+            })
             .notify(|f: &HttpFailure, dur| {
                 tracing::info!(
                     source = %self.source, tag, kind = %f.kind,

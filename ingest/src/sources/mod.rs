@@ -12,6 +12,7 @@ mod fixed;
 pub mod mastodon;
 #[cfg(test)]
 mod testutil;
+pub mod x;
 
 use std::path::Path;
 
@@ -35,6 +36,7 @@ pub type Build = fn(&SourceEntry, BuildContext) -> Result<Box<dyn Source>, Confi
 pub const REGISTRY: &[(&str, Build)] = &[
     ("file", file::build),
     ("mastodon", mastodon::build),
+    ("x", x::build),
     #[cfg(test)]
     ("fixed", fixed::build),
 ];

@@ -14,7 +14,7 @@ use tagpulse_config::{ConfigError, SourceEntry};
 
 use super::BuildContext;
 use crate::http::{parse_http_entry, Defaults, HttpClient, RateLimit};
-use crate::{DailyCount, Fetched, IngestError, ObservationBatch, Progress, Source, Tag};
+use crate::{DailyCount, Fetched, IngestError, Progress, Source, Tag};
 
 /// `kind = "mastodon"`: one instance's public tag history.
 #[derive(Debug, Clone, Deserialize)]
@@ -117,29 +117,19 @@ impl Source for MastodonSource {
                     .map_err(|e| self.http.unreadable(tag.as_str(), "tag", &answer.body, &e))
             })
             .await;
-        let mut fetched = Fetched {
-            batch: ObservationBatch::new(&self.cfg.id),
-            ..Default::default()
-        };
-        for (tag, result) in results {
-            match result {
-                Ok(days) => {
-                    fetched.tags_ok += 1;
-                    for (day, uses, accounts) in days {
-                        for (metric, value) in [("uses", uses), ("accounts", accounts)] {
-                            fetched.batch.daily.push(DailyCount {
-                                platform: "mastodon".into(),
-                                tag: tag.clone(),
-                                metric: metric.into(),
-                                day,
-                                value,
-                            });
-                        }
-                    }
+        let fetched = Fetched::from_results(&self.cfg.id, results, |tag, days, batch| {
+            for (day, uses, accounts) in days {
+                for (metric, value) in [("uses", uses), ("accounts", accounts)] {
+                    batch.daily.push(DailyCount {
+                        platform: "mastodon".into(),
+                        tag: tag.clone(),
+                        metric: metric.into(),
+                        day,
+                        value,
+                    });
                 }
-                Err(f) => fetched.failures.push(f),
             }
-        }
+        });
         Ok(fetched)
     }
 }
