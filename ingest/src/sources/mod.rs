@@ -12,6 +12,7 @@ mod fixed;
 pub mod mastodon;
 #[cfg(test)]
 mod testutil;
+pub mod tiktok_tag;
 pub mod x;
 
 use std::path::Path;
@@ -36,6 +37,7 @@ pub type Build = fn(&SourceEntry, BuildContext) -> Result<Box<dyn Source>, Confi
 pub const REGISTRY: &[(&str, Build)] = &[
     ("file", file::build),
     ("mastodon", mastodon::build),
+    ("tiktok_tag", tiktok_tag::build),
     ("x", x::build),
     #[cfg(test)]
     ("fixed", fixed::build),

@@ -1,0 +1,188 @@
+//! `kind = "tiktok_tag"`: counter snapshots (platform `tiktok`, metrics `views` and, when
+//! known, `videos`) of public tags, read the ways `via` lists, in order, until one answers.
+//!
+//! - `json`: `GET {base_url}/api/challenge/detail/?challengeName=<tag>`;
+//! - `html`: `GET {base_url}/tag/<tag>`, read by [`parse::from_html`].
+//!
+//! A captcha, a block or an empty answer is a failure of that tag, never a number.
+//! TikTok's terms forbid automated collection; the user is responsible for complying,
+//! and the defaults are polite (one request at a time, 0.5 s between tags).
+
+pub mod parse;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use serde::Deserialize;
+use tagpulse_config::{ConfigError, SourceEntry};
+
+use super::BuildContext;
+use crate::http::{parse_http_entry, Defaults, HttpClient, HttpFailure, RateLimit};
+use crate::{FailureKind, Fetched, IngestError, Progress, Snapshot, Source, Tag};
+use parse::{Counters, NoCounters};
+
+/// A way of reading a tag's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Way {
+    /// The challenge-detail JSON endpoint.
+    Json,
+    /// The public tag page.
+    Html,
+}
+
+impl Way {
+    fn name(self) -> &'static str {
+        match self {
+            Way::Json => "json",
+            Way::Html => "html",
+        }
+    }
+}
+
+/// `kind = "tiktok_tag"`: public tag counters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TikTokTagConfig {
+    /// Unique id of the source.
+    pub id: String,
+    /// Always `"tiktok_tag"`.
+    pub kind: String,
+    /// The ways to try, in order (default `["json", "html"]`).
+    #[serde(default = "default_via")]
+    pub via: Vec<Way>,
+    /// Only these tags (default: every tag of the taxonomy and the brands).
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+}
+
+fn default_via() -> Vec<Way> {
+    vec![Way::Json, Way::Html]
+}
+
+/// The registry's constructor.
+pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
+    let (cfg, options) = parse_http_entry::<TikTokTagConfig>(entry, ctx.diag)?;
+    if cfg.via.is_empty() {
+        let mut path = entry.path();
+        path.push(tagpulse_config::key("via"));
+        return Err(ctx
+            .diag
+            .invalid_at(&path, "name at least one way: \"json\", \"html\"".into()));
+    }
+    let defaults = Defaults {
+        base_url: "https://www.tiktok.com",
+        rate_limit: Some(RateLimit {
+            requests: 1,
+            per: Duration::from_secs(1),
+        }),
+        max_concurrency: 1,
+        pause: Duration::from_millis(500),
+    };
+    let http = HttpClient::new(&cfg.id, &options, defaults, ctx.data_dir)
+        .map_err(|e| ctx.diag.invalid_at(&entry.path(), e.to_string()))?;
+    Ok(Box::new(TikTokTagSource { cfg, http }))
+}
+
+/// Reads public tag counters from TikTok (or whatever `base_url` stands in).
+pub struct TikTokTagSource {
+    cfg: TikTokTagConfig,
+    http: HttpClient,
+}
+
+impl TikTokTagSource {
+    /// One way's answer for `tag`.
+    async fn read(&self, tag: &Tag, way: Way) -> Result<Counters, HttpFailure> {
+        let url = match way {
+            Way::Json => self.http.url("/api/challenge/detail/"),
+            Way::Html => self.http.url(&format!("/tag/{}", tag.as_str())),
+        };
+        let answer = self
+            .http
+            .send(tag.as_str(), |c| match way {
+                Way::Json => c.get(&url).query(&[("challengeName", tag.as_str())]),
+                Way::Html => c.get(&url),
+            })
+            .await?;
+        let parsed = match way {
+            Way::Json => parse::from_json(&answer.body),
+            Way::Html => parse::from_html(&answer.body),
+        };
+        parsed.map_err(|e| match e {
+            NoCounters::Signal(kind, detail) => HttpFailure::fatal(kind, detail),
+            NoCounters::Unreadable(detail) => {
+                self.http
+                    .unreadable(tag.as_str(), way.name(), &answer.body, &detail)
+            }
+        })
+    }
+
+    /// Tries each way in order; the failure names what every way answered.
+    async fn counters(&self, tag: &Tag) -> Result<Counters, HttpFailure> {
+        let mut tried = Vec::new();
+        let mut last = FailureKind::SoftBlock;
+        for &way in &self.cfg.via {
+            match self.read(tag, way).await {
+                Ok(c) => return Ok(c),
+                Err(f) => {
+                    tracing::debug!(source = %self.cfg.id, tag = tag.as_str(), way = way.name(), kind = %f.kind, "{}", f.detail);
+                    last = f.kind;
+                    tried.push(format!("{}: {} ({})", way.name(), f.kind, f.detail));
+                }
+            }
+        }
+        Err(HttpFailure::fatal(last, tried.join("; ")))
+    }
+}
+
+#[async_trait]
+impl Source for TikTokTagSource {
+    fn id(&self) -> &str {
+        &self.cfg.id
+    }
+
+    fn describe(&self) -> String {
+        let via: Vec<&str> = self.cfg.via.iter().map(|w| w.name()).collect();
+        format!(
+            "{} (tiktok_tag): {} via {} [tiktok/views, videos]",
+            self.cfg.id,
+            self.http.base_url(),
+            via.join(", ")
+        )
+    }
+
+    fn tags(&self) -> Option<&[Tag]> {
+        self.cfg.tags.as_deref()
+    }
+
+    async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
+        let results = self
+            .http
+            .each_tag(tags, progress, |tag| async move {
+                let counters = self.counters(&tag).await?;
+                Ok((Utc::now(), counters))
+            })
+            .await;
+        Ok(Fetched::from_results(
+            &self.cfg.id,
+            results,
+            |tag, (observed_at, c), batch| {
+                let snapshot = |metric: &str, value| Snapshot {
+                    platform: "tiktok".into(),
+                    tag: tag.clone(),
+                    metric: metric.into(),
+                    observed_at,
+                    value,
+                };
+                batch.snapshots.push(snapshot("views", c.views));
+                if let Some(videos) = c.videos {
+                    batch.snapshots.push(snapshot("videos", videos));
+                }
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;
