@@ -33,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// The main job: every configured source -> store -> transform -> report.
     Run(ReportArgs),
+    /// Run the configured sources once and store what they yield (no transform, no report).
+    Ingest(IngestArgs),
     /// Import observation files (TSV series, CSV or JSON lines) into the store.
     Import(ImportArgs),
     /// Recompute all weekly tables from the stored observations.
@@ -41,9 +43,43 @@ pub enum Command {
     Report(ReportArgs),
     /// Check the configuration and print what it resolves to.
     Config,
+    /// Inspect the configured sources.
+    #[command(subcommand)]
+    Sources(SourcesCommand),
     /// ClickHouse: schema migrations, status, and moving data to and from a Parquet lake.
     #[command(subcommand)]
     Db(DbCommand),
+}
+
+/// Arguments of `ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Only this source (by id); repeat for several. Default: every configured source.
+    #[arg(long = "source", value_name = "ID")]
+    pub sources: Vec<String>,
+}
+
+/// `tagpulse sources ...`.
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Fetch one tag per source and print what would be stored and how each way answered;
+    /// stores nothing.
+    Check(CheckArgs),
+}
+
+/// Arguments of `sources check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Only this source (by id); repeat for several. Default: every configured source.
+    #[arg(long = "source", value_name = "ID")]
+    pub sources: Vec<String>,
+    /// The tag to fetch (default: each source's first tag).
+    #[arg(long, value_parser = parse_tag)]
+    pub tag: Option<tagpulse_config::Tag>,
+}
+
+fn parse_tag(s: &str) -> Result<tagpulse_config::Tag, String> {
+    tagpulse_config::Tag::parse(s).map_err(|e| e.to_string())
 }
 
 /// `tagpulse db ...`: needs `[storage] backend = "clickhouse"`.

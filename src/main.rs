@@ -5,6 +5,7 @@
 mod cli;
 mod db;
 mod show;
+mod sources_cmd;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -106,6 +107,10 @@ async fn run(cli: Cli) -> Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
+        Command::Ingest(args) => sources_cmd::ingest(&pipeline, args).await?,
+        Command::Sources(cli::SourcesCommand::Check(args)) => {
+            sources_cmd::check(&pipeline, args).await?
+        }
         Command::Transform => {
             let out = pipeline.recompute().await?;
             println!(
@@ -159,7 +164,7 @@ impl ProgressSink for Bars {
     fn start(&self, what: &str) -> Box<dyn Progress> {
         let pb = ProgressBar::new(0);
         pb.set_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+            ProgressStyle::with_template("{msg} [{bar:30}] {percent}% ({eta})")
                 .expect("static template")
                 .progress_chars("=> "),
         );

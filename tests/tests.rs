@@ -5,6 +5,7 @@
 //! - `import`: observations stored once, bad lines store nothing;
 //! - `transform`: the fixtures' weekly tables against the spec, cell for cell;
 //! - `report`: report files of the fixtures and the sample, the main job, reruns;
+//! - `sources`: live sources (TikTok, Mastodon, X) against a local server, end to end;
 //! - `generations`: SIGKILL during `transform` and `report`, readers see whole generations;
 //! - `clickhouse`: the same jobs against a real ClickHouse server (see the README).
 
@@ -13,5 +14,6 @@ mod clickhouse;
 mod generations;
 mod import;
 mod report;
+mod sources;
 mod transform;
 mod util;

@@ -105,4 +105,11 @@ pub trait Source: Send + Sync {
     /// `Err` means nothing could be fetched; per-tag failures are in [`Fetched::failures`]
     /// beside the observations that succeeded.
     async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError>;
+
+    /// For `tagpulse sources check`: fetches one tag each way the source knows, labelled
+    /// by way, and stores nothing. A source with one way answers as `fetch` does.
+    async fn check(&self, tag: &Tag) -> Result<Vec<(String, Fetched)>, IngestError> {
+        let fetched = self.fetch(std::slice::from_ref(tag), &NoProgress).await?;
+        Ok(vec![("fetch".to_string(), fetched)])
+    }
 }

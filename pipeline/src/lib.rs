@@ -47,6 +47,14 @@ pub enum PipelineError {
     /// The report could not be rendered or written.
     #[error(transparent)]
     Report(#[from] tagpulse_report::ReportError),
+    /// `--source` named no configured source.
+    #[error("no source {id:?} in the config; configured: {known}")]
+    UnknownSource {
+        /// The id asked for.
+        id: String,
+        /// The configured ids, comma-separated.
+        known: String,
+    },
     /// Nothing is stored yet, so there is nothing to report.
     #[error("no observations stored in {0} yet: import files with `tagpulse import` or configure [[sources]] (see README)")]
     NoObservations(String),
@@ -145,10 +153,7 @@ impl Pipeline {
 
     /// Fetches one source and stores what it yields.
     pub async fn ingest(&self, source: &dyn Source, progress: &dyn ProgressSink) -> SourceOutcome {
-        let tags = source
-            .tags()
-            .map(<[_]>::to_vec)
-            .unwrap_or_else(|| self.cfg.tracked_tags());
+        let tags = self.tags_of(source);
         let fetched = {
             let bar = progress.start(source.id());
             source.fetch(&tags, bar.as_ref()).await
@@ -188,6 +193,53 @@ impl Pipeline {
             tags_ok,
             failures,
         }
+    }
+
+    /// The configured sources with these ids (all when `ids` is empty), in config order.
+    pub fn select_sources(&self, ids: &[String]) -> Result<Vec<&dyn Source>, PipelineError> {
+        for id in ids {
+            if !self.sources.iter().any(|s| s.id() == id) {
+                let known: Vec<&str> = self.sources.iter().map(|s| s.id()).collect();
+                return Err(PipelineError::UnknownSource {
+                    id: id.clone(),
+                    known: if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    },
+                });
+            }
+        }
+        Ok(self
+            .sources
+            .iter()
+            .filter(|s| ids.is_empty() || ids.iter().any(|id| id == s.id()))
+            .map(|s| s.as_ref())
+            .collect())
+    }
+
+    /// The tags `source` fetches: its own list, else the taxonomy's and the brands'.
+    pub fn tags_of(&self, source: &dyn Source) -> Vec<tagpulse_ingest::Tag> {
+        source
+            .tags()
+            .map(<[_]>::to_vec)
+            .unwrap_or_else(|| self.cfg.tracked_tags())
+    }
+
+    /// Runs the chosen sources once (all when `ids` is empty) and stores what they yield;
+    /// one failing source never stops the others.
+    pub async fn ingest_sources(
+        &self,
+        ids: &[String],
+        progress: &dyn ProgressSink,
+    ) -> Result<Vec<SourceOutcome>, PipelineError> {
+        let mut out = Vec::new();
+        for source in self.select_sources(ids)? {
+            let o = self.ingest(source, progress).await;
+            log_outcome(&o);
+            out.push(o);
+        }
+        Ok(out)
     }
 
     /// Imports files: all or nothing (the first bad line stops it, nothing is stored).
@@ -247,14 +299,9 @@ impl Pipeline {
     pub async fn run(&self, req: &RenderRequest, progress: &dyn ProgressSink) -> RunOutcome {
         let mut sources = Vec::with_capacity(self.sources.len());
         for source in &self.sources {
+            // One broken source must not hold back the report from the others.
             let out = self.ingest(source.as_ref(), progress).await;
-            match &out.status {
-                SourceStatus::Stored { snapshots, daily } if out.failures.is_empty() => {
-                    tracing::info!(source = out.source, snapshots, daily, "stored")
-                }
-                // One broken source must not hold back the report from the others.
-                _ => tracing::error!(source = out.source, "{}", out.describe()),
-            }
+            log_outcome(&out);
             sources.push(out);
         }
         let recompute = self.recompute().await.map_err(|e| e.to_string());
@@ -267,5 +314,21 @@ impl Pipeline {
             recompute,
             render,
         }
+    }
+}
+
+/// One log line per source: info when all is stored, else an error naming what failed.
+fn log_outcome(out: &SourceOutcome) {
+    match &out.status {
+        SourceStatus::Stored { snapshots, daily } if out.failures.is_empty() => {
+            tracing::info!(
+                source = out.source,
+                snapshots,
+                daily,
+                tags = out.tags_ok,
+                "stored"
+            )
+        }
+        _ => tracing::error!(source = out.source, "{}", out.describe()),
     }
 }

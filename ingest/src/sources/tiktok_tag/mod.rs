@@ -13,13 +13,13 @@ pub mod parse;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tagpulse_config::{ConfigError, SourceEntry};
 
 use super::BuildContext;
 use crate::http::{parse_http_entry, Defaults, HttpClient, HttpFailure, RateLimit};
-use crate::{FailureKind, Fetched, IngestError, Progress, Snapshot, Source, Tag};
+use crate::{FailureKind, Fetched, IngestError, ObservationBatch, Progress, Snapshot, Source, Tag};
 use parse::{Counters, NoCounters};
 
 /// A way of reading a tag's counters.
@@ -156,6 +156,24 @@ impl Source for TikTokTagSource {
         self.cfg.tags.as_deref()
     }
 
+    async fn check(&self, tag: &Tag) -> Result<Vec<(String, Fetched)>, IngestError> {
+        let mut out = Vec::new();
+        for &way in &self.cfg.via {
+            let result = self
+                .read(tag, way)
+                .await
+                .map(|c| (Utc::now(), c))
+                .map_err(|f| crate::TagFailure {
+                    tag: tag.clone(),
+                    kind: f.kind,
+                    detail: f.detail,
+                });
+            let fetched = Fetched::from_results(&self.cfg.id, vec![(tag.clone(), result)], add);
+            out.push((way.name().to_string(), fetched));
+        }
+        Ok(out)
+    }
+
     async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
         let results = self
             .http
@@ -164,23 +182,22 @@ impl Source for TikTokTagSource {
                 Ok((Utc::now(), counters))
             })
             .await;
-        Ok(Fetched::from_results(
-            &self.cfg.id,
-            results,
-            |tag, (observed_at, c), batch| {
-                let snapshot = |metric: &str, value| Snapshot {
-                    platform: "tiktok".into(),
-                    tag: tag.clone(),
-                    metric: metric.into(),
-                    observed_at,
-                    value,
-                };
-                batch.snapshots.push(snapshot("views", c.views));
-                if let Some(videos) = c.videos {
-                    batch.snapshots.push(snapshot("videos", videos));
-                }
-            },
-        ))
+        Ok(Fetched::from_results(&self.cfg.id, results, add))
+    }
+}
+
+/// A tag's counters as snapshots: `views`, and `videos` when known.
+fn add(tag: &Tag, (observed_at, c): (DateTime<Utc>, Counters), batch: &mut ObservationBatch) {
+    let snapshot = |metric: &str, value| Snapshot {
+        platform: "tiktok".into(),
+        tag: tag.clone(),
+        metric: metric.into(),
+        observed_at,
+        value,
+    };
+    batch.snapshots.push(snapshot("views", c.views));
+    if let Some(videos) = c.videos {
+        batch.snapshots.push(snapshot("videos", videos));
     }
 }
 

@@ -1,0 +1,99 @@
+//! `tagpulse ingest` and `tagpulse sources check`: the sources run once, with a summary
+//! per source (tags ok / failed by kind) and an exit code for batch jobs.
+
+use anyhow::{bail, Result};
+use tagpulse_ingest::Fetched;
+use tagpulse_pipeline::Pipeline;
+
+use crate::cli::{CheckArgs, IngestArgs};
+use crate::Bars;
+
+/// Runs the chosen sources; exits 1 when any tag or source failed.
+pub async fn ingest(pipeline: &Pipeline, args: IngestArgs) -> Result<()> {
+    if pipeline.sources().is_empty() {
+        bail!("no [[sources]] configured: see the README's Sources section (or use `tagpulse import` for files)");
+    }
+    let outcomes = pipeline.ingest_sources(&args.sources, &Bars).await?;
+    let mut failed = 0;
+    for o in &outcomes {
+        println!("{}", o.describe());
+        for f in &o.failures {
+            println!("  {f}");
+        }
+        if !o.is_ok() {
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        bail!(
+            "{failed} of {} source(s) did not store everything (what succeeded is stored)",
+            outcomes.len()
+        );
+    }
+    Ok(())
+}
+
+/// Fetches one tag per source and prints the observations each way would store.
+pub async fn check(pipeline: &Pipeline, args: CheckArgs) -> Result<()> {
+    let sources = pipeline.select_sources(&args.sources)?;
+    if sources.is_empty() {
+        bail!("no [[sources]] configured: see the README's Sources section");
+    }
+    let mut any_ok = false;
+    for source in sources {
+        let tag = match &args.tag {
+            Some(t) => t.clone(),
+            None => match pipeline.tags_of(source).into_iter().next() {
+                Some(t) => t,
+                None => {
+                    println!("{}: no tags to check", source.id());
+                    continue;
+                }
+            },
+        };
+        println!("{} — #{}", source.describe(), tag.as_str());
+        match source.check(&tag).await {
+            Ok(ways) => {
+                for (way, fetched) in ways {
+                    any_ok |= fetched.failures.is_empty();
+                    print_way(&way, &fetched);
+                }
+            }
+            Err(e) => println!("  error: {e}"),
+        }
+    }
+    println!("(nothing was stored)");
+    if !any_ok {
+        bail!("no source answered with data");
+    }
+    Ok(())
+}
+
+fn print_way(way: &str, fetched: &Fetched) {
+    for f in &fetched.failures {
+        println!("  {way}: failed: {}: {}", f.kind, f.detail);
+    }
+    if fetched.failures.is_empty() && fetched.batch.is_empty() {
+        println!("  {way}: answered, nothing to store");
+    }
+    for s in &fetched.batch.snapshots {
+        println!(
+            "  {way}: would store snapshot {}/{} #{} = {} at {}",
+            s.platform,
+            s.metric,
+            s.tag.as_str(),
+            s.value,
+            s.observed_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
+    for d in &fetched.batch.daily {
+        println!(
+            "  {way}: would store daily count {}/{} #{} {} = {}",
+            d.platform,
+            d.metric,
+            d.tag.as_str(),
+            d.day,
+            d.value
+        );
+    }
+}
