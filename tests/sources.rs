@@ -222,3 +222,63 @@ fn read_dir_frames(dir: &Path) -> polars::prelude::DataFrame {
     }
     all
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sources_check_shows_each_way_and_stores_nothing() {
+    let server = platform_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_history(d);
+    fs::write(d.join("tagpulse.toml"), config(&server)).unwrap();
+    // The config loads without the secrets; the source that needs one says which.
+    ok(d, &["config"]);
+    let (_, err) = fails(d, &["sources", "check", "--source", "tiktok"]);
+    assert!(err.contains("no source answered with data"), "{err}");
+    let check = |tag: &str| {
+        std::process::Command::new(BIN)
+            .args(["sources", "check", "--source", "tiktok", "--tag", tag])
+            .current_dir(d)
+            .env_remove("TAGPULSE_CONFIG")
+            .env_remove("TAGPULSE_DATA_DIR")
+            .env("TAGPULSE_TEST_COOKIE", COOKIE)
+            .output()
+            .unwrap()
+    };
+    let answer = check("pflege");
+    assert!(answer.status.success());
+    let out = String::from_utf8_lossy(&answer.stdout);
+    assert!(
+        out.contains("json: would store snapshot tiktok/views #pflege = 990000"),
+        "{out}"
+    );
+    assert!(
+        out.contains("json: would store snapshot tiktok/videos #pflege = 77"),
+        "{out}"
+    );
+    assert!(
+        out.contains("html: failed: not_found: HTTP 404 Not Found"),
+        "{out}"
+    );
+    let blocked = check("blocked");
+    assert_eq!(blocked.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&blocked.stderr);
+    assert!(err.contains("no source answered with data"), "{err}");
+    let out = String::from_utf8_lossy(&blocked.stdout);
+    assert!(
+        out.contains("json: failed: captcha: statusCode 10000"),
+        "{out}"
+    );
+    let (_, err) = fails(d, &["sources", "check", "--source", "nope"]);
+    assert!(
+        err.contains(
+            "no source \"nope\" in the config; configured: history, tiktok, mastodon-test, x"
+        ),
+        "{err}"
+    );
+    let parts = ["snapshots", "daily"]
+        .iter()
+        .filter_map(|k| fs::read_dir(d.join("data/observations").join(k)).ok())
+        .flat_map(|r| r.flatten())
+        .count();
+    assert_eq!(parts, 0, "check stores nothing");
+}

@@ -61,6 +61,27 @@ pub struct HttpClient {
     pause: Duration,
     /// Where unreadable payloads go.
     pub quarantine: Quarantine,
+    /// Why the source cannot run, found when it was built.
+    setup_error: Option<String>,
+}
+
+/// The configured headers, values read from env vars and marked sensitive (never logged).
+fn resolve_headers(options: &HttpOptions) -> Result<HeaderMap, String> {
+    let mut headers = HeaderMap::new();
+    for (name, spec) in &options.headers {
+        let value = match spec {
+            HeaderSpec::Literal(v) => v.clone(),
+            HeaderSpec::Env { env } => std::env::var(env)
+                .map_err(|_| format!("header {name}: environment variable {env} is not set"))?,
+        };
+        let mut value = HeaderValue::from_str(&value)
+            .map_err(|_| format!("header {name}: the value is not a valid header value"))?;
+        value.set_sensitive(true);
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("{name:?} is not a valid header name"))?;
+        headers.insert(name, value);
+    }
+    Ok(headers)
 }
 
 /// The TLS setup the ClickHouse client uses too: rustls on ring with the system's roots
@@ -89,26 +110,12 @@ impl HttpClient {
         defaults: Defaults,
         data_dir: &Path,
     ) -> Result<Self, IngestError> {
-        let mut headers = HeaderMap::new();
-        for (name, spec) in &options.headers {
-            let value = match spec {
-                HeaderSpec::Literal(v) => v.clone(),
-                HeaderSpec::Env { env } => std::env::var(env).map_err(|_| IngestError::Setup {
-                    source_id: source.to_string(),
-                    message: format!("header {name}: environment variable {env} is not set"),
-                })?,
-            };
-            let mut value = HeaderValue::from_str(&value).map_err(|_| IngestError::Setup {
-                source_id: source.to_string(),
-                message: format!("header {name}: the value is not a valid header value"),
-            })?;
-            value.set_sensitive(true);
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| IngestError::Setup {
-                source_id: source.to_string(),
-                message: format!("{name:?} is not a valid header name"),
-            })?;
-            headers.insert(name, value);
-        }
+        // A header's env var is read now but missing only fails this source's fetches:
+        // `tagpulse transform` or another source must not need TikTok's cookie.
+        let (headers, setup_error) = match resolve_headers(options) {
+            Ok(h) => (h, None),
+            Err(message) => (HeaderMap::new(), Some(message)),
+        };
         let user_agent = options
             .user_agent
             .clone()
@@ -156,7 +163,19 @@ impl HttpClient {
             max_concurrency: options.max_concurrency.unwrap_or(defaults.max_concurrency),
             pause: options.pause.unwrap_or(defaults.pause),
             quarantine: Quarantine::new(data_dir, source),
+            setup_error,
         })
+    }
+
+    /// `Err` when the source cannot run at all (a header's env var unset).
+    pub fn ready(&self) -> Result<(), IngestError> {
+        match &self.setup_error {
+            Some(message) => Err(IngestError::Setup {
+                source_id: self.source.clone(),
+                message: message.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// A `parse` failure for an answer that could not be read; the payload is
@@ -243,11 +262,12 @@ impl HttpClient {
         tags: &[Tag],
         progress: &dyn Progress,
         fetch: F,
-    ) -> Vec<(Tag, Result<T, TagFailure>)>
+    ) -> Result<Vec<(Tag, Result<T, TagFailure>)>, IngestError>
     where
         F: Fn(Tag) -> Fut,
         Fut: Future<Output = Result<T, HttpFailure>>,
     {
+        self.ready()?;
         progress.set_total(tags.len() as u64);
         let mut out: Vec<(usize, Tag, Result<T, TagFailure>)> =
             futures::stream::iter(tags.iter().cloned().enumerate())
@@ -284,6 +304,6 @@ impl HttpClient {
                 .collect()
                 .await;
         out.sort_by_key(|(i, _, _)| *i);
-        out.into_iter().map(|(_, t, r)| (t, r)).collect()
+        Ok(out.into_iter().map(|(_, t, r)| (t, r)).collect())
     }
 }

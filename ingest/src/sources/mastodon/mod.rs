@@ -116,7 +116,7 @@ impl Source for MastodonSource {
                 parse_history(&answer.body, today)
                     .map_err(|e| self.http.unreadable(tag.as_str(), "tag", &answer.body, &e))
             })
-            .await;
+            .await?;
         let fetched = Fetched::from_results(&self.cfg.id, results, |tag, days, batch| {
             for (day, uses, accounts) in days {
                 for (metric, value) in [("uses", uses), ("accounts", accounts)] {

@@ -157,6 +157,7 @@ impl Source for TikTokTagSource {
     }
 
     async fn check(&self, tag: &Tag) -> Result<Vec<(String, Fetched)>, IngestError> {
+        self.http.ready()?;
         let mut out = Vec::new();
         for &way in &self.cfg.via {
             let result = self
@@ -181,7 +182,7 @@ impl Source for TikTokTagSource {
                 let counters = self.counters(&tag).await?;
                 Ok((Utc::now(), counters))
             })
-            .await;
+            .await?;
         Ok(Fetched::from_results(&self.cfg.id, results, add))
     }
 }

@@ -137,7 +137,7 @@ impl Source for XSource {
                     })
                 }
             })
-            .await;
+            .await?;
         let fetched = Fetched::from_results(&self.cfg.id, results, |tag, days, batch| {
             batch
                 .daily
