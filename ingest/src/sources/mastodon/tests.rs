@@ -209,3 +209,24 @@ fn a_bad_http_key_names_its_line() {
     let err = crate::sources::build_all(&cfg).err().unwrap().to_string();
     assert!(err.starts_with("t.toml:4: sources[0].base_urll:"), "{err}");
 }
+
+#[tokio::test]
+async fn the_rate_limit_spaces_requests_across_concurrent_tags() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(history(&[(1, "1", "1")])))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    // 4 workers, but 2 requests per second: 6 tags take at least 2 s after the burst of 2.
+    let source = source(
+        &entry(&server, "rate_limit = \"2/s\"\nmax_concurrency = 4\n"),
+        dir.path(),
+    );
+    let start = Instant::now();
+    let got = fetch(source.as_ref(), &["a", "b", "c", "d", "e", "f"]).await;
+    let took = start.elapsed();
+    assert_eq!(got.tags_ok, 6);
+    assert!(took >= Duration::from_millis(1900), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
