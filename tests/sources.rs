@@ -1,5 +1,5 @@
 //! Live sources end to end, against a local server that answers in the platforms' shapes:
-//! `tagpulse run` with TikTok, Mastodon and X sources stores what succeeded, reports each
+//! `tagpulse run` with TikTok, Mastodon, X and Bluesky sources stores what succeeded, reports each
 //! platform in its own panel, exits 1 for the tag that failed, and never logs a secret.
 
 use std::fmt::Write as _;
@@ -15,6 +15,7 @@ use crate::util::*;
 
 const COOKIE: &str = "msToken=cookie-secret-4711";
 const X_TOKEN: &str = "x-bearer-secret-0815";
+const BSKY_PASSWORD: &str = "bsky-app-pass-secret-42";
 
 async fn platform_server() -> MockServer {
     let server = MockServer::start().await;
@@ -41,6 +42,20 @@ async fn platform_server() -> MockServer {
     Mock::given(path("/2/tweets/counts/recent"))
         .and(query_param("query", "#pflege"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": buckets})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/xrpc/com.atproto.server.createSession"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"accessJwt": "bsky-access-secret", "refreshJwt": "bsky-refresh-secret"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/xrpc/app.bsky.feed.searchPosts"))
+        .and(query_param("tag", "pflege"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"posts": [{"uri": "at://1"}, {"uri": "at://2"}]})),
+        )
         .mount(&server)
         .await;
     Mock::given(path("/api/challenge/detail/"))
@@ -114,6 +129,14 @@ kind = "x"
 base_url = "{uri}"
 token_env = "TAGPULSE_TEST_X_TOKEN"
 tags = ["pflege"]
+
+[[sources]]
+id = "bluesky"
+kind = "bluesky"
+base_url = "{uri}"
+handle = "tp.bsky.social"
+password_env = "TAGPULSE_TEST_BSKY_PASSWORD"
+tags = ["pflege"]
 "#
     )
 }
@@ -139,6 +162,7 @@ async fn run_with_live_sources_stores_what_succeeded_and_reports_each_platform()
         .env_remove("TAGPULSE_DATA_DIR")
         .env("TAGPULSE_TEST_COOKIE", COOKIE)
         .env("TAGPULSE_TEST_X_TOKEN", X_TOKEN)
+        .env("TAGPULSE_TEST_BSKY_PASSWORD", BSKY_PASSWORD)
         .env("TAGPULSE_LOG", "debug")
         .output()
         .unwrap();
@@ -157,7 +181,15 @@ async fn run_with_live_sources_stores_what_succeeded_and_reports_each_platform()
         stderr.contains("#blocked: soft_block: json: captcha"),
         "{stderr}"
     );
-    for secret in [COOKIE, X_TOKEN, "cookie-secret", "bearer-secret"] {
+    for secret in [
+        COOKIE,
+        X_TOKEN,
+        BSKY_PASSWORD,
+        "cookie-secret",
+        "bearer-secret",
+        "bsky-access-secret",
+        "bsky-refresh-secret",
+    ] {
         assert!(
             !stdout.contains(secret) && !stderr.contains(secret),
             "{secret} leaked"
@@ -197,6 +229,7 @@ async fn run_with_live_sources_stores_what_succeeded_and_reports_each_platform()
     assert_eq!(count("mastodon", "uses"), 7, "today is not a complete day");
     assert_eq!(count("mastodon", "accounts"), 7);
     assert_eq!(count("x", "posts"), 7);
+    assert_eq!(count("bluesky", "posts"), 7, "the last 7 complete days");
 
     let html = fs::read_to_string(d.join(format!("reports/{week}/index.html"))).unwrap();
     for panel in [
@@ -271,7 +304,7 @@ async fn sources_check_shows_each_way_and_stores_nothing() {
     let (_, err) = fails(d, &["sources", "check", "--source", "nope"]);
     assert!(
         err.contains(
-            "no source \"nope\" in the config; configured: history, tiktok, mastodon-test, x"
+            "no source \"nope\" in the config; configured: history, tiktok, mastodon-test, x, bluesky"
         ),
         "{err}"
     );

@@ -216,7 +216,17 @@ impl HttpClient {
             let status = resp.status();
             let headers = resp.headers().clone();
             if !status.is_success() {
-                return Err(HttpFailure::from_status(status, &headers));
+                let mut failure = HttpFailure::from_status(status, &headers);
+                // The platform's own words ("ExpiredToken", "invalid_params") help the
+                // reader and the source; a short prefix is enough.
+                if let Ok(body) = resp.bytes().await {
+                    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+                    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    if !text.is_empty() {
+                        failure.detail = format!("{}: {text}", failure.detail);
+                    }
+                }
+                return Err(failure);
             }
             let body = resp
                 .bytes()

@@ -6,6 +6,7 @@
 //! function that parses a `[[sources]]` entry with [`Diagnostics::parse_section`], so a
 //! bad key in its section is reported as `file:line: sources[i].key: message`.
 
+pub mod bluesky;
 pub mod file;
 #[cfg(test)]
 mod fixed;
@@ -35,6 +36,7 @@ pub type Build = fn(&SourceEntry, BuildContext) -> Result<Box<dyn Source>, Confi
 
 /// Every source kind, by its `kind` name: adding a source is its folder and one line here.
 pub const REGISTRY: &[(&str, Build)] = &[
+    ("bluesky", bluesky::build),
     ("file", file::build),
     ("mastodon", mastodon::build),
     ("tiktok_tag", tiktok_tag::build),
