@@ -314,4 +314,14 @@ async fn sources_check_shows_each_way_and_stores_nothing() {
         .flat_map(|r| r.flatten())
         .count();
     assert_eq!(parts, 0, "check stores nothing");
+
+    // `ingest` runs only the sources named and stores what they yield.
+    let out = ok(d, &["ingest", "--source", "mastodon-test"]);
+    assert!(
+        out.contains("mastodon-test: tags 1 ok; stored 0 snapshots and 14 daily counts"),
+        "{out}"
+    );
+    let (code, err) = fails(d, &["ingest", "--source", "x"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("TAGPULSE_TEST_X_TOKEN"), "{err}");
 }

@@ -107,3 +107,60 @@ pub fn wait_from(headers: &HeaderMap) -> Option<Duration> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(name: &'static str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn waits_come_from_each_platforms_header() {
+        assert_eq!(
+            wait_from(&headers("retry-after", "7")),
+            Some(Duration::from_secs(7))
+        );
+        let in_a_minute = SystemTime::now() + Duration::from_secs(60);
+        let date = httpdate::fmt_http_date(in_a_minute);
+        let w = wait_from(&headers("retry-after", &date)).unwrap();
+        assert!(
+            w > Duration::from_secs(55) && w <= Duration::from_secs(60),
+            "{w:?}"
+        );
+        let unix = (chrono::Utc::now().timestamp() + 30).to_string();
+        let w = wait_from(&headers("x-rate-limit-reset", &unix)).unwrap();
+        assert!(
+            w > Duration::from_secs(25) && w <= Duration::from_secs(30),
+            "{w:?}"
+        );
+        let iso = (chrono::Utc::now() + chrono::Duration::seconds(90)).to_rfc3339();
+        let w = wait_from(&headers("x-ratelimit-reset", &iso)).unwrap();
+        assert!(
+            w > Duration::from_secs(85) && w <= Duration::from_secs(90),
+            "{w:?}"
+        );
+        assert_eq!(wait_from(&headers("retry-after", "soon")), None);
+        assert_eq!(wait_from(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn statuses_map_to_kinds_and_retries() {
+        let f =
+            HttpFailure::from_status(StatusCode::TOO_MANY_REQUESTS, &headers("retry-after", "2"));
+        assert_eq!(
+            (f.kind, f.retryable, f.wait),
+            (FailureKind::RateLimited, true, Some(Duration::from_secs(2)))
+        );
+        let f = HttpFailure::from_status(StatusCode::FORBIDDEN, &HeaderMap::new());
+        assert_eq!((f.kind, f.retryable), (FailureKind::Auth, false));
+        let f = HttpFailure::from_status(StatusCode::BAD_GATEWAY, &HeaderMap::new());
+        assert_eq!((f.kind, f.retryable), (FailureKind::HttpStatus, true));
+        let f = HttpFailure::from_status(StatusCode::BAD_REQUEST, &HeaderMap::new());
+        assert_eq!((f.kind, f.retryable), (FailureKind::HttpStatus, false));
+    }
+}

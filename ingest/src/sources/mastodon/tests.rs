@@ -230,3 +230,30 @@ async fn the_rate_limit_spaces_requests_across_concurrent_tags() {
     assert!(took >= Duration::from_millis(1900), "{took:?}");
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
+
+#[tokio::test]
+async fn the_tag_deadline_bounds_retries_and_slow_answers() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/v1/tags/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = source(
+        &entry(&server, "deadline = \"400ms\"\ntimeout = \"20s\"\n"),
+        dir.path(),
+    );
+    let start = Instant::now();
+    let got = fetch(source.as_ref(), &["slow"]).await;
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(got.failures[0].kind, FailureKind::Timeout);
+    assert!(
+        got.failures[0].detail.contains("tag deadline of 400ms"),
+        "{}",
+        got.failures[0].detail
+    );
+}
