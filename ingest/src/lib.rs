@@ -96,6 +96,12 @@ pub trait Source: Send + Sync {
         None
     }
 
+    /// A platform whose series only this source may write, because its counts are its
+    /// own (a Mastodon instance's): two sources claiming one are a config error.
+    fn exclusive_platform(&self) -> Option<&str> {
+        None
+    }
+
     /// True for generated data (the bundled sample): the report says so.
     fn synthetic(&self) -> bool {
         false

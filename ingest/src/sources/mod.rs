@@ -72,7 +72,32 @@ pub fn build_all(cfg: &Config) -> Result<Vec<Box<dyn Source>>, ConfigError> {
         diag: &cfg.diagnostics,
         data_dir: &cfg.storage.data_dir,
     };
-    cfg.sources.iter().map(|e| build(e, ctx)).collect()
+    let sources: Vec<Box<dyn Source>> = cfg
+        .sources
+        .iter()
+        .map(|e| build(e, ctx))
+        .collect::<Result<_, _>>()?;
+    // Counts of two instances under one platform would replace each other by identity.
+    for (i, s) in sources.iter().enumerate() {
+        let Some(platform) = s.exclusive_platform() else {
+            continue;
+        };
+        if let Some(first) = sources[..i]
+            .iter()
+            .find(|o| o.exclusive_platform() == Some(platform))
+        {
+            let mut path = cfg.sources[i].path();
+            path.push(key("platform"));
+            return Err(cfg.diagnostics.invalid_at(
+                &path,
+                format!(
+                    "source {} uses platform {platform:?} already: give each instance its own platform, e.g. \"mastodon_social\"",
+                    first.id()
+                ),
+            ));
+        }
+    }
+    Ok(sources)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
-use tagpulse_config::{ConfigError, SourceEntry};
+use tagpulse_config::{de_platform, ConfigError, SourceEntry};
 
 use super::BuildContext;
 use crate::http::{parse_http_entry, Defaults, HttpClient, RateLimit};
@@ -24,9 +24,17 @@ pub struct MastodonConfig {
     pub id: String,
     /// Always `"mastodon"`.
     pub kind: String,
+    /// The platform its counts are stored under (default `mastodon`); with several
+    /// instances, one per instance, e.g. `mastodon_social`, `mastodon_nl`.
+    #[serde(default = "default_platform", deserialize_with = "de_platform")]
+    pub platform: String,
     /// Only these tags (default: every tag of the taxonomy and the brands).
     #[serde(default)]
     pub tags: Option<Vec<Tag>>,
+}
+
+fn default_platform() -> String {
+    "mastodon".into()
 }
 
 /// The registry's constructor.
@@ -96,14 +104,19 @@ impl Source for MastodonSource {
 
     fn describe(&self) -> String {
         format!(
-            "{} (mastodon): {} [mastodon/uses, accounts]",
+            "{} (mastodon): {} [{}/uses, accounts]",
             self.cfg.id,
-            self.http.base_url()
+            self.http.base_url(),
+            self.cfg.platform
         )
     }
 
     fn tags(&self) -> Option<&[Tag]> {
         self.cfg.tags.as_deref()
+    }
+
+    fn exclusive_platform(&self) -> Option<&str> {
+        Some(&self.cfg.platform)
     }
 
     async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
@@ -121,7 +134,7 @@ impl Source for MastodonSource {
             for (day, uses, accounts) in days {
                 for (metric, value) in [("uses", uses), ("accounts", accounts)] {
                     batch.daily.push(DailyCount {
-                        platform: "mastodon".into(),
+                        platform: self.cfg.platform.clone(),
                         tag: tag.clone(),
                         metric: metric.into(),
                         day,

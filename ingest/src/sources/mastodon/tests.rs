@@ -257,3 +257,21 @@ async fn the_tag_deadline_bounds_retries_and_slow_answers() {
         got.failures[0].detail
     );
 }
+
+#[test]
+fn two_instances_under_one_platform_are_refused() {
+    let text = "[[sources]]\nid = \"a\"\nkind = \"mastodon\"\n\n[[sources]]\nid = \"b\"\nkind = \"mastodon\"\nbase_url = \"https://mastodon.nl\"\n";
+    let cfg = tagpulse_config::Config::from_toml(text, "t.toml").unwrap();
+    let err = crate::sources::build_all(&cfg).err().unwrap().to_string();
+    assert!(
+        err.contains("sources[1].platform: source a uses platform \"mastodon\" already"),
+        "{err}"
+    );
+    let ok = text.replace(
+        "kind = \"mastodon\"\nbase_url",
+        "kind = \"mastodon\"\nplatform = \"mastodon_nl\"\nbase_url",
+    );
+    let cfg = tagpulse_config::Config::from_toml(&ok, "t.toml").unwrap();
+    let sources = crate::sources::build_all(&cfg).unwrap();
+    assert_eq!(sources[1].exclusive_platform(), Some("mastodon_nl"));
+}
