@@ -116,13 +116,13 @@ impl Fetched {
         }
         fetched
     }
+}
 
-    /// Failures counted by kind, in kind order.
-    pub fn failures_by_kind(&self) -> Vec<(FailureKind, usize)> {
-        let mut counts = std::collections::BTreeMap::new();
-        for f in &self.failures {
-            *counts.entry(f.kind).or_insert(0) += 1;
-        }
-        counts.into_iter().collect()
+/// Failures counted by kind, in kind order (for summaries such as `2 soft_block`).
+pub fn count_by_kind(failures: &[TagFailure]) -> Vec<(FailureKind, usize)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for f in failures {
+        *counts.entry(f.kind).or_insert(0) += 1;
     }
+    counts.into_iter().collect()
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 
-pub use fetched::{FailureKind, Fetched, TagFailure};
+pub use fetched::{count_by_kind, FailureKind, Fetched, TagFailure};
 pub use tagpulse_config::{parse_ident, Tag, TagError};
 pub use tagpulse_model::{DailyCount, ObservationBatch, Snapshot};
 

@@ -158,30 +158,34 @@ impl Pipeline {
             let bar = progress.start(source.id());
             source.fetch(&tags, bar.as_ref()).await
         };
-        let (tags_ok, failures) = match &fetched {
-            Ok(f) => (f.tags_ok, f.failures.clone()),
-            Err(_) => (0, Vec::new()),
-        };
-        let status = match fetched {
-            // What succeeded is stored even when other tags failed.
-            Ok(fetched) => match self.store.append(&fetched.batch).await {
-                Ok(stats) => SourceStatus::Stored {
-                    snapshots: stats.snapshots,
-                    daily: stats.daily,
-                },
-                // Safe on disk, not in the store yet.
-                Err(
-                    e @ StoreError::Spooled {
-                        snapshots, daily, ..
+        let fetched = match fetched {
+            Ok(f) => f,
+            Err(e) => {
+                return SourceOutcome {
+                    source: source.id().to_string(),
+                    status: SourceStatus::Failed {
+                        message: e.to_string(),
                     },
-                ) => SourceStatus::Spooled {
-                    snapshots,
-                    daily,
-                    message: e.to_string(),
+                    tags_ok: 0,
+                    failures: Vec::new(),
+                }
+            }
+        };
+        // What succeeded is stored even when other tags failed.
+        let status = match self.store.append(&fetched.batch).await {
+            Ok(stats) => SourceStatus::Stored {
+                snapshots: stats.snapshots,
+                daily: stats.daily,
+            },
+            // Safe on disk, not in the store yet.
+            Err(
+                e @ StoreError::Spooled {
+                    snapshots, daily, ..
                 },
-                Err(e) => SourceStatus::Failed {
-                    message: e.to_string(),
-                },
+            ) => SourceStatus::Spooled {
+                snapshots,
+                daily,
+                message: e.to_string(),
             },
             Err(e) => SourceStatus::Failed {
                 message: e.to_string(),
@@ -190,8 +194,8 @@ impl Pipeline {
         SourceOutcome {
             source: source.id().to_string(),
             status,
-            tags_ok,
-            failures,
+            tags_ok: fetched.tags_ok,
+            failures: fetched.failures,
         }
     }
 

@@ -53,11 +53,7 @@ impl SourceOutcome {
 
     /// Failed tags counted by kind, in kind order.
     pub fn failures_by_kind(&self) -> Vec<(FailureKind, usize)> {
-        let mut counts = std::collections::BTreeMap::new();
-        for f in &self.failures {
-            *counts.entry(f.kind).or_insert(0) += 1;
-        }
-        counts.into_iter().collect()
+        tagpulse_ingest::count_by_kind(&self.failures)
     }
 
     /// `12 ok, 3 failed (2 soft_block, 1 not_found)`, or `12 ok`.

@@ -21,7 +21,11 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::{FailureKind, IngestError, Progress, Tag, TagFailure};
-pub use options::{parse_http_entry, HeaderSpec, HttpOptions, RateLimit};
+use options::parse_http_entry;
+pub use options::{HeaderSpec, HttpOptions, RateLimit};
+use tagpulse_config::{ConfigError, SourceEntry};
+
+use crate::sources::BuildContext;
 pub use quarantine::Quarantine;
 pub use retry::{wait_from, HttpFailure};
 
@@ -38,15 +42,17 @@ pub struct Defaults {
     pub pause: Duration,
 }
 
-/// A 2xx answer.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    /// The status.
-    pub status: u16,
-    /// The headers.
-    pub headers: HeaderMap,
-    /// The body, decompressed.
-    pub body: bytes::Bytes,
+/// Parses an HTTP source's `[[sources]]` entry (its own keys and the shared HTTP keys)
+/// and builds its client; every error names the key and line.
+pub fn http_source<T: serde::de::DeserializeOwned>(
+    entry: &SourceEntry,
+    ctx: BuildContext,
+    defaults: Defaults,
+) -> Result<(T, HttpClient), ConfigError> {
+    let (cfg, options) = parse_http_entry::<T>(entry, ctx.diag)?;
+    let http = HttpClient::new(&entry.id, &options, defaults, ctx.data_dir)
+        .map_err(|e| ctx.diag.invalid_at(&entry.path(), e.to_string()))?;
+    Ok((cfg, http))
 }
 
 /// One source's HTTP side: client, limits and quarantine.
@@ -204,7 +210,7 @@ impl HttpClient {
         &self,
         tag: &str,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    ) -> Result<Answer, HttpFailure> {
+    ) -> Result<bytes::Bytes, HttpFailure> {
         let attempt = || async {
             if let Some(l) = &self.limiter {
                 l.until_ready().await;
@@ -214,9 +220,8 @@ impl HttpClient {
                 .await
                 .map_err(|e| HttpFailure::from_reqwest(&e))?;
             let status = resp.status();
-            let headers = resp.headers().clone();
             if !status.is_success() {
-                let mut failure = HttpFailure::from_status(status, &headers);
+                let mut failure = HttpFailure::from_status(status, resp.headers());
                 // The platform's own words ("ExpiredToken", "invalid_params") help the
                 // reader and the source; a short prefix is enough.
                 if let Ok(body) = resp.bytes().await {
@@ -228,15 +233,9 @@ impl HttpClient {
                 }
                 return Err(failure);
             }
-            let body = resp
-                .bytes()
+            resp.bytes()
                 .await
-                .map_err(|e| HttpFailure::from_reqwest(&e))?;
-            Ok(Answer {
-                status: status.as_u16(),
-                headers,
-                body,
-            })
+                .map_err(|e| HttpFailure::from_reqwest(&e))
         };
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(250))
@@ -279,7 +278,7 @@ impl HttpClient {
     {
         self.ready()?;
         progress.set_total(tags.len() as u64);
-        let mut out: Vec<(usize, Tag, Result<T, TagFailure>)> =
+        let out: Vec<(Tag, Result<T, TagFailure>)> =
             futures::stream::iter(tags.iter().cloned().enumerate())
                 .map(|(i, tag)| {
                     let fut = fetch(tag.clone());
@@ -307,13 +306,13 @@ impl HttpClient {
                         if !self.pause.is_zero() && i + 1 < tags.len() {
                             tokio::time::sleep(self.pause).await;
                         }
-                        (i, tag, result)
+                        (tag, result)
                     }
                 })
-                .buffer_unordered(self.max_concurrency)
+                // In tag order, `max_concurrency` running at once.
+                .buffered(self.max_concurrency)
                 .collect()
                 .await;
-        out.sort_by_key(|(i, _, _)| *i);
-        Ok(out.into_iter().map(|(_, t, r)| (t, r)).collect())
+        Ok(out)
     }
 }

@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use tagpulse_config::Config;
 
 use crate::sources::build_all;
-use crate::{Fetched, NoProgress, Source, Tag};
+use crate::{FailureKind, Fetched, NoProgress, Source, Tag};
 
 /// The one source of `entry` (a `[[sources]]` table's body), with `data_dir`.
 pub fn source(entry: &str, data_dir: &std::path::Path) -> Box<dyn Source> {
@@ -38,4 +38,12 @@ pub fn quarantined(data_dir: &std::path::Path, source: &str) -> Vec<std::path::P
     std::fs::read_dir(data_dir.join("quarantine").join(source))
         .map(|r| r.flatten().map(|e| e.path()).collect())
         .unwrap_or_default()
+}
+
+/// (tag, kind) of every failure, in tag order.
+pub fn failure_kinds(got: &Fetched) -> Vec<(&str, FailureKind)> {
+    got.failures
+        .iter()
+        .map(|f| (f.tag.as_str(), f.kind))
+        .collect()
 }

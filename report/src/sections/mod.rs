@@ -130,14 +130,15 @@ pub(crate) fn build_view(
     let tag_breakouts = breakouts::of_tags(&ctx, &tags)?;
     let occupation_breakouts = breakouts::of_occupations(&ctx, &occupations)?;
     let (brands, brand_chart) = brands::build(&ctx, rows.brands, &occupations.this_week)?;
-    let quality = quality::build(&ctx, &tags.this_week, rows.series);
+    let reporting = tags.reporting();
+    let quality = quality::build(&ctx, &tags.this_week, &reporting, rows.series);
     let mut view = MetricView {
         platform: platform.to_string(),
         metric: metric.to_string(),
         total_gained: tags.total_gained,
         total_wow: tags.total_wow,
         tags_tracked: tags.this_week.len(),
-        tags_reporting: tags.reporting().len(),
+        tags_reporting: reporting.len(),
         occupations: occupations.this_week,
         occupation_chart: occupations.chart,
         trend_chart,

@@ -2,14 +2,18 @@
 
 use std::collections::BTreeSet;
 
-use super::tags::reporting;
 use super::Context;
 use crate::data::{SeriesRow, TagRow};
 use crate::view::Quality;
 
-/// The quality facts of the pair, from its tag rows of the week and its series.
-pub(crate) fn build(ctx: &Context, this_week: &[&TagRow], series: &[SeriesRow]) -> Quality {
-    let reporting = reporting(this_week);
+/// The quality facts of the pair, from its tag rows of the week (and which of them
+/// report a `gained`) and its series.
+pub(crate) fn build(
+    ctx: &Context,
+    this_week: &[&TagRow],
+    reporting: &BTreeSet<&str>,
+    series: &[SeriesRow],
+) -> Quality {
     let taxonomy_tags: BTreeSet<String> = ctx
         .input
         .occupations

@@ -103,18 +103,13 @@ impl<'r> TagSection<'r> {
     }
 
     /// The tags with a `gained` this week.
-    pub fn reporting(&self) -> BTreeSet<&str> {
-        reporting(&self.this_week)
+    pub fn reporting(&self) -> BTreeSet<&'r str> {
+        self.this_week
+            .iter()
+            .filter(|r| r.gained.is_some())
+            .map(|r| r.tag.as_str())
+            .collect()
     }
-}
-
-/// The tags with a `gained` among `this_week`.
-pub(crate) fn reporting<'r>(this_week: &[&'r TagRow]) -> BTreeSet<&'r str> {
-    this_week
-        .iter()
-        .filter(|r| r.gained.is_some())
-        .map(|r| r.tag.as_str())
-        .collect()
 }
 
 /// The sum of the known values, or `None` when none is known.

@@ -18,7 +18,7 @@ use tagpulse_config::{key, ConfigError, SourceEntry};
 use tokio::sync::RwLock;
 
 use super::BuildContext;
-use crate::http::{parse_http_entry, Defaults, HttpClient, HttpFailure, RateLimit};
+use crate::http::{http_source, Defaults, HttpClient, HttpFailure, RateLimit};
 use crate::{DailyCount, FailureKind, Fetched, IngestError, Progress, Source, Tag, TagFailure};
 use session::Session;
 
@@ -58,7 +58,17 @@ fn default_max_pages() -> u32 {
 
 /// The registry's constructor.
 pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
-    let (cfg, options) = parse_http_entry::<BlueskyConfig>(entry, ctx.diag)?;
+    let defaults = Defaults {
+        base_url: "https://bsky.social",
+        // The published 3,000 requests per 5 minutes per IP.
+        rate_limit: Some(RateLimit {
+            requests: 3000,
+            per: Duration::from_secs(300),
+        }),
+        max_concurrency: 4,
+        pause: Duration::ZERO,
+    };
+    let (cfg, http) = http_source::<BlueskyConfig>(entry, ctx, defaults)?;
     let at = |name: &str| {
         let mut p = entry.path();
         p.push(key(name));
@@ -72,18 +82,6 @@ pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, 
             .diag
             .invalid_at(&at("max_pages"), "must be at least 1".into()));
     }
-    let defaults = Defaults {
-        base_url: "https://bsky.social",
-        // The published 3,000 requests per 5 minutes per IP.
-        rate_limit: Some(RateLimit {
-            requests: 3000,
-            per: Duration::from_secs(300),
-        }),
-        max_concurrency: 4,
-        pause: Duration::ZERO,
-    };
-    let http = HttpClient::new(&cfg.id, &options, defaults, ctx.data_dir)
-        .map_err(|e| ctx.diag.invalid_at(&entry.path(), e.to_string()))?;
     let session_file = session::session_file(ctx.data_dir, &cfg.id);
     Ok(Box::new(BlueskySource {
         cfg,
@@ -191,9 +189,9 @@ impl BlueskySource {
             }
             other => other?,
         };
-        serde_json::from_slice(&answer.body).map_err(|e| {
+        serde_json::from_slice(&answer).map_err(|e| {
             self.http
-                .unreadable(tag.as_str(), "search", &answer.body, &e.to_string())
+                .unreadable(tag.as_str(), "search", &answer, &e.to_string())
         })
     }
 

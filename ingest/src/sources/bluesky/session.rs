@@ -67,7 +67,7 @@ pub async fn create(
     let url = http.url("/xrpc/com.atproto.server.createSession");
     let body = json!({"identifier": handle, "password": password});
     let answer = http.send("(login)", |c| c.post(&url).json(&body)).await?;
-    serde_json::from_slice(&answer.body)
+    serde_json::from_slice(&answer)
         .map_err(|e| HttpFailure::fatal(FailureKind::Auth, format!("unreadable login answer: {e}")))
 }
 
@@ -77,7 +77,7 @@ pub async fn refresh(http: &HttpClient, old: &Session) -> Result<Session, HttpFa
     let answer = http
         .send("(refresh)", |c| c.post(&url).bearer_auth(&old.refresh))
         .await?;
-    serde_json::from_slice(&answer.body).map_err(|e| {
+    serde_json::from_slice(&answer).map_err(|e| {
         HttpFailure::fatal(FailureKind::Auth, format!("unreadable refresh answer: {e}"))
     })
 }

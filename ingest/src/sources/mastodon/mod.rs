@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tagpulse_config::{de_platform, ConfigError, SourceEntry};
 
 use super::BuildContext;
-use crate::http::{parse_http_entry, Defaults, HttpClient, RateLimit};
+use crate::http::{http_source, Defaults, HttpClient, RateLimit};
 use crate::{DailyCount, Fetched, IngestError, Progress, Source, Tag};
 
 /// `kind = "mastodon"`: one instance's public tag history.
@@ -39,7 +39,6 @@ fn default_platform() -> String {
 
 /// The registry's constructor.
 pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
-    let (cfg, options) = parse_http_entry::<MastodonConfig>(entry, ctx.diag)?;
     let defaults = Defaults {
         base_url: "https://mastodon.social",
         // The documented 300 requests per 5 minutes per IP.
@@ -50,8 +49,7 @@ pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, 
         max_concurrency: 4,
         pause: Duration::ZERO,
     };
-    let http = HttpClient::new(&cfg.id, &options, defaults, ctx.data_dir)
-        .map_err(|e| ctx.diag.invalid_at(&entry.path(), e.to_string()))?;
+    let (cfg, http) = http_source::<MastodonConfig>(entry, ctx, defaults)?;
     Ok(Box::new(MastodonSource { cfg, http }))
 }
 
@@ -126,8 +124,8 @@ impl Source for MastodonSource {
             .each_tag(tags, progress, |tag| async move {
                 let url = self.http.url(&format!("/api/v1/tags/{}", tag.as_str()));
                 let answer = self.http.send(tag.as_str(), |c| c.get(&url)).await?;
-                parse_history(&answer.body, today)
-                    .map_err(|e| self.http.unreadable(tag.as_str(), "tag", &answer.body, &e))
+                parse_history(&answer, today)
+                    .map_err(|e| self.http.unreadable(tag.as_str(), "tag", &answer, &e))
             })
             .await?;
         let fetched = Fetched::from_results(&self.cfg.id, results, |tag, days, batch| {

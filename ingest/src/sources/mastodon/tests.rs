@@ -148,11 +148,7 @@ async fn a_timeout_and_malformed_json_fail_their_tag_only_and_the_payload_is_kep
     let got = fetch(source.as_ref(), &["slow", "broken", "azubi"]).await;
     assert_eq!(got.tags_ok, 1);
     assert_eq!(got.batch.daily.len(), 2, "azubi's day still lands");
-    let kinds: Vec<(&str, FailureKind)> = got
-        .failures
-        .iter()
-        .map(|f| (f.tag.as_str(), f.kind))
-        .collect();
+    let kinds = failure_kinds(&got);
     assert_eq!(
         kinds,
         [

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use tagpulse_config::{ConfigError, SourceEntry};
 
 use super::BuildContext;
-use crate::http::{parse_http_entry, Defaults, HttpClient, HttpFailure, RateLimit};
+use crate::http::{http_source, Defaults, HttpClient, HttpFailure, RateLimit};
 use crate::{FailureKind, Fetched, IngestError, ObservationBatch, Progress, Snapshot, Source, Tag};
 use parse::{Counters, NoCounters};
 
@@ -63,14 +63,6 @@ fn default_via() -> Vec<Way> {
 
 /// The registry's constructor.
 pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
-    let (cfg, options) = parse_http_entry::<TikTokTagConfig>(entry, ctx.diag)?;
-    if cfg.via.is_empty() {
-        let mut path = entry.path();
-        path.push(tagpulse_config::key("via"));
-        return Err(ctx
-            .diag
-            .invalid_at(&path, "name at least one way: \"json\", \"html\"".into()));
-    }
     let defaults = Defaults {
         base_url: "https://www.tiktok.com",
         rate_limit: Some(RateLimit {
@@ -80,8 +72,14 @@ pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, 
         max_concurrency: 1,
         pause: Duration::from_millis(500),
     };
-    let http = HttpClient::new(&cfg.id, &options, defaults, ctx.data_dir)
-        .map_err(|e| ctx.diag.invalid_at(&entry.path(), e.to_string()))?;
+    let (cfg, http) = http_source::<TikTokTagConfig>(entry, ctx, defaults)?;
+    if cfg.via.is_empty() {
+        let mut path = entry.path();
+        path.push(tagpulse_config::key("via"));
+        return Err(ctx
+            .diag
+            .invalid_at(&path, "name at least one way: \"json\", \"html\"".into()));
+    }
     Ok(Box::new(TikTokTagSource { cfg, http }))
 }
 
@@ -106,14 +104,14 @@ impl TikTokTagSource {
             })
             .await?;
         let parsed = match way {
-            Way::Json => parse::from_json(&answer.body),
-            Way::Html => parse::from_html(&answer.body),
+            Way::Json => parse::from_json(&answer),
+            Way::Html => parse::from_html(&answer),
         };
         parsed.map_err(|e| match e {
             NoCounters::Signal(kind, detail) => HttpFailure::fatal(kind, detail),
             NoCounters::Unreadable(detail) => {
                 self.http
-                    .unreadable(tag.as_str(), way.name(), &answer.body, &detail)
+                    .unreadable(tag.as_str(), way.name(), &answer, &detail)
             }
         })
     }

@@ -130,11 +130,7 @@ async fn blocks_captchas_and_missing_tags_store_nothing() {
         "empty", "captcha", "codeonly", "invalid", "gone", "blank", "good",
     ];
     let got = fetch(source.as_ref(), &tags).await;
-    let kinds: Vec<(&str, FailureKind)> = got
-        .failures
-        .iter()
-        .map(|f| (f.tag.as_str(), f.kind))
-        .collect();
+    let kinds = failure_kinds(&got);
     assert_eq!(
         kinds,
         [

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tagpulse_config::{ConfigError, SourceEntry};
 
 use super::BuildContext;
-use crate::http::{parse_http_entry, Defaults, HttpClient, RateLimit};
+use crate::http::{http_source, Defaults, HttpClient, RateLimit};
 use crate::{DailyCount, Fetched, IngestError, Progress, Source, Tag};
 
 /// `kind = "x"`: post counts per day from the X API v2.
@@ -38,7 +38,6 @@ fn default_token_env() -> String {
 
 /// The registry's constructor.
 pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
-    let (cfg, options) = parse_http_entry::<XConfig>(entry, ctx.diag)?;
     let defaults = Defaults {
         base_url: "https://api.x.com",
         // The documented 300 requests per 15 minutes per app.
@@ -49,8 +48,7 @@ pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, 
         max_concurrency: 4,
         pause: Duration::ZERO,
     };
-    let http = HttpClient::new(&cfg.id, &options, defaults, ctx.data_dir)
-        .map_err(|e| ctx.diag.invalid_at(&entry.path(), e.to_string()))?;
+    let (cfg, http) = http_source::<XConfig>(entry, ctx, defaults)?;
     Ok(Box::new(XSource { cfg, http }))
 }
 
@@ -131,10 +129,8 @@ impl Source for XSource {
                                 .bearer_auth(token)
                         })
                         .await?;
-                    complete_days(&answer.body).map_err(|e| {
-                        self.http
-                            .unreadable(tag.as_str(), "counts", &answer.body, &e)
-                    })
+                    complete_days(&answer)
+                        .map_err(|e| self.http.unreadable(tag.as_str(), "counts", &answer, &e))
                 }
             })
             .await?;
