@@ -28,19 +28,28 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TAGPULSE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+                // chromiumoxide warns about DevTools events newer than its bindings.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new(format!("{level},chromiumoxide=error"))
+                }),
         )
         .with_writer(std::io::stderr)
         // Colour only for people: cron and systemd logs get plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-    match run(cli).await {
+    // A browser source closes Chromium on Ctrl-C / SIGTERM instead of orphaning it.
+    tagpulse_ingest::interrupt::listen();
+    let result = run(cli).await;
+    if let Err(e) = &result {
+        eprintln!("error: {e:#}");
+    }
+    if tagpulse_ingest::interrupt::is_requested() {
+        return ExitCode::from(130);
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(_) => ExitCode::FAILURE,
     }
 }
 

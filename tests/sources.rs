@@ -242,20 +242,6 @@ async fn run_with_live_sources_stores_what_succeeded_and_reports_each_platform()
     }
 }
 
-/// Every Parquet part under `dir`, stacked.
-fn read_dir_frames(dir: &Path) -> polars::prelude::DataFrame {
-    let mut frames = fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
-        .map(|e| read(&e.path()));
-    let mut all = frames.next().expect("a part");
-    for f in frames {
-        all.vstack_mut(&f).unwrap();
-    }
-    all
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sources_check_shows_each_way_and_stores_nothing() {
     let server = platform_server().await;

@@ -109,3 +109,17 @@ pub fn close(a: Option<f64>, b: Option<f64>) -> bool {
         _ => false,
     }
 }
+
+/// Every Parquet part under `dir`, stacked.
+pub fn read_dir_frames(dir: &Path) -> DataFrame {
+    let mut frames = fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
+        .map(|e| read(&e.path()));
+    let mut all = frames.next().expect("a part");
+    for f in frames {
+        all.vstack_mut(&f).unwrap();
+    }
+    all
+}

@@ -11,6 +11,7 @@
 
 mod fetched;
 pub mod http;
+pub mod interrupt;
 pub mod sources;
 
 use std::path::PathBuf;
@@ -55,6 +56,12 @@ pub enum IngestError {
         source_id: String,
         /// What is missing, naming the setting.
         message: String,
+    },
+    /// Ctrl-C or SIGTERM arrived while the source was fetching; nothing of it is kept.
+    #[error("source {source_id}: interrupted; nothing of this fetch was stored")]
+    Interrupted {
+        /// The source's id.
+        source_id: String,
     },
     /// A glob pattern matched nothing or is invalid.
     #[error("{pattern}: {message}")]

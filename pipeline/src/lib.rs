@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use tagpulse_config::{Config, ConfigError};
 use tagpulse_ingest::sources::file::{FileFormat, FileSource, FileSourceConfig};
-use tagpulse_ingest::{IngestError, Progress, Source};
+use tagpulse_ingest::{interrupt, IngestError, Progress, Source};
 use tagpulse_store::{Store, StoreError};
 use tagpulse_transform::{weekly_tables, Params, TransformError};
 
@@ -242,6 +242,9 @@ impl Pipeline {
             let o = self.ingest(source, progress).await;
             log_outcome(&o);
             out.push(o);
+            if interrupt::is_requested() {
+                break;
+            }
         }
         Ok(out)
     }
@@ -307,8 +310,15 @@ impl Pipeline {
             let out = self.ingest(source.as_ref(), progress).await;
             log_outcome(&out);
             sources.push(out);
+            if interrupt::is_requested() {
+                break;
+            }
         }
-        let recompute = self.recompute().await.map_err(|e| e.to_string());
+        let recompute = if interrupt::is_requested() {
+            Err("interrupted: the weekly tables and the report were left as they were".into())
+        } else {
+            self.recompute().await.map_err(|e| e.to_string())
+        };
         let render = match &recompute {
             Ok(_) => Some(self.render(req).await.map_err(|e| e.to_string())),
             Err(_) => None,

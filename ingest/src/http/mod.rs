@@ -199,6 +199,11 @@ impl HttpClient {
         format!("{}{path}", self.base_url)
     }
 
+    /// The total time one tag may take.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
     /// The base URL in force.
     pub fn base_url(&self) -> &str {
         &self.base_url

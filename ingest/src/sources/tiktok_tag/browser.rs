@@ -1,0 +1,310 @@
+//! `via = "browser"`: TikTok's counters read through the system's headless Chromium over
+//! the DevTools protocol (`chromiumoxide`).
+//!
+//! The web app signs its own API calls, so a loaded tag page is asked twice: first for
+//! the rehydration JSON it carries ([`parse::from_html`] on the live DOM), then, when the
+//! page holds no counters, for the challenge-detail endpoint through a `fetch` made in the
+//! page's context, which the page's own scripts sign ([`parse::from_json`]). One browser
+//! per fetch, one page reused; [`BrowserSession::close`] ends every Chromium process,
+//! also after errors, timeouts and an interrupt.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
+use chromiumoxide::{Browser, BrowserConfig, Page};
+use futures::StreamExt;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use super::parse::{self, Counters, NoCounters};
+use crate::http::{HttpClient, HttpFailure};
+use crate::{FailureKind, Tag};
+
+/// Names a Chromium goes by on PATH, most specific first.
+const CANDIDATES: &[&str] = &[
+    "chromium",
+    "chromium-browser",
+    "google-chrome-stable",
+    "google-chrome",
+    "chrome",
+];
+
+/// The Chromium to start: `configured`, else the first of [`CANDIDATES`] on PATH.
+pub fn find_browser(configured: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(path) = configured {
+        return if path.is_file() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(format!(
+                "browser {}: no such file (install Chromium, on Debian `apt install chromium`, or fix the path)",
+                path.display()
+            ))
+        };
+    }
+    let dirs = std::env::var_os("PATH").unwrap_or_default();
+    for name in CANDIDATES {
+        for dir in std::env::split_paths(&dirs) {
+            let path = dir.join(name);
+            if path.is_file() {
+                return Ok(path);
+            }
+        }
+    }
+    Err(format!(
+        "no Chromium found on PATH (looked for {}): install one (Debian: `apt install chromium`) or set `browser` to its path",
+        CANDIDATES.join(", ")
+    ))
+}
+
+/// A running headless Chromium with the one page every tag is read through.
+pub struct BrowserSession {
+    process: Process,
+    page: Mutex<Page>,
+    timeout: Duration,
+}
+
+/// The Chromium process tree, its DevTools connection and its profile.
+struct Process {
+    browser: Browser,
+    handler: JoinHandle<()>,
+    /// The profile folder, unique per session: it also names every process of it.
+    profile: tempfile::TempDir,
+}
+
+/// What a page-context `fetch` answered.
+#[derive(Deserialize)]
+struct PageAnswer {
+    status: u16,
+    body: String,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+impl BrowserSession {
+    /// Starts `executable` headless with a fresh profile; `timeout` bounds each DevTools
+    /// request (a page load included).
+    pub async fn launch(executable: &Path, timeout: Duration) -> Result<Self, String> {
+        let profile = tempfile::Builder::new()
+            .prefix("tagpulse-chromium-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a browser profile folder: {e}"))?;
+        let mut config = BrowserConfig::builder()
+            .chrome_executable(executable)
+            .user_data_dir(profile.path())
+            .request_timeout(timeout)
+            .launch_timeout(Duration::from_secs(30))
+            // Chromium's own services try the network at start; this machine class
+            // refuses them, and they are not ours to make anyway.
+            .args([
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-default-apps",
+            ]);
+        if running_as_root() {
+            // Chromium refuses to start its sandbox as root (containers, CI).
+            config = config.no_sandbox();
+        }
+        let config = config.build()?;
+        let (browser, mut events) = Browser::launch(config).await.map_err(|e| {
+            format!(
+                "cannot start {}: {e} (is it a Chromium? Debian: `apt install chromium`)",
+                executable.display()
+            )
+        })?;
+        // The DevTools connection is served by this task until the browser goes away.
+        let handler = tokio::spawn(async move { while events.next().await.is_some() {} });
+        let process = Process {
+            browser,
+            handler,
+            profile,
+        };
+        match process.browser.new_page("about:blank").await {
+            Ok(page) => Ok(BrowserSession {
+                process,
+                page: Mutex::new(page),
+                timeout,
+            }),
+            Err(e) => {
+                process.close().await;
+                Err(format!("cannot open a browser page: {e}"))
+            }
+        }
+    }
+
+    /// Loads the tag page and reads its counters: from the page's data, else from a
+    /// page-context `fetch` of the challenge-detail endpoint. Unreadable answers are
+    /// quarantined through `http`.
+    pub async fn read(&self, http: &HttpClient, tag: &Tag) -> Result<Counters, HttpFailure> {
+        let page = self.page.lock().await;
+        let url = http.url(&format!("/tag/{}", tag.as_str()));
+        page.goto(url.as_str())
+            .await
+            .map_err(|e| browser_failure("loading the tag page", &e))?;
+        let html = page
+            .content()
+            .await
+            .map_err(|e| browser_failure("reading the tag page", &e))?;
+        let from_page = parse::from_html(html.as_bytes());
+        match from_page {
+            Ok(c) => return Ok(c),
+            // The page said why: a captcha or an unknown tag is the answer.
+            Err(NoCounters::Signal(kind, detail))
+                if matches!(kind, FailureKind::Captcha | FailureKind::NotFound) =>
+            {
+                return Err(HttpFailure::fatal(kind, format!("tag page: {detail}")));
+            }
+            Err(_) => {}
+        }
+        let detail_url = format!(
+            "{}?challengeName={}",
+            http.url("/api/challenge/detail/"),
+            tag.as_str()
+        );
+        let answer = self.page_fetch(&page, &detail_url).await?;
+        if let Some(error) = answer.error {
+            return Err(HttpFailure::fatal(
+                FailureKind::Network,
+                format!("page-context fetch: {error}"),
+            ));
+        }
+        if !(200..300).contains(&answer.status) {
+            let status = reqwest::StatusCode::from_u16(answer.status)
+                .unwrap_or(reqwest::StatusCode::BAD_GATEWAY);
+            let mut f = HttpFailure::from_status(status, &Default::default());
+            f.detail = format!("page-context fetch: {}", f.detail);
+            return Err(f);
+        }
+        parse::from_json(answer.body.as_bytes()).map_err(|e| match e {
+            NoCounters::Signal(kind, detail) => {
+                HttpFailure::fatal(kind, format!("page-context fetch: {detail}"))
+            }
+            NoCounters::Unreadable(detail) => {
+                http.unreadable(tag.as_str(), "browser", answer.body.as_bytes(), &detail)
+            }
+        })
+    }
+
+    /// `fetch(url)` run by the page, so the page's own request hooks sign it.
+    async fn page_fetch(&self, page: &Page, url: &str) -> Result<PageAnswer, HttpFailure> {
+        let url = serde_json::to_string(url).expect("a string serialises");
+        let script = format!(
+            "(async () => {{ try {{ const r = await fetch({url}, {{credentials: 'include'}}); \
+             return {{status: r.status, body: await r.text()}}; }} \
+             catch (e) {{ return {{status: 0, body: '', error: String(e)}}; }} }})()"
+        );
+        let params = EvaluateParams::builder()
+            .expression(script)
+            .await_promise(true)
+            .return_by_value(true)
+            .build()
+            .expect("expression is set");
+        let result = tokio::time::timeout(self.timeout, page.evaluate_expression(params))
+            .await
+            .map_err(|_| {
+                HttpFailure::fatal(
+                    FailureKind::Timeout,
+                    "page-context fetch: no answer in time",
+                )
+            })?
+            .map_err(|e| browser_failure("page-context fetch", &e))?;
+        result.into_value().map_err(|e| {
+            HttpFailure::fatal(
+                FailureKind::Parse,
+                format!("page-context fetch: unexpected result: {e}"),
+            )
+        })
+    }
+
+    /// Ends the browser and every process of it; see [`Process::close`].
+    pub async fn close(self) {
+        drop(self.page);
+        self.process.close().await;
+    }
+}
+
+impl Process {
+    /// A polite `Browser.close`, then a kill, then any process still naming this
+    /// session's profile (Chromium's helpers), then the profile itself.
+    async fn close(mut self) {
+        let grace = Duration::from_secs(5);
+        let closed = tokio::time::timeout(grace, self.browser.close()).await;
+        let exited = match closed {
+            Ok(Ok(_)) => matches!(
+                tokio::time::timeout(grace, self.browser.wait()).await,
+                Ok(Ok(_))
+            ),
+            _ => false,
+        };
+        if !exited {
+            tracing::debug!("the browser did not close in time; killing it");
+            let _ = self.browser.kill().await;
+            let _ = tokio::time::timeout(grace, self.browser.wait()).await;
+        }
+        self.handler.abort();
+        let left = kill_processes_naming(self.profile.path());
+        if left > 0 {
+            tracing::debug!("killed {left} browser helper process(es) left behind");
+        }
+        let _ = self.profile.close();
+    }
+}
+
+/// A failure of the browser itself (gone, or a DevTools call that timed out).
+fn browser_failure(what: &str, e: &chromiumoxide::error::CdpError) -> HttpFailure {
+    let kind = match e {
+        chromiumoxide::error::CdpError::Timeout => FailureKind::Timeout,
+        _ => FailureKind::Network,
+    };
+    HttpFailure::fatal(kind, format!("browser, {what}: {e}"))
+}
+
+#[cfg(unix)]
+fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(not(unix))]
+fn running_as_root() -> bool {
+    false
+}
+
+/// SIGKILLs every process whose command line names `marker`; returns how many.
+#[cfg(target_os = "linux")]
+pub fn kill_processes_naming(marker: &Path) -> usize {
+    let pids = processes_naming(marker);
+    for &pid in &pids {
+        // SAFETY: kill with a positive pid and a valid signal has no memory effects.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    pids.len()
+}
+
+/// No `/proc` to read: the kill of the main process has to do.
+#[cfg(not(target_os = "linux"))]
+pub fn kill_processes_naming(_marker: &Path) -> usize {
+    0
+}
+
+/// The processes whose command line contains `marker` (Linux `/proc`).
+#[cfg(target_os = "linux")]
+pub fn processes_naming(marker: &Path) -> Vec<i32> {
+    let needle = marker.as_os_str().as_encoded_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle))
+        })
+        .collect()
+}
