@@ -35,6 +35,8 @@ pub enum Command {
     Run(ReportArgs),
     /// Run the configured sources once and store what they yield (no transform, no report).
     Ingest(IngestArgs),
+    /// Ask a source for a past date range, window by window; resumes an interrupted run.
+    Backfill(BackfillArgs),
     /// Import observation files (TSV series, CSV or JSON lines) into the store.
     Import(ImportArgs),
     /// Recompute all weekly tables from the stored observations.
@@ -57,6 +59,20 @@ pub struct IngestArgs {
     /// Only this source (by id); repeat for several. Default: every configured source.
     #[arg(long = "source", value_name = "ID")]
     pub sources: Vec<String>,
+}
+
+/// `tagpulse backfill`.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// The source (by id); it must be able to query the past (tiktok_research, file).
+    #[arg(long, value_name = "ID")]
+    pub source: String,
+    /// First UTC day, e.g. 2026-01-01.
+    #[arg(long, value_name = "DATE")]
+    pub from: NaiveDate,
+    /// Last UTC day (default: yesterday).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
 }
 
 /// `tagpulse sources ...`.

@@ -117,6 +117,7 @@ async fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Ingest(args) => sources_cmd::ingest(&pipeline, args).await?,
+        Command::Backfill(args) => sources_cmd::backfill(&pipeline, args).await?,
         Command::Sources(cli::SourcesCommand::Check(args)) => {
             sources_cmd::check(&pipeline, args).await?
         }

@@ -1,11 +1,12 @@
-//! `tagpulse ingest` and `tagpulse sources check`: the sources run once, with a summary
-//! per source (tags ok / failed by kind) and an exit code for batch jobs.
+//! `tagpulse ingest`, `tagpulse backfill` and `tagpulse sources check`: the sources run
+//! once, with a summary per source (tags ok / failed by kind) and an exit code for batch
+//! jobs.
 
 use anyhow::{bail, Result};
 use tagpulse_ingest::Fetched;
-use tagpulse_pipeline::Pipeline;
+use tagpulse_pipeline::{BackfillRequest, Pipeline};
 
-use crate::cli::{CheckArgs, IngestArgs};
+use crate::cli::{BackfillArgs, CheckArgs, IngestArgs};
 use crate::Bars;
 
 /// Runs the chosen sources; exits 1 when any tag or source failed.
@@ -28,6 +29,41 @@ pub async fn ingest(pipeline: &Pipeline, args: IngestArgs) -> Result<()> {
         bail!(
             "{failed} of {} source(s) did not store everything (what succeeded is stored)",
             outcomes.len()
+        );
+    }
+    Ok(())
+}
+
+/// Backfills a past range; exits 1 when it stopped early (run it again to resume) or
+/// some tag failed for good.
+pub async fn backfill(pipeline: &Pipeline, args: BackfillArgs) -> Result<()> {
+    let req = BackfillRequest {
+        source: args.source,
+        from: args.from,
+        to: args.to,
+    };
+    let o = pipeline.backfill(&req, &Bars).await?;
+    if let Some(day) = o.resumed_after {
+        println!("{}: resumed after {day}", o.source);
+    }
+    println!(
+        "{}: {} to {}: {} of {} window(s) done; stored {} snapshots and {} daily counts",
+        o.source, o.from, o.to, o.windows_done, o.windows, o.snapshots, o.daily
+    );
+    for f in &o.failures {
+        println!("  {f}");
+    }
+    if let Some(why) = &o.stopped {
+        bail!(
+            "backfill {} stopped: {why}; run the same command again to resume",
+            o.source
+        );
+    }
+    if !o.failures.is_empty() {
+        bail!(
+            "backfill {}: {} tag(s) failed and were skipped",
+            o.source,
+            o.failures.len()
         );
     }
     Ok(())

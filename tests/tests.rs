@@ -1,6 +1,7 @@
 //! The one integration-test binary (every test binary links polars, so one builds
 //! fastest): a module per topic, each driving the real `tagpulse` executable.
 //!
+//! - `backfill`: past ranges from the Research API and files, stopped and resumed;
 //! - `browser`: TikTok through the system's headless Chromium against a local server;
 //! - `cli`: config errors, flags, what a command needs before it runs;
 //! - `import`: observations stored once, bad lines store nothing;
@@ -10,6 +11,7 @@
 //! - `generations`: SIGKILL during `transform` and `report`, readers see whole generations;
 //! - `clickhouse`: the same jobs against a real ClickHouse server (see the README).
 
+mod backfill;
 mod browser;
 mod cli;
 mod clickhouse;

@@ -32,6 +32,19 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// True when trying again later may succeed (a backfill stops and resumes instead of
+    /// skipping the window): quota, rate limits, outages, timeouts, the network.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            FailureKind::Quota
+                | FailureKind::RateLimited
+                | FailureKind::HttpStatus
+                | FailureKind::Timeout
+                | FailureKind::Network
+        )
+    }
+
     /// The kind's name in summaries and run records, e.g. `soft_block`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -17,6 +17,7 @@ pub mod sources;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 
 pub use fetched::{count_by_kind, FailureKind, Fetched, TagFailure};
 pub use tagpulse_config::{parse_ident, Tag, TagError};
@@ -89,6 +90,23 @@ impl Progress for NoProgress {
     fn advance(&self, _: u64) {}
 }
 
+/// A source that can be asked for a past date range, one window at a time.
+#[async_trait]
+pub trait Backfill: Send + Sync {
+    /// The most UTC days one request window may span (the Research API's 30).
+    fn max_window_days(&self) -> u32;
+
+    /// Observations of `tags` dated `from..=to` (UTC days, at most
+    /// [`max_window_days`](Backfill::max_window_days) of them).
+    async fn fetch_range(
+        &self,
+        tags: &[Tag],
+        from: NaiveDate,
+        to: NaiveDate,
+        progress: &dyn Progress,
+    ) -> Result<Fetched, IngestError>;
+}
+
 /// Something that yields observations.
 #[async_trait]
 pub trait Source: Send + Sync {
@@ -118,6 +136,11 @@ pub trait Source: Send + Sync {
     /// `Err` means nothing could be fetched; per-tag failures are in [`Fetched::failures`]
     /// beside the observations that succeeded.
     async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError>;
+
+    /// The way to query the past, for sources that have one (`tagpulse backfill`).
+    fn backfill(&self) -> Option<&dyn Backfill> {
+        None
+    }
 
     /// For `tagpulse sources check`: fetches one tag each way the source knows, labelled
     /// by way, and stores nothing. A source with one way answers as `fetch` does.

@@ -3,12 +3,13 @@
 //! [`Pipeline`] owns the loaded config and the store it names, and runs the jobs the data
 //! flows through: [`Pipeline::ingest`] (one source), [`Pipeline::import`] (files),
 //! [`Pipeline::recompute`] (weekly tables), [`Pipeline::render`] (the report) and
-//! [`Pipeline::run`] (all of them in order). Each returns a typed outcome ([`outcome`]);
+//! [`Pipeline::run`] (all of them in order), and [`Pipeline::backfill`] (a past range). Each returns a typed outcome ([`outcome`]);
 //! the policy lives here: a failing source does not stop the others, the report is still
 //! written, and the outcome says what failed.
 
 #![warn(missing_docs)]
 
+mod backfill;
 pub mod outcome;
 mod render;
 
@@ -22,6 +23,7 @@ use tagpulse_ingest::{interrupt, IngestError, Progress, Source};
 use tagpulse_store::{Store, StoreError};
 use tagpulse_transform::{weekly_tables, Params, TransformError};
 
+pub use backfill::{state_file as backfill_state_file, BackfillOutcome, BackfillRequest};
 pub use outcome::{
     ImportOutcome, RecomputeOutcome, RenderOutcome, RunOutcome, SourceOutcome, SourceStatus,
 };
@@ -54,6 +56,14 @@ pub enum PipelineError {
         id: String,
         /// The configured ids, comma-separated.
         known: String,
+    },
+    /// The source or the range cannot be backfilled.
+    #[error("backfill {source_id}: {message}")]
+    Backfill {
+        /// The source's id.
+        source_id: String,
+        /// Why, naming the flag or the file.
+        message: String,
     },
     /// Nothing is stored yet, so there is nothing to report.
     #[error("no observations stored in {0} yet: import files with `tagpulse import` or configure [[sources]] (see README)")]

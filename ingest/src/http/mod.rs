@@ -6,6 +6,7 @@
 //! Header values are never logged: log lines carry the source, the tag and a status.
 
 mod options;
+pub mod private_file;
 mod quarantine;
 mod retry;
 
@@ -69,6 +70,8 @@ pub struct HttpClient {
     pub quarantine: Quarantine,
     /// Why the source cannot run, found when it was built.
     setup_error: Option<String>,
+    /// The platform's reading of an error body (a quota is not a rate limit).
+    classify: Option<fn(&mut HttpFailure, &[u8])>,
 }
 
 /// The configured headers, values read from env vars and marked sensitive (never logged).
@@ -170,7 +173,14 @@ impl HttpClient {
             pause: options.pause.unwrap_or(defaults.pause),
             quarantine: Quarantine::new(data_dir, source),
             setup_error,
+            classify: None,
         })
+    }
+
+    /// Lets the source refine a failed answer from its body (kind, retryable) before the
+    /// retry policy sees it.
+    pub fn classify_errors(&mut self, classify: fn(&mut HttpFailure, &[u8])) {
+        self.classify = Some(classify);
     }
 
     /// `Err` when the source cannot run at all (a header's env var unset).
@@ -234,6 +244,9 @@ impl HttpClient {
                     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
                     if !text.is_empty() {
                         failure.detail = format!("{}: {text}", failure.detail);
+                    }
+                    if let Some(classify) = self.classify {
+                        classify(&mut failure, &body);
                     }
                 }
                 return Err(failure);

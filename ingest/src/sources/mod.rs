@@ -13,6 +13,7 @@ mod fixed;
 pub mod mastodon;
 #[cfg(test)]
 mod testutil;
+pub mod tiktok_research;
 pub mod tiktok_tag;
 pub mod x;
 
@@ -39,6 +40,7 @@ pub const REGISTRY: &[(&str, Build)] = &[
     ("bluesky", bluesky::build),
     ("file", file::build),
     ("mastodon", mastodon::build),
+    ("tiktok_research", tiktok_research::build),
     ("tiktok_tag", tiktok_tag::build),
     ("x", x::build),
     #[cfg(test)]

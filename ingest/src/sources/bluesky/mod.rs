@@ -18,7 +18,7 @@ use tagpulse_config::{key, ConfigError, SourceEntry};
 use tokio::sync::RwLock;
 
 use super::BuildContext;
-use crate::http::{http_source, Defaults, HttpClient, HttpFailure, RateLimit};
+use crate::http::{http_source, private_file, Defaults, HttpClient, HttpFailure, RateLimit};
 use crate::{DailyCount, FailureKind, Fetched, IngestError, Progress, Source, Tag, TagFailure};
 use session::Session;
 
@@ -82,7 +82,7 @@ pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, 
             .diag
             .invalid_at(&at("max_pages"), "must be at least 1".into()));
     }
-    let session_file = session::session_file(ctx.data_dir, &cfg.id);
+    let session_file = private_file::session_file(ctx.data_dir, &cfg.id);
     Ok(Box::new(BlueskySource {
         cfg,
         http,
@@ -113,7 +113,7 @@ struct Login<'a> {
 impl BlueskySource {
     /// The saved session, or a new login (saved for the next runs).
     async fn login(&self, password: &str) -> Result<Session, IngestError> {
-        if let Some(s) = session::load(&self.session_file) {
+        if let Some(s) = private_file::load(&self.session_file) {
             return Ok(s);
         }
         let s = session::create(&self.http, &self.cfg.handle, password)
@@ -125,7 +125,7 @@ impl BlueskySource {
                     self.cfg.handle, f.kind, f.detail, self.cfg.password_env
                 ),
             })?;
-        session::save(&self.session_file, &s);
+        private_file::save(&self.session_file, &s);
         Ok(s)
     }
 
@@ -143,7 +143,7 @@ impl BlueskySource {
                 session::create(&self.http, &self.cfg.handle, login.password).await?
             }
         };
-        session::save(&self.session_file, &renewed);
+        private_file::save(&self.session_file, &renewed);
         *current = renewed.clone();
         Ok(renewed)
     }

@@ -1,8 +1,7 @@
 //! The Bluesky login: an app-password session kept under `<data_dir>/sessions/`, reused
 //! across runs and refreshed when its access token expires (createSession is limited to
-//! 30 per 5 minutes and 300 a day, so a scheduled job must not log in every run).
-
-use std::path::{Path, PathBuf};
+//! 30 per 5 minutes and 300 a day, so a scheduled job must not log in every run); the
+//! file is kept by [`crate::http::private_file`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -24,37 +23,6 @@ pub struct Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Session { .. }")
-    }
-}
-
-/// Where a source's session is kept.
-pub fn session_file(data_dir: &Path, source: &str) -> PathBuf {
-    data_dir.join("sessions").join(format!("{source}.json"))
-}
-
-/// The saved session, if any (an unreadable file counts as none).
-pub fn load(path: &Path) -> Option<Session> {
-    let text = std::fs::read(path).ok()?;
-    serde_json::from_slice(&text).ok()
-}
-
-/// Saves the session readable by its owner only.
-pub fn save(path: &Path, session: &Session) {
-    let write = || -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        std::io::Write::write_all(&mut opts.open(&tmp)?, &serde_json::to_vec(session)?)?;
-        std::fs::rename(&tmp, path)
-    };
-    if let Err(e) = write() {
-        // Only costs a login next run.
-        tracing::warn!(path = %path.display(), "cannot keep the Bluesky session: {e}");
     }
 }
 

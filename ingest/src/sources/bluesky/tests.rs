@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::session;
+use super::session::{self, Session};
+use crate::http::private_file;
 use crate::sources::testutil::*;
 use crate::{FailureKind, NoProgress, Tag};
 
@@ -109,7 +110,7 @@ async fn logs_in_once_counts_pages_per_day_and_reuses_the_session() {
         .daily
         .iter()
         .all(|d| d.platform == "bluesky" && d.metric == "posts"));
-    let file = session::session_file(dir.path(), "bsky");
+    let file = private_file::session_file(dir.path(), "bsky");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -134,8 +135,8 @@ async fn an_expired_access_token_is_refreshed_and_the_new_session_kept() {
     std::env::set_var("TAGPULSE_TEST_BSKY_B", "app-pass");
     let server = MockServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let file = session::session_file(dir.path(), "bsky");
-    session::save(
+    let file = private_file::session_file(dir.path(), "bsky");
+    private_file::save(
         &file,
         &session::Session {
             access: "acc-old".into(),
@@ -170,7 +171,10 @@ async fn an_expired_access_token_is_refreshed_and_the_new_session_kept() {
     let got = fetch(source.as_ref(), &["azubi"]).await;
     assert_eq!(got.failures, []);
     assert_eq!(counts(&got).len(), 2);
-    assert_eq!(session::load(&file).unwrap().access, "acc-new");
+    assert_eq!(
+        private_file::load::<Session>(&file).unwrap().access,
+        "acc-new"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,244 @@
+//! The file source: formats, bad lines, globs, backfill windows.
+
+use super::*;
+use crate::NoProgress;
+use chrono::NaiveDate;
+
+fn source(paths: Vec<String>, format: Option<FileFormat>) -> FileSource {
+    FileSource::from_config(&FileSourceConfig {
+        id: "t".into(),
+        kind: "file".into(),
+        paths,
+        format,
+        platform: "tiktok".into(),
+        metric: "views".into(),
+        tags: None,
+        synthetic: false,
+    })
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn tsv_series_named_by_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "NurseLife.tsv",
+        "2025-01-06 15:14:19\t598100000\n2025-01-06 18:00:00\t598200000\r\n\n",
+    );
+    let b = source(vec![p], None).read_all(&NoProgress).unwrap();
+    assert_eq!(b.snapshots.len(), 2);
+    assert_eq!(b.snapshots[0].tag.as_str(), "nurselife");
+    assert_eq!(b.snapshots[0].value, 598_100_000);
+    assert_eq!(b.snapshots[0].observed_at.timestamp(), 1_736_176_459);
+    assert_eq!(b.snapshots[1].platform, "tiktok");
+    assert_eq!(b.source, "t");
+}
+
+#[test]
+fn tsv_bad_line_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "azubi.tsv",
+        "2025-01-06 15:14:19\t5\n2025-01-06 16:14:19\t5.5\n",
+    );
+    let e = source(vec![p.clone()], None)
+        .read_all(&NoProgress)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("{p}:2: bad value \"5.5\": expected a whole number >= 0")
+    );
+    let p = write(dir.path(), "koch.tsv", "2025-13-06 15:14:19\t5\n");
+    let e = source(vec![p.clone()], None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with(&format!("{p}:1: bad time")), "{e}");
+    let p = write(dir.path(), "bad name.tsv", "2025-01-06 15:14:19\t5\n");
+    let e = source(vec![p], None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("file name is not a tag") && e.contains("\"bad name\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn csv_snapshots_and_daily_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "x.csv",
+        "tag,observed_at,value,platform,metric\n#Azubi,2026-11-16T00:00:00Z,100,,\nkoch,2026-11-16 06:30:00,7,youtube,videos\n",
+    );
+    let b = source(vec![p], None).read_all(&NoProgress).unwrap();
+    assert_eq!(b.snapshots.len(), 2);
+    assert_eq!(b.snapshots[0].tag.as_str(), "azubi");
+    assert_eq!(b.snapshots[0].platform, "tiktok");
+    assert_eq!(b.snapshots[1].platform, "youtube");
+    assert_eq!(b.snapshots[1].metric, "videos");
+    let p = write(
+        dir.path(),
+        "d.csv",
+        "tag,day,value,platform,metric\nnurselife,2026-11-20,42,mastodon,uses\n",
+    );
+    let b = source(vec![p], None).read_all(&NoProgress).unwrap();
+    assert_eq!(b.daily.len(), 1);
+    assert_eq!(
+        b.daily[0].day,
+        NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+    );
+    assert_eq!(b.daily[0].value, 42);
+}
+
+#[test]
+fn csv_with_a_byte_order_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "excel.csv",
+        "\u{feff}tag,observed_at,value\r\nazubi,2026-11-16 00:00:00,7\r\n",
+    );
+    let b = source(vec![p], None).read_all(&NoProgress).unwrap();
+    assert_eq!(b.snapshots.len(), 1);
+    assert_eq!(b.snapshots[0].value, 7);
+}
+
+#[test]
+fn csv_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "h.csv", "tag,when,value\na,2026-01-01,1\n");
+    let e = source(vec![p.clone()], None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!("{p}:1: header lacks column `observed_at` (or `day`)")
+    );
+    let p = write(
+        dir.path(),
+        "t.csv",
+        "tag,observed_at,value\nok,2026-01-01T00:00:00Z,1\nnot ok,2026-01-01T00:00:00Z,1\n",
+    );
+    let e = source(vec![p.clone()], None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!("{p}:3: invalid tag \"not ok\"")),
+        "{e}"
+    );
+    let p = write(
+        dir.path(),
+        "v.csv",
+        "tag,observed_at,value\nok,2026-01-01T00:00:00Z,-4\n",
+    );
+    let e = source(vec![p.clone()], None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with(&format!("{p}:2: bad value \"-4\"")), "{e}");
+}
+
+#[test]
+fn jsonl_rows_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "x.jsonl",
+        "{\"tag\":\"cheflife\",\"observed_at\":\"2026-11-16T01:00:00+01:00\",\"value\":12}\n\n{\"tag\":\"koch\",\"day\":\"2026-11-17\",\"value\":\"3\",\"platform\":\"mastodon\",\"metric\":\"uses\"}\n",
+    );
+    let b = source(vec![p], None).read_all(&NoProgress).unwrap();
+    assert_eq!(
+        b.snapshots[0].observed_at.to_rfc3339(),
+        "2026-11-16T00:00:00+00:00"
+    );
+    assert_eq!(b.daily[0].value, 3);
+    let p = write(
+        dir.path(),
+        "y.jsonl",
+        "{\"tag\":\"a\",\"observed_at\":\"2026-11-16 00:00:00\",\"value\":1}\n{\"tag\":\n",
+    );
+    let e = source(vec![p.clone()], None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with(&format!("{p}:2: malformed JSON")), "{e}");
+    let p = write(dir.path(), "z.jsonl", "{\"tag\":\"a\",\"value\":1}\n");
+    let e = source(vec![p.clone()], None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!("{p}:1: missing field `observed_at`")),
+        "{e}"
+    );
+    let p = write(
+        dir.path(),
+        "f.jsonl",
+        "{\"tag\":\"a\",\"observed_at\":\"2026-11-16 00:00:00\",\"value\":1.5}\n",
+    );
+    let e = source(vec![p.clone()], None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with(&format!("{p}:1: bad value 1.5")), "{e}");
+}
+
+#[test]
+fn patterns_and_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.tsv", "2025-01-06 15:14:19\t1\n");
+    write(dir.path(), "b.tsv", "2025-01-06 15:14:19\t2\n");
+    let glob = format!("{}/*.tsv", dir.path().display());
+    let b = source(vec![glob], None).read_all(&NoProgress).unwrap();
+    assert_eq!(
+        b.snapshots
+            .iter()
+            .map(|s| s.tag.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    let none = format!("{}/*.csv", dir.path().display());
+    let e = source(vec![none], None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(e.ends_with("matches no file"), "{e}");
+    let p = write(dir.path(), "c.txt", "x");
+    let e = source(vec![p], None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cannot tell the format"), "{e}");
+    let p = write(dir.path(), "c.data", "2025-01-06 15:14:19\t3\n");
+    let b = source(vec![p], Some(FileFormat::Tsv))
+        .read_all(&NoProgress)
+        .unwrap();
+    assert_eq!(b.snapshots[0].tag.as_str(), "c");
+}
+
+#[test]
+fn tag_filter_limits_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "x.csv",
+        "tag,observed_at,value\nazubi,2026-01-01T00:00:00Z,1\nkoch,2026-01-01T00:00:00Z,2\n",
+    );
+    let mut s = source(vec![p], None);
+    s.cfg.tags = Some(vec![Tag::parse("koch").unwrap()]);
+    let b = s.read_all(&NoProgress).unwrap();
+    assert_eq!(b.snapshots.len(), 1);
+    assert_eq!(b.snapshots[0].tag.as_str(), "koch");
+}
