@@ -422,6 +422,13 @@ fn a_missing_browser_says_how_to_install_one() {
         all.contains("browser /nonexistent/chromium: no such file (install Chromium, on Debian `apt install chromium`, or fix the path)"),
         "{all}"
     );
+    fs::write(d.join("tagpulse.toml"), cfg("browser = \"/bin/true\"\n")).unwrap();
+    let out = command(d, &tmp, &["ingest", "--source", "tt"])
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("source tt: cannot start /bin/true: "), "{all}");
     // Not a config error: `transform` and the other sources run without a browser.
     let shown = ok(d, &["config"]);
     assert!(

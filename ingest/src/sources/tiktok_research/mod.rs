@@ -132,7 +132,7 @@ impl TikTokResearchSource {
             std::env::var(name)
                 .ok()
                 .filter(|v| !v.is_empty())
-                .ok_or_else(|| self.setup(format!("set the client {key} in {name} ({key}_env); see the README's TikTok Research API section")))
+                .ok_or_else(|| self.setup(format!("set the client {key} in {name} (client_{key}_env); see the README's TikTok Research API section")))
         };
         let client = Client {
             key: env(&self.cfg.client_key_env, "key")?,
