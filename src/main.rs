@@ -16,7 +16,9 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use tagpulse_config::{iso_week_label, Config, DEFAULT_CONFIG_FILE};
 use tagpulse_ingest::Progress;
-use tagpulse_pipeline::{ImportRequest, Pipeline, PipelineError, ProgressSink, RenderRequest};
+use tagpulse_pipeline::{
+    DataDirLock, ImportRequest, Pipeline, PipelineError, ProgressSink, RenderRequest,
+};
 use tracing::{info, warn};
 
 use cli::{Cli, Command, ReportArgs};
@@ -87,6 +89,11 @@ async fn run(cli: Cli) -> Result<()> {
         other => other,
     };
     let data_dir = cfg.storage.data_dir.clone();
+    // Every command below but `sources check` writes: one tagpulse process at a time.
+    let _lock = match command {
+        Command::Sources(_) => None,
+        _ => Some(DataDirLock::acquire(&data_dir, cfg.storage.lock_timeout).await?),
+    };
     let pipeline = Pipeline::open(cfg).map_err(|e| match e {
         // A bad source section is a config error: it names its own file and line.
         PipelineError::Config(e) => anyhow::Error::new(e),

@@ -4,6 +4,7 @@
 //! - `backfill`: past ranges from the Research API and files, stopped and resumed;
 //! - `browser`: TikTok through the system's headless Chromium against a local server;
 //! - `cli`: config errors, flags, what a command needs before it runs;
+//! - `lock`: one writer per data directory between two real processes;
 //! - `import`: observations stored once, bad lines store nothing;
 //! - `transform`: the fixtures' weekly tables against the spec, cell for cell;
 //! - `report`: report files of the fixtures and the sample, the main job, reruns;
@@ -17,6 +18,7 @@ mod cli;
 mod clickhouse;
 mod generations;
 mod import;
+mod lock;
 mod report;
 mod sources;
 mod transform;

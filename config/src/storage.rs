@@ -21,6 +21,9 @@ pub struct StorageConfig {
     /// `[storage.clickhouse]`: the server, when `backend = "clickhouse"`.
     #[serde(default)]
     pub clickhouse: Option<ClickHouseConfig>,
+    /// How long a writing command waits for another tagpulse to release `data_dir`.
+    #[serde(default = "default_lock_timeout", deserialize_with = "de_duration")]
+    pub lock_timeout: Duration,
 }
 
 impl Default for StorageConfig {
@@ -29,8 +32,13 @@ impl Default for StorageConfig {
             backend: Backend::Parquet,
             data_dir: default_data_dir(),
             clickhouse: None,
+            lock_timeout: default_lock_timeout(),
         }
     }
+}
+
+fn default_lock_timeout() -> Duration {
+    Duration::from_secs(60)
 }
 
 fn default_data_dir() -> PathBuf {

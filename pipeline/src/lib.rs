@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod backfill;
+mod lock;
 pub mod outcome;
 mod render;
 
@@ -24,6 +25,7 @@ use tagpulse_store::{Store, StoreError};
 use tagpulse_transform::{weekly_tables, Params, TransformError};
 
 pub use backfill::{state_file as backfill_state_file, BackfillOutcome, BackfillRequest};
+pub use lock::DataDirLock;
 pub use outcome::{
     ImportOutcome, RecomputeOutcome, RenderOutcome, RunOutcome, SourceOutcome, SourceStatus,
 };
@@ -56,6 +58,16 @@ pub enum PipelineError {
         id: String,
         /// The configured ids, comma-separated.
         known: String,
+    },
+    /// Another tagpulse holds the data directory's lock.
+    #[error("{data_dir} is in use by another tagpulse process (PID {holder}); waited {waited} (storage.lock_timeout): let it finish, or stop it")]
+    Locked {
+        /// The data directory.
+        data_dir: String,
+        /// The holder's PID as it wrote it, or `unknown`.
+        holder: String,
+        /// How long this process waited.
+        waited: String,
     },
     /// The source or the range cannot be backfilled.
     #[error("backfill {source_id}: {message}")]

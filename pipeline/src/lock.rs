@@ -1,0 +1,116 @@
+//! One writer per data directory: every writing command holds an OS lock on
+//! `<data_dir>/.lock` (released by the OS when the process ends, even on a kill), so two
+//! tagpulse processes (a cron job and a hand-run import, two schedulers) never write one
+//! lake at once. A second writer waits up to `storage.lock_timeout`, then gives up naming
+//! the holder's PID, which the holder writes into the file.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::PipelineError;
+
+/// Held while a command writes `data_dir`; dropping it releases the lock.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl DataDirLock {
+    /// Takes the lock of `data_dir` (created when missing), waiting up to `timeout`.
+    pub async fn acquire(data_dir: &Path, timeout: Duration) -> Result<Self, PipelineError> {
+        let path = data_dir.join(".lock");
+        let io = |what: &'static str| {
+            let path = path.display().to_string();
+            move |source| PipelineError::Io { what, path, source }
+        };
+        std::fs::create_dir_all(data_dir).map_err(io("create"))?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io("open"))?;
+        let started = Instant::now();
+        let mut announced = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    let holder = holder_pid(&mut file);
+                    if started.elapsed() >= timeout {
+                        return Err(PipelineError::Locked {
+                            data_dir: data_dir.display().to_string(),
+                            holder,
+                            waited: humantime::format_duration(timeout).to_string(),
+                        });
+                    }
+                    if !announced {
+                        tracing::info!(
+                            "{} is in use by another tagpulse (PID {holder}); waiting up to {}",
+                            data_dir.display(),
+                            humantime::format_duration(timeout)
+                        );
+                        announced = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(TryLockError::Error(e)) => return Err(io("lock")(e)),
+            }
+        }
+        // Ours now: say who holds it, for the next process that has to wait.
+        file.set_len(0).map_err(io("write"))?;
+        file.seek(SeekFrom::Start(0)).map_err(io("write"))?;
+        write!(file, "{}", std::process::id()).map_err(io("write"))?;
+        Ok(DataDirLock { _file: file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The PID the holder wrote, or `unknown` (it may not have written it yet).
+fn holder_pid(file: &mut File) -> String {
+    let mut text = String::new();
+    let read = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text));
+    match read {
+        Ok(_) if !text.trim().is_empty() => text.trim().to_string(),
+        _ => "unknown".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_holder_waits_then_names_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DataDirLock::acquire(dir.path(), Duration::ZERO)
+            .await
+            .unwrap();
+        let pid = std::fs::read_to_string(first.path()).unwrap();
+        assert_eq!(pid, std::process::id().to_string());
+        let started = Instant::now();
+        let err = DataDirLock::acquire(dir.path(), Duration::from_millis(300))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(
+            err.contains(&format!("in use by another tagpulse process (PID {pid})")),
+            "{err}"
+        );
+        drop(first);
+        DataDirLock::acquire(dir.path(), Duration::ZERO)
+            .await
+            .unwrap();
+    }
+}
