@@ -35,6 +35,8 @@ pub enum Command {
     Run(ReportArgs),
     /// Run the configured sources once and store what they yield (no transform, no report).
     Ingest(IngestArgs),
+    /// The scheduled jobs: `--list` prints each with its next fire times.
+    Schedule(ScheduleArgs),
     /// Ask a source for a past date range, window by window; resumes an interrupted run.
     Backfill(BackfillArgs),
     /// Import observation files (TSV series, CSV or JSON lines) into the store.
@@ -59,6 +61,18 @@ pub struct IngestArgs {
     /// Only this source (by id); repeat for several. Default: every configured source.
     #[arg(long = "source", value_name = "ID")]
     pub sources: Vec<String>,
+}
+
+/// `tagpulse schedule`.
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Print every job with its next 3 fire times and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// List the fire times after this instant (RFC 3339, e.g. 2026-03-28T00:00:00Z)
+    /// instead of now.
+    #[arg(long, value_name = "TIME", requires = "list")]
+    pub after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// `tagpulse backfill`.

@@ -86,6 +86,13 @@ async fn run(cli: Cli) -> Result<()> {
             return Ok(());
         }
         Command::Db(db) => return db::run(&cfg, db).await,
+        Command::Schedule(args) => {
+            if !args.list {
+                bail!("the long-running scheduler is not in this version yet: run the one-shot commands from cron or a systemd timer (README: Scheduling); `tagpulse schedule --list` shows the configured fire times");
+            }
+            show::print_schedule(&cfg, args.after.unwrap_or_else(chrono::Utc::now));
+            return Ok(());
+        }
         other => other,
     };
     let data_dir = cfg.storage.data_dir.clone();
@@ -161,7 +168,9 @@ async fn run(cli: Cli) -> Result<()> {
             }
             info!("run finished in {:.1}s", started.elapsed().as_secs_f64());
         }
-        Command::Config | Command::Db(_) => unreachable!("handled above"),
+        Command::Config | Command::Db(_) | Command::Schedule(_) => {
+            unreachable!("handled above")
+        }
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
-//! `tagpulse config`: what the configuration resolves to (never the password itself).
+//! `tagpulse config` and `tagpulse schedule --list`: what the configuration resolves to
+//! (never the password itself) and when its jobs fire.
 
-use tagpulse_config::Config;
+use chrono::{DateTime, Utc};
+use tagpulse_config::{Config, Cron};
 use tagpulse_ingest::Source;
 
 /// Prints the resolved configuration.
@@ -50,4 +52,31 @@ pub fn print_config(cfg: &Config, sources: &[Box<dyn Source>]) {
         cfg.report.out_dir.display(),
         cfg.report.top_n
     );
+}
+
+/// `tagpulse schedule --list`: every job with its expression and next three fire times in
+/// the configured zone, after `after`.
+pub fn print_schedule(cfg: &Config, after: DateTime<Utc>) {
+    let tz = cfg.schedule.tz();
+    println!("jobs (times in {tz}):");
+    let mut jobs: Vec<(String, &Cron)> = cfg
+        .sources
+        .iter()
+        .map(|s| (format!("ingest {}", s.id), &s.schedule))
+        .collect();
+    jobs.push(("report".into(), &cfg.report.schedule));
+    let width = jobs.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    let expr_width = jobs.iter().map(|(_, c)| c.expr().len()).max().unwrap_or(0);
+    for (name, cron) in jobs {
+        let next: Vec<String> = cron
+            .after(tz, after)
+            .take(3)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S %Z").to_string())
+            .collect();
+        println!(
+            "  {name:<width$}  {:<expr_width$}  {}",
+            cron.expr(),
+            next.join(", ")
+        );
+    }
 }

@@ -94,3 +94,51 @@ fn data_dir_flag_works_after_the_subcommand_and_reports_need_data() {
         [Some(800.0), Some(1500.0), None]
     );
 }
+
+#[test]
+fn schedule_list_prints_next_fire_times_in_the_zone_and_bad_expressions_name_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tagpulse.toml"),
+        "[schedule]\ntimezone = \"Europe/Amsterdam\"\n\n[[sources]]\nid = \"sample\"\nkind = \"file\"\n\
+         paths = [\"x/*.tsv\"]\nschedule = \"0 15 */4 * * *\"\n\n[[sources]]\nid = \"tiktok\"\nkind = \"tiktok_tag\"\n",
+    )
+    .unwrap();
+    let out = ok(
+        d,
+        &["schedule", "--list", "--after", "2026-03-28T00:00:00Z"],
+    );
+    assert_eq!(
+        out,
+        "jobs (times in Europe/Amsterdam):\n\
+         \x20 ingest sample  0 15 */4 * * *  2026-03-28 04:15:00 CET, 2026-03-28 08:15:00 CET, 2026-03-28 12:15:00 CET\n\
+         \x20 ingest tiktok  0 0 */6 * * *   2026-03-28 06:00:00 CET, 2026-03-28 12:00:00 CET, 2026-03-28 18:00:00 CET\n\
+         \x20 report         0 0 6 * * Mon   2026-03-30 06:00:00 CEST, 2026-04-06 06:00:00 CEST, 2026-04-13 06:00:00 CEST\n"
+    );
+    let (_, err) = fails(d, &["schedule"]);
+    assert!(
+        err.contains("`tagpulse schedule --list` shows the configured fire times"),
+        "{err}"
+    );
+    std::fs::write(
+        d.join("tagpulse.toml"),
+        "[[sources]]\nid = \"a\"\nkind = \"file\"\npaths = [\"x\"]\nschedule = \"0 */6 * * *\"\n",
+    )
+    .unwrap();
+    let (_, err) = fails(d, &["config"]);
+    assert!(
+        err.contains("tagpulse.toml:5: sources[0].schedule: \"0 */6 * * *\" has 5 fields"),
+        "{err}"
+    );
+    std::fs::write(
+        d.join("tagpulse.toml"),
+        "[report]\n\nschedule = \"0 0 6 * * Xyz\"\n",
+    )
+    .unwrap();
+    let (_, err) = fails(d, &["config"]);
+    assert!(
+        err.contains("tagpulse.toml:3: report.schedule: invalid cron expression \"0 0 6 * * Xyz\""),
+        "{err}"
+    );
+}

@@ -15,11 +15,13 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer};
 
 pub mod diagnostics;
+mod schedule;
 mod storage;
 mod taxonomy;
 
 use diagnostics::{invalid_at, parse_toml};
 pub use diagnostics::{key, Diagnostics, KeySegment};
+pub use schedule::{default_report_schedule, default_source_schedule, Cron, ScheduleConfig};
 pub use storage::{
     check_clickhouse_url, check_identifier, Backend, ClickHouseConfig, StorageConfig,
     CLICKHOUSE_PASSWORD_ENV,
@@ -84,6 +86,9 @@ pub struct Config {
     /// Report output.
     #[serde(default)]
     pub report: ReportConfig,
+    /// `[schedule]`: the time zone of every schedule.
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
     /// The file's text, to point errors found later (a source's section) at a line.
     #[serde(skip)]
     pub diagnostics: Diagnostics,
@@ -118,8 +123,12 @@ pub struct SourceEntry {
     pub id: String,
     /// Which component reads it, e.g. `file`.
     pub kind: String,
-    /// Every key of the entry, `id` and `kind` included.
+    /// When `tagpulse schedule` runs it (`schedule = "…"`, default every six hours).
+    pub schedule: Cron,
+    /// Every key of the entry, `id` and `kind` included (`schedule` taken out).
     pub table: toml::Table,
+    /// `schedule` as written, checked by [`Config::from_toml`] so errors name its line.
+    schedule_text: Option<toml::Value>,
 }
 
 impl SourceEntry {
@@ -132,7 +141,9 @@ impl SourceEntry {
 impl<'de> Deserialize<'de> for SourceEntry {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let table = toml::Table::deserialize(d)?;
+        let mut table = toml::Table::deserialize(d)?;
+        // The scheduler's key, not the component's: taken out before the component sees it.
+        let schedule_text = table.remove("schedule");
         let text = |k: &str| match table.get(k) {
             Some(toml::Value::String(s)) => Ok(s.clone()),
             Some(_) => Err(D::Error::custom(format!("`{k}` must be a string"))),
@@ -145,7 +156,9 @@ impl<'de> Deserialize<'de> for SourceEntry {
             index: 0,
             id: text("id")?,
             kind: text("kind")?,
+            schedule: default_source_schedule(),
             table,
+            schedule_text,
         })
     }
 }
@@ -219,6 +232,9 @@ pub struct ReportConfig {
     /// Week to report (`2026-W47`); the latest complete week when absent.
     #[serde(default, deserialize_with = "de_week")]
     pub week: Option<NaiveDate>,
+    /// When `tagpulse schedule` recomputes and renders (default Mondays 06:00).
+    #[serde(default = "default_report_schedule")]
+    pub schedule: Cron,
 }
 
 impl Default for ReportConfig {
@@ -227,6 +243,7 @@ impl Default for ReportConfig {
             out_dir: default_out_dir(),
             top_n: default_top_n(),
             week: None,
+            schedule: default_report_schedule(),
         }
     }
 }
@@ -261,6 +278,20 @@ impl Config {
         let mut cfg: Config = parse_toml(text, file)?;
         for (i, s) in cfg.sources.iter_mut().enumerate() {
             s.index = i;
+            if let Some(v) = s.schedule_text.take() {
+                let parsed = match v.as_str() {
+                    Some(expr) => Cron::parse(expr),
+                    None => Err("give the schedule as a string, e.g. \"0 0 */6 * * *\"".into()),
+                };
+                s.schedule = parsed.map_err(|m| {
+                    invalid_at(
+                        text,
+                        file,
+                        &[key("sources"), KeySegment::Idx(i), key("schedule")],
+                        m,
+                    )
+                })?;
+            }
         }
         cfg.diagnostics = Diagnostics {
             file: file.to_string(),
