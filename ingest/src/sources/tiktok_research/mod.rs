@@ -176,9 +176,48 @@ impl TikTokResearchSource {
         }
         Ok(t.access_token.clone())
     }
+}
+
+#[async_trait]
+impl Source for TikTokResearchSource {
+    fn id(&self) -> &str {
+        &self.cfg.id
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} (tiktok_research): {} (key from {}, secret from {}), last {} days [tiktok/videos, video_views daily]",
+            self.cfg.id,
+            self.http.base_url(),
+            self.cfg.client_key_env,
+            self.cfg.client_secret_env,
+            self.cfg.days
+        )
+    }
+
+    fn tags(&self) -> Option<&[Tag]> {
+        self.cfg.tags.as_deref()
+    }
+
+    fn backfill(&self) -> Option<&dyn Backfill> {
+        Some(self)
+    }
+
+    async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
+        let yesterday = Utc::now().date_naive() - chrono::Days::new(1);
+        let from = yesterday - chrono::Days::new(u64::from(self.cfg.days) - 1);
+        self.fetch_range(tags, from, yesterday, progress).await
+    }
+}
+
+#[async_trait]
+impl Backfill for TikTokResearchSource {
+    fn max_window_days(&self) -> u32 {
+        MAX_WINDOW_DAYS
+    }
 
     /// Counts `tags` over `from..=to`; after the quota runs out the rest fail as `quota`.
-    async fn window(
+    async fn fetch_range(
         &self,
         tags: &[Tag],
         from: NaiveDate,
@@ -219,55 +258,6 @@ impl TikTokResearchSource {
                 }
             },
         ))
-    }
-}
-
-#[async_trait]
-impl Source for TikTokResearchSource {
-    fn id(&self) -> &str {
-        &self.cfg.id
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "{} (tiktok_research): {} (key from {}, secret from {}), last {} days [tiktok/videos, video_views daily]",
-            self.cfg.id,
-            self.http.base_url(),
-            self.cfg.client_key_env,
-            self.cfg.client_secret_env,
-            self.cfg.days
-        )
-    }
-
-    fn tags(&self) -> Option<&[Tag]> {
-        self.cfg.tags.as_deref()
-    }
-
-    fn backfill(&self) -> Option<&dyn Backfill> {
-        Some(self)
-    }
-
-    async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
-        let yesterday = Utc::now().date_naive() - chrono::Days::new(1);
-        let from = yesterday - chrono::Days::new(u64::from(self.cfg.days) - 1);
-        self.window(tags, from, yesterday, progress).await
-    }
-}
-
-#[async_trait]
-impl Backfill for TikTokResearchSource {
-    fn max_window_days(&self) -> u32 {
-        MAX_WINDOW_DAYS
-    }
-
-    async fn fetch_range(
-        &self,
-        tags: &[Tag],
-        from: NaiveDate,
-        to: NaiveDate,
-        progress: &dyn Progress,
-    ) -> Result<Fetched, IngestError> {
-        self.window(tags, from, to, progress).await
     }
 }
 
