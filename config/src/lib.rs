@@ -16,12 +16,14 @@ use serde::{Deserialize, Deserializer};
 
 pub mod diagnostics;
 mod schedule;
+mod source_entry;
 mod storage;
 mod taxonomy;
 
 use diagnostics::{invalid_at, parse_toml};
 pub use diagnostics::{key, Diagnostics, KeySegment};
 pub use schedule::{default_report_schedule, default_source_schedule, Cron, ScheduleConfig};
+pub use source_entry::SourceEntry;
 pub use storage::{
     check_clickhouse_url, check_identifier, Backend, ClickHouseConfig, StorageConfig,
     CLICKHOUSE_PASSWORD_ENV,
@@ -111,56 +113,6 @@ impl Default for TaxonomyConfig {
 
 fn default_true() -> bool {
     true
-}
-
-/// One `[[sources]]` entry as written: its id and kind, and its whole table, which the
-/// ingest registry parses with the config struct of that kind's component.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceEntry {
-    /// Position in the file's `[[sources]]` array (for `sources[i]` in errors).
-    pub index: usize,
-    /// The source's id (stored with every observation it yields).
-    pub id: String,
-    /// Which component reads it, e.g. `file`.
-    pub kind: String,
-    /// When `tagpulse schedule` runs it (`schedule = "…"`, default every six hours).
-    pub schedule: Cron,
-    /// Every key of the entry, `id` and `kind` included (`schedule` taken out).
-    pub table: toml::Table,
-    /// `schedule` as written, checked by [`Config::from_toml`] so errors name its line.
-    schedule_text: Option<toml::Value>,
-}
-
-impl SourceEntry {
-    /// The key path of this entry, `sources[i]`, for errors.
-    pub fn path(&self) -> Vec<KeySegment> {
-        vec![key("sources"), KeySegment::Idx(self.index)]
-    }
-}
-
-impl<'de> Deserialize<'de> for SourceEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let mut table = toml::Table::deserialize(d)?;
-        // The scheduler's key, not the component's: taken out before the component sees it.
-        let schedule_text = table.remove("schedule");
-        let text = |k: &str| match table.get(k) {
-            Some(toml::Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(D::Error::custom(format!("`{k}` must be a string"))),
-            None => Err(D::Error::missing_field(match k {
-                "id" => "id",
-                _ => "kind",
-            })),
-        };
-        Ok(SourceEntry {
-            index: 0,
-            id: text("id")?,
-            kind: text("kind")?,
-            schedule: default_source_schedule(),
-            table,
-            schedule_text,
-        })
-    }
 }
 
 /// Default platform of rows that name none.
@@ -277,21 +229,7 @@ impl Config {
     pub fn from_toml(text: &str, file: &str) -> Result<Config, ConfigError> {
         let mut cfg: Config = parse_toml(text, file)?;
         for (i, s) in cfg.sources.iter_mut().enumerate() {
-            s.index = i;
-            if let Some(v) = s.schedule_text.take() {
-                let parsed = match v.as_str() {
-                    Some(expr) => Cron::parse(expr),
-                    None => Err("give the schedule as a string, e.g. \"0 0 */6 * * *\"".into()),
-                };
-                s.schedule = parsed.map_err(|m| {
-                    invalid_at(
-                        text,
-                        file,
-                        &[key("sources"), KeySegment::Idx(i), key("schedule")],
-                        m,
-                    )
-                })?;
-            }
+            s.place(i, text, file)?;
         }
         cfg.diagnostics = Diagnostics {
             file: file.to_string(),
