@@ -23,9 +23,22 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// Log lines as text, or as one JSON object per line (for log shippers).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "TAGPULSE_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `2026-11-23T06:00:00Z  INFO message key=value`.
+    Text,
+    /// `{"timestamp":…,"level":"INFO","message":…,"key":…}`.
+    Json,
 }
 
 /// The subcommands.
@@ -35,8 +48,10 @@ pub enum Command {
     Run(ReportArgs),
     /// Run the configured sources once and store what they yield (no transform, no report).
     Ingest(IngestArgs),
-    /// The scheduled jobs: `--list` prints each with its next fire times.
+    /// Run every job at its cron times until SIGINT/SIGTERM; `--list` prints the times.
     Schedule(ScheduleArgs),
+    /// The last runs, each source's freshness, the next fire times and failing alerts.
+    Status(StatusArgs),
     /// Ask a source for a past date range, window by window; resumes an interrupted run.
     Backfill(BackfillArgs),
     /// Import observation files (TSV series, CSV or JSON lines) into the store.
@@ -53,6 +68,25 @@ pub enum Command {
     /// ClickHouse: schema migrations, status, and moving data to and from a Parquet lake.
     #[command(subcommand)]
     Db(DbCommand),
+}
+
+impl Command {
+    /// The job name a run of this command is recorded under.
+    pub fn job(&self) -> &'static str {
+        match self {
+            Command::Run(_) => "run",
+            Command::Ingest(_) => "ingest",
+            Command::Backfill(_) => "backfill",
+            Command::Import(_) => "import",
+            Command::Transform => "transform",
+            Command::Report(_) => "report",
+            Command::Schedule(_) => "schedule",
+            Command::Status(_) => "status",
+            Command::Config => "config",
+            Command::Sources(_) => "sources",
+            Command::Db(_) => "db",
+        }
+    }
 }
 
 /// Arguments of `ingest`.
@@ -73,6 +107,14 @@ pub struct ScheduleArgs {
     /// instead of now.
     #[arg(long, value_name = "TIME", requires = "list")]
     pub after: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `tagpulse status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// How many of the last runs to show.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub runs: usize,
 }
 
 /// `tagpulse backfill`.

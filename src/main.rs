@@ -16,42 +16,53 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use tagpulse_config::{iso_week_label, Config, DEFAULT_CONFIG_FILE};
 use tagpulse_ingest::Progress;
+use tagpulse_pipeline::runs::{Outcome, RunRecord, Trigger};
 use tagpulse_pipeline::{
     DataDirLock, ImportRequest, Pipeline, PipelineError, ProgressSink, RenderRequest,
 };
 use tracing::{info, warn};
 
-use cli::{Cli, Command, ReportArgs};
+use cli::{Cli, Command, LogFormat, ReportArgs};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let level = if cli.quiet { "warn" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TAGPULSE_LOG")
-                // chromiumoxide warns about DevTools events newer than its bindings.
-                .unwrap_or_else(|_| {
-                    tracing_subscriber::EnvFilter::new(format!("{level},chromiumoxide=error"))
-                }),
-        )
-        .with_writer(std::io::stderr)
-        // Colour only for people: cron and systemd logs get plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+    init_logging(&cli);
     // A browser source closes Chromium on Ctrl-C / SIGTERM instead of orphaning it.
     tagpulse_ingest::interrupt::listen();
+    // For the scheduler a signal is the normal way to stop: exit 0 once it stopped cleanly.
+    let daemon = matches!(&cli.command, Command::Schedule(a) if !a.list);
     let result = run(cli).await;
     if let Err(e) = &result {
         eprintln!("error: {e:#}");
     }
-    if tagpulse_ingest::interrupt::is_requested() {
+    if tagpulse_ingest::interrupt::is_requested() && !daemon {
         return ExitCode::from(130);
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// Logs to stderr: text for people and journald, one JSON object per line for shippers.
+fn init_logging(cli: &Cli) {
+    let level = if cli.quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TAGPULSE_LOG")
+        // chromiumoxide warns about DevTools events newer than its bindings.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("{level},chromiumoxide=error"))
+        });
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    match cli.log_format {
+        LogFormat::Json => fmt.json().flatten_event(true).init(),
+        // Colour only for people: cron and systemd logs get plain text.
+        LogFormat::Text => fmt
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
     }
 }
 
@@ -86,13 +97,12 @@ async fn run(cli: Cli) -> Result<()> {
             return Ok(());
         }
         Command::Db(db) => return db::run(&cfg, db).await,
-        Command::Schedule(args) => {
-            if !args.list {
-                bail!("the long-running scheduler is not in this version yet: run the one-shot commands from cron or a systemd timer (README: Scheduling); `tagpulse schedule --list` shows the configured fire times");
-            }
+        Command::Schedule(args) if args.list => {
             show::print_schedule(&cfg, args.after.unwrap_or_else(chrono::Utc::now));
             return Ok(());
         }
+        Command::Schedule(_) => return schedule(cfg).await,
+        Command::Status(args) => return show::print_status(cfg, args.runs).await,
         other => other,
     };
     let data_dir = cfg.storage.data_dir.clone();
@@ -101,14 +111,35 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Sources(_) => None,
         _ => Some(DataDirLock::acquire(&data_dir, cfg.storage.lock_timeout).await?),
     };
-    let pipeline = Pipeline::open(cfg).map_err(|e| match e {
-        // A bad source section is a config error: it names its own file and line.
-        PipelineError::Config(e) => anyhow::Error::new(e),
-        e => anyhow::Error::new(e)
-            .context(format!("cannot open the store in {}", data_dir.display())),
-    })?;
+    let pipeline = open_pipeline(cfg)?;
+    if let Command::Sources(cli::SourcesCommand::Check(args)) = command {
+        return sources_cmd::check(&pipeline, args).await;
+    }
+    let rec = RunRecord::start(command.job(), Trigger::Cli);
+    let result = execute(&pipeline, command, rec.clone()).await;
+    // Recorded before the exit code is decided: `tagpulse status` sees failures too.
+    let record = match &result {
+        Ok((done, _)) => done.clone(),
+        Err(e) => rec.finish(Outcome::Failed, 0, format!("{e:#}")),
+    };
+    if let Err(e) = pipeline.record(&record).await {
+        warn!("this run was not recorded: {e}");
+    }
+    match result? {
+        (_, Some(failure)) => bail!(failure),
+        (_, None) => Ok(()),
+    }
+}
+
+/// A job's closed record and, when it should exit 1, the message to print.
+pub(crate) type Finished = (RunRecord, Option<String>);
+
+/// Runs one recorded job and prints its summary.
+async fn execute(pipeline: &Pipeline, command: Command, rec: RunRecord) -> Result<Finished> {
     let started = Instant::now();
-    match command {
+    let ok =
+        |rec: RunRecord, rows: usize| (rec.finish(Outcome::Ok, rows as u64, String::new()), None);
+    Ok(match command {
         Command::Import(args) => {
             let out = pipeline
                 .import(
@@ -129,12 +160,10 @@ async fn run(cli: Cli) -> Result<()> {
                 out.store,
                 started.elapsed().as_secs_f64()
             );
+            ok(rec, out.snapshots + out.daily)
         }
-        Command::Ingest(args) => sources_cmd::ingest(&pipeline, args).await?,
-        Command::Backfill(args) => sources_cmd::backfill(&pipeline, args).await?,
-        Command::Sources(cli::SourcesCommand::Check(args)) => {
-            sources_cmd::check(&pipeline, args).await?
-        }
+        Command::Ingest(args) => sources_cmd::ingest(pipeline, args, rec).await?,
+        Command::Backfill(args) => sources_cmd::backfill(pipeline, args, rec).await?,
         Command::Transform => {
             let out = pipeline.recompute().await?;
             println!(
@@ -144,10 +173,12 @@ async fn run(cli: Cli) -> Result<()> {
                 out.brand_rows,
                 started.elapsed().as_secs_f64()
             );
+            ok(rec, out.tag_rows + out.occupation_rows + out.brand_rows)
         }
         Command::Report(args) => {
             let out = pipeline.render(&render_request(&args)).await?;
             print_report(&out);
+            ok(rec, 0)
         }
         Command::Run(args) => {
             if pipeline.sources().is_empty() {
@@ -163,16 +194,55 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(Ok(r)) = &out.render {
                 print_report(r);
             }
-            if let Some(failure) = out.failure() {
-                bail!(failure);
+            let rec = rec.finish_run(&out, tagpulse_ingest::interrupt::is_requested());
+            if out.failure().is_none() {
+                info!("run finished in {:.1}s", started.elapsed().as_secs_f64());
             }
-            info!("run finished in {:.1}s", started.elapsed().as_secs_f64());
+            (rec, out.failure())
         }
-        Command::Config | Command::Db(_) | Command::Schedule(_) => {
-            unreachable!("handled above")
+        Command::Config
+        | Command::Db(_)
+        | Command::Schedule(_)
+        | Command::Status(_)
+        | Command::Sources(_) => {
+            unreachable!("handled before")
         }
+    })
+}
+
+/// `tagpulse schedule`: the daemon, until SIGINT or SIGTERM.
+async fn schedule(cfg: Config) -> Result<()> {
+    let grace = cfg.schedule.grace_period;
+    let pipeline = std::sync::Arc::new(open_pipeline(cfg)?);
+    // Signals stop the scheduler instead of the process (a second one still does).
+    let _hold = tagpulse_ingest::interrupt::Hold::new();
+    let stats = tagpulse_pipeline::schedule::jobs::serve(
+        pipeline,
+        Vec::new(),
+        tagpulse_ingest::interrupt::requested(),
+    )
+    .await?;
+    if stats.abandoned {
+        bail!(
+            "the running job did not finish within schedule.grace_period ({}); stopped it: its unfinished write is discarded and the store keeps its previous state",
+            humantime::format_duration(grace)
+        );
     }
+    info!(
+        "scheduler stopped: {} run(s) on time, {} caught up, {} skipped (still running)",
+        stats.fired, stats.caught_up, stats.skipped
+    );
     Ok(())
+}
+
+fn open_pipeline(cfg: Config) -> Result<Pipeline> {
+    let data_dir = cfg.storage.data_dir.clone();
+    Pipeline::open(cfg).map_err(|e| match e {
+        // A bad source section is a config error: it names its own file and line.
+        PipelineError::Config(e) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e)
+            .context(format!("cannot open the store in {}", data_dir.display())),
+    })
 }
 
 fn print_report(out: &tagpulse_pipeline::RenderOutcome) {

@@ -1,5 +1,6 @@
-//! `tagpulse config` and `tagpulse schedule --list`: what the configuration resolves to
-//! (never the password itself) and when its jobs fire.
+//! `tagpulse config`, `tagpulse schedule --list` and `tagpulse status`: what the
+//! configuration resolves to (never the password itself), when its jobs fire, and what
+//! the recorded runs did.
 
 use chrono::{DateTime, Utc};
 use tagpulse_config::{Config, Cron};
@@ -78,5 +79,108 @@ pub fn print_schedule(cfg: &Config, after: DateTime<Utc>) {
             cron.expr(),
             next.join(", ")
         );
+    }
+}
+
+/// `tagpulse status`: the last runs, each source's freshness, the next fire times.
+pub async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let pipeline = crate::open_pipeline(cfg)?;
+    let history = pipeline.history()?;
+    let cfg = pipeline.config();
+    println!("data: {}", pipeline.describe_store());
+    println!();
+    if history.runs.is_empty() {
+        println!("last runs: none recorded yet");
+    } else {
+        println!("last runs (newest first):");
+        for r in history.latest(runs) {
+            let secs = (r.finished_at - r.started_at).as_seconds_f64();
+            let mut line = format!(
+                "  {}  {:<9} {:<8} {:<11} {:>7.1}s  {:>9} rows",
+                r.started_at.format("%Y-%m-%d %H:%M:%SZ"),
+                r.job,
+                r.trigger.as_str(),
+                r.outcome.as_str(),
+                secs,
+                r.rows_written
+            );
+            if !r.message.is_empty() {
+                line.push_str(&format!("  {}", clip(&r.message, 100)));
+            }
+            println!("{line}");
+        }
+    }
+    println!();
+    let fresh = pipeline.freshness(&history).await?;
+    if fresh.is_empty() {
+        println!("sources: none configured, nothing stored");
+    } else {
+        println!("sources:");
+    }
+    for f in fresh {
+        let newest = match f.newest {
+            Some(t) => format!(
+                "newest observation {} ({} ago)",
+                t.format("%Y-%m-%d %H:%MZ"),
+                ago(now - t)
+            ),
+            None => "nothing stored".into(),
+        };
+        let last = match &f.last_run {
+            Some((r, s)) => {
+                let mut tags = format!("{} ok", s.tags_ok);
+                if s.tags_failed > 0 {
+                    tags.push_str(&format!(
+                        ", {} failed ({})",
+                        s.tags_failed, s.failed_by_kind
+                    ));
+                }
+                let mut line = format!(
+                    "last run {} {}: {}, tags {tags}",
+                    r.started_at.format("%Y-%m-%d %H:%MZ"),
+                    r.job,
+                    s.status
+                );
+                if !s.message.is_empty() {
+                    line.push_str(&format!(": {}", clip(&s.message, 100)));
+                }
+                line
+            }
+            None => "no run recorded".into(),
+        };
+        println!("  {}: {newest}; {last}", f.source);
+        if let (Some((r, _)), Some(ok)) = (&f.last_run, f.last_success) {
+            if ok < r.started_at {
+                println!(
+                    "    last successful run {} ({} ago)",
+                    ok.format("%Y-%m-%d %H:%MZ"),
+                    ago(now - ok)
+                );
+            }
+        }
+    }
+    println!();
+    print_schedule(cfg, now);
+    Ok(())
+}
+
+/// `3d 4h`, `5h 12m`, `42s`: how long ago, to two units.
+fn ago(d: chrono::TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m {}s", s / 60, s % 60),
+        3_600..86_400 => format!("{}h {}m", s / 3_600, s % 3_600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3_600),
+    }
+}
+
+/// At most `n` characters of `s` on one line, then `…`.
+fn clip(s: &str, n: usize) -> String {
+    let one_line = s.replace('\n', " ");
+    match one_line.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &one_line[..i]),
+        None => one_line,
     }
 }

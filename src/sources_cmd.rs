@@ -3,14 +3,15 @@
 //! jobs.
 
 use anyhow::{bail, Result};
-use tagpulse_ingest::Fetched;
+use tagpulse_ingest::{interrupt, Fetched};
+use tagpulse_pipeline::runs::{Outcome, RunRecord};
 use tagpulse_pipeline::{BackfillRequest, Pipeline};
 
 use crate::cli::{BackfillArgs, CheckArgs, IngestArgs};
-use crate::Bars;
+use crate::{Bars, Finished};
 
 /// Runs the chosen sources; exits 1 when any tag or source failed.
-pub async fn ingest(pipeline: &Pipeline, args: IngestArgs) -> Result<()> {
+pub async fn ingest(pipeline: &Pipeline, args: IngestArgs, rec: RunRecord) -> Result<Finished> {
     if pipeline.sources().is_empty() {
         bail!("no [[sources]] configured: see the README's Sources section (or use `tagpulse import` for files)");
     }
@@ -25,18 +26,19 @@ pub async fn ingest(pipeline: &Pipeline, args: IngestArgs) -> Result<()> {
             failed += 1;
         }
     }
-    if failed > 0 {
-        bail!(
+    let rec = rec.finish_ingest(&outcomes, interrupt::is_requested());
+    let failure = (failed > 0).then(|| {
+        format!(
             "{failed} of {} source(s) did not store everything (what succeeded is stored)",
             outcomes.len()
-        );
-    }
-    Ok(())
+        )
+    });
+    Ok((rec, failure))
 }
 
 /// Backfills a past range; exits 1 when it stopped early (run it again to resume) or
 /// some tag failed for good.
-pub async fn backfill(pipeline: &Pipeline, args: BackfillArgs) -> Result<()> {
+pub async fn backfill(pipeline: &Pipeline, args: BackfillArgs, rec: RunRecord) -> Result<Finished> {
     let req = BackfillRequest {
         source: args.source,
         from: args.from,
@@ -53,20 +55,28 @@ pub async fn backfill(pipeline: &Pipeline, args: BackfillArgs) -> Result<()> {
     for f in &o.failures {
         println!("  {f}");
     }
-    if let Some(why) = &o.stopped {
-        bail!(
+    let failure = if let Some(why) = &o.stopped {
+        Some(format!(
             "backfill {} stopped: {why}; run the same command again to resume",
             o.source
-        );
-    }
-    if !o.failures.is_empty() {
-        bail!(
+        ))
+    } else if !o.failures.is_empty() {
+        Some(format!(
             "backfill {}: {} tag(s) failed and were skipped",
             o.source,
             o.failures.len()
-        );
-    }
-    Ok(())
+        ))
+    } else {
+        None
+    };
+    let outcome = match (&failure, o.snapshots + o.daily) {
+        (None, _) => Outcome::Ok,
+        (Some(_), 0) => Outcome::Failed,
+        (Some(_), _) => Outcome::Partial,
+    };
+    let rows = (o.snapshots + o.daily) as u64;
+    let rec = rec.finish(outcome, rows, failure.clone().unwrap_or_default());
+    Ok((rec, failure))
 }
 
 /// Fetches one tag per source and prints the observations each way would store.

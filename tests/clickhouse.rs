@@ -234,6 +234,27 @@ fn fixtures_in_clickhouse_give_the_same_weekly_tables_and_report_as_parquet() {
     ok(ch.path(), &["report", "--week", "2025-W20"]);
     // Nothing may have been written to a local lake: the data lives in ClickHouse.
     assert!(!ch.path().join("data/observations").exists());
+    // Each command is a run in ClickHouse's `runs` too, with what it stored.
+    assert_eq!(
+        count(&url, &db, "SELECT count() FROM runs WHERE outcome = 'ok'"),
+        4
+    );
+    assert_eq!(
+        count(
+            &url,
+            &db,
+            "SELECT sum(rows_written) FROM runs WHERE job = 'import'"
+        ),
+        114_043 + days as u64
+    );
+    assert_eq!(
+        count(&url, &db, "SELECT sum(rows_written) FROM runs WHERE job = 'transform'"),
+        count(
+            &url,
+            &db,
+            "SELECT (SELECT count() FROM weekly_tag_metrics) + (SELECT count() FROM weekly_occupation_metrics) + (SELECT count() FROM weekly_brand_metrics)"
+        )
+    );
 
     // Cell for cell: the weekly tables, read back out of ClickHouse, equal Parquet's.
     let out = ok(ch.path(), &["db", "export", "--to", "parquet", "export"]);
@@ -734,19 +755,22 @@ fn migrate_is_idempotent_status_tells_and_secrets_stay_out_of_output() {
         out.contains("server version 18.") || out.contains("server version 2"),
         "{out}"
     );
-    assert_eq!(out.matches("  pending  ").count(), 4, "{out}");
+    assert_eq!(out.matches("  pending  ").count(), 5, "{out}");
     let out = ok(d, &["db", "migrate"]);
     assert!(
-        out.contains("applied migration 1") && out.contains("applied migration 4"),
+        out.contains("applied migration 1") && out.contains("applied migration 5"),
         "{out}"
     );
-    assert!(out.contains("schema version 4 (migrated)"), "{out}");
+    assert!(out.contains("schema version 5 (migrated)"), "{out}");
     let out = ok(d, &["db", "migrate"]);
-    assert!(out.contains("schema version 4 (already current)"), "{out}");
+    assert!(out.contains("schema version 5 (already current)"), "{out}");
     assert!(!out.contains("applied migration"), "{out}");
-    assert_eq!(count(&url, &db, "SELECT count() FROM schema_migrations"), 4);
-    // Every weekly table has exactly as many columns as the model defines.
-    for def in tagpulse_model::tables::WEEKLY_TABLES {
+    assert_eq!(count(&url, &db, "SELECT count() FROM schema_migrations"), 5);
+    // Every weekly and run table has exactly as many columns as the model defines.
+    for def in tagpulse_model::tables::WEEKLY_TABLES
+        .iter()
+        .chain(tagpulse_model::tables::RUN_TABLES.iter())
+    {
         let sql = format!(
             "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = '{}'",
             def.name
@@ -759,7 +783,7 @@ fn migrate_is_idempotent_status_tells_and_secrets_stay_out_of_output() {
         );
     }
     let out = ok(d, &["db", "status"]);
-    assert_eq!(out.matches("applied  ").count(), 4, "{out}");
+    assert_eq!(out.matches("applied  ").count(), 5, "{out}");
     assert!(out.contains("snapshots") && out.contains("0 rows"), "{out}");
     for view in ["v_latest_week_occupations", "v_tag_history"] {
         assert_eq!(

@@ -20,6 +20,7 @@ mod generations;
 mod import;
 mod lock;
 mod report;
+mod schedule;
 mod sources;
 mod transform;
 mod util;

@@ -3,7 +3,9 @@
 //! evaluated in the `[schedule] timezone` (an IANA name, default UTC), so `0 0 6 * * Mon`
 //! stays 06:00 on the wall clock across daylight-saving changes.
 
+use std::net::SocketAddr;
 use std::str::FromStr;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -73,12 +75,35 @@ pub fn default_report_schedule() -> Cron {
 }
 
 /// `[schedule]`: settings of `tagpulse schedule`.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
     /// The zone cron expressions are read in (default UTC).
     #[serde(default, deserialize_with = "de_tz")]
     pub timezone: Option<Tz>,
+    /// How long a running job may finish after SIGTERM before the scheduler exits anyway.
+    #[serde(
+        default = "default_grace_period",
+        deserialize_with = "crate::de_duration"
+    )]
+    pub grace_period: Duration,
+    /// Where Prometheus metrics are served (`127.0.0.1:9464`); none when absent.
+    #[serde(default)]
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            timezone: None,
+            grace_period: default_grace_period(),
+            metrics_addr: None,
+        }
+    }
+}
+
+fn default_grace_period() -> Duration {
+    Duration::from_secs(120)
 }
 
 impl ScheduleConfig {

@@ -13,6 +13,9 @@ mod backfill;
 mod lock;
 pub mod outcome;
 mod render;
+pub mod runs;
+pub mod schedule;
+mod status;
 
 use std::path::PathBuf;
 
@@ -29,6 +32,7 @@ pub use lock::DataDirLock;
 pub use outcome::{
     ImportOutcome, RecomputeOutcome, RenderOutcome, RunOutcome, SourceOutcome, SourceStatus,
 };
+pub use status::Freshness;
 
 /// A job failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +72,14 @@ pub enum PipelineError {
         holder: String,
         /// How long this process waited.
         waited: String,
+    },
+    /// Another `tagpulse schedule` runs on this data directory.
+    #[error("another `tagpulse schedule` (PID {holder}) already runs on {data_dir}: stop it first (one scheduler per data directory)")]
+    AlreadyScheduled {
+        /// The data directory.
+        data_dir: String,
+        /// The holder's PID as it wrote it, or `unknown`.
+        holder: String,
     },
     /// The source or the range cannot be backfilled.
     #[error("backfill {source_id}: {message}")]

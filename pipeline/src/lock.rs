@@ -21,7 +21,24 @@ pub struct DataDirLock {
 impl DataDirLock {
     /// Takes the lock of `data_dir` (created when missing), waiting up to `timeout`.
     pub async fn acquire(data_dir: &Path, timeout: Duration) -> Result<Self, PipelineError> {
-        let path = data_dir.join(".lock");
+        Self::take(data_dir, ".lock", timeout).await
+    }
+
+    /// Takes `<data_dir>/.schedule.lock` for a scheduler's lifetime, without waiting: one
+    /// `tagpulse schedule` per data directory (its jobs take [`DataDirLock::acquire`]).
+    pub async fn scheduler(data_dir: &Path) -> Result<Self, PipelineError> {
+        Self::take(data_dir, ".schedule.lock", Duration::ZERO)
+            .await
+            .map_err(|e| match e {
+                PipelineError::Locked {
+                    data_dir, holder, ..
+                } => PipelineError::AlreadyScheduled { data_dir, holder },
+                e => e,
+            })
+    }
+
+    async fn take(data_dir: &Path, name: &str, timeout: Duration) -> Result<Self, PipelineError> {
+        let path = data_dir.join(name);
         let io = |what: &'static str| {
             let path = path.display().to_string();
             move |source| PipelineError::Io { what, path, source }

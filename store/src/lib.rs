@@ -14,6 +14,7 @@
 pub mod clickhouse;
 pub mod generation;
 pub mod parquet;
+pub mod runs;
 
 use async_trait::async_trait;
 use polars::prelude::*;
@@ -138,6 +139,12 @@ pub trait Store: Send + Sync {
 
     /// The weekly tables last written.
     async fn read_weekly(&self) -> Result<WeeklyTables, StoreError>;
+
+    /// Copies one run's records (tables `runs`, `run_sources`) into the backend's own
+    /// tables; the Parquet lake has them in [`runs`] already, so by default nothing.
+    async fn record_run(&self, _runs: &DataFrame, _sources: &DataFrame) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Opens the store `[storage]` configures.

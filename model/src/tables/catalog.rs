@@ -204,6 +204,68 @@ pub const OCCUPATION_TAGS: TableDef = TableDef {
     order_by: &["occupation", "tag"],
 };
 
+/// `runs`: one row per job run, scheduled or one-shot (what `tagpulse status` reads).
+pub const RUNS: TableDef = TableDef {
+    name: "runs",
+    row: "one run of one job",
+    columns: &[
+        c("run_id", Text, "unique id: start time and process id"),
+        c(
+            "job",
+            Text,
+            "ingest, import, transform, report, run or backfill",
+        ),
+        c("trigger", Text, "cli, schedule or catch-up"),
+        c("started_at", TimeMs, "when the run started"),
+        c("finished_at", TimeMs, "when it ended"),
+        c(
+            "outcome",
+            Text,
+            "ok, partial (stored, some tags failed), failed or interrupted",
+        ),
+        c("rows_written", U64, "observations plus weekly rows stored"),
+        c(
+            "message",
+            Text,
+            "why it failed or what was partial; empty when ok",
+        ),
+    ],
+    order_by: &["started_at", "run_id"],
+};
+
+/// `run_sources`: one row per source a run asked (its freshness and its failures).
+pub const RUN_SOURCES: TableDef = TableDef {
+    name: "run_sources",
+    row: "one source in one run",
+    columns: &[
+        c("run_id", Text, "the run (`runs.run_id`)"),
+        c("source", Text, "the source's id"),
+        c("started_at", TimeMs, "when the run started"),
+        c(
+            "status",
+            Text,
+            "stored, spooled (kept for the next delivery) or failed",
+        ),
+        c(
+            "observations",
+            U64,
+            "snapshots plus daily counts stored or spooled",
+        ),
+        c("tags_ok", U32, "tags that yielded observations"),
+        c("tags_failed", U32, "tags that yielded nothing"),
+        c(
+            "failed_by_kind",
+            Text,
+            "failed tags per kind, e.g. `not_found=1 soft_block=2`",
+        ),
+        c("message", Text, "why the source failed; empty otherwise"),
+    ],
+    order_by: &["started_at", "run_id", "source"],
+};
+
+/// The run records, appended after every job.
+pub const RUN_TABLES: [&TableDef; 2] = [&RUNS, &RUN_SOURCES];
+
 /// The observation tables.
 pub const OBSERVATION_TABLES: [&TableDef; 2] = [&SNAPSHOTS, &DAILY_COUNTS];
 

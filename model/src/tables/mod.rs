@@ -219,6 +219,7 @@ pub fn markdown_reference() -> String {
     OBSERVATION_TABLES
         .iter()
         .chain(WEEKLY_TABLES.iter())
+        .chain(RUN_TABLES.iter())
         .map(|t| t.markdown())
         .collect::<Vec<_>>()
         .join("\n")

@@ -1,7 +1,7 @@
 //! Applying the numbered migrations of [`super::schema`], and the database's status.
 
 use chrono::Utc;
-use tagpulse_model::tables::{OBSERVATION_TABLES, WEEKLY_TABLES};
+use tagpulse_model::tables::{OBSERVATION_TABLES, RUN_TABLES, WEEKLY_TABLES};
 
 use super::rows;
 use super::schema::{latest_version, Step, MIGRATIONS, MIGRATIONS_TABLE};
@@ -131,7 +131,11 @@ impl ClickHouseStore {
             .collect::<Vec<_>>();
         let mut tables = Vec::new();
         if pending.is_empty() {
-            for def in OBSERVATION_TABLES.iter().chain(WEEKLY_TABLES.iter()) {
+            for def in OBSERVATION_TABLES
+                .iter()
+                .chain(WEEKLY_TABLES.iter())
+                .chain(RUN_TABLES.iter())
+            {
                 // Observations collapse re-imports only under FINAL.
                 let fin = if OBSERVATION_TABLES.contains(def) {
                     " FINAL"

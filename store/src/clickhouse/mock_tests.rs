@@ -54,7 +54,7 @@ fn tags_values(rows: &[SnapshotRow]) -> Vec<(String, u64)> {
 }
 
 #[tokio::test]
-async fn a_database_at_version_3_gets_migration_4_with_the_column_check() {
+async fn a_database_at_version_3_gets_migrations_4_and_5_with_the_column_check() {
     let mock = Mock::new();
     let dir = tempfile::tempdir().unwrap();
     let store = store(&mock, dir.path());
@@ -65,6 +65,10 @@ async fn a_database_at_version_3_gets_migration_4_with_the_column_check() {
     let alter = mock.add(handlers::record_ddl());
     mock.add(handlers::provide([1u64]));
     let recorded = mock.add(handlers::record::<MigrationRow>());
+    // Migration 5: the run records.
+    let runs = mock.add(handlers::record_ddl());
+    let run_sources = mock.add(handlers::record_ddl());
+    let recorded5 = mock.add(handlers::record::<MigrationRow>());
 
     let report = store.migrate().await.unwrap();
 
@@ -86,7 +90,23 @@ async fn a_database_at_version_3_gets_migration_4_with_the_column_check() {
         (rows[0].version, rows[0].name.as_str()),
         (4, MIGRATIONS[3].name)
     );
-    assert_eq!(report.applied, vec![(4, MIGRATIONS[3].name)]);
+    assert!(runs
+        .query()
+        .await
+        .starts_with("CREATE TABLE IF NOT EXISTS team.runs ("));
+    assert!(run_sources
+        .query()
+        .await
+        .starts_with("CREATE TABLE IF NOT EXISTS team.run_sources ("));
+    let rows: Vec<MigrationRow> = recorded5.collect().await;
+    assert_eq!(
+        (rows[0].version, rows[0].name.as_str()),
+        (5, MIGRATIONS[4].name)
+    );
+    assert_eq!(
+        report.applied,
+        vec![(4, MIGRATIONS[3].name), (5, MIGRATIONS[4].name)]
+    );
     assert_eq!(report.version, latest_version());
 }
 

@@ -211,6 +211,38 @@ pub const MIGRATIONS: &[Migration] = &[
             },
         ],
     },
+    Migration {
+        version: 5,
+        name: "run records: runs, run_sources",
+        steps: &[
+            // Append-only history, by month: a year of six-hourly runs is a few thousand rows.
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS {db}.runs (
+                run_id String,
+                job String,
+                trigger String,
+                started_at DateTime('UTC'),
+                finished_at DateTime('UTC'),
+                outcome String,
+                rows_written UInt64,
+                message String
+            ) ENGINE = MergeTree PARTITION BY toYYYYMM(started_at) ORDER BY (started_at, run_id)",
+            ),
+            Step::Sql(
+                "CREATE TABLE IF NOT EXISTS {db}.run_sources (
+                run_id String,
+                source String,
+                started_at DateTime('UTC'),
+                status String,
+                observations UInt64,
+                tags_ok UInt32,
+                tags_failed UInt32,
+                failed_by_kind String,
+                message String
+            ) ENGINE = MergeTree PARTITION BY toYYYYMM(started_at) ORDER BY (started_at, run_id, source)",
+            ),
+        ],
+    },
 ];
 
 /// `SELECT` of every column of a table the model defines, in its sort order.
@@ -366,7 +398,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(latest_version(), 4);
+        assert_eq!(latest_version(), 5);
         let script = script("team_db");
         assert!(script.starts_with("CREATE DATABASE IF NOT EXISTS team_db;\n"));
         assert!(!script.contains("{db}"));
@@ -440,9 +472,13 @@ mod tests {
 
     #[test]
     fn migrations_end_at_the_model() {
-        use tagpulse_model::tables::{OBSERVATION_TABLES, WEEKLY_TABLES};
+        use tagpulse_model::tables::{OBSERVATION_TABLES, RUN_TABLES, WEEKLY_TABLES};
         let migrated = migrated_columns();
-        for def in OBSERVATION_TABLES.iter().chain(WEEKLY_TABLES.iter()) {
+        for def in OBSERVATION_TABLES
+            .iter()
+            .chain(WEEKLY_TABLES.iter())
+            .chain(RUN_TABLES.iter())
+        {
             let mut want: Vec<(String, String)> = def
                 .clickhouse_columns()
                 .into_iter()

@@ -6,7 +6,7 @@ use std::future::Future;
 use async_trait::async_trait;
 use chrono::Utc;
 use polars::prelude::*;
-use tagpulse_model::tables::WEEKLY_TABLES;
+use tagpulse_model::tables::{RUNS, RUN_SOURCES, WEEKLY_TABLES};
 use tagpulse_model::{ObservationBatch, WeeklyTables};
 
 use super::schema::weekly_swap;
@@ -168,6 +168,12 @@ impl Store for ClickHouseStore {
             self.execute("drop the previous weekly tables", sql).await?;
         }
         Ok(())
+    }
+
+    async fn record_run(&self, runs: &DataFrame, sources: &DataFrame) -> Result<(), StoreError> {
+        self.ready().await?;
+        self.insert_table(&RUNS, "", runs).await?;
+        self.insert_table(&RUN_SOURCES, "", sources).await
     }
 
     async fn read_weekly(&self) -> Result<WeeklyTables, StoreError> {

@@ -1,0 +1,396 @@
+//! Run records: what every job run did (scheduled or one-shot), kept under `data_dir`
+//! for `tagpulse status`, the scheduler's catch-up and the alerts, and copied into the
+//! ClickHouse `runs`/`run_sources` tables when that is the backend.
+
+use std::fmt;
+
+use chrono::{DateTime, TimeZone, Utc};
+use polars::prelude::*;
+use tagpulse_ingest::TagFailure;
+
+use crate::outcome::{RunOutcome, SourceOutcome, SourceStatus};
+use crate::{Pipeline, PipelineError};
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A one-shot command.
+    Cli,
+    /// The scheduler, at a fire time.
+    Schedule,
+    /// The scheduler at start, for a fire time missed while it was down.
+    CatchUp,
+}
+
+impl Trigger {
+    /// The name stored in `runs.trigger`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Cli => "cli",
+            Trigger::Schedule => "schedule",
+            Trigger::CatchUp => "catch-up",
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything it set out to do is stored.
+    Ok,
+    /// Stored, but some tags or sources failed.
+    Partial,
+    /// Nothing (or not the main part) was done.
+    Failed,
+    /// Stopped by Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+impl Outcome {
+    /// The name stored in `runs.outcome`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Partial => "partial",
+            Outcome::Failed => "failed",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    /// True for `ok` and `partial`: the run stored what it could (catch-up, `source_silent`).
+    pub fn succeeded(self) -> bool {
+        matches!(self, Outcome::Ok | Outcome::Partial)
+    }
+
+    fn parse(s: &str) -> Outcome {
+        match s {
+            "ok" => Outcome::Ok,
+            "partial" => Outcome::Partial,
+            "interrupted" => Outcome::Interrupted,
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One source's line in a run record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord {
+    /// The source's id.
+    pub source: String,
+    /// `stored`, `spooled` or `failed`.
+    pub status: String,
+    /// Snapshots plus daily counts stored (or spooled).
+    pub observations: u64,
+    /// Tags that yielded observations.
+    pub tags_ok: u32,
+    /// Tags that yielded nothing.
+    pub tags_failed: u32,
+    /// Failed tags per kind, `kind=n` separated by spaces.
+    pub failed_by_kind: String,
+    /// Why the source failed; empty otherwise.
+    pub message: String,
+}
+
+impl SourceRecord {
+    /// The record of one source's outcome.
+    pub fn of(o: &SourceOutcome) -> SourceRecord {
+        let (status, observations, message) = match &o.status {
+            SourceStatus::Stored { snapshots, daily } => ("stored", snapshots + daily, ""),
+            SourceStatus::Spooled {
+                snapshots,
+                daily,
+                message,
+            } => ("spooled", snapshots + daily, message.as_str()),
+            SourceStatus::Failed { message } => ("failed", 0, message.as_str()),
+        };
+        SourceRecord {
+            source: o.source.clone(),
+            status: status.into(),
+            observations: observations as u64,
+            tags_ok: o.tags_ok as u32,
+            tags_failed: o.failures.len() as u32,
+            failed_by_kind: by_kind(&o.failures),
+            message: message.into(),
+        }
+    }
+
+    /// True when the source stored (or spooled) what it fetched.
+    pub fn delivered(&self) -> bool {
+        self.status != "failed"
+    }
+}
+
+fn by_kind(failures: &[TagFailure]) -> String {
+    tagpulse_ingest::count_by_kind(failures)
+        .iter()
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One job run, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    /// Unique id: start time and process id.
+    pub run_id: String,
+    /// `ingest`, `import`, `transform`, `report`, `run` or `backfill`.
+    pub job: String,
+    /// What started it.
+    pub trigger: Trigger,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: DateTime<Utc>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Observations plus weekly rows stored.
+    pub rows_written: u64,
+    /// Why it failed or what was partial; empty when ok.
+    pub message: String,
+    /// The sources it asked, in order.
+    pub sources: Vec<SourceRecord>,
+}
+
+impl RunRecord {
+    /// A run of `job` starting now; [`RunRecord::finish`] closes it.
+    pub fn start(job: &str, trigger: Trigger) -> RunRecord {
+        let started_at = Utc::now();
+        RunRecord {
+            run_id: format!(
+                "{}-{}",
+                started_at.format("%Y%m%dT%H%M%S%.6fZ"),
+                std::process::id()
+            ),
+            job: job.into(),
+            trigger,
+            started_at,
+            finished_at: started_at,
+            outcome: Outcome::Ok,
+            rows_written: 0,
+            message: String::new(),
+            sources: Vec::new(),
+        }
+    }
+
+    /// Closes the run now with its outcome.
+    pub fn finish(mut self, outcome: Outcome, rows_written: u64, message: String) -> RunRecord {
+        self.finished_at = Utc::now();
+        self.outcome = outcome;
+        self.rows_written = rows_written;
+        self.message = message;
+        self
+    }
+
+    /// Closes an ingest of `sources`: ok when every source stored everything, partial
+    /// when some stored, failed when none did.
+    pub fn finish_ingest(mut self, sources: &[SourceOutcome], interrupted: bool) -> RunRecord {
+        self.sources = sources.iter().map(SourceRecord::of).collect();
+        let rows = self.sources.iter().map(|s| s.observations).sum();
+        let failed: Vec<String> = sources
+            .iter()
+            .filter(|s| !s.is_ok())
+            .map(|s| s.describe())
+            .collect();
+        // A signal after the last source stored interrupts nothing.
+        let outcome = if failed.is_empty() {
+            Outcome::Ok
+        } else if interrupted {
+            Outcome::Interrupted
+        } else if self.sources.iter().any(|s| s.delivered()) {
+            Outcome::Partial
+        } else {
+            Outcome::Failed
+        };
+        self.finish(outcome, rows, failed.join("; "))
+    }
+
+    /// Closes a `run` (sources, recompute, render): failed when no report came out.
+    pub fn finish_run(self, out: &RunOutcome, interrupted: bool) -> RunRecord {
+        let weekly = match &out.recompute {
+            Ok(r) => (r.tag_rows + r.occupation_rows + r.brand_rows) as u64,
+            Err(_) => 0,
+        };
+        let mut rec = self.finish_ingest(&out.sources, interrupted);
+        rec.rows_written += weekly;
+        if !matches!(out.render, Some(Ok(_))) {
+            rec.outcome = if interrupted {
+                Outcome::Interrupted
+            } else {
+                Outcome::Failed
+            };
+            rec.message = out.failure().unwrap_or_default();
+        }
+        rec
+    }
+
+    /// The record as one row of `runs` and its rows of `run_sources`.
+    pub fn frames(&self) -> PolarsResult<(DataFrame, DataFrame)> {
+        let ms = |t: DateTime<Utc>| -> PolarsResult<Series> {
+            Series::new("t".into(), [t.timestamp_millis()])
+                .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+        };
+        let runs = df!(
+            "run_id" => [self.run_id.as_str()],
+            "job" => [self.job.as_str()],
+            "trigger" => [self.trigger.as_str()],
+            "started_at" => ms(self.started_at)?,
+            "finished_at" => ms(self.finished_at)?,
+            "outcome" => [self.outcome.as_str()],
+            "rows_written" => [self.rows_written],
+            "message" => [self.message.as_str()],
+        )?;
+        let s = &self.sources;
+        let n = s.len();
+        let started = Series::new("t".into(), vec![self.started_at.timestamp_millis(); n])
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?;
+        let sources = df!(
+            "run_id" => vec![self.run_id.as_str(); n],
+            "source" => s.iter().map(|r| r.source.as_str()).collect::<Vec<_>>(),
+            "started_at" => started,
+            "status" => s.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
+            "observations" => s.iter().map(|r| r.observations).collect::<Vec<_>>(),
+            "tags_ok" => s.iter().map(|r| r.tags_ok).collect::<Vec<_>>(),
+            "tags_failed" => s.iter().map(|r| r.tags_failed).collect::<Vec<_>>(),
+            "failed_by_kind" => s.iter().map(|r| r.failed_by_kind.as_str()).collect::<Vec<_>>(),
+            "message" => s.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(),
+        )?;
+        Ok((runs, sources))
+    }
+}
+
+/// Every recorded run, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct RunHistory {
+    /// The runs with their sources.
+    pub runs: Vec<RunRecord>,
+}
+
+impl RunHistory {
+    /// Reads the records under `data_dir`.
+    pub fn read(data_dir: &std::path::Path) -> Result<RunHistory, PipelineError> {
+        let (runs, sources) = tagpulse_store::runs::read(data_dir)?;
+        let mut by_run: std::collections::HashMap<String, Vec<SourceRecord>> = Default::default();
+        let col = |df: &DataFrame, name: &str| {
+            df.column(name).map(|c| c.as_materialized_series().clone())
+        };
+        let (s_run, s_src, s_status, s_obs, s_ok, s_failed, s_kind, s_msg) = (
+            col(&sources, "run_id")?,
+            col(&sources, "source")?,
+            col(&sources, "status")?,
+            col(&sources, "observations")?,
+            col(&sources, "tags_ok")?,
+            col(&sources, "tags_failed")?,
+            col(&sources, "failed_by_kind")?,
+            col(&sources, "message")?,
+        );
+        for i in 0..sources.height() {
+            let text = |s: &Series| s.str().map(|c| c.get(i).unwrap_or("").to_string());
+            by_run.entry(text(&s_run)?).or_default().push(SourceRecord {
+                source: text(&s_src)?,
+                status: text(&s_status)?,
+                observations: s_obs.u64()?.get(i).unwrap_or(0),
+                tags_ok: s_ok.u32()?.get(i).unwrap_or(0),
+                tags_failed: s_failed.u32()?.get(i).unwrap_or(0),
+                failed_by_kind: text(&s_kind)?,
+                message: text(&s_msg)?,
+            });
+        }
+        let (r_id, r_job, r_trig, r_start, r_end, r_out, r_rows, r_msg) = (
+            col(&runs, "run_id")?,
+            col(&runs, "job")?,
+            col(&runs, "trigger")?,
+            col(&runs, "started_at")?,
+            col(&runs, "finished_at")?,
+            col(&runs, "outcome")?,
+            col(&runs, "rows_written")?,
+            col(&runs, "message")?,
+        );
+        let time = |s: &Series, i: usize| -> PolarsResult<DateTime<Utc>> {
+            let ms = s.datetime()?.phys.get(i).unwrap_or(0);
+            Ok(Utc.timestamp_millis_opt(ms).single().unwrap_or_default())
+        };
+        let mut out = Vec::with_capacity(runs.height());
+        for i in 0..runs.height() {
+            let text = |s: &Series| s.str().map(|c| c.get(i).unwrap_or("").to_string());
+            let run_id = text(&r_id)?;
+            out.push(RunRecord {
+                sources: by_run.remove(&run_id).unwrap_or_default(),
+                run_id,
+                job: text(&r_job)?,
+                trigger: match text(&r_trig)?.as_str() {
+                    "schedule" => Trigger::Schedule,
+                    "catch-up" => Trigger::CatchUp,
+                    _ => Trigger::Cli,
+                },
+                started_at: time(&r_start, i)?,
+                finished_at: time(&r_end, i)?,
+                outcome: Outcome::parse(&text(&r_out)?),
+                rows_written: r_rows.u64()?.get(i).unwrap_or(0),
+                message: text(&r_msg)?,
+            });
+        }
+        out.sort_by_key(|r| r.started_at);
+        Ok(RunHistory { runs: out })
+    }
+
+    /// The last `n` runs, newest first.
+    pub fn latest(&self, n: usize) -> impl Iterator<Item = &RunRecord> {
+        self.runs.iter().rev().take(n)
+    }
+
+    /// When the newest run that delivered `source` started.
+    pub fn source_success(&self, source: &str) -> Option<DateTime<Utc>> {
+        self.runs
+            .iter()
+            .rev()
+            .find(|r| {
+                r.sources
+                    .iter()
+                    .any(|s| s.source == source && s.delivered())
+            })
+            .map(|r| r.started_at)
+    }
+
+    /// The newest run that asked `source`, with that source's line.
+    pub fn source_last(&self, source: &str) -> Option<(&RunRecord, &SourceRecord)> {
+        self.runs.iter().rev().find_map(|r| {
+            r.sources
+                .iter()
+                .find(|s| s.source == source)
+                .map(|s| (r, s))
+        })
+    }
+
+    /// When the newest successful run of one of `jobs` started.
+    pub fn job_success(&self, jobs: &[&str]) -> Option<DateTime<Utc>> {
+        self.runs
+            .iter()
+            .rev()
+            .find(|r| r.outcome.succeeded() && jobs.contains(&r.job.as_str()))
+            .map(|r| r.started_at)
+    }
+}
+
+impl Pipeline {
+    /// Records a finished run under `data_dir` and, with ClickHouse, in its `runs` tables.
+    /// Only the local copy can fail the call: an unreachable server is logged.
+    pub async fn record(&self, rec: &RunRecord) -> Result<(), PipelineError> {
+        let (runs, sources) = rec.frames()?;
+        tagpulse_store::runs::append(&self.config().storage.data_dir, &runs, &sources)?;
+        if let Err(e) = self.store.record_run(&runs, &sources).await {
+            tracing::warn!("run {} recorded locally only: {e}", rec.run_id);
+        }
+        Ok(())
+    }
+
+    /// The recorded runs.
+    pub fn history(&self) -> Result<RunHistory, PipelineError> {
+        RunHistory::read(&self.config().storage.data_dir)
+    }
+}

@@ -1,0 +1,162 @@
+//! The production [`Runner`]: each scheduled job is the pipeline's job under the data
+//! directory's lock, recorded in the run history, counted in the metrics and followed by
+//! the alerts.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tagpulse_ingest::interrupt;
+
+use super::{entries, JobId, Runner, Scheduler, Stats, SystemClock};
+use crate::runs::{Outcome, RunHistory, RunRecord, Trigger};
+use crate::{DataDirLock, NoProgressSink, Pipeline, PipelineError, RenderRequest};
+
+/// Called after every scheduled run with its record (metrics, alerts).
+pub trait RunObserver: Send + Sync + 'static {
+    /// `rec` has just been recorded.
+    fn observe(&self, rec: &RunRecord);
+}
+
+/// Runs scheduled jobs on a [`Pipeline`].
+pub struct PipelineRunner {
+    pipeline: Arc<Pipeline>,
+    observers: Vec<Arc<dyn RunObserver>>,
+}
+
+impl PipelineRunner {
+    /// A runner of `pipeline`'s jobs, telling `observers` about each run.
+    pub fn new(pipeline: Arc<Pipeline>, observers: Vec<Arc<dyn RunObserver>>) -> Self {
+        PipelineRunner {
+            pipeline,
+            observers,
+        }
+    }
+
+    /// Runs one job once and returns its record (already stored).
+    pub async fn run_once(
+        &self,
+        job: &JobId,
+        trigger: Trigger,
+    ) -> Result<RunRecord, PipelineError> {
+        let storage = &self.pipeline.config().storage;
+        // Between jobs the lock is free, so a hand-run command can go in.
+        let _lock = DataDirLock::acquire(&storage.data_dir, storage.lock_timeout).await?;
+        let rec = match job {
+            JobId::Ingest(id) => {
+                let rec = RunRecord::start("ingest", trigger);
+                match self
+                    .pipeline
+                    .ingest_sources(std::slice::from_ref(id), &NoProgressSink)
+                    .await
+                {
+                    Ok(outs) => rec.finish_ingest(&outs, interrupt::is_requested()),
+                    Err(e) => rec.finish(Outcome::Failed, 0, e.to_string()),
+                }
+            }
+            JobId::Report => {
+                let rec = RunRecord::start("report", trigger);
+                self.recompute_and_render(rec).await
+            }
+        };
+        self.pipeline.record(&rec).await?;
+        Ok(rec)
+    }
+
+    async fn recompute_and_render(&self, rec: RunRecord) -> RunRecord {
+        let tables = match self.pipeline.recompute().await {
+            Ok(t) => t,
+            Err(e) => return rec.finish(Outcome::Failed, 0, e.to_string()),
+        };
+        let rows = (tables.tag_rows + tables.occupation_rows + tables.brand_rows) as u64;
+        // The weekly tables are one finished write; the report is the next one.
+        if interrupt::is_requested() {
+            return rec.finish(
+                Outcome::Interrupted,
+                rows,
+                "stopped before the report".into(),
+            );
+        }
+        match self.pipeline.render(&RenderRequest::default()).await {
+            Ok(r) => {
+                tracing::info!(
+                    "report for {} written to {}",
+                    tagpulse_config::iso_week_label(r.week),
+                    r.dir.display()
+                );
+                rec.finish(Outcome::Ok, rows, String::new())
+            }
+            Err(e) => rec.finish(Outcome::Failed, rows, e.to_string()),
+        }
+    }
+}
+
+#[async_trait]
+impl Runner for PipelineRunner {
+    async fn run(&self, job: &JobId, trigger: Trigger) {
+        match self.run_once(job, trigger).await {
+            Ok(rec) => {
+                let secs = (rec.finished_at - rec.started_at).as_seconds_f64();
+                if rec.outcome == Outcome::Ok {
+                    tracing::info!(job = %job, outcome = "ok", rows = rec.rows_written, "finished in {secs:.1}s");
+                } else {
+                    tracing::error!(job = %job, outcome = rec.outcome.as_str(), rows = rec.rows_written, "{}", rec.message);
+                }
+                for o in &self.observers {
+                    o.observe(&rec);
+                }
+            }
+            // Not even recorded (the lock, the run history): only the log knows.
+            Err(e) => tracing::error!(job = %job, outcome = "failed", "{e}"),
+        }
+    }
+}
+
+/// Each scheduled job's last successful start, from the run history.
+pub fn last_success(
+    pipeline: &Pipeline,
+    history: &RunHistory,
+) -> HashMap<JobId, chrono::DateTime<chrono::Utc>> {
+    entries(pipeline.config())
+        .into_iter()
+        .filter_map(|e| {
+            let at = match &e.job {
+                JobId::Ingest(id) => history.source_success(id),
+                JobId::Report => history.job_success(&["run", "report"]),
+            }?;
+            Some((e.job, at))
+        })
+        .collect()
+}
+
+/// `tagpulse schedule`: runs the configured jobs on the wall clock until `stop` resolves.
+pub async fn serve(
+    pipeline: Arc<Pipeline>,
+    observers: Vec<Arc<dyn RunObserver>>,
+    stop: impl Future<Output = ()>,
+) -> Result<Stats, PipelineError> {
+    let cfg = pipeline.config().clone();
+    let _scheduler = DataDirLock::scheduler(&cfg.storage.data_dir).await?;
+    let history = pipeline.history()?;
+    let last = last_success(&pipeline, &history);
+    let jobs = entries(&cfg);
+    tracing::info!(
+        "scheduling {} job(s) in {}: {}",
+        jobs.len(),
+        cfg.schedule.tz(),
+        jobs.iter()
+            .map(|e| format!("{} ({})", e.job, e.cron.expr()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let runner = PipelineRunner::new(pipeline, observers);
+    let sched = Scheduler::new(
+        jobs,
+        cfg.schedule.tz(),
+        SystemClock,
+        runner,
+        cfg.schedule.grace_period,
+    );
+    Ok(sched.run(&last, stop).await)
+}
