@@ -118,27 +118,48 @@ async fn run(cli: Cli) -> Result<()> {
     let rec = RunRecord::start(command.job(), Trigger::Cli);
     let result = execute(&pipeline, command, rec.clone()).await;
     // Recorded before the exit code is decided: `tagpulse status` sees failures too.
-    let record = match &result {
-        Ok((done, _)) => done.clone(),
-        Err(e) => rec.finish(Outcome::Failed, 0, format!("{e:#}")),
+    let (record, report) = match &result {
+        Ok(done) => (done.record.clone(), done.report.clone()),
+        Err(e) => (rec.finish(Outcome::Failed, 0, format!("{e:#}")), None),
     };
     if let Err(e) = pipeline.record(&record).await {
         warn!("this run was not recorded: {e}");
     }
-    match result? {
-        (_, Some(failure)) => bail!(failure),
-        (_, None) => Ok(()),
+    // Cron users get the same alerts as the scheduler (each is sent once).
+    pipeline.send_alerts(report.as_ref()).await;
+    match result?.failure {
+        Some(failure) => bail!(failure),
+        None => Ok(()),
     }
 }
 
-/// A job's closed record and, when it should exit 1, the message to print.
-pub(crate) type Finished = (RunRecord, Option<String>);
+/// How a recorded job ended.
+pub(crate) struct Finished {
+    /// Its closed record.
+    pub record: RunRecord,
+    /// When it should exit 1, the message to print.
+    pub failure: Option<String>,
+    /// The report it rendered, if any.
+    pub report: Option<tagpulse_pipeline::RenderOutcome>,
+}
+
+impl Finished {
+    /// A finished job that rendered nothing.
+    pub fn of(record: RunRecord, failure: Option<String>) -> Finished {
+        Finished {
+            record,
+            failure,
+            report: None,
+        }
+    }
+}
 
 /// Runs one recorded job and prints its summary.
 async fn execute(pipeline: &Pipeline, command: Command, rec: RunRecord) -> Result<Finished> {
     let started = Instant::now();
-    let ok =
-        |rec: RunRecord, rows: usize| (rec.finish(Outcome::Ok, rows as u64, String::new()), None);
+    let ok = |rec: RunRecord, rows: usize| {
+        Finished::of(rec.finish(Outcome::Ok, rows as u64, String::new()), None)
+    };
     Ok(match command {
         Command::Import(args) => {
             let out = pipeline
@@ -178,7 +199,10 @@ async fn execute(pipeline: &Pipeline, command: Command, rec: RunRecord) -> Resul
         Command::Report(args) => {
             let out = pipeline.render(&render_request(&args)).await?;
             print_report(&out);
-            ok(rec, 0)
+            Finished {
+                report: Some(out),
+                ..ok(rec, 0)
+            }
         }
         Command::Run(args) => {
             if pipeline.sources().is_empty() {
@@ -198,7 +222,11 @@ async fn execute(pipeline: &Pipeline, command: Command, rec: RunRecord) -> Resul
             if out.failure().is_none() {
                 info!("run finished in {:.1}s", started.elapsed().as_secs_f64());
             }
-            (rec, out.failure())
+            Finished {
+                record: rec,
+                failure: out.failure(),
+                report: out.render.and_then(Result::ok),
+            }
         }
         Command::Config
         | Command::Db(_)

@@ -160,6 +160,40 @@ pub async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
             }
         }
     }
+    if !cfg.alerts.is_empty() {
+        println!();
+        println!("alerts:");
+        let states = tagpulse_pipeline::alerts::state::AlertState::all(&cfg.storage.data_dir);
+        for a in &cfg.alerts {
+            let state = states.iter().find(|(id, _)| *id == a.id).map(|(_, s)| s);
+            let targets = [
+                ("webhook", a.webhook.is_some()),
+                ("email", a.email.is_some()),
+            ];
+            for (name, _) in targets.iter().filter(|(_, on)| *on) {
+                let t = state.and_then(|s| s.targets.get(*name));
+                let line = match t {
+                    None => "nothing sent yet".to_string(),
+                    Some(t) if t.failures > 0 => format!(
+                        "FAILING: {} delivery(ies) in a row, last at {}: {}",
+                        t.failures,
+                        t.last_failure
+                            .map(|f| f.format("%Y-%m-%d %H:%MZ").to_string())
+                            .unwrap_or_default(),
+                        clip(t.last_error.as_deref().unwrap_or(""), 120)
+                    ),
+                    Some(t) => format!(
+                        "ok, {} finding(s) sent{}",
+                        t.sent.len(),
+                        t.last_ok
+                            .map(|f| format!(", last at {}", f.format("%Y-%m-%d %H:%MZ")))
+                            .unwrap_or_default()
+                    ),
+                };
+                println!("  {} {name}: {line}", a.id);
+            }
+        }
+    }
     println!();
     print_schedule(cfg, now);
     Ok(())

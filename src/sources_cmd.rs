@@ -33,7 +33,7 @@ pub async fn ingest(pipeline: &Pipeline, args: IngestArgs, rec: RunRecord) -> Re
             outcomes.len()
         )
     });
-    Ok((rec, failure))
+    Ok(Finished::of(rec, failure))
 }
 
 /// Backfills a past range; exits 1 when it stopped early (run it again to resume) or
@@ -76,7 +76,7 @@ pub async fn backfill(pipeline: &Pipeline, args: BackfillArgs, rec: RunRecord) -
     };
     let rows = (o.snapshots + o.daily) as u64;
     let rec = rec.finish(outcome, rows, failure.clone().unwrap_or_default());
-    Ok((rec, failure))
+    Ok(Finished::of(rec, failure))
 }
 
 /// Fetches one tag per source and prints the observations each way would store.

@@ -114,22 +114,6 @@ fn count(url: &str, db: &str, query: &str) -> u64 {
     runtime().block_on(async { sql(url, db).query(query).fetch_one::<u64>().await.unwrap() })
 }
 
-/// Occupations and a brand over fixture tags, so every weekly table has rows.
-const TAXONOMY: &str = r#"
-[[occupations]]
-name = "Romantasy authors"
-tags = ["gracereilly", "katdelacorte", "christyannejones", "erinacraig", "mazeyeddings"]
-
-[[occupations]]
-name = "Fantasy series"
-tags = ["dungeoncrawlercarl", "kindredscursesaga", "heiracademy", "boundbyfate", "firepower"]
-
-[[brands]]
-name = "Acme Books"
-tags = ["gracereilly", "heiracademy"]
-occupations = ["Romantasy authors", "Fantasy series"]
-"#;
-
 fn write_config(dir: &Path, storage: &str, rest: &str) {
     fs::write(dir.join("tagpulse.toml"), format!("{storage}\n{rest}")).unwrap();
 }

@@ -3,12 +3,13 @@
 //! directory, and SIGTERM in the middle of a job.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use tagpulse_pipeline::runs::{Outcome, RunHistory, RunRecord, Trigger};
 
 use crate::util::*;
@@ -21,15 +22,15 @@ fn config(report_cron: &str) -> String {
          [[sources]]\nid = \"broken\"\nkind = \"file\"\npaths = [\"missing/*.tsv\"]\n\
          schedule = \"*/3 * * * * *\"\n\n\
          [report]\nout_dir = \"reports\"\nschedule = \"{report_cron}\"\n\n\
-         [schedule]\ngrace_period = \"60s\"\n",
+         [schedule]\ngrace_period = \"60s\"\nmetrics_addr = \"127.0.0.1:0\"\n",
         fixture_glob()
     )
 }
 
-/// Starts the daemon in `dir`; its stderr lines arrive on the receiver.
+/// Starts the daemon in `dir` (logging JSON); its stderr lines arrive on the receiver.
 fn start(dir: &Path) -> (Child, mpsc::Receiver<String>) {
     let mut child = Command::new(BIN)
-        .arg("schedule")
+        .args(["--log-format", "json", "schedule"])
         .current_dir(dir)
         .env_remove("TAGPULSE_CONFIG")
         .env_remove("TAGPULSE_DATA_DIR")
@@ -122,11 +123,36 @@ fn the_daemon_runs_each_job_on_time_records_it_and_stops_cleanly_on_sigterm() {
         "{err}"
     );
 
+    // Every log line is one JSON object; one of them says where the metrics are.
+    let mut log: Vec<Value> = Vec::new();
+    let metrics = scrape(&lines, &mut log);
+    let value = |series: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(series))
+            .unwrap_or_else(|| panic!("{series} missing from\n{metrics}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(value("tagpulse_runs_total{job=\"ingest fixtures\",outcome=\"ok\"}") >= 2.0);
+    assert!(value("tagpulse_runs_total{job=\"ingest broken\",outcome=\"failed\"}") >= 1.0);
+    assert!(value("tagpulse_runs_total{job=\"report\",outcome=\"ok\"}") >= 1.0);
+    let last = value("tagpulse_last_success_timestamp_seconds{job=\"ingest fixtures\"}");
+    assert!(
+        (chrono::Utc::now().timestamp() as f64 - last).abs() < 120.0,
+        "{last}"
+    );
+
     signal(&child, "-TERM");
     assert_eq!(exit_code(&mut child), Some(0));
-    let log: Vec<String> = lines.try_iter().collect();
+    log.extend(lines.try_iter().map(|l| json_line(&l)));
     assert!(
-        log.iter().any(|l| l.contains("scheduler stopped:")),
+        log.iter().any(|l| l["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("scheduler stopped:"))),
         "{log:#?}"
     );
 
@@ -204,7 +230,8 @@ fn sigterm_during_a_job_lets_it_finish_and_the_store_stays_complete() {
         let line = lines
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("the report job never started on time");
-        if line.contains("starting") && line.contains("job=report") && line.contains("schedule") {
+        let v = json_line(&line);
+        if v["message"] == "starting" && v["job"] == "report" && v["trigger"] == "schedule" {
             break;
         }
     }
@@ -235,6 +262,37 @@ fn sigterm_during_a_job_lets_it_finish_and_the_store_stays_complete() {
         })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn json_line(line: &str) -> Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"))
+}
+
+/// Reads log lines until the metrics address, then fetches `/metrics` from it.
+fn scrape(lines: &mpsc::Receiver<String>, log: &mut Vec<Value>) -> String {
+    let addr = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the metrics address is logged");
+        let v = json_line(&line);
+        log.push(v.clone());
+        if let Some(url) = v["message"]
+            .as_str()
+            .and_then(|m| m.strip_prefix("metrics at http://"))
+        {
+            break url.trim_end_matches("/metrics").to_string();
+        }
+    };
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(
+        out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"),
+        "{out}"
+    );
+    out
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {

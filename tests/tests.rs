@@ -12,6 +12,7 @@
 //! - `generations`: SIGKILL during `transform` and `report`, readers see whole generations;
 //! - `clickhouse`: the same jobs against a real ClickHouse server (see the README).
 
+mod alerts;
 mod backfill;
 mod browser;
 mod cli;

@@ -123,3 +123,19 @@ pub fn read_dir_frames(dir: &Path) -> DataFrame {
     }
     all
 }
+
+/// Occupations and a brand over fixture tags, so every weekly table has rows.
+pub const TAXONOMY: &str = r#"
+[[occupations]]
+name = "Romantasy authors"
+tags = ["gracereilly", "katdelacorte", "christyannejones", "erinacraig", "mazeyeddings"]
+
+[[occupations]]
+name = "Fantasy series"
+tags = ["dungeoncrawlercarl", "kindredscursesaga", "heiracademy", "boundbyfate", "firepower"]
+
+[[brands]]
+name = "Acme Books"
+tags = ["gracereilly", "heiracademy"]
+occupations = ["Romantasy authors", "Fantasy series"]
+"#;

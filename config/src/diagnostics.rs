@@ -125,7 +125,12 @@ pub(crate) fn invalid_at(
         }
         acc
     });
-    let line = span_of(text, path).map(|o| line_of(text, o)).unwrap_or(0);
+    // A missing key points at the nearest enclosing one that is written.
+    let line = (1..=path.len())
+        .rev()
+        .find_map(|n| span_of(text, &path[..n]))
+        .map(|o| line_of(text, o))
+        .unwrap_or(0);
     ConfigError::Invalid {
         file: file.to_string(),
         line,

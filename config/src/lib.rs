@@ -14,12 +14,16 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer};
 
+mod alerts;
 pub mod diagnostics;
 mod schedule;
 mod source_entry;
 mod storage;
 mod taxonomy;
 
+pub use alerts::{
+    AlertConfig, EmailTarget, Rule, SmtpConfig, SmtpSecurity, WebhookFormat, WebhookTarget,
+};
 use diagnostics::{invalid_at, parse_toml};
 pub use diagnostics::{key, Diagnostics, KeySegment};
 pub use schedule::{default_report_schedule, default_source_schedule, Cron, ScheduleConfig};
@@ -91,6 +95,12 @@ pub struct Config {
     /// `[schedule]`: the time zone of every schedule.
     #[serde(default)]
     pub schedule: ScheduleConfig,
+    /// `[[alerts]]`: findings pushed to webhooks and e-mail.
+    #[serde(default)]
+    pub alerts: Vec<AlertConfig>,
+    /// `[smtp]`: the mail server of e-mail alerts.
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
     /// The file's text, to point errors found later (a source's section) at a line.
     #[serde(skip)]
     pub diagnostics: Diagnostics,
@@ -181,6 +191,10 @@ pub struct ReportConfig {
     /// Rows in the "top" tables and series in the trend chart.
     #[serde(default = "default_top_n")]
     pub top_n: usize,
+    /// Where the reports are published (e.g. `https://intranet/tagpulse`), for links in
+    /// mail; the local path is linked when absent.
+    #[serde(default)]
+    pub base_url: Option<String>,
     /// Week to report (`2026-W47`); the latest complete week when absent.
     #[serde(default, deserialize_with = "de_week")]
     pub week: Option<NaiveDate>,
@@ -194,6 +208,7 @@ impl Default for ReportConfig {
         ReportConfig {
             out_dir: default_out_dir(),
             top_n: default_top_n(),
+            base_url: None,
             week: None,
             schedule: default_report_schedule(),
         }
@@ -241,6 +256,7 @@ impl Config {
             cfg.occupations = merge_taxonomy(defaults, std::mem::take(&mut cfg.occupations));
         }
         cfg.check_brands(text, file)?;
+        alerts::check(&cfg.alerts, cfg.smtp.as_ref(), text, file)?;
         Ok(cfg)
     }
 

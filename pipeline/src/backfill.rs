@@ -80,21 +80,7 @@ fn windows(from: NaiveDate, to: NaiveDate, days: u32) -> Vec<(NaiveDate, NaiveDa
 }
 
 fn save(path: &Path, state: &State) -> Result<(), PipelineError> {
-    let io = |source| PipelineError::Io {
-        what: "write the backfill progress",
-        path: path.display().to_string(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec_pretty(state).expect("serialisable"),
-    )
-    .map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::json_file::write(path, state, "write the backfill progress")
 }
 
 impl Pipeline {

@@ -9,7 +9,9 @@
 
 #![warn(missing_docs)]
 
+pub mod alerts;
 mod backfill;
+mod json_file;
 mod lock;
 pub mod outcome;
 mod render;

@@ -95,7 +95,9 @@ fn resolve_headers(options: &HttpOptions) -> Result<HeaderMap, String> {
 
 /// The TLS setup the ClickHouse client uses too: rustls on ring with the system's roots
 /// (`SSL_CERT_FILE` / `SSL_CERT_DIR` override them).
-fn tls_config() -> rustls::ClientConfig {
+/// TLS for outgoing HTTPS: rustls on ring with the system's CA roots (`SSL_CERT_FILE`
+/// overrides), shared by the sources and the alert webhooks.
+pub fn tls_config() -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     let found = rustls_native_certs::load_native_certs();
     let (added, _) = roots.add_parsable_certificates(found.certs);

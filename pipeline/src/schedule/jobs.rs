@@ -1,6 +1,6 @@
 //! The production [`Runner`]: each scheduled job is the pipeline's job under the data
-//! directory's lock, recorded in the run history, counted in the metrics and followed by
-//! the alerts.
+//! directory's lock, recorded in the run history, followed by the alerts and counted in
+//! the metrics.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,12 +11,12 @@ use tagpulse_ingest::interrupt;
 
 use super::{entries, JobId, Runner, Scheduler, Stats, SystemClock};
 use crate::runs::{Outcome, RunHistory, RunRecord, Trigger};
-use crate::{DataDirLock, NoProgressSink, Pipeline, PipelineError, RenderRequest};
+use crate::{DataDirLock, NoProgressSink, Pipeline, PipelineError, RenderOutcome, RenderRequest};
 
-/// Called after every scheduled run with its record (metrics, alerts).
+/// Called after every scheduled run with its record (the metrics).
 pub trait RunObserver: Send + Sync + 'static {
-    /// `rec` has just been recorded.
-    fn observe(&self, rec: &RunRecord);
+    /// A run of `job` has just been recorded as `rec`.
+    fn observe(&self, job: &JobId, rec: &RunRecord);
 }
 
 /// Runs scheduled jobs on a [`Pipeline`].
@@ -43,6 +43,7 @@ impl PipelineRunner {
         let storage = &self.pipeline.config().storage;
         // Between jobs the lock is free, so a hand-run command can go in.
         let _lock = DataDirLock::acquire(&storage.data_dir, storage.lock_timeout).await?;
+        let mut rendered = None;
         let rec = match job {
             JobId::Ingest(id) => {
                 let rec = RunRecord::start("ingest", trigger);
@@ -57,26 +58,30 @@ impl PipelineRunner {
             }
             JobId::Report => {
                 let rec = RunRecord::start("report", trigger);
-                self.recompute_and_render(rec).await
+                let (rec, r) = self.recompute_and_render(rec).await;
+                rendered = r;
+                rec
             }
         };
         self.pipeline.record(&rec).await?;
+        self.pipeline.send_alerts(rendered.as_ref()).await;
         Ok(rec)
     }
 
-    async fn recompute_and_render(&self, rec: RunRecord) -> RunRecord {
+    async fn recompute_and_render(&self, rec: RunRecord) -> (RunRecord, Option<RenderOutcome>) {
         let tables = match self.pipeline.recompute().await {
             Ok(t) => t,
-            Err(e) => return rec.finish(Outcome::Failed, 0, e.to_string()),
+            Err(e) => return (rec.finish(Outcome::Failed, 0, e.to_string()), None),
         };
         let rows = (tables.tag_rows + tables.occupation_rows + tables.brand_rows) as u64;
         // The weekly tables are one finished write; the report is the next one.
         if interrupt::is_requested() {
-            return rec.finish(
+            let rec = rec.finish(
                 Outcome::Interrupted,
                 rows,
                 "stopped before the report".into(),
             );
+            return (rec, None);
         }
         match self.pipeline.render(&RenderRequest::default()).await {
             Ok(r) => {
@@ -85,9 +90,9 @@ impl PipelineRunner {
                     tagpulse_config::iso_week_label(r.week),
                     r.dir.display()
                 );
-                rec.finish(Outcome::Ok, rows, String::new())
+                (rec.finish(Outcome::Ok, rows, String::new()), Some(r))
             }
-            Err(e) => rec.finish(Outcome::Failed, rows, e.to_string()),
+            Err(e) => (rec.finish(Outcome::Failed, rows, e.to_string()), None),
         }
     }
 }
@@ -104,7 +109,7 @@ impl Runner for PipelineRunner {
                     tracing::error!(job = %job, outcome = rec.outcome.as_str(), rows = rec.rows_written, "{}", rec.message);
                 }
                 for o in &self.observers {
-                    o.observe(&rec);
+                    o.observe(job, &rec);
                 }
             }
             // Not even recorded (the lock, the run history): only the log knows.
@@ -138,6 +143,18 @@ pub async fn serve(
 ) -> Result<Stats, PipelineError> {
     let cfg = pipeline.config().clone();
     let _scheduler = DataDirLock::scheduler(&cfg.storage.data_dir).await?;
+    let mut observers = observers;
+    if let Some(addr) = cfg.schedule.metrics_addr {
+        let m = Arc::new(super::metrics::Metrics::default());
+        let bound = super::metrics::serve(addr, m.clone()).await?;
+        if !bound.ip().is_loopback() {
+            tracing::warn!(
+                "metrics are served without authentication on {bound}, beyond this machine"
+            );
+        }
+        tracing::info!("metrics at http://{bound}/metrics");
+        observers.push(m);
+    }
     let history = pipeline.history()?;
     let last = last_success(&pipeline, &history);
     let jobs = entries(&cfg);

@@ -10,6 +10,7 @@
 
 mod clock;
 pub mod jobs;
+pub mod metrics;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
