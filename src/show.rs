@@ -147,7 +147,21 @@ pub async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
                 }
                 line
             }
-            None => "no run recorded".into(),
+            // `tagpulse import` stores as source `import` without per-tag results.
+            None => match history
+                .runs
+                .iter()
+                .rev()
+                .find(|r| r.job == "import" && f.source == "import")
+            {
+                Some(r) => format!(
+                    "last import {}: {}, {} rows",
+                    r.started_at.format("%Y-%m-%d %H:%MZ"),
+                    r.outcome,
+                    r.rows_written
+                ),
+                None => "no run recorded".into(),
+            },
         };
         println!("  {}: {newest}; {last}", f.source);
         if let (Some((r, _)), Some(ok)) = (&f.last_run, f.last_success) {

@@ -341,6 +341,14 @@ async fn findings_reach_webhooks_and_mail_once_with_the_right_payloads() {
         }
     }
     assert!(report.contains("Content-Type: image/png"));
+    // The body (quoted-printable: soft line breaks joined) links the published report.
+    let body = report.replace("=\r\n", "");
+    assert!(
+        body.contains(&format!(
+            "The full report: https://intranet.example/tagpulse/{week}/index.html"
+        )),
+        "{report}"
+    );
 
     // Again: nothing new, nothing sent.
     run_ok(d, &["transform"], &hook);
@@ -455,4 +463,58 @@ async fn failed_deliveries_are_retried_and_a_failing_target_shows_in_status() {
     );
     run_ok(d, &["transform"], "");
     assert_eq!(bodies(&server, "/ops").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smtp_security_modes_are_what_they_say_and_the_password_comes_from_env() {
+    use tagpulse_config::{SmtpConfig, SmtpSecurity};
+    use tagpulse_pipeline::alerts::send::{send_mail, Mail};
+    let smtp = smtp_server();
+    let cfg = |security, user: Option<&str>| SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: Some(smtp.port),
+        security,
+        user: user.map(str::to_string),
+        password_env: "TP_TEST_SMTP_PASSWORD_UNSET".into(),
+        from: "tagpulse <tp@example.com>".into(),
+    };
+    let mail = Mail {
+        to: vec!["hr@example.com".into()],
+        subject: "s".into(),
+        body: "b".into(),
+        attachments: Vec::new(),
+    };
+    send_mail(&cfg(SmtpSecurity::None, None), &mail)
+        .await
+        .unwrap();
+    assert_eq!(smtp.mails.lock().unwrap().len(), 1);
+    // The test server speaks plain SMTP only: TLS and STARTTLS must refuse to go on.
+    let tls = send_mail(&cfg(SmtpSecurity::Tls, None), &mail)
+        .await
+        .unwrap_err();
+    // A plain greeting where a TLS record was due.
+    assert!(
+        tls.starts_with(&format!("smtp 127.0.0.1:{}: ", smtp.port))
+            && tls.contains("corrupt message"),
+        "{tls}"
+    );
+    let starttls = send_mail(&cfg(SmtpSecurity::Starttls, None), &mail)
+        .await
+        .unwrap_err();
+    assert!(
+        starttls.contains("STARTTLS is not supported on this server"),
+        "{starttls}"
+    );
+    assert_eq!(
+        smtp.mails.lock().unwrap().len(),
+        1,
+        "nothing sent in the clear"
+    );
+    let login = send_mail(&cfg(SmtpSecurity::None, Some("alerts")), &mail)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        login,
+        "TP_TEST_SMTP_PASSWORD_UNSET is not set (the [smtp] password)"
+    );
 }

@@ -1,11 +1,13 @@
-//! tagpulse's jobs, between the stages and their callers (the binary, later the scheduler).
+//! tagpulse's jobs, between the stages and their callers (the binary and the scheduler).
 //!
 //! [`Pipeline`] owns the loaded config and the store it names, and runs the jobs the data
 //! flows through: [`Pipeline::ingest`] (one source), [`Pipeline::import`] (files),
-//! [`Pipeline::recompute`] (weekly tables), [`Pipeline::render`] (the report) and
-//! [`Pipeline::run`] (all of them in order), and [`Pipeline::backfill`] (a past range). Each returns a typed outcome ([`outcome`]);
-//! the policy lives here: a failing source does not stop the others, the report is still
-//! written, and the outcome says what failed.
+//! [`Pipeline::recompute`] (weekly tables), [`Pipeline::render`] (the report),
+//! [`Pipeline::run`] (all of them in order) and [`Pipeline::backfill`] (a past range).
+//! Each returns a typed outcome ([`outcome`]); the policy lives here: a failing source does
+//! not stop the others, the report is still written, and the outcome says what failed.
+//! Around the jobs: their records ([`runs`]), the alerts that follow them ([`alerts`]) and
+//! the scheduler that fires them ([`schedule`]).
 
 #![warn(missing_docs)]
 
