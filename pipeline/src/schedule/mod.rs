@@ -131,7 +131,12 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
                     // Queued before the stop, not started: dropped.
                     if !stopping.load(std::sync::atomic::Ordering::SeqCst) {
                         tracing::info!(job = %job, trigger = trigger.as_str(), "starting");
-                        runner.run(&job, trigger).await;
+                        // Its own task: a job that panics is logged, the scheduler goes on.
+                        let (r, j) = (runner.clone(), job.clone());
+                        let run = tokio::spawn(async move { r.run(&j, trigger).await });
+                        if let Err(e) = run.await {
+                            tracing::error!(job = %job, outcome = "failed", "the job crashed: {e}");
+                        }
                     }
                     busy.lock().expect("busy set").remove(&job);
                 }

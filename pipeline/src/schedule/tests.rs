@@ -15,6 +15,13 @@ struct FakeRunner {
 impl Runner for FakeRunner {
     async fn run(&self, job: &JobId, trigger: Trigger) {
         let start = self.clock.now();
+        if *job == JobId::Ingest("panics".into()) && self.log.lock().unwrap().is_empty() {
+            self.log
+                .lock()
+                .unwrap()
+                .push((job.to_string(), trigger, start, start));
+            panic!("a bug in a job");
+        }
         tokio::time::sleep(Duration::from_secs_f64(self.secs)).await;
         let end = self.clock.now();
         self.log
@@ -254,4 +261,24 @@ async fn fire_times_follow_the_zone_across_a_daylight_saving_change() {
             "2026-03-30T04:00:00+00:00"
         ]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_that_crashes_is_logged_and_the_schedule_goes_on() {
+    let a = JobId::Ingest("panics".into());
+    let (stats, runs) = simulate(
+        vec![entry(a.clone(), "0 * * * * *")],
+        "UTC",
+        "2026-11-20T00:00:30Z",
+        "2026-11-20T00:03:30Z",
+        &[(a, "2026-11-20T00:00:00Z")],
+        1.0,
+        5,
+    )
+    .await;
+    // The first run panicked; the next two ran to their end.
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[0].2, runs[0].3);
+    assert_eq!(runs[2].2, t("2026-11-20T00:03:00Z"));
+    assert_eq!(stats.fired, 3);
 }
