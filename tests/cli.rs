@@ -137,3 +137,24 @@ fn schedule_list_prints_next_fire_times_in_the_zone_and_bad_expressions_name_the
         "{err}"
     );
 }
+
+#[test]
+fn one_observation_is_no_complete_week_and_week_labels_have_four_digit_years() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("azubi.tsv"), "2025-06-04 12:00:00\t100\n").unwrap();
+    ok(d, &["import", "azubi.tsv"]);
+    ok(d, &["transform"]);
+    let (code, err) = fails(d, &["report"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("error: no complete week in the data yet"),
+        "{err}"
+    );
+    let (code, err) = fails(d, &["report", "--week", "0000-W01"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the year must have four digits, 1970 to 9999"),
+        "{err}"
+    );
+}

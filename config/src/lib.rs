@@ -311,6 +311,19 @@ impl Config {
                 ));
             }
         }
+        // Longer gaps than a year are not gaps any more; huge values overflow the transform.
+        if self.transform.max_gap > Duration::from_secs(365 * 86_400) {
+            return Err(invalid_at(
+                text,
+                file,
+                &[key("transform"), key("max_gap")],
+                format!(
+                    "max_gap {} is longer than the maximum, 365 days",
+                    humantime::format_duration(self.transform.max_gap)
+                ),
+            ));
+        }
+        self.check_out_dir(text, file)?;
         if self.report.top_n == 0 || self.report.top_n > 100 {
             return Err(invalid_at(
                 text,
@@ -318,6 +331,30 @@ impl Config {
                 &[key("report"), key("top_n")],
                 format!("top_n must be 1 to 100, not {}", self.report.top_n),
             ));
+        }
+        Ok(())
+    }
+
+    /// The report must not write into the lake, nor the lake into the report.
+    fn check_out_dir(&self, text: &str, file: &str) -> Result<(), ConfigError> {
+        let at =
+            |message: String| invalid_at(text, file, &[key("report"), key("out_dir")], message);
+        let out = &self.report.out_dir;
+        if out.is_file() {
+            return Err(at(format!("{} is a file, not a directory", out.display())));
+        }
+        let (Ok(o), Ok(d)) = (
+            std::path::absolute(out),
+            std::path::absolute(&self.storage.data_dir),
+        ) else {
+            return Ok(());
+        };
+        if o.starts_with(&d) || d.starts_with(&o) {
+            return Err(at(format!(
+                "{} and storage.data_dir {} overlap: the report would write into the data (or the reverse); give them separate folders",
+                out.display(),
+                self.storage.data_dir.display()
+            )));
         }
         Ok(())
     }
@@ -376,6 +413,41 @@ mod tests {
             } => (line, key, message),
             other => panic!("{other}"),
         }
+    }
+
+    #[test]
+    fn a_huge_max_gap_and_an_out_dir_in_the_lake_are_refused() {
+        for gap in ["9223372036854775808s", "584542046090y", "366d"] {
+            let text = format!("[transform]\nmax_gap = \"{gap}\"\n");
+            let (line, key, msg) = err(&text);
+            assert_eq!(
+                (line, key.as_str()),
+                (2, "transform.max_gap"),
+                "{gap}: {msg}"
+            );
+        }
+        let (_, _, msg) = err("[transform]\nmax_gap = \"366d\"\n");
+        assert!(msg.contains("longer than the maximum, 365 days"), "{msg}");
+        Config::from_toml("[transform]\nmax_gap = \"365d\"\n", "t.toml").unwrap();
+        for (data, out) in [("data", "data"), ("data", "data/reports"), ("x/data", "x")] {
+            let text =
+                format!("[storage]\ndata_dir = \"{data}\"\n\n[report]\nout_dir = \"{out}\"\n");
+            let (line, key, msg) = err(&text);
+            assert_eq!((line, key.as_str()), (5, "report.out_dir"), "{msg}");
+            assert!(msg.contains("overlap"), "{msg}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("afile");
+        std::fs::write(&file, "x").unwrap();
+        let (_, key, msg) = err(&format!(
+            "[report]\nout_dir = {:?}\n",
+            file.display().to_string()
+        ));
+        assert_eq!(key, "report.out_dir");
+        assert_eq!(
+            msg,
+            format!("{} is a file, not a directory", file.display())
+        );
     }
 
     #[test]

@@ -60,9 +60,10 @@ impl WeeklyTables {
         self.frames().iter().try_for_each(|(def, df)| def.check(df))
     }
 
-    /// The latest complete week: the one before the week of the newest observation.
+    /// The latest complete week: the one before the week of the newest observation; none
+    /// while the data holds a single week.
     pub fn latest_complete_week(&self) -> Option<NaiveDate> {
-        let last = self
+        let weeks = self
             .tags
             .column("week_start")
             .ok()?
@@ -70,7 +71,10 @@ impl WeeklyTables {
             .date()
             .ok()?
             .physical()
-            .max()?;
-        date_from_days(last - 7)
+            .clone();
+        let (first, last) = (weeks.min()?, weeks.max()?);
+        (last - 7 >= first)
+            .then(|| date_from_days(last - 7))
+            .flatten()
     }
 }

@@ -59,6 +59,18 @@ impl ObservationBatch {
         }
     }
 
+    /// Drops observations before 1970 or more than 24 hours after `now` (a platform's
+    /// clock or a parse gone wrong, never data) and returns how many went.
+    pub fn retain_plausible(&mut self, now: chrono::DateTime<chrono::Utc>) -> usize {
+        let before = self.len();
+        let latest = now + chrono::Duration::hours(24);
+        let ok = |t: chrono::DateTime<chrono::Utc>| t.timestamp() >= 0 && t <= latest;
+        self.snapshots.retain(|s| ok(s.observed_at));
+        self.daily
+            .retain(|d| ok(d.day.and_time(Default::default()).and_utc()));
+        before - self.len()
+    }
+
     /// Number of observations of both kinds.
     pub fn len(&self) -> usize {
         self.snapshots.len() + self.daily.len()
@@ -91,4 +103,39 @@ pub fn dedup_latest(lf: LazyFrame, identity: &[&str]) -> LazyFrame {
         Some(by_name(identity.iter().copied(), true, false)),
         UniqueKeepStrategy::Last,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn implausible_times_are_dropped_and_counted() {
+        let now: chrono::DateTime<chrono::Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
+        let snap = |t: &str| Snapshot {
+            platform: "tiktok".into(),
+            tag: Tag::parse("azubi").unwrap(),
+            metric: "views".into(),
+            observed_at: t.parse().unwrap(),
+            value: 1,
+        };
+        let mut b = ObservationBatch::new("x");
+        b.snapshots = vec![
+            snap("2026-11-22T11:00:00Z"),
+            snap("2026-11-23T11:59:59Z"),
+            snap("2026-11-23T12:00:01Z"),
+            snap("2099-06-01T00:00:00Z"),
+            snap("1969-12-31T23:59:59Z"),
+        ];
+        b.daily = vec![DailyCount {
+            platform: "mastodon".into(),
+            tag: Tag::parse("azubi").unwrap(),
+            metric: "uses".into(),
+            day: chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            value: 1,
+        }];
+        assert_eq!(b.retain_plausible(now), 4);
+        assert_eq!(b.snapshots.len(), 2);
+        assert!(b.daily.is_empty());
+    }
 }

@@ -61,13 +61,13 @@ impl Tag {
         let normal: String = normal.nfc().collect();
         if normal.is_empty() {
             return Err(TagError::Empty {
-                input: input.to_string(),
+                input: shown(input),
             });
         }
         let chars = normal.chars().count();
         if chars > MAX_TAG_CHARS {
             return Err(TagError::TooLong {
-                input: input.to_string(),
+                input: shown(input),
                 chars,
             });
         }
@@ -76,7 +76,7 @@ impl Tag {
             .find(|c| !(c.is_alphabetic() || c.is_numeric() || *c == '_'))
         {
             return Err(TagError::BadChar {
-                input: input.to_string(),
+                input: shown(input),
                 bad,
             });
         }
@@ -120,8 +120,17 @@ pub fn parse_ident(what: &'static str, input: &str) -> Result<String, TagError> 
     } else {
         Err(TagError::BadIdent {
             what,
-            input: input.to_string(),
+            input: shown(input),
         })
+    }
+}
+
+/// The input as an error quotes it: at most 100 characters, then `…` (a tag column
+/// holding a whole 50 MB line must not flood the terminal).
+fn shown(input: &str) -> String {
+    match input.char_indices().nth(100) {
+        Some((i, _)) => format!("{}…", &input[..i]),
+        None => input.to_string(),
     }
 }
 

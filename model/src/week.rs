@@ -11,13 +11,19 @@ pub fn parse_iso_week(s: &str) -> Result<NaiveDate, String> {
     let (y, w) = s.split_once("-W").ok_or_else(bad)?;
     let year: i32 = y.parse().map_err(|_| bad())?;
     let week: u32 = w.parse().map_err(|_| bad())?;
+    // Observations start in 1970 (and ClickHouse's Date cannot go below it).
+    if !(1970..=9999).contains(&year) || y.len() != 4 {
+        return Err(format!(
+            "invalid week {s:?}: the year must have four digits, 1970 to 9999 (e.g. \"2026-W47\")"
+        ));
+    }
     NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)
 }
 
 /// The ISO week label (`2026-W47`) of a date.
 pub fn iso_week_label(d: NaiveDate) -> String {
     let w = d.iso_week();
-    format!("{}-W{:02}", w.year(), w.week())
+    format!("{:04}-W{:02}", w.year(), w.week())
 }
 
 /// A date from days since 1970-01-01.
@@ -45,6 +51,14 @@ mod tests {
             "2026-W53"
         );
         assert!(parse_iso_week("2026-W60").is_err());
+        for bad in ["0000-W01", "1969-W10", "10000-W01", "26-W01"] {
+            let e = parse_iso_week(bad).unwrap_err();
+            assert!(e.contains("four digits, 1970 to 9999"), "{bad}: {e}");
+        }
+        assert_eq!(
+            iso_week_label(NaiveDate::from_ymd_opt(1, 1, 8).unwrap()),
+            "0001-W02"
+        );
     }
 
     #[test]

@@ -196,7 +196,7 @@ impl Pipeline {
             let bar = progress.start(source.id());
             source.fetch(&tags, bar.as_ref()).await
         };
-        let fetched = match fetched {
+        let mut fetched = match fetched {
             Ok(f) => f,
             Err(e) => {
                 return SourceOutcome {
@@ -209,6 +209,13 @@ impl Pipeline {
                 }
             }
         };
+        let dropped = fetched.batch.retain_plausible(chrono::Utc::now());
+        if dropped > 0 {
+            tracing::warn!(
+                source = source.id(),
+                "{dropped} observation(s) dated before 1970 or more than 24 h ahead were not stored"
+            );
+        }
         // What succeeded is stored even when other tags failed.
         let status = match self.store.append(&fetched.batch).await {
             Ok(stats) => SourceStatus::Stored {

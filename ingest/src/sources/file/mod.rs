@@ -51,10 +51,22 @@ impl FileSource {
             let is_glob = pattern.contains(['*', '?', '[']);
             if !is_glob {
                 let p = PathBuf::from(pattern);
-                if !p.is_file() {
+                let problem = match std::fs::metadata(&p) {
+                    Ok(m) if m.is_dir() => Some(format!(
+                        "is a directory: give files or a glob such as {}/*.tsv",
+                        pattern.trim_end_matches('/')
+                    )),
+                    Ok(_) => None,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        Some("no such file".into())
+                    }
+                    // The OS's own words: a symlink loop, no permission, …
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(message) = problem {
                     return Err(IngestError::Pattern {
                         pattern: pattern.clone(),
-                        message: "no such file".into(),
+                        message,
                     });
                 }
                 out.insert(p);
@@ -95,9 +107,14 @@ impl FileSource {
         progress.set_total(total);
         let mut batch = ObservationBatch::new(self.cfg.id.clone());
         for path in &paths {
-            let raw = std::fs::read_to_string(path).map_err(|source| IngestError::Io {
+            let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
                 path: path.clone(),
                 source,
+            })?;
+            let raw = String::from_utf8(bytes).map_err(|e| {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+                rows::line_err(path, line, "not valid UTF-8")
             })?;
             // Spreadsheet exports often start with a byte-order mark.
             let text = raw.strip_prefix('\u{feff}').unwrap_or(&raw);

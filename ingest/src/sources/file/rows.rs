@@ -22,9 +22,49 @@ pub(super) fn line_err(path: &Path, line: usize, message: impl Into<String>) -> 
     }
 }
 
+/// Characters of offending input an error quotes: a 50 MB line must not flood stderr.
+const QUOTE_CHARS: usize = 100;
+
+/// `s` quoted as Rust debug text, cut after [`QUOTE_CHARS`] characters with `…`.
+pub(super) fn quote(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        Some((i, _)) => format!("{:?}…", &s[..i]),
+        None => format!("{s:?}"),
+    }
+}
+
+/// Observations before this are bad input (ClickHouse cannot hold them either).
+const EARLIEST_SECS: i64 = 0;
+
+/// Refuses times before 1970 or more than a day after `now` (a clock or a typo, not data).
+pub(super) fn check_time(t: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if t.timestamp() < EARLIEST_SECS {
+        return Err(format!(
+            "observed_at {} is before 1970-01-01",
+            t.format("%Y-%m-%d %H:%M:%S")
+        ));
+    }
+    if t > now + chrono::Duration::hours(24) {
+        return Err(format!(
+            "observed_at {} is more than 24 hours in the future",
+            t.format("%Y-%m-%d %H:%M:%S")
+        ));
+    }
+    Ok(t)
+}
+
+/// The same bounds for a counted day.
+pub(super) fn check_day(d: NaiveDate, now: DateTime<Utc>) -> Result<NaiveDate, String> {
+    check_time(d.and_time(Default::default()).and_utc(), now).map_err(|e| {
+        e.replacen("observed_at", "day", 1)
+            .replacen(" 00:00:00", "", 1)
+    })?;
+    Ok(d)
+}
+
 pub(super) fn parse_value(s: &str) -> Result<u64, String> {
     s.parse::<u64>()
-        .map_err(|_| format!("bad value {s:?}: expected a whole number >= 0"))
+        .map_err(|_| format!("bad value {}: expected a whole number >= 0", quote(s)))
 }
 
 /// Accepts RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC); fractions of a second are dropped.
@@ -33,15 +73,20 @@ pub(super) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         .map(|t| t.with_timezone(&Utc))
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc()))
         .map_err(|_| {
-            format!("bad observed_at {s:?}: expected RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC)")
+            format!(
+                "bad observed_at {}: expected RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC)",
+                quote(s)
+            )
         })?;
-    DateTime::from_timestamp(t.timestamp(), 0)
-        .ok_or_else(|| format!("observed_at {s:?} out of range"))
+    let t = DateTime::from_timestamp(t.timestamp(), 0)
+        .ok_or_else(|| format!("observed_at {} out of range", quote(s)))?;
+    check_time(t, Utc::now())
 }
 
 pub(super) fn parse_day(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("bad day {s:?}: expected YYYY-MM-DD"))
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("bad day {}: expected YYYY-MM-DD", quote(s)))?;
+    check_day(d, Utc::now())
 }
 
 /// One CSV record or JSON object, before validation.

@@ -242,3 +242,115 @@ fn tag_filter_limits_the_source() {
     assert_eq!(b.snapshots.len(), 1);
     assert_eq!(b.snapshots[0].tag.as_str(), "koch");
 }
+
+fn err_of(paths: Vec<String>) -> String {
+    source(paths, None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn times_before_1970_or_a_day_ahead_are_bad_lines_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases = [
+        (
+            "a.tsv",
+            "2026-01-05 12:00:00\t1\n2099-06-01 00:00:00\t2\n",
+            2,
+            "observed_at 2099-06-01 00:00:00 is more than 24 hours in the future",
+        ),
+        (
+            "b.tsv",
+            "1969-12-31 23:59:59\t1\n",
+            1,
+            "observed_at 1969-12-31 23:59:59 is before 1970-01-01",
+        ),
+        (
+            "c.csv",
+            "tag,observed_at,value\nx,0001-01-01T00:00:00Z,1\n",
+            2,
+            "observed_at 0001-01-01 00:00:00 is before 1970-01-01",
+        ),
+        (
+            "d.jsonl",
+            "{\"tag\":\"x\",\"observed_at\":\"9999-12-31T23:59:59-23:59\",\"value\":1}\n",
+            1,
+            "is more than 24 hours in the future",
+        ),
+        (
+            "e.csv",
+            "tag,day,value\nx,1969-07-20,1\n",
+            2,
+            "day 1969-07-20 is before 1970-01-01",
+        ),
+    ];
+    for (name, text, line, want) in cases {
+        let p = write(d, name, text);
+        let e = err_of(vec![p.clone()]);
+        assert!(
+            e.starts_with(&format!("{p}:{line}: ")) && e.contains(want),
+            "{name}: {e}"
+        );
+    }
+    // Today and tomorrow morning are fine (a clock a few hours ahead).
+    let soon = (chrono::Utc::now() + chrono::Duration::hours(12)).format("%Y-%m-%d %H:%M:%S");
+    let p = write(d, "ok.tsv", &format!("{soon}\t3\n"));
+    assert_eq!(
+        source(vec![p], None)
+            .read_all(&NoProgress)
+            .unwrap()
+            .snapshots
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_long_bad_line_is_quoted_short_and_bad_bytes_name_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let long = "x".repeat(50_000);
+    let p = write(d, "long.tsv", &format!("2026-01-05 12:00:00\t1\n{long}\n"));
+    let e = err_of(vec![p.clone()]);
+    assert_eq!(
+        e,
+        format!(
+            "{p}:2: expected `YYYY-MM-DD HH:MM:SS<TAB>value`, got \"{}\"…",
+            "x".repeat(100)
+        )
+    );
+    let p = write(
+        d,
+        "tags.csv",
+        &format!("tag,observed_at,value\n{long},2026-01-05T12:00:00Z,1\n"),
+    );
+    assert!(err_of(vec![p]).len() < 400);
+    let bytes = d.join("bytes.tsv");
+    std::fs::write(
+        &bytes,
+        b"2026-01-05 12:00:00\t1\n2026-01-05 13:00:00\t2\xff\n",
+    )
+    .unwrap();
+    assert_eq!(
+        err_of(vec![bytes.display().to_string()]),
+        format!("{}:2: not valid UTF-8", bytes.display())
+    );
+}
+
+#[test]
+fn a_directory_or_a_symlink_loop_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    assert_eq!(
+        err_of(vec![d.clone()]),
+        format!("{d}: is a directory: give files or a glob such as {d}/*.tsv")
+    );
+    let a = dir.path().join("a.tsv");
+    let b = dir.path().join("b.tsv");
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let e = err_of(vec![a.display().to_string()]);
+    assert!(e.contains("symbolic links"), "{e}");
+}
