@@ -4,6 +4,7 @@
 
 mod cli;
 mod db;
+mod logging;
 mod show;
 mod sources_cmd;
 
@@ -22,12 +23,12 @@ use tagpulse_pipeline::{
 };
 use tracing::{info, warn};
 
-use cli::{Cli, Command, LogFormat, ReportArgs};
+use cli::{Cli, Command, ReportArgs};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli);
+    logging::init(&cli);
     // A browser source closes Chromium on Ctrl-C / SIGTERM instead of orphaning it.
     tagpulse_ingest::interrupt::listen();
     // For the scheduler a signal is the normal way to stop: exit 0 once it stopped cleanly.
@@ -42,27 +43,6 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::FAILURE,
-    }
-}
-
-/// Logs to stderr: text for people and journald, one JSON object per line for shippers.
-fn init_logging(cli: &Cli) {
-    let level = if cli.quiet { "warn" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TAGPULSE_LOG")
-        // chromiumoxide warns about DevTools events newer than its bindings.
-        .unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new(format!("{level},chromiumoxide=error"))
-        });
-    let fmt = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    match cli.log_format {
-        LogFormat::Json => fmt.json().flatten_event(true).init(),
-        // Colour only for people: cron and systemd logs get plain text.
-        LogFormat::Text => fmt
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
     }
 }
 

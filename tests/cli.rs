@@ -158,3 +158,50 @@ fn one_observation_is_no_complete_week_and_week_labels_have_four_digit_years() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clickhouse_error_body_is_capped_and_the_password_masked() {
+    use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
+    // A misconfigured proxy that echoes the request headers, password included.
+    let server = MockServer::start().await;
+    let body = format!(
+        "Code: 516. proxy echo: X-ClickHouse-Key: hunter2-secret {}",
+        "z".repeat(100_000)
+    );
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500).set_body_string(body))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tagpulse.toml"),
+        format!(
+            "[storage]\nbackend = \"clickhouse\"\n[storage.clickhouse]\nurl = \"{}\"\ndatabase = \"t\"\ntimeout = \"5s\"\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["db", "status"])
+        .current_dir(d)
+        .env_remove("TAGPULSE_CONFIG")
+        .env_remove("TAGPULSE_DATA_DIR")
+        .env("TAGPULSE_CLICKHOUSE_PASSWORD", "hunter2-secret")
+        .env("TAGPULSE_LOG", "debug")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().rfind(|l| l.starts_with("error:")).unwrap();
+    assert!(last.contains("X-ClickHouse-Key: *** zzz"), "{last}");
+    assert!(last.len() < 1_000, "{} characters", last.len());
+    assert!(
+        !err.contains("hunter2-secret"),
+        "the password leaked: {:?}",
+        err.lines()
+            .filter(|l| l.contains("hunter2"))
+            .map(|l| l.chars().take(300).collect::<String>())
+            .collect::<Vec<_>>()
+    );
+}

@@ -76,16 +76,42 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
 
 fn toml_error(text: &str, file: &str, key: &str, e: &toml::de::Error) -> ConfigError {
     let line = e.span().map(|s| line_of(text, s.start)).unwrap_or_default();
+    let key = if key.is_empty() || key == "." {
+        e.span()
+            .and_then(|s| spanned_key(text, s))
+            .unwrap_or_else(|| "(document)".into())
+    } else {
+        key.to_string()
+    };
     ConfigError::Invalid {
         file: file.to_string(),
         line,
-        key: if key.is_empty() || key == "." {
-            "(document)".into()
-        } else {
-            key.to_string()
-        },
+        key,
         message: e.message().trim().to_string(),
     }
+}
+
+/// For a syntax error at a key (a duplicate): the key's path, `report.top_n`, from the
+/// key's text and the table header above it.
+fn spanned_key(text: &str, span: std::ops::Range<usize>) -> Option<String> {
+    let name = text.get(span.clone())?.trim();
+    let is_key = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"'));
+    if !is_key {
+        return None;
+    }
+    let table = text[..span.start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{name}"),
+        _ => name.to_string(),
+    })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

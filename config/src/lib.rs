@@ -416,6 +416,17 @@ mod tests {
     }
 
     #[test]
+    fn a_duplicate_key_is_named() {
+        let (line, key, msg) = err("[report]\ntop_n = 3\ntop_n = 4\n");
+        assert_eq!(
+            (line, key.as_str(), msg.as_str()),
+            (3, "report.top_n", "duplicate key")
+        );
+        let (line, key, _) = err("a = 1\n[storage]\ndata_dir = \"x\"\ndata_dir = \"y\"\n");
+        assert_eq!((line, key.as_str()), (4, "storage.data_dir"));
+    }
+
+    #[test]
     fn a_huge_max_gap_and_an_out_dir_in_the_lake_are_refused() {
         for gap in ["9223372036854775808s", "584542046090y", "366d"] {
             let text = format!("[transform]\nmax_gap = \"{gap}\"\n");

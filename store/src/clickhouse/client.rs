@@ -28,12 +28,33 @@ fn describe_error(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// Characters of a server's error text kept: enough for ClickHouse's own messages, not a
+/// hostile server's megabytes.
+const MAX_SERVER_TEXT: usize = 500;
+
+/// `message` with every secret replaced by `***` and cut after [`MAX_SERVER_TEXT`]
+/// characters: a misconfigured proxy or a hostile server may echo the request headers,
+/// the password among them.
+pub(super) fn redact(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 3) {
+        out = out.replace(s.as_str(), "***");
+    }
+    match out.char_indices().nth(MAX_SERVER_TEXT) {
+        Some((i, _)) => format!("{}… ({} characters in all)", &out[..i], out.chars().count()),
+        None => out,
+    }
+}
+
 impl ClickHouseStore {
     pub(super) fn error(&self, what: &str, e: &clickhouse::error::Error) -> StoreError {
+        let secrets: Vec<String> = std::env::var(tagpulse_config::CLICKHOUSE_PASSWORD_ENV)
+            .into_iter()
+            .collect();
         StoreError::ClickHouse {
             url: self.cfg.url.clone(),
             what: what.to_string(),
-            message: describe_error(e),
+            message: redact(&describe_error(e), &secrets),
         }
     }
 
@@ -149,5 +170,26 @@ impl ClickHouseStore {
             .map_err(|e| self.error(&what, &e))?;
         let bytes = self.timed(&what, cursor.collect()).await?;
         codec::decode(def, &bytes).map_err(polars_err(format!("cannot decode {}", def.name)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn server_text_is_masked_and_capped() {
+        let body = format!(
+            "Code: 516. x-clickhouse-key: s3cr3t! {}",
+            "y".repeat(10_000)
+        );
+        let out = redact(&body, &["s3cr3t!".to_string()]);
+        assert!(
+            out.starts_with("Code: 516. x-clickhouse-key: *** yyy"),
+            "{out}"
+        );
+        assert!(!out.contains("s3cr3t"));
+        assert!(out.ends_with("… (10033 characters in all)"), "{out}");
+        assert_eq!(redact("short", &[]), "short");
     }
 }
