@@ -87,11 +87,14 @@ async fn run(cli: Cli) -> Result<()> {
     };
     let data_dir = cfg.storage.data_dir.clone();
     // Every command below but `sources check` writes: one tagpulse process at a time.
-    let _lock = match command {
+    let lock = match command {
         Command::Sources(_) => None,
         _ => Some(DataDirLock::acquire(&data_dir, cfg.storage.lock_timeout).await?),
     };
     let pipeline = open_pipeline(cfg)?;
+    if lock.is_some() {
+        pipeline.sweep_leftovers();
+    }
     if let Command::Sources(cli::SourcesCommand::Check(args)) = command {
         return sources_cmd::check(&pipeline, args).await;
     }

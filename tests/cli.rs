@@ -205,3 +205,37 @@ async fn a_clickhouse_error_body_is_capped_and_the_password_masked() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_writing_command_sweeps_what_crashed_runs_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["import", &fixture_glob()]);
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600);
+    let leftovers = [
+        d.join("data/observations/snapshots/.tmp-part-00000000000000001-999-0.parquet"),
+        d.join("reports/.tmp-index-999.html"),
+    ];
+    for p in &leftovers {
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, vec![0u8; 4096]).unwrap();
+        fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    // A fresh one may belong to a process writing right now: it stays.
+    let fresh = d.join("data/observations/snapshots/.tmp-part-2.parquet");
+    fs::write(&fresh, "x").unwrap();
+    let out = tagpulse(d, &["transform"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("removed 2 temp file(s) left by crashed runs"),
+        "{err}"
+    );
+    assert!(leftovers.iter().all(|p| !p.exists()));
+    assert!(fresh.exists());
+}

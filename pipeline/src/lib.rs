@@ -13,6 +13,7 @@
 
 pub mod alerts;
 mod backfill;
+mod housekeeping;
 mod json_file;
 mod lock;
 pub mod outcome;

@@ -15,6 +15,7 @@ pub mod clickhouse;
 pub mod generation;
 pub mod parquet;
 pub mod runs;
+pub mod sweep;
 
 use async_trait::async_trait;
 use polars::prelude::*;

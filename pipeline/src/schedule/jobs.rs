@@ -43,6 +43,7 @@ impl PipelineRunner {
         let storage = &self.pipeline.config().storage;
         // Between jobs the lock is free, so a hand-run command can go in.
         let _lock = DataDirLock::acquire(&storage.data_dir, storage.lock_timeout).await?;
+        self.pipeline.sweep_leftovers();
         let mut rendered = None;
         let rec = match job {
             JobId::Ingest(id) => {

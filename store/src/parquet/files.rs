@@ -27,10 +27,16 @@ pub(crate) fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<File, Sto
 pub(crate) fn write_atomic(dir: &Path, name: &str, df: &mut DataFrame) -> Result<(), StoreError> {
     let tmp = dir.join(format!(".tmp-{name}"));
     let dest = dir.join(name);
-    let file = write_parquet(&tmp, df)?;
-    file.sync_all().map_err(io("cannot sync", &tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, &dest).map_err(io("cannot rename into", &dest))?;
+    let written = write_parquet(&tmp, df).and_then(|file| {
+        file.sync_all().map_err(io("cannot sync", &tmp))?;
+        drop(file);
+        std::fs::rename(&tmp, &dest).map_err(io("cannot rename into", &dest))
+    });
+    if let Err(e) = written {
+        // A full disk must not stay full because of our half-written file.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     // The rename itself must survive a power cut too.
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -47,4 +53,24 @@ pub(crate) fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
     ParquetReader::new(file)
         .finish()
         .map_err(polars_err(format!("cannot read {}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The destination is a non-empty directory: the final rename fails.
+        std::fs::create_dir_all(dir.path().join("part.parquet/x")).unwrap();
+        let mut df = df!("a" => [1u64, 2]).unwrap();
+        let e = write_atomic(dir.path(), "part.parquet", &mut df).unwrap_err();
+        assert!(e.to_string().starts_with("cannot rename into"), "{e}");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["part.parquet"]);
+    }
 }
