@@ -17,6 +17,7 @@ mod backfill;
 mod browser;
 mod cli;
 mod clickhouse;
+mod diskfull;
 mod generations;
 mod import;
 mod lock;
