@@ -334,3 +334,45 @@ mod tests {
         assert_eq!(ok.smtp.unwrap().port(), 587);
     }
 }
+
+#[cfg(test)]
+mod arbitrary {
+    //! Arbitrary text as a config file: a config or a `file:line` error, never a panic.
+
+    use crate::{Config, ConfigError};
+    use proptest::prelude::*;
+
+    fn texts() -> impl Strategy<Value = String> {
+        let pieces = prop::collection::vec(
+            prop_oneof![
+                Just("[storage]\n".to_string()),
+                Just("[report]\n".to_string()),
+                Just("[[alerts]]\n".to_string()),
+                Just("[[sources]]\nid = \"a\"\nkind = \"file\"\npaths = [\"x\"]\n".to_string()),
+                Just("top_n = 0\n".to_string()),
+                Just("max_gap = \"9999999y\"\n".to_string()),
+                Just("on = [\"breakout\"]\n".to_string()),
+                Just("schedule = \"0 0 6 * * Mon\"\n".to_string()),
+                "[a-z_]{1,8} = [\"0-9a-z ]{0,12}\n",
+                "[ -~\n]{0,30}",
+            ],
+            0..10,
+        );
+        prop_oneof![
+            pieces.prop_map(|v| v.concat()),
+            prop::collection::vec(any::<char>(), 0..200).prop_map(|c| c.into_iter().collect())
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        #[test]
+        fn any_text_loads_or_fails_with_a_line(text in texts()) {
+            match Config::from_toml(&text, "t.toml") {
+                Ok(_) => {}
+                Err(ConfigError::Invalid { file, .. }) => prop_assert_eq!(file, "t.toml"),
+                Err(e) => prop_assert!(false, "unexpected error kind: {}", e),
+            }
+        }
+    }
+}

@@ -14,6 +14,8 @@
 pub mod alerts;
 mod backfill;
 mod housekeeping;
+#[cfg(test)]
+mod import_props;
 mod json_file;
 mod lock;
 pub mod outcome;

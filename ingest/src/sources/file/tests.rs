@@ -354,3 +354,46 @@ fn a_directory_or_a_symlink_loop_says_so() {
     let e = err_of(vec![a.display().to_string()]);
     assert!(e.contains("symbolic links"), "{e}");
 }
+
+mod arbitrary {
+    //! Arbitrary bytes as TSV, CSV and JSON lines: an answer (rows or a `file:line` error),
+    //! never a panic, and never a partial batch next to an error.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn lines() -> impl Strategy<Value = Vec<u8>> {
+        // Mostly plausible lines with damage, plus raw bytes.
+        let plausible = prop::collection::vec(
+            prop_oneof![
+                Just("2026-01-05 12:00:00\t1\n".to_string()),
+                Just("tag,observed_at,value\n".to_string()),
+                Just("x,2026-01-05T12:00:00Z,5\n".to_string()),
+                Just("{\"tag\":\"x\",\"day\":\"2026-01-05\",\"value\":\"7\"}\n".to_string()),
+                "[ -~\t]{0,40}\n",
+            ],
+            0..12,
+        )
+        .prop_map(|v| v.concat().into_bytes());
+        prop_oneof![plausible, prop::collection::vec(any::<u8>(), 0..300)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(bytes in lines(), ext in prop_oneof![Just("tsv"), Just("csv"), Just("jsonl")]) {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join(format!("azubi.{ext}"));
+            std::fs::write(&p, &bytes).unwrap();
+            match source(vec![p.display().to_string()], None).read_all(&NoProgress) {
+                Ok(b) => prop_assert!(b.len() <= bytes.len()),
+                Err(e) => {
+                    let e = e.to_string();
+                    prop_assert!(e.starts_with(&p.display().to_string()), "{}", e);
+                    // Quoted input is capped: the error stays short whatever the line.
+                    prop_assert!(e.len() < p.display().to_string().len() + 600, "{}", e);
+                }
+            }
+        }
+    }
+}
