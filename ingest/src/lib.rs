@@ -64,6 +64,9 @@ pub enum IngestError {
         /// The source's id.
         source_id: String,
     },
+    /// A directory was given where files are read.
+    #[error("{0} is a directory: give files or a glob such as {0}/*.tsv")]
+    IsDirectory(String),
     /// A glob pattern matched nothing or is invalid.
     #[error("{pattern}: {message}")]
     Pattern {

@@ -52,10 +52,10 @@ impl FileSource {
             if !is_glob {
                 let p = PathBuf::from(pattern);
                 let problem = match std::fs::metadata(&p) {
-                    Ok(m) if m.is_dir() => Some(format!(
-                        "is a directory: give files or a glob such as {}/*.tsv",
-                        pattern.trim_end_matches('/')
-                    )),
+                    Ok(m) if m.is_dir() => {
+                        let dir = pattern.trim_end_matches('/').to_string();
+                        return Err(IngestError::IsDirectory(dir));
+                    }
                     Ok(_) => None,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         Some("no such file".into())

@@ -345,7 +345,7 @@ fn a_directory_or_a_symlink_loop_says_so() {
     let d = dir.path().display().to_string();
     assert_eq!(
         err_of(vec![d.clone()]),
-        format!("{d}: is a directory: give files or a glob such as {d}/*.tsv")
+        format!("{d} is a directory: give files or a glob such as {d}/*.tsv")
     );
     let a = dir.path().join("a.tsv");
     let b = dir.path().join("b.tsv");
