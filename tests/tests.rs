@@ -23,6 +23,7 @@ mod import;
 mod lock;
 mod report;
 mod schedule;
+mod smtp;
 mod sources;
 mod transform;
 mod util;
