@@ -14,7 +14,7 @@ pub async fn run(cfg: &Config, command: DbCommand) -> Result<()> {
             || ClickHouseConfig::default().database,
             |c| c.database.clone(),
         );
-        print!(
+        out!(
             "{}",
             if args.swap {
                 tagpulse_store::clickhouse::schema::weekly_script(&database)
@@ -31,9 +31,9 @@ pub async fn run(cfg: &Config, command: DbCommand) -> Result<()> {
         DbCommand::Migrate => {
             let done = store.migrate().await?;
             for (version, name) in &done.applied {
-                println!("applied migration {version}: {name}");
+                outln!("applied migration {version}: {name}");
             }
-            println!(
+            outln!(
                 "{}: schema version {} ({})",
                 store.describe(),
                 done.version,
@@ -46,24 +46,24 @@ pub async fn run(cfg: &Config, command: DbCommand) -> Result<()> {
         }
         DbCommand::Status => {
             let st = store.status().await?;
-            println!("{}", store.describe());
-            println!("server version {}", st.server_version);
+            outln!("{}", store.describe());
+            outln!("server version {}", st.server_version);
             for (version, name, at) in &st.applied {
-                println!(
+                outln!(
                     "  applied  {version:>3}  {name}  ({})",
                     at.format("%Y-%m-%d %H:%M:%S UTC")
                 );
             }
             for (version, name) in &st.pending {
-                println!("  pending  {version:>3}  {name}");
+                outln!("  pending  {version:>3}  {name}");
             }
             if !st.pending.is_empty() {
-                println!("run `tagpulse db migrate` (or any command that writes) to apply the pending migrations");
+                outln!("run `tagpulse db migrate` (or any command that writes) to apply the pending migrations");
             }
             for (table, rows) in &st.tables {
-                println!("  {table:<26} {rows:>12} rows");
+                outln!("  {table:<26} {rows:>12} rows");
             }
-            println!(
+            outln!(
                 "spool: {} part(s) waiting for delivery in {}",
                 st.spooled_parts,
                 tagpulse_store::ClickHouseStore::spool_dir(&cfg.storage.data_dir, store.database())
@@ -72,7 +72,7 @@ pub async fn run(cfg: &Config, command: DbCommand) -> Result<()> {
         }
         DbCommand::Export(args) => {
             let moved = store.export_parquet(&args.dir).await?;
-            println!(
+            outln!(
                 "exported {} snapshots, {} daily counts and {} weekly tag rows to the Parquet lake at {} ({:.1}s)",
                 moved.snapshots,
                 moved.daily,
@@ -83,7 +83,7 @@ pub async fn run(cfg: &Config, command: DbCommand) -> Result<()> {
         }
         DbCommand::ImportParquet(args) => {
             let moved = store.import_parquet(&args.dir).await?;
-            println!(
+            outln!(
                 "imported {} snapshots, {} daily counts and {} weekly tag rows from {} into {} ({:.1}s)",
                 moved.snapshots,
                 moved.daily,

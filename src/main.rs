@@ -2,6 +2,8 @@
 //! the pipeline's jobs and maps their outcomes to messages and exit codes. No pipeline
 //! policy and no metric logic live here (see `tagpulse-pipeline`).
 
+#[macro_use]
+mod out;
 mod cli;
 mod db;
 mod logging;
@@ -156,7 +158,7 @@ async fn execute(pipeline: &Pipeline, command: Command, rec: RunRecord) -> Resul
                     &Bars,
                 )
                 .await?;
-            println!(
+            outln!(
                 "imported {} snapshots and {} daily counts from {} file(s) into {} in {:.1}s",
                 out.snapshots,
                 out.daily,
@@ -170,7 +172,7 @@ async fn execute(pipeline: &Pipeline, command: Command, rec: RunRecord) -> Resul
         Command::Backfill(args) => sources_cmd::backfill(pipeline, args, rec).await?,
         Command::Transform => {
             let out = pipeline.recompute().await?;
-            println!(
+            outln!(
                 "weekly tables: {} tag rows, {} occupation rows, {} brand rows ({:.1}s)",
                 out.tag_rows,
                 out.occupation_rows,
@@ -193,9 +195,11 @@ async fn execute(pipeline: &Pipeline, command: Command, rec: RunRecord) -> Resul
             }
             let out = pipeline.run(&render_request(&args), &Bars).await;
             if let Ok(r) = &out.recompute {
-                println!(
+                outln!(
                     "weekly tables: {} tag rows, {} occupation rows, {} brand rows",
-                    r.tag_rows, r.occupation_rows, r.brand_rows
+                    r.tag_rows,
+                    r.occupation_rows,
+                    r.brand_rows
                 );
             }
             if let Some(Ok(r)) = &out.render {
@@ -257,7 +261,7 @@ fn open_pipeline(cfg: Config) -> Result<Pipeline> {
 }
 
 fn print_report(out: &tagpulse_pipeline::RenderOutcome) {
-    println!(
+    outln!(
         "report for {} written to {}",
         iso_week_label(out.week),
         out.dir.join("index.html").display()

@@ -9,7 +9,7 @@ use tagpulse_ingest::Source;
 /// Prints the resolved configuration.
 pub fn print_config(cfg: &Config, sources: &[Box<dyn Source>]) {
     match &cfg.storage.clickhouse {
-        Some(ch) if cfg.storage.backend == tagpulse_config::Backend::Clickhouse => println!(
+        Some(ch) if cfg.storage.backend == tagpulse_config::Backend::Clickhouse => outln!(
             "storage: ClickHouse database {} at {} (user {}, password {}), spool in {}",
             ch.database,
             ch.url,
@@ -21,34 +21,34 @@ pub fn print_config(cfg: &Config, sources: &[Box<dyn Source>]) {
             },
             cfg.storage.data_dir.display()
         ),
-        _ => println!(
+        _ => outln!(
             "storage: {:?} at {}",
             cfg.storage.backend,
             cfg.storage.data_dir.display()
         ),
     }
-    println!("sources: {}", cfg.sources.len());
+    outln!("sources: {}", cfg.sources.len());
     for s in sources {
-        println!("  {}", s.describe());
+        outln!("  {}", s.describe());
     }
-    println!(
+    outln!(
         "occupations: {} ({} distinct tags)",
         cfg.occupations.len(),
         tagpulse_config::occupations_by_tag(&cfg.occupations).len()
     );
     for b in &cfg.brands {
-        println!(
+        outln!(
             "brand: {} ({} tags) vs {}",
             b.name,
             b.tags.len(),
             b.occupations.join(", ")
         );
     }
-    println!(
+    outln!(
         "max_gap: {}",
         humantime::format_duration(cfg.transform.max_gap)
     );
-    println!(
+    outln!(
         "report: {} (top {})",
         cfg.report.out_dir.display(),
         cfg.report.top_n
@@ -59,7 +59,7 @@ pub fn print_config(cfg: &Config, sources: &[Box<dyn Source>]) {
 /// the configured zone, after `after`.
 pub fn print_schedule(cfg: &Config, after: DateTime<Utc>) {
     let tz = cfg.schedule.tz();
-    println!("jobs (times in {tz}):");
+    outln!("jobs (times in {tz}):");
     let mut jobs: Vec<(String, &Cron)> = cfg
         .sources
         .iter()
@@ -74,7 +74,7 @@ pub fn print_schedule(cfg: &Config, after: DateTime<Utc>) {
             .take(3)
             .map(|t| t.format("%Y-%m-%d %H:%M:%S %Z").to_string())
             .collect();
-        println!(
+        outln!(
             "  {name:<width$}  {:<expr_width$}  {}",
             cron.expr(),
             next.join(", ")
@@ -88,12 +88,12 @@ pub async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
     let pipeline = crate::open_pipeline(cfg)?;
     let history = pipeline.history()?;
     let cfg = pipeline.config();
-    println!("data: {}", pipeline.describe_store());
-    println!();
+    outln!("data: {}", pipeline.describe_store());
+    outln!();
     if history.runs.is_empty() {
-        println!("last runs: none recorded yet");
+        outln!("last runs: none recorded yet");
     } else {
-        println!("last runs (newest first):");
+        outln!("last runs (newest first):");
         for r in history.latest(runs) {
             let secs = (r.finished_at - r.started_at).as_seconds_f64();
             let mut line = format!(
@@ -108,15 +108,15 @@ pub async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
             if !r.message.is_empty() {
                 line.push_str(&format!("  {}", clip(&r.message, 100)));
             }
-            println!("{line}");
+            outln!("{line}");
         }
     }
-    println!();
+    outln!();
     let fresh = pipeline.freshness(&history).await?;
     if fresh.is_empty() {
-        println!("sources: none configured, nothing stored");
+        outln!("sources: none configured, nothing stored");
     } else {
-        println!("sources:");
+        outln!("sources:");
     }
     for f in fresh {
         let newest = match f.newest {
@@ -163,10 +163,10 @@ pub async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
                 None => "no run recorded".into(),
             },
         };
-        println!("  {}: {newest}; {last}", f.source);
+        outln!("  {}: {newest}; {last}", f.source);
         if let (Some((r, _)), Some(ok)) = (&f.last_run, f.last_success) {
             if ok < r.started_at {
-                println!(
+                outln!(
                     "    last successful run {} ({} ago)",
                     ok.format("%Y-%m-%d %H:%MZ"),
                     ago(now - ok)
@@ -175,8 +175,8 @@ pub async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
         }
     }
     if !cfg.alerts.is_empty() {
-        println!();
-        println!("alerts:");
+        outln!();
+        outln!("alerts:");
         let states = tagpulse_pipeline::alerts::state::AlertState::all(&cfg.storage.data_dir);
         for a in &cfg.alerts {
             let state = states.iter().find(|(id, _)| *id == a.id).map(|(_, s)| s);
@@ -204,11 +204,11 @@ pub async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
                             .unwrap_or_default()
                     ),
                 };
-                println!("  {} {name}: {line}", a.id);
+                outln!("  {} {name}: {line}", a.id);
             }
         }
     }
-    println!();
+    outln!();
     print_schedule(cfg, now);
     Ok(())
 }

@@ -18,9 +18,9 @@ pub async fn ingest(pipeline: &Pipeline, args: IngestArgs, rec: RunRecord) -> Re
     let outcomes = pipeline.ingest_sources(&args.sources, &Bars).await?;
     let mut failed = 0;
     for o in &outcomes {
-        println!("{}", o.describe());
+        outln!("{}", o.describe());
         for f in &o.failures {
-            println!("  {f}");
+            outln!("  {f}");
         }
         if !o.is_ok() {
             failed += 1;
@@ -46,14 +46,20 @@ pub async fn backfill(pipeline: &Pipeline, args: BackfillArgs, rec: RunRecord) -
     };
     let o = pipeline.backfill(&req, &Bars).await?;
     if let Some(day) = o.resumed_after {
-        println!("{}: resumed after {day}", o.source);
+        outln!("{}: resumed after {day}", o.source);
     }
-    println!(
+    outln!(
         "{}: {} to {}: {} of {} window(s) done; stored {} snapshots and {} daily counts",
-        o.source, o.from, o.to, o.windows_done, o.windows, o.snapshots, o.daily
+        o.source,
+        o.from,
+        o.to,
+        o.windows_done,
+        o.windows,
+        o.snapshots,
+        o.daily
     );
     for f in &o.failures {
-        println!("  {f}");
+        outln!("  {f}");
     }
     let failure = if let Some(why) = &o.stopped {
         Some(format!(
@@ -92,12 +98,12 @@ pub async fn check(pipeline: &Pipeline, args: CheckArgs) -> Result<()> {
             None => match pipeline.tags_of(source).into_iter().next() {
                 Some(t) => t,
                 None => {
-                    println!("{}: no tags to check", source.id());
+                    outln!("{}: no tags to check", source.id());
                     continue;
                 }
             },
         };
-        println!("{} — #{}", source.describe(), tag.as_str());
+        outln!("{} — #{}", source.describe(), tag.as_str());
         match source.check(&tag).await {
             Ok(ways) => {
                 for (way, fetched) in ways {
@@ -105,10 +111,10 @@ pub async fn check(pipeline: &Pipeline, args: CheckArgs) -> Result<()> {
                     print_way(&way, &fetched);
                 }
             }
-            Err(e) => println!("  error: {e}"),
+            Err(e) => outln!("  error: {e}"),
         }
     }
-    println!("(nothing was stored)");
+    outln!("(nothing was stored)");
     if !any_ok {
         bail!("no source answered with data");
     }
@@ -117,13 +123,13 @@ pub async fn check(pipeline: &Pipeline, args: CheckArgs) -> Result<()> {
 
 fn print_way(way: &str, fetched: &Fetched) {
     for f in &fetched.failures {
-        println!("  {way}: failed: {}: {}", f.kind, f.detail);
+        outln!("  {way}: failed: {}: {}", f.kind, f.detail);
     }
     if fetched.failures.is_empty() && fetched.batch.is_empty() {
-        println!("  {way}: answered, nothing to store");
+        outln!("  {way}: answered, nothing to store");
     }
     for s in &fetched.batch.snapshots {
-        println!(
+        outln!(
             "  {way}: would store snapshot {}/{} #{} = {} at {}",
             s.platform,
             s.metric,
@@ -133,7 +139,7 @@ fn print_way(way: &str, fetched: &Fetched) {
         );
     }
     for d in &fetched.batch.daily {
-        println!(
+        outln!(
             "  {way}: would store daily count {}/{} #{} {} = {}",
             d.platform,
             d.metric,

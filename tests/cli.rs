@@ -239,3 +239,23 @@ fn a_writing_command_sweeps_what_crashed_runs_left() {
     assert!(leftovers.iter().all(|p| !p.exists()));
     assert!(fresh.exists());
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(BIN)
+        .args(["config"])
+        .current_dir(dir.path())
+        .env_remove("TAGPULSE_CONFIG")
+        .env_remove("TAGPULSE_DATA_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `tagpulse config | head -0`: the reader is gone before the first line.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
