@@ -226,9 +226,5 @@ fn ago(d: chrono::TimeDelta) -> String {
 
 /// At most `n` characters of `s` on one line, then `…`.
 fn clip(s: &str, n: usize) -> String {
-    let one_line = s.replace('\n', " ");
-    match one_line.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…", &one_line[..i]),
-        None => one_line,
-    }
+    tagpulse_config::clip(&s.replace('\n', " "), n).into_owned()
 }

@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use chrono::Duration;
 use serde_json::Value;
@@ -16,11 +15,7 @@ use crate::smtp::smtp_server;
 use crate::util::*;
 
 fn run(dir: &Path, args: &[&str], hook: &str) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TAGPULSE_CONFIG")
-        .env_remove("TAGPULSE_DATA_DIR")
+    command(dir, args)
         .env("TP_TEST_HOOK", hook)
         .output()
         .unwrap()

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
@@ -72,12 +72,7 @@ async fn research_server() -> MockServer {
 }
 
 fn backfill(d: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("backfill")
-        .args(args)
-        .current_dir(d)
-        .env_remove("TAGPULSE_CONFIG")
-        .env_remove("TAGPULSE_DATA_DIR")
+    command(d, &[&["backfill"], args].concat())
         .env("TAGPULSE_TIKTOK_CLIENT_KEY", "research-key")
         .env("TAGPULSE_TIKTOK_CLIENT_SECRET", "research-secret-value")
         .output()

@@ -172,14 +172,9 @@ fn workdir() -> (tempfile::TempDir, PathBuf) {
     (dir, tmp)
 }
 
-fn command(d: &Path, tmp: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(d)
-        .env_remove("TAGPULSE_CONFIG")
-        .env_remove("TAGPULSE_DATA_DIR")
-        .env("TMPDIR", tmp)
-        .env("NO_COLOR", "1");
+fn in_tmp(d: &Path, tmp: &Path, args: &[&str]) -> Command {
+    let mut cmd = command(d, args);
+    cmd.env("TMPDIR", tmp);
     cmd
 }
 
@@ -235,7 +230,7 @@ async fn browser_reads_page_data_and_signed_calls_and_stores_only_counters() {
     let (server, dir, tmp) = setup(&tags, "20s").await;
     let d = dir.path();
 
-    let out = command(d, &tmp, &["ingest", "--source", "tt"])
+    let out = in_tmp(d, &tmp, &["ingest", "--source", "tt"])
         .output()
         .unwrap();
     let all = text(&out);
@@ -274,7 +269,7 @@ async fn browser_reads_page_data_and_signed_calls_and_stores_only_counters() {
     );
 
     // Plain HTTP cannot get the signed counters: the same tag through `json` is blocked.
-    let check = command(
+    let check = in_tmp(
         d,
         &tmp,
         &["sources", "check", "--source", "tt", "--tag", "signed"],
@@ -319,7 +314,7 @@ async fn a_page_that_never_loads_times_out_and_the_browser_is_closed() {
     let (_server, dir, tmp) = setup(&["slow", "rehydrated"], "3s").await;
     let d = dir.path();
     let started = Instant::now();
-    let out = command(d, &tmp, &["ingest", "--source", "tt"])
+    let out = in_tmp(d, &tmp, &["ingest", "--source", "tt"])
         .output()
         .unwrap();
     let all = text(&out);
@@ -344,7 +339,7 @@ async fn a_page_that_never_loads_times_out_and_the_browser_is_closed() {
 async fn ctrl_c_closes_the_browser_and_stores_nothing() {
     let (server, dir, tmp) = setup(&["rehydrated", "slow"], "60s").await;
     let d = dir.path();
-    let child = command(d, &tmp, &["run"])
+    let child = in_tmp(d, &tmp, &["run"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -399,7 +394,7 @@ fn a_missing_browser_says_how_to_install_one() {
         )
     };
     fs::write(d.join("tagpulse.toml"), cfg("")).unwrap();
-    let out = command(d, &tmp, &["ingest", "--source", "tt"])
+    let out = in_tmp(d, &tmp, &["ingest", "--source", "tt"])
         .env("PATH", d.join("empty-path"))
         .output()
         .unwrap();
@@ -414,7 +409,7 @@ fn a_missing_browser_says_how_to_install_one() {
         cfg("browser = \"/nonexistent/chromium\"\n"),
     )
     .unwrap();
-    let out = command(d, &tmp, &["ingest", "--source", "tt"])
+    let out = in_tmp(d, &tmp, &["ingest", "--source", "tt"])
         .output()
         .unwrap();
     let all = text(&out);
@@ -423,7 +418,7 @@ fn a_missing_browser_says_how_to_install_one() {
         "{all}"
     );
     fs::write(d.join("tagpulse.toml"), cfg("browser = \"/bin/true\"\n")).unwrap();
-    let out = command(d, &tmp, &["ingest", "--source", "tt"])
+    let out = in_tmp(d, &tmp, &["ingest", "--source", "tt"])
         .output()
         .unwrap();
     let all = text(&out);

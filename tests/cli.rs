@@ -182,11 +182,7 @@ async fn a_clickhouse_error_body_is_capped_and_the_password_masked() {
         ),
     )
     .unwrap();
-    let out = std::process::Command::new(BIN)
-        .args(["db", "status"])
-        .current_dir(d)
-        .env_remove("TAGPULSE_CONFIG")
-        .env_remove("TAGPULSE_DATA_DIR")
+    let out = command(d, &["db", "status"])
         .env("TAGPULSE_CLICKHOUSE_PASSWORD", "hunter2-secret")
         .env("TAGPULSE_LOG", "debug")
         .output()
@@ -243,11 +239,7 @@ fn a_writing_command_sweeps_what_crashed_runs_left() {
 #[test]
 fn a_reader_that_goes_away_ends_the_output_quietly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(BIN)
-        .args(["config"])
-        .current_dir(dir.path())
-        .env_remove("TAGPULSE_CONFIG")
-        .env_remove("TAGPULSE_DATA_DIR")
+    let mut child = command(dir.path(), &["config"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tagpulse_model::tables::WEEKLY_TABLES;
@@ -15,11 +15,7 @@ use crate::util::*;
 const KILLS: u32 = 14;
 
 fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TAGPULSE_CONFIG")
-        .env_remove("TAGPULSE_DATA_DIR")
+    command(dir, args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -2,7 +2,7 @@
 //! to `storage.lock_timeout` and then names the holder's PID, or goes on once it is free.
 
 use std::fs;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -37,11 +37,7 @@ async fn a_second_writer_waits_for_the_first_or_names_it() {
     fs::write(d.join("patient.toml"), config(&server, "60s")).unwrap();
     fs::write(d.join("azubi.tsv"), "2026-01-05 12:00:00\t100\n").unwrap();
 
-    let holder = Command::new(BIN)
-        .args(["ingest"])
-        .current_dir(d)
-        .env_remove("TAGPULSE_CONFIG")
-        .env_remove("TAGPULSE_DATA_DIR")
+    let holder = command(d, &["ingest"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

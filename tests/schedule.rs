@@ -29,12 +29,7 @@ fn config(report_cron: &str) -> String {
 
 /// Starts the daemon in `dir` (logging JSON); its stderr lines arrive on the receiver.
 fn start(dir: &Path) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(BIN)
-        .args(["--log-format", "json", "schedule"])
-        .current_dir(dir)
-        .env_remove("TAGPULSE_CONFIG")
-        .env_remove("TAGPULSE_DATA_DIR")
-        .env("NO_COLOR", "1")
+    let mut child = command(dir, &["--log-format", "json", "schedule"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

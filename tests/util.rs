@@ -32,15 +32,20 @@ pub fn import_and_transform(dir: &Path, glob: &str) -> DataFrame {
     read(&dir.join("data/weekly/weekly_tag_metrics.parquet"))
 }
 
-pub fn tagpulse(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
+/// `tagpulse ARGS` in `dir`, free of the caller's config and data-dir overrides, without
+/// colour; add env vars or pipes, then run it.
+pub fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
         .current_dir(dir)
         .env_remove("TAGPULSE_CONFIG")
         .env_remove("TAGPULSE_DATA_DIR")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tagpulse")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+pub fn tagpulse(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().expect("run tagpulse")
 }
 
 pub fn ok(dir: &Path, args: &[&str]) -> String {

@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer};
 
 mod alerts;
+mod checks;
 pub mod diagnostics;
 mod schedule;
 mod source_entry;
@@ -24,7 +25,7 @@ mod taxonomy;
 pub use alerts::{
     AlertConfig, EmailTarget, Rule, SmtpConfig, SmtpSecurity, WebhookFormat, WebhookTarget,
 };
-use diagnostics::{invalid_at, parse_toml};
+use diagnostics::parse_toml;
 pub use diagnostics::{key, Diagnostics, KeySegment};
 pub use schedule::{default_report_schedule, default_source_schedule, Cron, ScheduleConfig};
 pub use source_entry::SourceEntry;
@@ -32,6 +33,7 @@ pub use storage::{
     check_clickhouse_url, check_identifier, Backend, ClickHouseConfig, StorageConfig,
     CLICKHOUSE_PASSWORD_ENV,
 };
+pub use tagpulse_model::text::clip;
 pub use tagpulse_model::{iso_week_label, parse_ident, parse_iso_week, tag, Tag, TagError};
 use taxonomy::merge_taxonomy;
 pub use taxonomy::{default_taxonomy, occupation_pairs, occupations_by_tag, Brand, Occupation};
@@ -264,130 +266,6 @@ impl Config {
     pub fn builtin() -> Config {
         Config::from_toml("", "<built-in>")
             .expect("empty config with the shipped taxonomy is valid")
-    }
-
-    fn validate(&self, text: &str, file: &str) -> Result<(), ConfigError> {
-        if self.storage.backend == Backend::Clickhouse && self.storage.clickhouse.is_none() {
-            return Err(invalid_at(
-                text,
-                file,
-                &[key("storage"), key("backend")],
-                "backend = \"clickhouse\" needs a [storage.clickhouse] section (url, database, user)"
-                    .into(),
-            ));
-        }
-        if self
-            .storage
-            .clickhouse
-            .as_ref()
-            .is_some_and(|c| c.batch_rows == 0)
-        {
-            return Err(invalid_at(
-                text,
-                file,
-                &[key("storage"), key("clickhouse"), key("batch_rows")],
-                "batch_rows must be at least 1".into(),
-            ));
-        }
-        let mut ids = BTreeSet::new();
-        for (i, s) in self.sources.iter().enumerate() {
-            if s.id.is_empty() || !ids.insert(s.id.clone()) {
-                return Err(invalid_at(
-                    text,
-                    file,
-                    &[key("sources"), KeySegment::Idx(i), key("id")],
-                    format!("source id {:?} is empty or used twice", s.id),
-                ));
-            }
-        }
-        let mut names = BTreeSet::new();
-        for (i, o) in self.occupations.iter().enumerate() {
-            if o.name.trim().is_empty() || !names.insert(o.name.clone()) {
-                return Err(invalid_at(
-                    text,
-                    file,
-                    &[key("occupations"), KeySegment::Idx(i), key("name")],
-                    format!("occupation name {:?} is empty or used twice", o.name),
-                ));
-            }
-        }
-        // Longer gaps than a year are not gaps any more; huge values overflow the transform.
-        if self.transform.max_gap > Duration::from_secs(365 * 86_400) {
-            return Err(invalid_at(
-                text,
-                file,
-                &[key("transform"), key("max_gap")],
-                format!(
-                    "max_gap {} is longer than the maximum, 365 days",
-                    humantime::format_duration(self.transform.max_gap)
-                ),
-            ));
-        }
-        self.check_out_dir(text, file)?;
-        if self.report.top_n == 0 || self.report.top_n > 100 {
-            return Err(invalid_at(
-                text,
-                file,
-                &[key("report"), key("top_n")],
-                format!("top_n must be 1 to 100, not {}", self.report.top_n),
-            ));
-        }
-        Ok(())
-    }
-
-    /// The report must not write into the lake, nor the lake into the report.
-    fn check_out_dir(&self, text: &str, file: &str) -> Result<(), ConfigError> {
-        let at =
-            |message: String| invalid_at(text, file, &[key("report"), key("out_dir")], message);
-        let out = &self.report.out_dir;
-        if out.is_file() {
-            return Err(at(format!("{} is a file, not a directory", out.display())));
-        }
-        let (Ok(o), Ok(d)) = (
-            std::path::absolute(out),
-            std::path::absolute(&self.storage.data_dir),
-        ) else {
-            return Ok(());
-        };
-        if o.starts_with(&d) || d.starts_with(&o) {
-            return Err(at(format!(
-                "{} and storage.data_dir {} overlap: the report would write into the data (or the reverse); give them separate folders",
-                out.display(),
-                self.storage.data_dir.display()
-            )));
-        }
-        Ok(())
-    }
-
-    fn check_brands(&self, text: &str, file: &str) -> Result<(), ConfigError> {
-        let known: BTreeSet<&str> = self.occupations.iter().map(|o| o.name.as_str()).collect();
-        let mut names = BTreeSet::new();
-        for (i, b) in self.brands.iter().enumerate() {
-            if b.name.trim().is_empty() || !names.insert(b.name.clone()) {
-                return Err(invalid_at(
-                    text,
-                    file,
-                    &[key("brands"), KeySegment::Idx(i), key("name")],
-                    format!("brand name {:?} is empty or used twice", b.name),
-                ));
-            }
-            for (j, o) in b.occupations.iter().enumerate() {
-                if !known.contains(o.as_str()) {
-                    return Err(invalid_at(
-                        text,
-                        file,
-                        &[
-                            key("brands"),
-                            KeySegment::Idx(i),
-                            key("occupations"),
-                            KeySegment::Idx(j),
-                        ],
-                        format!("unknown occupation {o:?} (not in the taxonomy)"),
-                    ));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Every tag the taxonomy and the brands name, sorted and distinct.

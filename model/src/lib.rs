@@ -11,12 +11,13 @@ pub mod observation;
 pub mod signal;
 pub mod tables;
 pub mod tag;
+pub mod text;
 pub mod week;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-pub use observation::{dedup_latest, DailyCount, ObservationBatch, Snapshot};
+pub use observation::{dedup_latest, implausible_time, DailyCount, ObservationBatch, Snapshot};
 pub use tables::{ColumnDef, ColumnType, SchemaError, TableDef, SIGNAL_COLUMNS};
 pub use tag::{parse_ident, Tag, TagError};
 pub use week::{date_from_days, days_from_date, iso_week_label, parse_iso_week};

@@ -50,6 +50,19 @@ pub struct ObservationBatch {
     pub daily: Vec<DailyCount>,
 }
 
+/// Why `t` cannot be an observation's time, as the end of a sentence: before 1970-01-01
+/// (ClickHouse cannot hold it either) or more than 24 hours after `now` (a clock or a
+/// typo, not data); `None` when it can.
+pub fn implausible_time(t: DateTime<Utc>, now: DateTime<Utc>) -> Option<&'static str> {
+    if t.timestamp() < 0 {
+        Some("is before 1970-01-01")
+    } else if t > now + chrono::Duration::hours(24) {
+        Some("is more than 24 hours in the future")
+    } else {
+        None
+    }
+}
+
 impl ObservationBatch {
     /// An empty batch for `source`.
     pub fn new(source: impl Into<String>) -> Self {
@@ -61,10 +74,9 @@ impl ObservationBatch {
 
     /// Drops observations before 1970 or more than 24 hours after `now` (a platform's
     /// clock or a parse gone wrong, never data) and returns how many went.
-    pub fn retain_plausible(&mut self, now: chrono::DateTime<chrono::Utc>) -> usize {
+    pub fn retain_plausible(&mut self, now: DateTime<Utc>) -> usize {
         let before = self.len();
-        let latest = now + chrono::Duration::hours(24);
-        let ok = |t: chrono::DateTime<chrono::Utc>| t.timestamp() >= 0 && t <= latest;
+        let ok = |t: DateTime<Utc>| implausible_time(t, now).is_none();
         self.snapshots.retain(|s| ok(s.observed_at));
         self.daily
             .retain(|d| ok(d.day.and_time(Default::default()).and_utc()));

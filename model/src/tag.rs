@@ -128,10 +128,7 @@ pub fn parse_ident(what: &'static str, input: &str) -> Result<String, TagError> 
 /// The input as an error quotes it: at most 100 characters, then `…` (a tag column
 /// holding a whole 50 MB line must not flood the terminal).
 fn shown(input: &str) -> String {
-    match input.char_indices().nth(100) {
-        Some((i, _)) => format!("{}…", &input[..i]),
-        None => input.to_string(),
-    }
+    crate::text::clip(input, 100).into_owned()
 }
 
 #[cfg(test)]

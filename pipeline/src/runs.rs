@@ -120,6 +120,14 @@ impl SourceRecord {
         }
     }
 
+    /// `failed_by_kind` read back: (kind, tags) pairs, as `by_kind` wrote them.
+    pub fn failed_kinds(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.failed_by_kind
+            .split_whitespace()
+            .filter_map(|part| part.split_once('='))
+            .map(|(kind, n)| (kind, n.parse().unwrap_or(0)))
+    }
+
     /// True when the source stored (or spooled) what it fetched.
     pub fn delivered(&self) -> bool {
         self.status != "failed"
@@ -231,28 +239,27 @@ impl RunRecord {
 
     /// The record as one row of `runs` and its rows of `run_sources`.
     pub fn frames(&self) -> PolarsResult<(DataFrame, DataFrame)> {
-        let ms = |t: DateTime<Utc>| -> PolarsResult<Series> {
-            Series::new("t".into(), [t.timestamp_millis()])
+        // `n` copies of `t` as the model's millisecond timestamp column.
+        let ms = |t: DateTime<Utc>, n: usize| -> PolarsResult<Series> {
+            Series::new("t".into(), vec![t.timestamp_millis(); n])
                 .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
         };
         let runs = df!(
             "run_id" => [self.run_id.as_str()],
             "job" => [self.job.as_str()],
             "trigger" => [self.trigger.as_str()],
-            "started_at" => ms(self.started_at)?,
-            "finished_at" => ms(self.finished_at)?,
+            "started_at" => ms(self.started_at, 1)?,
+            "finished_at" => ms(self.finished_at, 1)?,
             "outcome" => [self.outcome.as_str()],
             "rows_written" => [self.rows_written],
             "message" => [self.message.as_str()],
         )?;
         let s = &self.sources;
         let n = s.len();
-        let started = Series::new("t".into(), vec![self.started_at.timestamp_millis(); n])
-            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?;
         let sources = df!(
             "run_id" => vec![self.run_id.as_str(); n],
             "source" => s.iter().map(|r| r.source.as_str()).collect::<Vec<_>>(),
-            "started_at" => started,
+            "started_at" => ms(self.started_at, n)?,
             "status" => s.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
             "observations" => s.iter().map(|r| r.observations).collect::<Vec<_>>(),
             "tags_ok" => s.iter().map(|r| r.tags_ok).collect::<Vec<_>>(),

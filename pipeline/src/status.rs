@@ -1,8 +1,9 @@
 //! `tagpulse status`'s data: each source's freshness (its newest stored observation and
 //! its last run) next to the run history.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use polars::prelude::*;
+use tagpulse_model::date_from_days;
 
 use crate::runs::{RunHistory, RunRecord, SourceRecord};
 use crate::{Pipeline, PipelineError};
@@ -50,10 +51,8 @@ impl Pipeline {
         }
         let src = days.column("source")?.str()?.clone();
         let d = days.column("d")?.i32()?.clone();
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid");
         for (s, v) in src.iter().zip(d.iter()) {
-            if let (Some(s), Some(v)) = (s, v) {
-                let end = epoch + chrono::Days::new(v as u64 + 1);
+            if let (Some(s), Some(end)) = (s, v.and_then(|v| date_from_days(v + 1))) {
                 newest.push((s.to_string(), end.and_time(Default::default()).and_utc()));
             }
         }

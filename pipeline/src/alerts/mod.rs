@@ -54,7 +54,8 @@ impl Pipeline {
         let tables = self.store.read_weekly().await.ok();
         let sources: Vec<String> = self.sources.iter().map(|s| s.id().to_string()).collect();
         let data_dir = &self.cfg.storage.data_dir;
-        let client = send::http_client();
+        // Built once, and only when a webhook has something to send (it reads the CA roots).
+        let client = std::cell::OnceCell::new();
         let mut out = Vec::new();
         for alert in &self.cfg.alerts {
             let mut state = AlertState::load(data_dir, &alert.id, now)?;
@@ -73,7 +74,7 @@ impl Pipeline {
                 if !new.is_empty() {
                     let ts = state.targets.entry("webhook".into()).or_default();
                     let body = send::webhook_body(w.format, &alert.id, &title(alert, &new), &new);
-                    let result = send::post(&client, w, &body).await;
+                    let result = send::post(client.get_or_init(send::http_client), w, &body).await;
                     out.push(settle(alert, "webhook", ts, &keys(&new), result, now));
                 }
             }

@@ -107,15 +107,13 @@ impl RunObserver for Metrics {
                 .set(rec.started_at.timestamp());
         }
         for s in &rec.sources {
-            for part in s.failed_by_kind.split_whitespace() {
-                if let Some((kind, n)) = part.split_once('=') {
-                    self.tags_failed
-                        .get_or_create(&SourceKind {
-                            source: s.source.clone(),
-                            kind: kind.into(),
-                        })
-                        .inc_by(n.parse().unwrap_or(0));
-                }
+            for (kind, n) in s.failed_kinds() {
+                self.tags_failed
+                    .get_or_create(&SourceKind {
+                        source: s.source.clone(),
+                        kind: kind.into(),
+                    })
+                    .inc_by(n);
             }
         }
     }

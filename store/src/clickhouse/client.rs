@@ -40,8 +40,8 @@ pub(super) fn redact(message: &str, secrets: &[String]) -> String {
     for s in secrets.iter().filter(|s| s.len() >= 3) {
         out = out.replace(s.as_str(), "***");
     }
-    match out.char_indices().nth(MAX_SERVER_TEXT) {
-        Some((i, _)) => format!("{}… ({} characters in all)", &out[..i], out.chars().count()),
+    match tagpulse_model::text::char_prefix(&out, MAX_SERVER_TEXT) {
+        Some(head) => format!("{head}… ({} characters in all)", out.chars().count()),
         None => out,
     }
 }

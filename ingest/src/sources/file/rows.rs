@@ -7,6 +7,8 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 
+use tagpulse_model::implausible_time;
+
 use crate::{parse_ident, DailyCount, IngestError, ObservationBatch, Snapshot, Tag};
 
 pub(super) struct Defaults<'a> {
@@ -27,39 +29,29 @@ const QUOTE_CHARS: usize = 100;
 
 /// `s` quoted as Rust debug text, cut after [`QUOTE_CHARS`] characters with `…`.
 pub(super) fn quote(s: &str) -> String {
-    match s.char_indices().nth(QUOTE_CHARS) {
-        Some((i, _)) => format!("{:?}…", &s[..i]),
+    match tagpulse_model::text::char_prefix(s, QUOTE_CHARS) {
+        Some(head) => format!("{head:?}…"),
         None => format!("{s:?}"),
     }
 }
 
-/// Observations before this are bad input (ClickHouse cannot hold them either).
-const EARLIEST_SECS: i64 = 0;
-
-/// Refuses times before 1970 or more than a day after `now` (a clock or a typo, not data).
+/// Refuses times the model calls implausible (before 1970, more than a day ahead).
 pub(super) fn check_time(t: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    if t.timestamp() < EARLIEST_SECS {
-        return Err(format!(
-            "observed_at {} is before 1970-01-01",
+    match implausible_time(t, now) {
+        Some(why) => Err(format!(
+            "observed_at {} {why}",
             t.format("%Y-%m-%d %H:%M:%S")
-        ));
+        )),
+        None => Ok(t),
     }
-    if t > now + chrono::Duration::hours(24) {
-        return Err(format!(
-            "observed_at {} is more than 24 hours in the future",
-            t.format("%Y-%m-%d %H:%M:%S")
-        ));
-    }
-    Ok(t)
 }
 
 /// The same bounds for a counted day.
 pub(super) fn check_day(d: NaiveDate, now: DateTime<Utc>) -> Result<NaiveDate, String> {
-    check_time(d.and_time(Default::default()).and_utc(), now).map_err(|e| {
-        e.replacen("observed_at", "day", 1)
-            .replacen(" 00:00:00", "", 1)
-    })?;
-    Ok(d)
+    match implausible_time(d.and_time(Default::default()).and_utc(), now) {
+        Some(why) => Err(format!("day {d} {why}")),
+        None => Ok(d),
+    }
 }
 
 pub(super) fn parse_value(s: &str) -> Result<u64, String> {
