@@ -128,7 +128,7 @@ fn print_way(way: &str, fetched: &Fetched) {
     if fetched.failures.is_empty() && fetched.batch.is_empty() {
         outln!("  {way}: answered, nothing to store");
     }
-    for s in &fetched.batch.snapshots {
+    for s in fetched.batch.all_snapshots() {
         outln!(
             "  {way}: would store snapshot {}/{} #{} = {} at {}",
             s.platform,

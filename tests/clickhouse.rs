@@ -1053,7 +1053,7 @@ fn scans_are_served_from_the_cache_until_the_store_writes() {
                     value: 100 + i as u64,
                 })
                 .collect(),
-            daily: Vec::new(),
+            ..Default::default()
         };
         let height = |lf: LazyFrame| lf.collect().unwrap().height();
         store.append(&batch("azubi", 5)).await.unwrap();

@@ -21,7 +21,7 @@ use chrono::NaiveDate;
 
 pub use fetched::{count_by_kind, FailureKind, Fetched, TagFailure};
 pub use tagpulse_config::{parse_ident, Tag, TagError};
-pub use tagpulse_model::{DailyCount, ObservationBatch, Snapshot};
+pub use tagpulse_model::{DailyCount, ObservationBatch, Snapshot, SnapshotSeries};
 
 /// Why a source could not deliver.
 #[derive(Debug, thiserror::Error)]

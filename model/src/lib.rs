@@ -17,7 +17,9 @@ pub mod week;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-pub use observation::{dedup_latest, implausible_time, DailyCount, ObservationBatch, Snapshot};
+pub use observation::{
+    dedup_latest, implausible_time, DailyCount, ObservationBatch, Snapshot, SnapshotSeries,
+};
 pub use tables::{ColumnDef, ColumnType, SchemaError, TableDef, SIGNAL_COLUMNS};
 pub use tag::{parse_ident, Tag, TagError};
 pub use week::{date_from_days, days_from_date, iso_week_label, parse_iso_week};

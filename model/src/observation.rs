@@ -39,13 +39,83 @@ pub struct DailyCount {
     pub value: u64,
 }
 
+/// Counter snapshots of one series in columns: the shape file imports produce, where a
+/// [`Snapshot`] per line (three owned strings, ~190 bytes) made a 10M-line import need
+/// gigabytes; here a snapshot costs 16 bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotSeries {
+    /// Platform, e.g. `tiktok`.
+    pub platform: String,
+    /// The tag.
+    pub tag: Tag,
+    /// Metric, e.g. `views`.
+    pub metric: String,
+    /// When each value was read: UTC epoch seconds.
+    pub observed_at: Vec<i64>,
+    /// The counter's values, one per time.
+    pub value: Vec<u64>,
+}
+
+impl SnapshotSeries {
+    /// An empty series.
+    pub fn new(platform: &str, tag: Tag, metric: &str) -> Self {
+        SnapshotSeries {
+            platform: platform.to_string(),
+            tag,
+            metric: metric.to_string(),
+            observed_at: Vec::new(),
+            value: Vec::new(),
+        }
+    }
+
+    /// Number of snapshots.
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+
+    /// True when it holds no snapshot.
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+
+    /// Keeps the snapshots whose time (epoch seconds) passes `keep`.
+    pub fn retain_times(&mut self, keep: impl Fn(i64) -> bool) {
+        let mut kept = 0;
+        for i in 0..self.len() {
+            if keep(self.observed_at[i]) {
+                self.observed_at[kept] = self.observed_at[i];
+                self.value[kept] = self.value[i];
+                kept += 1;
+            }
+        }
+        self.observed_at.truncate(kept);
+        self.value.truncate(kept);
+    }
+
+    /// The snapshots as rows.
+    pub fn rows(&self) -> impl Iterator<Item = Snapshot> + '_ {
+        self.observed_at
+            .iter()
+            .zip(&self.value)
+            .map(|(t, v)| Snapshot {
+                platform: self.platform.clone(),
+                tag: self.tag.clone(),
+                metric: self.metric.clone(),
+                observed_at: DateTime::from_timestamp(*t, 0).unwrap_or_default(),
+                value: *v,
+            })
+    }
+}
+
 /// Observations from one source, ready to append to a store.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObservationBatch {
     /// Id of the source that produced them (stored with each row).
     pub source: String,
-    /// Counter snapshots.
+    /// Counter snapshots, one row each (what HTTP sources yield).
     pub snapshots: Vec<Snapshot>,
+    /// Counter snapshots by series, in columns (what file imports yield).
+    pub series: Vec<SnapshotSeries>,
     /// Daily counts.
     pub daily: Vec<DailyCount>,
 }
@@ -78,6 +148,10 @@ impl ObservationBatch {
         let before = self.len();
         let ok = |t: DateTime<Utc>| implausible_time(t, now).is_none();
         self.snapshots.retain(|s| ok(s.observed_at));
+        for s in &mut self.series {
+            s.retain_times(|t| DateTime::from_timestamp(t, 0).is_some_and(ok));
+        }
+        self.series.retain(|s| !s.is_empty());
         self.daily
             .retain(|d| ok(d.day.and_time(Default::default()).and_utc()));
         before - self.len()
@@ -85,7 +159,7 @@ impl ObservationBatch {
 
     /// Number of observations of both kinds.
     pub fn len(&self) -> usize {
-        self.snapshots.len() + self.daily.len()
+        self.snapshot_count() + self.daily.len()
     }
 
     /// True when there is nothing to store.
@@ -93,9 +167,24 @@ impl ObservationBatch {
         self.len() == 0
     }
 
+    /// Number of counter snapshots, rows and series together.
+    pub fn snapshot_count(&self) -> usize {
+        self.snapshots.len() + self.series.iter().map(SnapshotSeries::len).sum::<usize>()
+    }
+
+    /// Every counter snapshot as a row, series included (for display; stores read the
+    /// series in columns).
+    pub fn all_snapshots(&self) -> impl Iterator<Item = Snapshot> + '_ {
+        self.snapshots
+            .iter()
+            .cloned()
+            .chain(self.series.iter().flat_map(SnapshotSeries::rows))
+    }
+
     /// Appends `other`'s rows.
     pub fn extend(&mut self, other: ObservationBatch) {
         self.snapshots.extend(other.snapshots);
+        self.series.extend(other.series);
         self.daily.extend(other.daily);
     }
 }

@@ -331,7 +331,7 @@ impl Pipeline {
     /// generation.
     pub async fn recompute(&self) -> Result<RecomputeOutcome, PipelineError> {
         let tables = weekly_tables(
-            self.store.scan_snapshots().await?,
+            self.store.scan_snapshots_stored().await?,
             self.store.scan_daily().await?,
             &self.params(),
             &self.cfg.occupations,

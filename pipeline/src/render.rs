@@ -37,7 +37,7 @@ pub(crate) async fn render(
     };
     let params = p.params();
     let series = series_summary(
-        p.store.scan_snapshots().await?,
+        p.store.scan_snapshots_stored().await?,
         p.store.scan_daily().await?,
         &params,
     )?
@@ -87,10 +87,15 @@ fn migrate_plain_week_dir(out_dir: &Path, label: &str) -> Result<(), PipelineErr
     }
 }
 
-/// Distinct source ids among the stored observations.
+/// Distinct source ids among the stored observations (superseded rows included: a source
+/// that stored anything is named, and the scan reads one column instead of resolving
+/// every identity).
 async fn stored_sources(store: &dyn Store) -> Result<Vec<String>, PipelineError> {
     let mut ids = Vec::new();
-    for lf in [store.scan_snapshots().await?, store.scan_daily().await?] {
+    for lf in [
+        store.scan_snapshots_stored().await?,
+        store.scan_daily().await?,
+    ] {
         let df = lf
             .select([col("source")])
             .unique(None, UniqueKeepStrategy::Any)

@@ -132,6 +132,14 @@ pub trait Store: Send + Sync {
     /// Counter snapshots, deduplicated by identity (last ingested wins).
     async fn scan_snapshots(&self) -> Result<LazyFrame, StoreError>;
 
+    /// Every stored snapshot row, duplicates included, for callers that resolve
+    /// identity themselves (the transform does it in its per-series pass, which is much
+    /// cheaper than a sort over the whole store). By default the deduplicated scan,
+    /// which is valid input for them too.
+    async fn scan_snapshots_stored(&self) -> Result<LazyFrame, StoreError> {
+        self.scan_snapshots().await
+    }
+
     /// Daily counts, deduplicated by identity (last ingested wins).
     async fn scan_daily(&self) -> Result<LazyFrame, StoreError>;
 

@@ -13,6 +13,7 @@
 mod daily;
 pub mod reference;
 mod rollup;
+mod series;
 mod signals;
 mod snapshots;
 mod summary;
@@ -64,11 +65,6 @@ pub(crate) fn week_of_days(days: Expr) -> Expr {
     (days + lit(3i64)).floor_div(lit(7i64))
 }
 
-/// First second of week `w`.
-pub(crate) fn week_start_secs(week: Expr) -> Expr {
-    (week * lit(7i64) - lit(3i64)) * lit(86_400i64)
-}
-
 /// The `week_start` date column from the `week` number.
 pub(crate) fn week_start_date(week: Expr) -> Expr {
     (week * lit(7i64) - lit(3i64))
@@ -113,7 +109,8 @@ pub(crate) fn week_grid(lf: LazyFrame, keys: &[&str], extra_after: i64) -> LazyF
         )
 }
 
-/// Computes all weekly tables from stored observations.
+/// Computes all weekly tables from stored observations; `snapshots` may hold the stored
+/// rows as they are (identity is resolved in the per-series pass).
 pub fn weekly_tables(
     snapshots: LazyFrame,
     daily: LazyFrame,

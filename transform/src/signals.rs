@@ -1,116 +1,158 @@
 //! Growth and signals on any weekly series: wow, total growth, avg4, momentum, robust z.
+//!
+//! Rows are sorted by series and week once; each row then looks back over at most
+//! [`Z_WINDOW`] earlier rows of its series, placing each by its week distance, so a
+//! week outside the series' rows counts as null exactly as the spec says, even where
+//! rows are missing.
 
 use polars::prelude::*;
 
 use tagpulse_model::signal::{BREAKOUT_Z, Z_MIN, Z_WINDOW};
 
-use crate::{cols_of, null_of};
+const WINDOW: usize = Z_WINDOW as usize;
 
-/// Adds `wow_growth`, `total_growth`, `avg4`, `momentum`, `z`, `z_median`, `breakout` to weekly rows
-/// keyed by `keys` + `week` that carry `gained` and `total_end`.
-///
-/// Lagged values are joined on `week - k`, not shifted, so a week outside the series'
-/// rows counts as null exactly as the spec says, even where rows are missing.
-pub fn signals(lf: LazyFrame, keys: &[&str]) -> PolarsResult<LazyFrame> {
-    // Read by the eight lag frames and the final join: compute it once.
-    let lf = lf.cache();
-    let mut keys_w: Vec<&str> = keys.to_vec();
-    keys_w.push("week");
-    let by = cols_of(&keys_w);
-    let mut lags = Vec::with_capacity(Z_WINDOW as usize);
-    for k in 1..=Z_WINDOW {
-        let mut sel = cols_of(keys);
-        sel.extend([
-            (col("week") + lit(k)).alias("week"),
-            col("gained").alias("prev_gained"),
-            col("total_end").alias("prev_total_end"),
-            lit(k).alias("weeks_back"),
-        ]);
-        lags.push(lf.clone().select(sel));
+/// The signal columns of one row from `gained` g, `total_end` te and the `gained` and
+/// `total_end` of the [`WINDOW`] weeks before it (index 0 = the week before).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Signals {
+    wow_growth: Option<f64>,
+    total_growth: Option<f64>,
+    avg4: Option<f64>,
+    momentum: Option<f64>,
+    z: Option<f64>,
+    breakout: bool,
+    z_median: Option<f64>,
+}
+
+/// The median of `v` (sorted in place); for an even count the mean of the middle two.
+fn median(v: &mut [f64]) -> Option<f64> {
+    v.sort_unstable_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
     }
-    let long = concat(lags, UnionArgs::default())?;
-    let lag = |name: &str, k: i64, alias: &str| {
-        col(name)
-            .filter(col("weeks_back").eq(lit(k)))
-            .first()
-            .alias(alias)
-    };
-    let stats = lf
-        .clone()
-        .select(by.clone())
-        .join(long, by.clone(), by.clone(), JoinArgs::new(JoinType::Left))
-        .with_column(
-            (col("prev_gained") - col("prev_gained").median().over(by.clone())?)
-                .abs()
-                .alias("abs_dev"),
-        )
-        .group_by(by.clone())
-        .agg([
-            lag("prev_gained", 1, "gained_back1"),
-            lag("prev_gained", 2, "gained_back2"),
-            lag("prev_gained", 3, "gained_back3"),
-            lag("prev_gained", 4, "gained_back4"),
-            lag("prev_total_end", 1, "total_end_back1"),
-            col("prev_gained").median().alias("median_prev"),
-            col("prev_gained").count().alias("prev_weeks"),
-            col("abs_dev").median().alias("mad_prev"),
-            col("abs_dev").mean().alias("mean_abs_dev_prev"),
-        ]);
-    let f64_null = || null_of(DataType::Float64);
-    let g = || col("gained");
+}
+
+fn row_signals(
+    g: Option<f64>,
+    te: Option<f64>,
+    prev: &[Option<f64>; WINDOW],
+    te1: Option<f64>,
+) -> Signals {
+    let positive = |x: Option<f64>| x.filter(|x| *x > 0.0);
+    let all4 = |a: [Option<f64>; 4]| -> Option<[f64; 4]> { Some([a[0]?, a[1]?, a[2]?, a[3]?]) };
     let mean4 =
-        (col("gained_back1") + col("gained_back2") + col("gained_back3") + col("gained_back4"))
-            / lit(4.0);
-    let scale = when(col("mad_prev").gt(lit(0.0)))
-        .then(lit(1.4826) * col("mad_prev"))
-        .otherwise(lit(1.2533) * col("mean_abs_dev_prev"));
-    let z = when(
-        col("prev_weeks")
-            .gt_eq(lit(Z_MIN))
-            .and(scale.clone().gt(lit(0.0)))
-            .and(g().is_not_null()),
-    )
-    .then((g() - col("median_prev")) / scale)
-    .otherwise(f64_null());
-    Ok(lf
-        .join(stats, by.clone(), by, JoinArgs::new(JoinType::Left))
-        .with_columns([
-            when(col("gained_back1").gt(lit(0.0)))
-                .then(g() / col("gained_back1") - lit(1.0))
-                .otherwise(f64_null())
-                .alias("wow_growth"),
-            when(col("total_end_back1").neq(lit(0.0)))
-                .then(col("total_end") / col("total_end_back1") - lit(1.0))
-                .otherwise(f64_null())
-                .alias("total_growth"),
-            ((g() + col("gained_back1") + col("gained_back2") + col("gained_back3")) / lit(4.0))
-                .alias("avg4"),
-            when(mean4.clone().gt(lit(0.0)))
-                .then(g() / mean4 - lit(1.0))
-                .otherwise(f64_null())
-                .alias("momentum"),
-            z.clone().alias("z"),
-            z.gt_eq(lit(BREAKOUT_Z))
-                .and(g().gt(lit(0.0)))
-                .fill_null(lit(false))
-                .alias("breakout"),
-            col("median_prev").alias("z_median"),
-        ])
-        .drop(by_name(
-            [
-                "gained_back1",
-                "gained_back2",
-                "gained_back3",
-                "gained_back4",
-                "total_end_back1",
-                "median_prev",
-                "prev_weeks",
-                "mad_prev",
-                "mean_abs_dev_prev",
-            ],
-            true,
-            false,
-        )))
+        all4([prev[0], prev[1], prev[2], prev[3]]).map(|p| (p[0] + p[1] + p[2] + p[3]) / 4.0);
+    let mut vals: Vec<f64> = prev.iter().flatten().copied().collect();
+    let z_median = median(&mut vals);
+    let z = z_median.and_then(|med| {
+        let g = g?;
+        if vals.len() < Z_MIN as usize {
+            return None;
+        }
+        let mut dev: Vec<f64> = vals.iter().map(|v| (v - med).abs()).collect();
+        let mean_dev = dev.iter().sum::<f64>() / dev.len() as f64;
+        let mad = median(&mut dev)?;
+        let scale = if mad > 0.0 {
+            1.4826 * mad
+        } else {
+            1.2533 * mean_dev
+        };
+        (scale > 0.0).then(|| (g - med) / scale)
+    });
+    Signals {
+        wow_growth: positive(prev[0]).and_then(|p| Some(g? / p - 1.0)),
+        total_growth: te1.filter(|d| *d != 0.0).and_then(|d| Some(te? / d - 1.0)),
+        avg4: all4([g, prev[0], prev[1], prev[2]]).map(|a| (a[0] + a[1] + a[2] + a[3]) / 4.0),
+        momentum: positive(mean4).and_then(|m| Some(g? / m - 1.0)),
+        z,
+        breakout: z.is_some_and(|z| z >= BREAKOUT_Z) && g.is_some_and(|g| g > 0.0),
+        z_median,
+    }
+}
+
+/// True where a row's keys differ from the row before it (a new series starts).
+fn series_starts(df: &DataFrame, keys: &[&str]) -> PolarsResult<Vec<bool>> {
+    let mut starts = vec![false; df.height()];
+    if let Some(first) = starts.first_mut() {
+        *first = true;
+    }
+    for k in keys {
+        let c = df.column(k)?.as_materialized_series().rechunk();
+        let mut prev = None;
+        for (i, v) in c.str()?.iter().enumerate() {
+            if i > 0 && v != prev {
+                starts[i] = true;
+            }
+            prev = v;
+        }
+    }
+    Ok(starts)
+}
+
+/// Adds `wow_growth`, `total_growth`, `avg4`, `momentum`, `z`, `breakout`, `z_median` to
+/// weekly rows keyed by `keys` (string columns) + `week` that carry `gained` and
+/// `total_end`; the rows come back sorted by `keys` and `week`.
+pub fn signals(lf: LazyFrame, keys: &[&str]) -> PolarsResult<LazyFrame> {
+    let mut by: Vec<&str> = keys.to_vec();
+    by.push("week");
+    let df = lf.sort(by, Default::default()).collect()?;
+    let starts = series_starts(&df, keys)?;
+    let week: Vec<i64> = df
+        .column("week")?
+        .i64()?
+        .rechunk()
+        .into_no_null_iter()
+        .collect();
+    let f64s = |name: &str| -> PolarsResult<Vec<Option<f64>>> {
+        Ok(df
+            .column(name)?
+            .cast(&DataType::Float64)?
+            .f64()?
+            .iter()
+            .collect())
+    };
+    let (gained, total_end) = (f64s("gained")?, f64s("total_end")?);
+    let mut first = 0;
+    let out: Vec<Signals> = (0..df.height())
+        .map(|i| {
+            if starts[i] {
+                first = i;
+            }
+            let mut prev = [None; WINDOW];
+            let mut te1 = None;
+            for j in (first..i).rev() {
+                let back = (week[i] - week[j]) as usize;
+                if back > WINDOW {
+                    break;
+                }
+                prev[back - 1] = gained[j];
+                if back == 1 {
+                    te1 = total_end[j];
+                }
+            }
+            row_signals(gained[i], total_end[i], &prev, te1)
+        })
+        .collect();
+    let column = |name: &str, f: fn(&Signals) -> Option<f64>| {
+        Column::new(name.into(), out.iter().map(f).collect::<Vec<_>>())
+    };
+    let mut df = df;
+    df.hstack_mut(&[
+        column("wow_growth", |s| s.wow_growth),
+        column("total_growth", |s| s.total_growth),
+        column("avg4", |s| s.avg4),
+        column("momentum", |s| s.momentum),
+        column("z", |s| s.z),
+        Column::new(
+            "breakout".into(),
+            out.iter().map(|s| s.breakout).collect::<Vec<_>>(),
+        ),
+        column("z_median", |s| s.z_median),
+    ])?;
+    Ok(df.lazy())
 }
 
 #[cfg(test)]

@@ -1,182 +1,125 @@
 //! Counter snapshots -> weekly rows: envelope, step-downs, boundary interpolation.
+//!
+//! One pass over each series' sorted points (see `series`): the running maximum is the
+//! envelope, a raw value below its predecessor is a step down, and the value at each
+//! Monday boundary needs only the last point at or before it and the first after it,
+//! which a cursor moving forward with the boundaries finds.
 
 use polars::prelude::*;
 
-use crate::{
-    cols_of, dedup_latest, null_of, week_grid, week_of_days, week_start_secs, Params, SERIES,
-};
+use crate::series::{grouped, Points};
+use crate::{null_of, Params};
 
-/// One row per series with an integer `sid`.
-///
-/// The heavy steps (dedup, sorts, windows, group-bys over millions of snapshots) key on
-/// `sid` instead of three string columns: a multi-column string sort was 80% of the
-/// job's time. The names are joined back onto the small weekly result.
-pub(crate) fn series_ids(lf: &LazyFrame) -> LazyFrame {
-    lf.clone()
-        .select(cols_of(&SERIES))
-        .unique(None, UniqueKeepStrategy::Any)
-        .with_row_index("sid", None)
+/// ISO week number of an epoch second (week `w` starts on day `7w - 3`).
+pub(crate) fn week_of(t: i64) -> i64 {
+    (t.div_euclid(86_400) + 3).div_euclid(7)
 }
 
-/// Deduplicated snapshots as `sid`, `t` (seconds), `raw`, sorted by series and time.
-pub(crate) fn keyed_snapshots(lf: LazyFrame, ids: LazyFrame) -> LazyFrame {
-    let keyed = lf
-        .join(
-            ids,
-            cols_of(&SERIES),
-            cols_of(&SERIES),
-            JoinArgs::new(JoinType::Inner),
-        )
-        .select([
-            col("sid"),
-            col("observed_at"),
-            col("value").cast(DataType::Float64).alias("raw"),
-            col("ingested_at"),
-        ]);
-    dedup_latest(keyed, &["sid", "observed_at"])
-        .select([
-            col("sid"),
-            col("observed_at")
-                .cast(DataType::Int64)
-                .floor_div(lit(1000i64))
-                .alias("t"),
-            col("raw"),
-        ])
-        .sort(["sid", "t"], Default::default())
+/// First second of week `w`.
+pub(crate) fn week_start(w: i64) -> i64 {
+    (w * 7 - 3) * 86_400
 }
 
-/// [`keyed_snapshots`] with `running_max`, `step_down` and `week`.
-pub(crate) fn enveloped(lf: LazyFrame, ids: LazyFrame) -> PolarsResult<LazyFrame> {
-    let sid = [col("sid")];
-    Ok(keyed_snapshots(lf, ids).with_columns([
-        col("raw")
-            .cum_max(false)
-            .over(sid.clone())?
-            .alias("running_max"),
-        col("raw")
-            .lt(col("raw").shift(lit(1i64)).over(sid)?)
-            .fill_null(lit(false))
-            .alias("step_down"),
-        week_of_days(col("t").floor_div(lit(86_400i64))).alias("week"),
-    ]))
+/// The weekly rows of one series, as columns.
+#[derive(Debug, Default)]
+struct Weeks {
+    week: Vec<i64>,
+    total_end: Vec<Option<f64>>,
+    gained: Vec<Option<f64>>,
+    observations: Vec<u32>,
+    decreases: Vec<u32>,
 }
 
-/// V(T) at every week boundary of each series (`week` = the week that T starts).
-///
-/// Boundary rows are merged into the sorted observations; the last observation at or
-/// before T and the first after it are found by filling forward and backward, which
-/// stays one sort and two window passes however many series there are.
-pub(crate) fn boundary_values(obs: LazyFrame, params: &Params) -> PolarsResult<LazyFrame> {
-    let sid = [col("sid")];
-    let grid = week_grid(obs.clone(), &["sid"], 1);
-    let bounds = grid.select([
-        col("sid"),
-        week_start_secs(col("week")).alias("t"),
-        null_of(DataType::Float64).alias("running_max"),
-        lit(true).alias("is_boundary"),
-        col("week"),
-    ]);
-    let points = obs.select([
-        col("sid"),
-        col("t"),
-        col("running_max"),
-        lit(false).alias("is_boundary"),
-        col("week"),
-    ]);
-    // At equal times the observation sorts first (false < true), so an observation
-    // exactly at T is the "last at or before T" and is used as is.
-    let merged = concat([points, bounds], UnionArgs::default())?
-        .sort(["sid", "t", "is_boundary"], Default::default());
-    let obs_t = when(col("is_boundary").not())
-        .then(col("t"))
-        .otherwise(null_of(DataType::Int64));
-    let fwd = FillNullStrategy::Forward(None);
-    let bwd = FillNullStrategy::Backward(None);
-    let dt = (col("t_b") - col("t_a")).cast(DataType::Float64);
-    let interp = col("v_a")
-        + (col("v_b") - col("v_a")) * (col("t") - col("t_a")).cast(DataType::Float64) / dt.clone();
-    Ok(merged
-        .with_columns([
-            obs_t
-                .clone()
-                .fill_null_with_strategy(fwd)
-                .over(sid.clone())?
-                .alias("t_a"),
-            col("running_max")
-                .fill_null_with_strategy(fwd)
-                .over(sid.clone())?
-                .alias("v_a"),
-            obs_t
-                .fill_null_with_strategy(bwd)
-                .over(sid.clone())?
-                .alias("t_b"),
-            col("running_max")
-                .fill_null_with_strategy(bwd)
-                .over(sid)?
-                .alias("v_b"),
-        ])
-        .filter(col("is_boundary"))
-        .select([
-            col("sid"),
-            col("week"),
-            when(col("t_a").eq(col("t")))
-                .then(col("v_a"))
-                .when(col("t_a").is_null().or(col("t_b").is_null()))
-                .then(null_of(DataType::Float64))
-                .when(dt.gt(lit(params.max_gap_secs as f64)))
-                .then(null_of(DataType::Float64))
-                .otherwise(interp)
-                .alias("v"),
-        ]))
+/// V(T) on the envelope: the point at T, else the interpolation across T when the
+/// points around it are at most `max_gap` apart, else none.
+fn value_at(p: &Points, env: &[f64], cursor: &mut usize, big_t: i64, max_gap: i64) -> Option<f64> {
+    // `cursor` ends on the first point after T (boundaries only move forward).
+    while *cursor < p.t.len() && p.t[*cursor] <= big_t {
+        *cursor += 1;
+    }
+    let a = cursor.checked_sub(1)?;
+    let (t_a, v_a) = (p.t[a], env[a]);
+    if t_a == big_t {
+        return Some(v_a);
+    }
+    let (t_b, v_b) = (*p.t.get(*cursor)?, env[*cursor]);
+    let dt = (t_b - t_a) as f64;
+    if dt > max_gap as f64 {
+        return None;
+    }
+    Some(v_a + (v_b - v_a) * (big_t - t_a) as f64 / dt)
+}
+
+/// Weekly rows of one series, from the week of its first point to that of its last.
+fn series_weeks(p: &Points, max_gap: i64) -> Weeks {
+    let (Some(&first), Some(&last)) = (p.t.first(), p.t.last()) else {
+        return Weeks::default();
+    };
+    let (w_first, w_last) = (week_of(first), week_of(last));
+    let n = (w_last - w_first + 1) as usize;
+    let mut out = Weeks {
+        week: (w_first..=w_last).collect(),
+        total_end: Vec::with_capacity(n),
+        gained: Vec::with_capacity(n),
+        observations: vec![0; n],
+        decreases: vec![0; n],
+    };
+    let mut env = Vec::with_capacity(p.t.len());
+    let mut max = f64::NEG_INFINITY;
+    for (i, (&t, &raw)) in p.t.iter().zip(&p.raw).enumerate() {
+        max = max.max(raw);
+        env.push(max);
+        let w = (week_of(t) - w_first) as usize;
+        out.observations[w] += 1;
+        if i > 0 && raw < p.raw[i - 1] {
+            out.decreases[w] += 1;
+        }
+    }
+    let mut cursor = 0;
+    let mut start = value_at(p, &env, &mut cursor, week_start(w_first), max_gap);
+    for w in w_first..=w_last {
+        let end = value_at(p, &env, &mut cursor, week_start(w + 1), max_gap);
+        out.total_end.push(end);
+        out.gained.push(end.zip(start).map(|(e, s)| e - s));
+        start = end;
+    }
+    out
 }
 
 /// Weekly rows of snapshot series: `total_end`, `gained`, `observations`, `decreases`.
 ///
+/// Reads stored rows as they are (duplicates resolved here, see `series::grouped`).
 /// Output columns: platform, tag, metric, week, total_end, gained, observations,
 /// decreases, coverage (null for snapshots).
 pub fn snapshots_weekly(lf: LazyFrame, params: &Params) -> PolarsResult<LazyFrame> {
-    let ids = series_ids(&lf).cache();
-    // Reused by four branches below; without the cache each would redo the dedup,
-    // sort and window passes (the `cse` optimiser is not compiled in).
-    let obs = enveloped(lf, ids.clone())?.cache();
-    let keys_w = cols_of(&["sid", "week"]);
-    let per_week = obs.clone().group_by(keys_w.clone()).agg([
-        col("t").count().alias("observations"),
-        col("step_down").sum().alias("decreases"),
+    let g = grouped(lf)?;
+    let max_gap = params.max_gap_secs;
+    let per_series: Vec<Weeks> = g.map(|p| series_weeks(p, max_gap));
+    let rows: usize = per_series.iter().map(|w| w.week.len()).sum();
+    let mut all = Weeks::default();
+    let mut sid: Vec<IdxSize> = Vec::with_capacity(rows);
+    for (i, w) in per_series.into_iter().enumerate() {
+        sid.extend(std::iter::repeat_n(i as IdxSize, w.week.len()));
+        all.week.extend(w.week);
+        all.total_end.extend(w.total_end);
+        all.gained.extend(w.gained);
+        all.observations.extend(w.observations);
+        all.decreases.extend(w.decreases);
+    }
+    let mut columns = g
+        .names
+        .take(&IdxCa::from_vec("sid".into(), sid))?
+        .into_columns();
+    columns.extend([
+        Column::new("week".into(), all.week),
+        Column::new("total_end".into(), all.total_end),
+        Column::new("gained".into(), all.gained),
+        Column::new("observations".into(), all.observations),
+        Column::new("decreases".into(), all.decreases),
     ]);
-    let values = boundary_values(obs.clone(), params)?.cache();
-    let start = values
-        .clone()
-        .select([col("sid"), col("week"), col("v").alias("v_start")]);
-    let end = values.select([
-        col("sid"),
-        (col("week") - lit(1i64)).alias("week"),
-        col("v").alias("v_end"),
-    ]);
-    let left = JoinArgs::new(JoinType::Left);
-    Ok(week_grid(obs, &["sid"], 0)
-        .select(keys_w.clone())
-        .join(start, keys_w.clone(), keys_w.clone(), left.clone())
-        .join(end, keys_w.clone(), keys_w.clone(), left.clone())
-        .join(per_week, keys_w.clone(), keys_w, left.clone())
-        .join(ids, [col("sid")], [col("sid")], left)
-        .select([
-            col("platform"),
-            col("tag"),
-            col("metric"),
-            col("week"),
-            col("v_end").alias("total_end"),
-            (col("v_end") - col("v_start")).alias("gained"),
-            col("observations")
-                .fill_null(lit(0))
-                .cast(DataType::UInt32)
-                .alias("observations"),
-            col("decreases")
-                .fill_null(lit(0))
-                .cast(DataType::UInt32)
-                .alias("decreases"),
-            null_of(DataType::Float64).alias("coverage"),
-        ]))
+    Ok(DataFrame::new(rows, columns)?
+        .lazy()
+        .with_column(null_of(DataType::Float64).alias("coverage")))
 }
 
 #[cfg(test)]

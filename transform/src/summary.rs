@@ -2,17 +2,49 @@
 
 use polars::prelude::*;
 
-use crate::snapshots::{keyed_snapshots, series_ids};
+use crate::series::grouped;
 use crate::{cols_of, dedup_latest, Params, SERIES};
 
 /// One row per series: `platform, tag, metric, kind ("snapshots" | "daily"), first_s,
 /// last_s` (epoch seconds), `observations`, `longest_gap_s`, `gaps_over_max` (gaps
 /// between consecutive observations longer than `max_gap`).
+///
+/// `snapshots` may hold stored rows as they are: identity is resolved here.
 pub fn series_summary(
     snapshots: LazyFrame,
     daily: LazyFrame,
     params: &Params,
 ) -> PolarsResult<LazyFrame> {
+    let g = grouped(snapshots)?;
+    let (mut first, mut last, mut count, mut longest, mut over) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let facts = g.map(|p| {
+        let gaps = || p.t.windows(2).map(|w| w[1] - w[0]);
+        (
+            p.t.first().copied(),
+            p.t.last().copied(),
+            p.t.len() as u32,
+            gaps().max().unwrap_or(0),
+            gaps().filter(|g| *g > params.max_gap_secs).count() as u32,
+        )
+    });
+    for (f, l, c, lg, o) in facts {
+        first.push(f);
+        last.push(l);
+        count.push(c);
+        longest.push(lg);
+        over.push(o);
+    }
+    let mut columns = g.names.into_columns();
+    columns.extend([
+        Column::new("kind".into(), vec!["snapshots"; first.len()]),
+        Column::new("first_s".into(), first),
+        Column::new("last_s".into(), last),
+        Column::new("observations".into(), count),
+        Column::new("longest_gap_s".into(), longest),
+        Column::new("gaps_over_max".into(), over),
+    ]);
+    let snap = DataFrame::new_infer_height(columns)?.lazy();
     let spans = |lf: LazyFrame, keys: Vec<Expr>| -> PolarsResult<LazyFrame> {
         let gap = (col("t") - col("t").shift(lit(1i64))).over(keys.clone())?;
         Ok(lf.with_column(gap.alias("gap")).group_by(keys).agg([
@@ -30,17 +62,6 @@ pub fn series_summary(
                 .alias("gaps_over_max"),
         ]))
     };
-    // Snapshots can be millions of rows: key them by integer series id, as the
-    // weekly job does, and attach the names to the per-series result.
-    let ids = series_ids(&snapshots).cache();
-    let snap = spans(keyed_snapshots(snapshots, ids.clone()), vec![col("sid")])?
-        .join(
-            ids,
-            [col("sid")],
-            [col("sid")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .with_column(lit("snapshots").alias("kind"));
     let days = dedup_latest(daily, &["platform", "tag", "metric", "day"])
         .select([
             col("platform"),

@@ -45,7 +45,7 @@ fn batch(tag: &str, values: &[u64]) -> ObservationBatch {
                 value: *v,
             })
             .collect(),
-        daily: Vec::new(),
+        ..Default::default()
     }
 }
 

@@ -25,9 +25,49 @@ pub(crate) fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<File, Sto
 
 /// Writes `df` to `dir/name` through a synced temp file and a rename.
 pub(crate) fn write_atomic(dir: &Path, name: &str, df: &mut DataFrame) -> Result<(), StoreError> {
+    publish_file(dir, name, |tmp| write_parquet(tmp, df))
+}
+
+/// Writes `frames` (each with `schema`) as one file `dir/name`, frame after frame, the
+/// same way as [`write_atomic`]; returns the rows written.
+pub(crate) fn write_atomic_frames(
+    dir: &Path,
+    name: &str,
+    schema: &Schema,
+    frames: impl Iterator<Item = PolarsResult<DataFrame>>,
+) -> Result<usize, StoreError> {
+    let mut rows = 0;
+    publish_file(dir, name, |tmp| {
+        let mut file = File::create(tmp).map_err(io("cannot create", tmp))?;
+        let failed = polars_err(format!("cannot write {}", tmp.display()));
+        let written = (|| {
+            let mut writer = ParquetWriter::new(&mut file)
+                .with_compression(ParquetCompression::Zstd(None))
+                .batched(schema)?;
+            for df in frames {
+                let mut df = df?;
+                df.align_chunks_par();
+                rows += df.height();
+                writer.write_batch(&df)?;
+            }
+            writer.finish()
+        })();
+        written.map_err(failed)?;
+        Ok(file)
+    })?;
+    Ok(rows)
+}
+
+/// Runs `write` on a temp name in `dir`, then syncs it and renames it to `name`; a
+/// failure removes the temp file.
+fn publish_file(
+    dir: &Path,
+    name: &str,
+    write: impl FnOnce(&Path) -> Result<File, StoreError>,
+) -> Result<(), StoreError> {
     let tmp = dir.join(format!(".tmp-{name}"));
     let dest = dir.join(name);
-    let written = write_parquet(&tmp, df).and_then(|file| {
+    let written = write(&tmp).and_then(|file| {
         file.sync_all().map_err(io("cannot sync", &tmp))?;
         drop(file);
         std::fs::rename(&tmp, &dest).map_err(io("cannot rename into", &dest))

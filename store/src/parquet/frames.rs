@@ -6,7 +6,8 @@
 //! [`DAILY_COUNTS`]: tagpulse_model::tables::DAILY_COUNTS
 
 use polars::prelude::*;
-use tagpulse_model::{days_from_date, ObservationBatch};
+use tagpulse_model::tables::SNAPSHOTS;
+use tagpulse_model::{days_from_date, ObservationBatch, SnapshotSeries};
 
 /// The columns every stored observation has besides its time column.
 pub(crate) struct ObsColumns<S> {
@@ -68,8 +69,87 @@ fn observation_frame<'a>(
     c.into_frame(time)
 }
 
-/// The batch's snapshots as a frame with the stored schema.
+/// The batch's snapshots as one frame with the stored schema.
 pub fn snapshots_frame(batch: &ObservationBatch, ingested_us: i64) -> PolarsResult<DataFrame> {
+    let mut out = SNAPSHOTS.empty_frame();
+    for df in snapshot_frames(batch, ingested_us, usize::MAX) {
+        out.vstack_mut_owned(df?)?;
+    }
+    Ok(out)
+}
+
+/// The batch's snapshots as frames with the stored schema, each of about `rows` rows
+/// (whole series, so one may be longer): built one at a time, a big import never holds
+/// its rows twice.
+pub fn snapshot_frames(
+    batch: &ObservationBatch,
+    ingested_us: i64,
+    rows: usize,
+) -> impl Iterator<Item = PolarsResult<DataFrame>> + '_ {
+    let mut groups: Vec<&[SnapshotSeries]> = Vec::new();
+    let (mut start, mut n) = (0, 0);
+    for (i, s) in batch.series.iter().enumerate() {
+        n += s.len();
+        if n >= rows {
+            groups.push(&batch.series[start..=i]);
+            (start, n) = (i + 1, 0);
+        }
+    }
+    if start < batch.series.len() {
+        groups.push(&batch.series[start..]);
+    }
+    let rows_frame = (!batch.snapshots.is_empty()).then(|| row_frame(batch, ingested_us));
+    rows_frame.into_iter().chain(
+        groups
+            .into_iter()
+            .map(move |g| series_frame(g, &batch.source, ingested_us)),
+    )
+}
+
+/// Series in columns as one frame: each string column repeats one value per series.
+fn series_frame(
+    series: &[SnapshotSeries],
+    source: &str,
+    ingested_us: i64,
+) -> PolarsResult<DataFrame> {
+    let n: usize = series.iter().map(SnapshotSeries::len).sum();
+    let repeated = |name: &str, f: fn(&SnapshotSeries) -> &str| {
+        StringChunked::from_iter_values(
+            name.into(),
+            series
+                .iter()
+                .flat_map(|s| std::iter::repeat_n(f(s), s.len())),
+        )
+        .into_column()
+    };
+    let ms: Vec<i64> = series
+        .iter()
+        .flat_map(|s| s.observed_at.iter().map(|t| t * 1000))
+        .collect();
+    let value: Vec<u64> = series
+        .iter()
+        .flat_map(|s| s.value.iter().copied())
+        .collect();
+    DataFrame::new(
+        n,
+        vec![
+            repeated("platform", |s| &s.platform),
+            repeated("tag", |s| s.tag.as_str()),
+            repeated("metric", |s| &s.metric),
+            Int64Chunked::from_vec("observed_at".into(), ms)
+                .into_column()
+                .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?,
+            UInt64Chunked::from_vec("value".into(), value).into_column(),
+            StringChunked::full("source".into(), source, n).into_column(),
+            Int64Chunked::full("ingested_at".into(), ingested_us, n)
+                .into_column()
+                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
+        ],
+    )
+}
+
+/// The batch's snapshot rows (not its series) as a frame with the stored schema.
+fn row_frame(batch: &ObservationBatch, ingested_us: i64) -> PolarsResult<DataFrame> {
     let s = &batch.snapshots;
     let time = Column::new(
         "observed_at".into(),

@@ -30,8 +30,8 @@ use tagpulse_model::{dedup_latest, ObservationBatch, WeeklyTables};
 
 use crate::generation;
 use crate::{polars_err, AppendStats, Store, StoreError};
-pub(crate) use files::{read_parquet, write_atomic, write_parquet};
-pub use frames::{daily_frame, snapshots_frame};
+pub(crate) use files::{read_parquet, write_atomic, write_atomic_frames, write_parquet};
+pub use frames::{daily_frame, snapshot_frames, snapshots_frame};
 
 /// The link (under `data_dir`) to the current generation of the weekly tables.
 pub const WEEKLY_DIR: &str = "weekly";
@@ -42,6 +42,9 @@ pub fn weekly_file(table: &TableDef) -> String {
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Rows per frame an append writes at a time (whole series, so about this many).
+const FRAME_ROWS: usize = 1 << 20;
 
 /// Part files of one kind above which an append compacts them into one.
 pub const COMPACT_ABOVE: usize = 32;
@@ -99,6 +102,11 @@ impl ParquetStore {
         empty: DataFrame,
         identity: &[&str],
     ) -> Result<LazyFrame, StoreError> {
+        Ok(dedup_latest(self.scan_stored(kind, empty)?, identity))
+    }
+
+    /// Every row of every part of `kind`, oldest part first, duplicates included.
+    fn scan_stored(&self, kind: &str, empty: DataFrame) -> Result<LazyFrame, StoreError> {
         let parts = self.parts(kind)?;
         if parts.is_empty() {
             return Ok(empty.lazy());
@@ -125,9 +133,7 @@ impl ParquetStore {
                 .map_err(polars_err(format!("cannot scan {}", p.display())))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let all =
-            concat(scans, UnionArgs::default()).map_err(polars_err("cannot combine parts"))?;
-        Ok(dedup_latest(all, identity))
+        concat(scans, UnionArgs::default()).map_err(polars_err("cannot combine parts"))
     }
 
     /// Merges all part files of `kind` into one when there are more than `above`.
@@ -219,14 +225,28 @@ impl Store for ParquetStore {
 
     async fn append(&self, batch: &ObservationBatch) -> Result<AppendStats, StoreError> {
         let now = Utc::now().timestamp_micros();
-        let mut snapshots =
-            snapshots_frame(batch, now).map_err(polars_err("cannot build snapshots"))?;
         let mut daily = daily_frame(batch, now).map_err(polars_err("cannot build daily counts"))?;
-        self.append_frames(&mut snapshots, &mut daily)
+        // Snapshots go to their part in frames of about a row group each, so a big
+        // import holds its parsed columns and one frame, not a second full copy.
+        let mut snapshots = 0;
+        if batch.snapshot_count() > 0 {
+            snapshots = write_atomic_frames(
+                &self.root.join("observations/snapshots"),
+                &Self::new_part_name(now),
+                &SNAPSHOTS.empty_frame().schema().clone(),
+                snapshot_frames(batch, now, FRAME_ROWS),
+            )?;
+        }
+        let stats = self.append_frames(&mut SNAPSHOTS.empty_frame(), &mut daily)?;
+        Ok(AppendStats { snapshots, ..stats })
     }
 
     async fn scan_snapshots(&self) -> Result<LazyFrame, StoreError> {
         self.scan("snapshots", SNAPSHOTS.empty_frame(), &SNAPSHOT_IDENTITY)
+    }
+
+    async fn scan_snapshots_stored(&self) -> Result<LazyFrame, StoreError> {
+        self.scan_stored("snapshots", SNAPSHOTS.empty_frame())
     }
 
     async fn scan_daily(&self) -> Result<LazyFrame, StoreError> {

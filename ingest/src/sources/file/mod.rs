@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use tagpulse_config::{ConfigError, SourceEntry};
 
 use super::BuildContext;
@@ -105,40 +106,55 @@ impl FileSource {
             .map(|m| m.len())
             .sum();
         progress.set_total(total);
+        // Files parse in parallel; the batch keeps their order, and the first bad file
+        // in that order is the error, as if they had been read one by one.
+        let parts: Vec<Result<ObservationBatch, IngestError>> = paths
+            .par_iter()
+            .map(|path| {
+                let part = self.read_file(path)?;
+                progress.advance(std::fs::metadata(path).map_or(0, |m| m.len()));
+                Ok(part)
+            })
+            .collect();
         let mut batch = ObservationBatch::new(self.cfg.id.clone());
-        for path in &paths {
-            let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let raw = String::from_utf8(bytes).map_err(|e| {
-                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-                rows::line_err(path, line, "not valid UTF-8")
-            })?;
-            // Spreadsheet exports often start with a byte-order mark.
-            let text = raw.strip_prefix('\u{feff}').unwrap_or(&raw);
-            let format = match self.cfg.format {
-                Some(f) => f,
-                None => format_of(path)?,
-            };
-            let defaults = Defaults {
-                platform: &self.cfg.platform,
-                metric: &self.cfg.metric,
-            };
-            let mut part = match format {
-                FileFormat::Tsv => parse_tsv(path, text, &defaults)?,
-                FileFormat::Csv => parse_csv(path, text, &defaults)?,
-                FileFormat::Jsonl => parse_jsonl(path, text, &defaults)?,
-            };
-            if let Some(keep) = &self.cfg.tags {
-                part.snapshots.retain(|s| keep.contains(&s.tag));
-                part.daily.retain(|d| keep.contains(&d.tag));
-            }
-            batch.extend(part);
-            progress.advance(raw.len() as u64);
+        for part in parts {
+            batch.extend(part?);
         }
         Ok(batch)
+    }
+
+    /// Parses one file, whole.
+    fn read_file(&self, path: &Path) -> Result<ObservationBatch, IngestError> {
+        let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let raw = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            rows::line_err(path, line, "not valid UTF-8")
+        })?;
+        // Spreadsheet exports often start with a byte-order mark.
+        let text = raw.strip_prefix('\u{feff}').unwrap_or(&raw);
+        let format = match self.cfg.format {
+            Some(f) => f,
+            None => format_of(path)?,
+        };
+        let defaults = Defaults {
+            platform: &self.cfg.platform,
+            metric: &self.cfg.metric,
+        };
+        let mut part = match format {
+            FileFormat::Tsv => parse_tsv(path, text, &defaults)?,
+            FileFormat::Csv => parse_csv(path, text, &defaults)?,
+            FileFormat::Jsonl => parse_jsonl(path, text, &defaults)?,
+        };
+        if let Some(keep) = &self.cfg.tags {
+            part.snapshots.retain(|s| keep.contains(&s.tag));
+            part.series.retain(|s| keep.contains(&s.tag));
+            part.daily.retain(|d| keep.contains(&d.tag));
+        }
+        Ok(part)
     }
 }
 
@@ -196,6 +212,12 @@ impl Backfill for FileSource {
         batch
             .snapshots
             .retain(|s| inside(s.observed_at.date_naive()));
+        for s in &mut batch.series {
+            s.retain_times(|t| {
+                chrono::DateTime::from_timestamp(t, 0).is_some_and(|t| inside(t.date_naive()))
+            });
+        }
+        batch.series.retain(|s| !s.is_empty());
         batch.daily.retain(|d| inside(d.day));
         Ok(complete(batch))
     }
@@ -207,6 +229,7 @@ fn complete(batch: ObservationBatch) -> Fetched {
         .snapshots
         .iter()
         .map(|s| &s.tag)
+        .chain(batch.series.iter().map(|s| &s.tag))
         .chain(batch.daily.iter().map(|d| &d.tag))
         .collect();
     let tags_ok = tags.len();

@@ -32,11 +32,14 @@ fn tsv_series_named_by_file() {
         "2025-01-06 15:14:19\t598100000\n2025-01-06 18:00:00\t598200000\r\n\n",
     );
     let b = source(vec![p], None).read_all(&NoProgress).unwrap();
-    assert_eq!(b.snapshots.len(), 2);
-    assert_eq!(b.snapshots[0].tag.as_str(), "nurselife");
-    assert_eq!(b.snapshots[0].value, 598_100_000);
-    assert_eq!(b.snapshots[0].observed_at.timestamp(), 1_736_176_459);
-    assert_eq!(b.snapshots[1].platform, "tiktok");
+    // One file is one series, held in columns.
+    assert_eq!(b.series.len(), 1);
+    let snaps: Vec<_> = b.all_snapshots().collect();
+    assert_eq!(snaps.len(), 2);
+    assert_eq!(snaps[0].tag.as_str(), "nurselife");
+    assert_eq!(snaps[0].value, 598_100_000);
+    assert_eq!(snaps[0].observed_at.timestamp(), 1_736_176_459);
+    assert_eq!(snaps[1].platform, "tiktok");
     assert_eq!(b.source, "t");
 }
 
@@ -203,9 +206,8 @@ fn patterns_and_formats() {
     let glob = format!("{}/*.tsv", dir.path().display());
     let b = source(vec![glob], None).read_all(&NoProgress).unwrap();
     assert_eq!(
-        b.snapshots
-            .iter()
-            .map(|s| s.tag.as_str())
+        b.all_snapshots()
+            .map(|s| s.tag.as_str().to_string())
             .collect::<Vec<_>>(),
         ["a", "b"]
     );
@@ -225,7 +227,7 @@ fn patterns_and_formats() {
     let b = source(vec![p], Some(FileFormat::Tsv))
         .read_all(&NoProgress)
         .unwrap();
-    assert_eq!(b.snapshots[0].tag.as_str(), "c");
+    assert_eq!(b.series[0].tag.as_str(), "c");
 }
 
 #[test]
@@ -301,8 +303,7 @@ fn times_before_1970_or_a_day_ahead_are_bad_lines_in_every_format() {
         source(vec![p], None)
             .read_all(&NoProgress)
             .unwrap()
-            .snapshots
-            .len(),
+            .snapshot_count(),
         1
     );
 }
