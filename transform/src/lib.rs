@@ -118,6 +118,7 @@ pub fn weekly_tables(
     taxonomy: &[Occupation],
     brand_cfg: &[Brand],
 ) -> Result<WeeklyTables, TransformError> {
+    let clock = std::time::Instant::now();
     let base = concat(
         [snapshots_weekly(snapshots, params)?, daily_weekly(daily)?],
         UnionArgs::default(),
@@ -125,6 +126,7 @@ pub fn weekly_tables(
     let tags = signals(base, &SERIES)?
         .sort(["platform", "metric", "tag", "week"], Default::default())
         .collect()?;
+    tracing::debug!(rows = tags.height(), elapsed = ?clock.elapsed(), "weekly tag rows");
     let occ = occupations(tags.clone().lazy(), taxonomy)?.collect()?;
     let brand = brands(tags.clone().lazy(), occ.clone().lazy(), brand_cfg)?
         .select(cols_of(&WEEKLY_BRAND_METRICS.names()))
@@ -142,6 +144,7 @@ pub fn weekly_tables(
         occupation_tags: occupation_tags(taxonomy)?,
     };
     tables.check()?;
+    tracing::debug!(elapsed = ?clock.elapsed(), "weekly tables");
     Ok(tables)
 }
 

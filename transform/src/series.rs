@@ -85,6 +85,7 @@ fn chunks(lf: &LazyFrame, columns: &[&str]) -> impl Iterator<Item = PolarsResult
 /// the values, scattered into one array ordered by series. Rows of a series usually sit
 /// together, so most rows cost three string comparisons with the row before.
 pub(crate) fn grouped(lf: LazyFrame) -> PolarsResult<Grouped> {
+    let clock = std::time::Instant::now();
     let mut ids: Vec<u32> = Vec::new();
     let mut index: HashMap<[String; 3], u32> = HashMap::new();
     let mut names: Vec<[String; 3]> = Vec::new();
@@ -108,6 +109,7 @@ pub(crate) fn grouped(lf: LazyFrame) -> PolarsResult<Grouped> {
             ids.push(id);
         }
     }
+    tracing::debug!(rows = ids.len(), series = names.len(), elapsed = ?clock.elapsed(), "series numbered");
     let mut starts = vec![0usize; names.len() + 1];
     for &id in &ids {
         starts[id as usize + 1] += 1;
@@ -140,6 +142,7 @@ pub(crate) fn grouped(lf: LazyFrame) -> PolarsResult<Grouped> {
         }
     }
     drop(ids);
+    tracing::debug!(elapsed = ?clock.elapsed(), "values scattered by series");
     let mut segments = Vec::with_capacity(names.len());
     let mut rest = rows.as_mut_slice();
     for w in starts.windows(2) {
@@ -154,6 +157,7 @@ pub(crate) fn grouped(lf: LazyFrame) -> PolarsResult<Grouped> {
         Column::new(SERIES[i].into(), v)
     };
     let names = DataFrame::new_infer_height(vec![column(0), column(1), column(2)])?;
+    tracing::debug!(elapsed = ?clock.elapsed(), "series sorted and deduplicated");
     Ok(Grouped { names, rows, spans })
 }
 

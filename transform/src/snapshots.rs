@@ -94,7 +94,9 @@ fn series_weeks(p: &Points, max_gap: i64) -> Weeks {
 pub fn snapshots_weekly(lf: LazyFrame, params: &Params) -> PolarsResult<LazyFrame> {
     let g = grouped(lf)?;
     let max_gap = params.max_gap_secs;
+    let clock = std::time::Instant::now();
     let per_series: Vec<Weeks> = g.map(|p| series_weeks(p, max_gap));
+    tracing::debug!(elapsed = ?clock.elapsed(), "weekly values per series");
     let rows: usize = per_series.iter().map(|w| w.week.len()).sum();
     let mut all = Weeks::default();
     let mut sid: Vec<IdxSize> = Vec::with_capacity(rows);
