@@ -27,6 +27,9 @@ use tracing::{info, warn};
 
 use cli::{Cli, Command, ReportArgs};
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -159,7 +159,7 @@ impl Pipeline {
             let fetched = past
                 .fetch_range(&asked, start, end, &tagpulse_ingest::NoProgress)
                 .await?;
-            let stats = self.store.append(&fetched.batch).await?;
+            let stats = self.append(&fetched.batch).await?;
             out.snapshots += stats.snapshots;
             out.daily += stats.daily;
             let failed: BTreeSet<&str> = fetched.failures.iter().map(|f| f.tag.as_str()).collect();

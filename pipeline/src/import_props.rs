@@ -68,3 +68,53 @@ proptest! {
         }
     }
 }
+
+/// `run` hands the recompute's series summary to the report; an append in between must
+/// drop it, or the report would describe observations that are no longer all there is.
+#[test]
+fn the_recompute_summary_is_dropped_by_an_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = tagpulse_config::Config::from_toml(
+        &format!("[storage]\ndata_dir = {:?}\n", data.display().to_string()),
+        "t.toml",
+    )
+    .unwrap();
+    let file = |name: &str, lines: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, lines).unwrap();
+        ImportRequest {
+            paths: vec![p.display().to_string()],
+            format: None,
+            platform: "tiktok".into(),
+            metric: "views".into(),
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let p = Pipeline::open(cfg).unwrap();
+        let weeks = "2026-01-05 00:00:00\t1\n2026-01-14 00:00:00\t5\n2026-01-20 00:00:00\t9\n";
+        p.import(file("azubi.tsv", weeks), &NoProgressSink)
+            .await
+            .unwrap();
+        p.recompute().await.unwrap();
+        let series = p.take_series().expect("the recompute leaves its summary");
+        assert_eq!(series.height(), 1);
+        assert_eq!(
+            series.column("observations").unwrap().u32().unwrap().get(0),
+            Some(3)
+        );
+        assert!(p.take_series().is_none(), "a summary is used once");
+        p.recompute().await.unwrap();
+        p.import(
+            file("koch.tsv", "2026-01-06 00:00:00\t3\n"),
+            &NoProgressSink,
+        )
+        .await
+        .unwrap();
+        assert!(p.take_series().is_none(), "an append drops the summary");
+    });
+}

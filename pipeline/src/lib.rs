@@ -32,7 +32,7 @@ use tagpulse_config::{Config, ConfigError};
 use tagpulse_ingest::sources::file::{FileFormat, FileSource, FileSourceConfig};
 use tagpulse_ingest::{interrupt, IngestError, Progress, Source};
 use tagpulse_store::{Store, StoreError};
-use tagpulse_transform::{weekly_tables, Params, TransformError};
+use tagpulse_transform::{weekly_tables_and_summary, Params, TransformError};
 
 pub use backfill::{state_file as backfill_state_file, BackfillOutcome, BackfillRequest};
 pub use lock::DataDirLock;
@@ -156,6 +156,10 @@ pub struct Pipeline {
     cfg: Config,
     sources: Vec<Box<dyn Source>>,
     store: Box<dyn Store>,
+    /// The series summary the last recompute derived from the observations, for the
+    /// report that follows it in the same process (`run`, the scheduler's report job);
+    /// any append drops it.
+    series: std::sync::Mutex<Option<polars::prelude::DataFrame>>,
 }
 
 impl Pipeline {
@@ -168,6 +172,7 @@ impl Pipeline {
             cfg,
             sources,
             store,
+            series: Default::default(),
         })
     }
 
@@ -220,7 +225,7 @@ impl Pipeline {
             );
         }
         // What succeeded is stored even when other tags failed.
-        let status = match self.store.append(&fetched.batch).await {
+        let status = match self.append(&fetched.batch).await {
             Ok(stats) => SourceStatus::Stored {
                 snapshots: stats.snapshots,
                 daily: stats.daily,
@@ -318,7 +323,7 @@ impl Pipeline {
             let bar = progress.start("reading");
             source.fetch(&[], bar.as_ref()).await?.batch
         };
-        let stats = self.store.append(&batch).await?;
+        let stats = self.append(&batch).await?;
         Ok(ImportOutcome {
             files,
             snapshots: stats.snapshots,
@@ -327,10 +332,24 @@ impl Pipeline {
         })
     }
 
+    /// Stores a batch; the series summary of the last recompute no longer holds.
+    pub(crate) async fn append(
+        &self,
+        batch: &tagpulse_ingest::ObservationBatch,
+    ) -> Result<tagpulse_store::AppendStats, tagpulse_store::StoreError> {
+        self.series.lock().expect("series lock").take();
+        self.store.append(batch).await
+    }
+
+    /// The series summary the last recompute left, if nothing was stored since.
+    pub(crate) fn take_series(&self) -> Option<polars::prelude::DataFrame> {
+        self.series.lock().expect("series lock").take()
+    }
+
     /// Recomputes every weekly table from the stored observations and stores them as one
     /// generation.
     pub async fn recompute(&self) -> Result<RecomputeOutcome, PipelineError> {
-        let tables = weekly_tables(
+        let (tables, series) = weekly_tables_and_summary(
             self.store.scan_snapshots_stored().await?,
             self.store.scan_daily().await?,
             &self.params(),
@@ -338,6 +357,7 @@ impl Pipeline {
             &self.cfg.brands,
         )?;
         self.store.write_weekly(&tables).await?;
+        *self.series.lock().expect("series lock") = Some(series);
         Ok(RecomputeOutcome {
             tag_rows: tables.tags.height(),
             occupation_rows: tables.occupations.height(),

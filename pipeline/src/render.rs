@@ -36,12 +36,16 @@ pub(crate) async fn render(
             .ok_or(PipelineError::NoCompleteWeek)?,
     };
     let params = p.params();
-    let series = series_summary(
-        p.store.scan_snapshots_stored().await?,
-        p.store.scan_daily().await?,
-        &params,
-    )?
-    .collect()?;
+    let series = match p.take_series() {
+        // A recompute in this process just read every observation: reuse its summary.
+        Some(series) => series,
+        None => series_summary(
+            p.store.scan_snapshots_stored().await?,
+            p.store.scan_daily().await?,
+            &params,
+        )?
+        .collect()?,
+    };
     let sources = stored_sources(p.store.as_ref()).await?;
     let synthetic = p
         .sources

@@ -118,9 +118,42 @@ pub fn weekly_tables(
     taxonomy: &[Occupation],
     brand_cfg: &[Brand],
 ) -> Result<WeeklyTables, TransformError> {
+    tables_of(
+        &series::grouped(snapshots)?,
+        daily,
+        params,
+        taxonomy,
+        brand_cfg,
+    )
+}
+
+/// [`weekly_tables`] and [`series_summary`] from one pass over the snapshots: what a run
+/// that recomputes and then reports needs, without reading every snapshot twice.
+pub fn weekly_tables_and_summary(
+    snapshots: LazyFrame,
+    daily: LazyFrame,
+    params: &Params,
+    taxonomy: &[Occupation],
+    brand_cfg: &[Brand],
+) -> Result<(WeeklyTables, DataFrame), TransformError> {
+    let g = series::grouped(snapshots)?;
+    let summary = summary::summary_of(&g, daily.clone(), params)?.collect()?;
+    Ok((tables_of(&g, daily, params, taxonomy, brand_cfg)?, summary))
+}
+
+fn tables_of(
+    snapshots: &series::Grouped,
+    daily: LazyFrame,
+    params: &Params,
+    taxonomy: &[Occupation],
+    brand_cfg: &[Brand],
+) -> Result<WeeklyTables, TransformError> {
     let clock = std::time::Instant::now();
     let base = concat(
-        [snapshots_weekly(snapshots, params)?, daily_weekly(daily)?],
+        [
+            snapshots::weekly_of(snapshots, params)?,
+            daily_weekly(daily)?,
+        ],
         UnionArgs::default(),
     )?;
     let tags = signals(base, &SERIES)?

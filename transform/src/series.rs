@@ -86,12 +86,14 @@ fn chunks(lf: &LazyFrame, columns: &[&str]) -> impl Iterator<Item = PolarsResult
 /// together, so most rows cost three string comparisons with the row before.
 pub(crate) fn grouped(lf: LazyFrame) -> PolarsResult<Grouped> {
     let clock = std::time::Instant::now();
-    let mut ids: Vec<u32> = Vec::new();
+    // Series number of each row, one vector per slice of the scan.
+    let mut ids: Vec<Vec<u32>> = Vec::new();
     let mut index: HashMap<[String; 3], u32> = HashMap::new();
     let mut names: Vec<[String; 3]> = Vec::new();
     for df in chunks(&lf, &SERIES) {
         let df = df?;
         let [p, t, m] = SERIES.map(|k| df.column(k).and_then(|c| c.str().cloned()));
+        let mut chunk_ids = Vec::with_capacity(df.height());
         let mut prev: Option<([Option<&str>; 3], u32)> = None;
         for key in p?.iter().zip(t?.iter()).zip(m?.iter()) {
             let key = [key.0 .0, key.0 .1, key.1];
@@ -106,39 +108,44 @@ pub(crate) fn grouped(lf: LazyFrame) -> PolarsResult<Grouped> {
                 }
             };
             prev = Some((key, id));
-            ids.push(id);
+            chunk_ids.push(id);
         }
+        ids.push(chunk_ids);
     }
-    tracing::debug!(rows = ids.len(), series = names.len(), elapsed = ?clock.elapsed(), "series numbered");
+    let height: usize = ids.iter().map(Vec::len).sum();
+    tracing::debug!(rows = height, series = names.len(), elapsed = ?clock.elapsed(), "series numbered");
     let mut starts = vec![0usize; names.len() + 1];
-    for &id in &ids {
+    for &id in ids.iter().flatten() {
         starts[id as usize + 1] += 1;
     }
     for i in 1..starts.len() {
         starts[i] += starts[i - 1];
     }
-    let mut rows = vec![Row::default(); ids.len()];
+    let mut rows = vec![Row::default(); height];
     let mut next = starts.clone();
-    let mut r = 0;
-    for df in chunks(&lf, &["observed_at", "ingested_at", "value"]) {
+    let slices = chunks(&lf, &["observed_at", "ingested_at", "value"]);
+    for (df, ids) in slices.zip(&ids) {
         let df = df?;
+        // The scan is read twice: a store written in between must not shift rows.
+        if df.height() != ids.len() {
+            return Err(polars_err!(ComputeError: "the observations changed during the transform"));
+        }
         let phys = |name: &str| df.column(name).map(|c| c.to_physical_repr());
         let (ms, ingested) = (phys("observed_at")?, phys("ingested_at")?);
         let value = df.column("value")?.u64()?;
-        for ((ms, ing), v) in ms
+        let values = ms
             .i64()?
             .iter()
             .zip(ingested.i64()?.iter())
-            .zip(value.iter())
-        {
-            let slot = &mut next[ids[r] as usize];
+            .zip(value.iter());
+        for (((ms, ing), v), &id) in values.zip(ids) {
+            let slot = &mut next[id as usize];
             rows[*slot] = Row {
                 ms: ms.unwrap_or_default(),
                 ingested: ing.unwrap_or_default(),
                 value: v.unwrap_or_default(),
             };
             *slot += 1;
-            r += 1;
         }
     }
     drop(ids);

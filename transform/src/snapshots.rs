@@ -7,7 +7,7 @@
 
 use polars::prelude::*;
 
-use crate::series::{grouped, Points};
+use crate::series::{grouped, Grouped, Points};
 use crate::{null_of, Params};
 
 /// ISO week number of an epoch second (week `w` starts on day `7w - 3`).
@@ -92,7 +92,11 @@ fn series_weeks(p: &Points, max_gap: i64) -> Weeks {
 /// Output columns: platform, tag, metric, week, total_end, gained, observations,
 /// decreases, coverage (null for snapshots).
 pub fn snapshots_weekly(lf: LazyFrame, params: &Params) -> PolarsResult<LazyFrame> {
-    let g = grouped(lf)?;
+    weekly_of(&grouped(lf)?, params)
+}
+
+/// [`snapshots_weekly`] of series already grouped.
+pub(crate) fn weekly_of(g: &Grouped, params: &Params) -> PolarsResult<LazyFrame> {
     let max_gap = params.max_gap_secs;
     let clock = std::time::Instant::now();
     let per_series: Vec<Weeks> = g.map(|p| series_weeks(p, max_gap));

@@ -2,7 +2,7 @@
 
 use polars::prelude::*;
 
-use crate::series::grouped;
+use crate::series::{grouped, Grouped};
 use crate::{cols_of, dedup_latest, Params, SERIES};
 
 /// One row per series: `platform, tag, metric, kind ("snapshots" | "daily"), first_s,
@@ -15,7 +15,15 @@ pub fn series_summary(
     daily: LazyFrame,
     params: &Params,
 ) -> PolarsResult<LazyFrame> {
-    let g = grouped(snapshots)?;
+    summary_of(&grouped(snapshots)?, daily, params)
+}
+
+/// [`series_summary`] of snapshot series already grouped.
+pub(crate) fn summary_of(
+    g: &Grouped,
+    daily: LazyFrame,
+    params: &Params,
+) -> PolarsResult<LazyFrame> {
     let (mut first, mut last, mut count, mut longest, mut over) =
         (vec![], vec![], vec![], vec![], vec![]);
     let facts = g.map(|p| {
@@ -35,7 +43,7 @@ pub fn series_summary(
         longest.push(lg);
         over.push(o);
     }
-    let mut columns = g.names.into_columns();
+    let mut columns = g.names.clone().into_columns();
     columns.extend([
         Column::new("kind".into(), vec!["snapshots"; first.len()]),
         Column::new("first_s".into(), first),
@@ -115,5 +123,32 @@ mod tests {
             &[Some(10.0 * 86_400.0), Some(0.0)],
         );
         assert_close(&f64s(&df, "gaps_over_max"), &[Some(1.0), Some(0.0)]);
+    }
+
+    #[test]
+    fn one_pass_gives_the_same_summary_and_tables() {
+        let lf = || {
+            snaps(&[
+                ("a", "2026-11-01 00:00:00", 1),
+                ("a", "2026-11-12 00:00:00", 3),
+                ("b", "2026-11-05 00:00:00", 1),
+                ("b", "2026-11-09 00:00:00", 4),
+            ])
+        };
+        let daily = || DAILY_COUNTS.empty_frame().lazy();
+        let p = Params::default();
+        let alone = series_summary(lf(), daily(), &p)
+            .unwrap()
+            .collect()
+            .unwrap();
+        let (tables, summary) =
+            crate::weekly_tables_and_summary(lf(), daily(), &p, &[], &[]).unwrap();
+        assert!(summary.equals_missing(&alone), "{summary} vs {alone}");
+        let tags = crate::weekly_tables(lf(), daily(), &p, &[], &[])
+            .unwrap()
+            .tags;
+        assert!(tables.tags.equals_missing(&tags));
+        // a: weeks of Oct 26, Nov 2 and Nov 9; b: weeks of Nov 2 and Nov 9.
+        assert_eq!(tags.height(), 5);
     }
 }
