@@ -19,6 +19,16 @@ fn files_in(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
+/// A config whose Parquet lake is `dir/data`.
+fn lake_config(dir: &std::path::Path) -> (std::path::PathBuf, tagpulse_config::Config) {
+    let data = dir.join("data");
+    let toml = format!("[storage]\ndata_dir = {:?}\n", data.display().to_string());
+    (
+        data,
+        tagpulse_config::Config::from_toml(&toml, "t.toml").unwrap(),
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
     #[test]
@@ -28,12 +38,7 @@ proptest! {
         ext in prop_oneof![Just("tsv"), Just("csv"), Just("jsonl")],
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let cfg = tagpulse_config::Config::from_toml(
-            &format!("[storage]\ndata_dir = {:?}\n", data.display().to_string()),
-            "t.toml",
-        )
-        .unwrap();
+        let (data, cfg) = lake_config(dir.path());
         // Good lines in one file, then a second file with arbitrary bytes.
         let a = dir.path().join("azubi.tsv");
         let lines: String = good
@@ -74,12 +79,7 @@ proptest! {
 #[test]
 fn the_recompute_summary_is_dropped_by_an_append() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let cfg = tagpulse_config::Config::from_toml(
-        &format!("[storage]\ndata_dir = {:?}\n", data.display().to_string()),
-        "t.toml",
-    )
-    .unwrap();
+    let (_, cfg) = lake_config(dir.path());
     let file = |name: &str, lines: &str| {
         let p = dir.path().join(name);
         std::fs::write(&p, lines).unwrap();
