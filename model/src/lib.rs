@@ -9,6 +9,7 @@
 
 pub mod observation;
 pub mod signal;
+pub mod slices;
 pub mod tables;
 pub mod tag;
 pub mod text;
@@ -20,6 +21,7 @@ use polars::prelude::*;
 pub use observation::{
     dedup_latest, implausible_time, DailyCount, ObservationBatch, Snapshot, SnapshotSeries,
 };
+pub use slices::RowSlices;
 pub use tables::{ColumnDef, ColumnType, SchemaError, TableDef, SIGNAL_COLUMNS};
 pub use tag::{parse_ident, Tag, TagError};
 pub use week::{date_from_days, days_from_date, iso_week_label, parse_iso_week};

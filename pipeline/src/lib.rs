@@ -32,7 +32,7 @@ use tagpulse_config::{Config, ConfigError};
 use tagpulse_ingest::sources::file::{FileFormat, FileSource, FileSourceConfig};
 use tagpulse_ingest::{interrupt, IngestError, Progress, Source};
 use tagpulse_store::{Store, StoreError};
-use tagpulse_transform::{weekly_tables_and_summary, Params, TransformError};
+use tagpulse_transform::{weekly_tables_and_summary, Params, Snapshots, TransformError};
 
 pub use backfill::{state_file as backfill_state_file, BackfillOutcome, BackfillRequest};
 pub use lock::DataDirLock;
@@ -332,6 +332,16 @@ impl Pipeline {
         })
     }
 
+    /// The stored snapshots as the transform reads them: summarised by the store when it
+    /// can (ClickHouse sends a row per series and week), else every stored row.
+    pub(crate) async fn snapshots(&self) -> Result<Snapshots, PipelineError> {
+        let max_gap = self.params().max_gap_secs;
+        Ok(match self.store.snapshot_weeks(max_gap).await? {
+            Some(weeks) => Snapshots::Weeks(weeks),
+            None => Snapshots::Stored(self.store.snapshot_slices().await?),
+        })
+    }
+
     /// Stores a batch; the series summary of the last recompute no longer holds.
     pub(crate) async fn append(
         &self,
@@ -350,7 +360,7 @@ impl Pipeline {
     /// generation.
     pub async fn recompute(&self) -> Result<RecomputeOutcome, PipelineError> {
         let (tables, series) = weekly_tables_and_summary(
-            self.store.scan_snapshots_stored().await?,
+            self.snapshots().await?,
             self.store.scan_daily().await?,
             &self.params(),
             &self.cfg.occupations,

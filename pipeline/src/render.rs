@@ -39,12 +39,9 @@ pub(crate) async fn render(
     let series = match p.take_series() {
         // A recompute in this process just read every observation: reuse its summary.
         Some(series) => series,
-        None => series_summary(
-            p.store.scan_snapshots_stored().await?,
-            p.store.scan_daily().await?,
-            &params,
-        )?
-        .collect()?,
+        None => {
+            series_summary(p.snapshots().await?, p.store.scan_daily().await?, &params)?.collect()?
+        }
     };
     let sources = stored_sources(p.store.as_ref()).await?;
     let synthetic = p
@@ -95,15 +92,16 @@ fn migrate_plain_week_dir(out_dir: &Path, label: &str) -> Result<(), PipelineErr
 /// that stored anything is named, and the scan reads one column instead of resolving
 /// every identity).
 async fn stored_sources(store: &dyn Store) -> Result<Vec<String>, PipelineError> {
-    let mut ids = Vec::new();
-    for lf in [
-        store.scan_snapshots_stored().await?,
-        store.scan_daily().await?,
-    ] {
-        let df = lf
-            .select([col("source")])
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect()?;
+    let mut ids = std::collections::BTreeSet::new();
+    let snapshots = store.snapshot_slices().await?;
+    let daily = store
+        .scan_daily()
+        .await?
+        .select([col("source")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect();
+    for df in snapshots.slices(&["source"]).chain([daily]) {
+        let df = df?;
         ids.extend(
             df.column("source")?
                 .str()?
@@ -112,9 +110,7 @@ async fn stored_sources(store: &dyn Store) -> Result<Vec<String>, PipelineError>
                 .map(str::to_string),
         );
     }
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
+    Ok(ids.into_iter().collect())
 }
 
 /// Rewrites `<out_dir>/index.html` from the week folders present, atomically.

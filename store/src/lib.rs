@@ -20,7 +20,7 @@ pub mod sweep;
 use async_trait::async_trait;
 use polars::prelude::*;
 use tagpulse_config::{Backend, StorageConfig};
-use tagpulse_model::{ObservationBatch, SchemaError, WeeklyTables};
+use tagpulse_model::{ObservationBatch, RowSlices, SchemaError, WeeklyTables};
 
 pub use crate::clickhouse::{ClickHouseStore, DbStatus, MigrateReport, TransferStats};
 pub use parquet::ParquetStore;
@@ -132,12 +132,24 @@ pub trait Store: Send + Sync {
     /// Counter snapshots, deduplicated by identity (last ingested wins).
     async fn scan_snapshots(&self) -> Result<LazyFrame, StoreError>;
 
-    /// Every stored snapshot row, duplicates included, for callers that resolve
-    /// identity themselves (the transform does it in its per-series pass, which is much
-    /// cheaper than a sort over the whole store). By default the deduplicated scan,
-    /// which is valid input for them too.
-    async fn scan_snapshots_stored(&self) -> Result<LazyFrame, StoreError> {
-        self.scan_snapshots().await
+    /// Every stored snapshot row, duplicates included, in slices, for callers that
+    /// resolve identity themselves (the transform does it per series, which is much
+    /// cheaper than a sort over the whole store). By default the deduplicated scan as
+    /// one slice, which is valid input for them too.
+    async fn snapshot_slices(&self) -> Result<Box<dyn RowSlices>, StoreError> {
+        Ok(Box::new(self.scan_snapshots().await?))
+    }
+
+    /// Snapshots summarised per series and ISO week where the data lives, when the
+    /// backend can (`None`: read [`Store::snapshot_slices`]). Columns: `platform,
+    /// tag, metric, week` (ISO week number: day `7 week - 3` since 1970 is its Monday),
+    /// `n`, `first_t`, `first_v`, `last_t`, `last_v` (epoch seconds and raw values of the
+    /// week's first and last snapshot), `max_v`, `decreases` (step-downs inside the
+    /// week), `longest_gap` and `gaps_over` (gaps inside the week, and how many exceed
+    /// `max_gap_secs`); identity resolved as in [`Store::scan_snapshots`].
+    async fn snapshot_weeks(&self, max_gap_secs: i64) -> Result<Option<DataFrame>, StoreError> {
+        let _ = max_gap_secs;
+        Ok(None)
     }
 
     /// Daily counts, deduplicated by identity (last ingested wins).

@@ -17,6 +17,7 @@ mod series;
 mod signals;
 mod snapshots;
 mod summary;
+mod weeks;
 
 use polars::prelude::*;
 use tagpulse_config::{Brand, Occupation};
@@ -30,6 +31,7 @@ pub use rollup::{brands, occupation_tags, occupations};
 pub use signals::signals;
 pub use snapshots::snapshots_weekly;
 pub use summary::series_summary;
+pub use weeks::WEEK_COLUMNS;
 
 /// Identity columns of one series.
 pub const SERIES: [&str; 3] = ["platform", "tag", "metric"];
@@ -118,25 +120,30 @@ pub fn weekly_tables(
     taxonomy: &[Occupation],
     brand_cfg: &[Brand],
 ) -> Result<WeeklyTables, TransformError> {
-    tables_of(
-        &series::grouped(snapshots)?,
-        daily,
-        params,
-        taxonomy,
-        brand_cfg,
-    )
+    let g = series::grouped(&snapshots, params.max_gap_secs)?;
+    tables_of(&g, daily, params, taxonomy, brand_cfg)
+}
+
+/// Counter snapshots as a store offers them.
+pub enum Snapshots {
+    /// Stored rows as they are, in slices (duplicates resolved by the transform).
+    Stored(Box<dyn tagpulse_model::RowSlices>),
+    /// Already summarised per series and week, where the data lives: `platform, tag,
+    /// metric` and [`WEEK_COLUMNS`], duplicates resolved, gaps counted against the
+    /// `max_gap` of [`Params`].
+    Weeks(DataFrame),
 }
 
 /// [`weekly_tables`] and [`series_summary`] from one pass over the snapshots: what a run
 /// that recomputes and then reports needs, without reading every snapshot twice.
 pub fn weekly_tables_and_summary(
-    snapshots: LazyFrame,
+    snapshots: Snapshots,
     daily: LazyFrame,
     params: &Params,
     taxonomy: &[Occupation],
     brand_cfg: &[Brand],
 ) -> Result<(WeeklyTables, DataFrame), TransformError> {
-    let g = series::grouped(snapshots)?;
+    let g = series::Grouped::of(snapshots, params)?;
     let summary = summary::summary_of(&g, daily.clone(), params)?.collect()?;
     Ok((tables_of(&g, daily, params, taxonomy, brand_cfg)?, summary))
 }

@@ -1,7 +1,7 @@
-//! Stored snapshots split into series: identity resolved, sorted by time, in plain vectors.
+//! Stored snapshots split into series: identity resolved, sorted by time, and reduced to
+//! per-week summaries (`weeks`).
 //!
-//! The weekly job and the report's series summary both walk every series point by point,
-//! and a polars plan over millions of snapshots (sorts on three string columns, window
+//! A polars plan over millions of snapshots (sorts on three string columns, window
 //! passes, self-joins) cost seconds where a loop over each series' points costs
 //! milliseconds. So polars reads and groups the rows once, and the per-series work runs
 //! as plain loops, series in parallel (rayon).
@@ -11,16 +11,9 @@ use std::collections::HashMap;
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use crate::weeks::{self, WeekSummary};
 use crate::SERIES;
-
-/// One series' snapshots: distinct times (seconds), ascending, with their raw values.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct Points {
-    /// Observation times, epoch seconds, strictly ascending per stored identity.
-    pub t: Vec<i64>,
-    /// Raw values, as f64 (the envelope and interpolation are f64).
-    pub raw: Vec<f64>,
-}
+use tagpulse_model::RowSlices;
 
 /// One stored row of a series: what identity resolution and the metrics read.
 #[derive(Debug, Default, Clone, Copy)]
@@ -30,49 +23,34 @@ struct Row {
     value: u64,
 }
 
-/// Every snapshot series of a scan, deduplicated and sorted, in one flat array.
+/// Every snapshot series, as week summaries.
 pub(crate) struct Grouped {
     /// The series' identity columns, one row per series.
     pub names: DataFrame,
-    rows: Vec<Row>,
-    spans: Vec<std::ops::Range<usize>>,
+    /// Each series' weeks with snapshots, in week order.
+    pub weeks: Vec<Vec<WeekSummary>>,
 }
 
 impl Grouped {
-    /// `f` of each series' points, in the order of `names`, series in parallel.
-    pub fn map<T: Send>(&self, f: impl Fn(&Points) -> T + Sync) -> Vec<T> {
-        self.spans
-            .par_iter()
-            .map(|span| {
-                let rows = &self.rows[span.clone()];
-                f(&Points {
-                    t: rows.iter().map(|r| r.ms.div_euclid(1000)).collect(),
-                    raw: rows.iter().map(|r| r.value as f64).collect(),
-                })
-            })
-            .collect()
+    /// Series summarised elsewhere (ClickHouse): a frame with `platform, tag, metric`
+    /// and [`crate::WEEK_COLUMNS`].
+    pub fn from_weeks(df: DataFrame) -> PolarsResult<Self> {
+        let (names, weeks) = weeks::from_frame(df)?;
+        Ok(Grouped { names, weeks })
     }
-}
 
-/// Rows read per slice of the scan: bounds the memory of the string columns.
-const CHUNK: usize = 1 << 20;
-
-/// Slices of `lf` (with `columns`) of at most [`CHUNK`] rows, in row order, until one
-/// comes back short.
-fn chunks(lf: &LazyFrame, columns: &[&str]) -> impl Iterator<Item = PolarsResult<DataFrame>> {
-    let lf = lf.clone().select(crate::cols_of(columns));
-    let mut done = false;
-    (0..).map_while(move |i| {
-        if done {
-            return None;
+    /// The series of what a store offers.
+    pub fn of(snapshots: crate::Snapshots, params: &crate::Params) -> PolarsResult<Self> {
+        match snapshots {
+            crate::Snapshots::Stored(rows) => grouped(rows.as_ref(), params.max_gap_secs),
+            crate::Snapshots::Weeks(df) => Self::from_weeks(df),
         }
-        let df = lf
-            .clone()
-            .slice((i * CHUNK) as i64, CHUNK as IdxSize)
-            .collect();
-        done = df.as_ref().map_or(true, |df| df.height() < CHUNK);
-        Some(df)
-    })
+    }
+
+    /// `f` of each series' weeks, in the order of `names`, series in parallel.
+    pub fn map<T: Send>(&self, f: impl Fn(&[WeekSummary]) -> T + Sync) -> Vec<T> {
+        self.weeks.par_iter().map(|w| f(w)).collect()
+    }
 }
 
 /// Groups stored snapshots (any order, duplicates allowed) into series.
@@ -81,16 +59,16 @@ fn chunks(lf: &LazyFrame, columns: &[&str]) -> impl Iterator<Item = PolarsResult
 /// `ingested_at` wins, and among equal `ingested_at` the later row: the rule of
 /// [`tagpulse_model::dedup_latest`], so a scan needs no deduplication first.
 ///
-/// The scan is read in slices, twice: the identity columns to number the series, then
+/// The rows are read in slices, twice: the identity columns to number the series, then
 /// the values, scattered into one array ordered by series. Rows of a series usually sit
 /// together, so most rows cost three string comparisons with the row before.
-pub(crate) fn grouped(lf: LazyFrame) -> PolarsResult<Grouped> {
+pub(crate) fn grouped(stored: &dyn RowSlices, max_gap: i64) -> PolarsResult<Grouped> {
     let clock = std::time::Instant::now();
     // Series number of each row, one vector per slice of the scan.
     let mut ids: Vec<Vec<u32>> = Vec::new();
     let mut index: HashMap<[String; 3], u32> = HashMap::new();
     let mut names: Vec<[String; 3]> = Vec::new();
-    for df in chunks(&lf, &SERIES) {
+    for df in stored.slices(&SERIES) {
         let df = df?;
         let [p, t, m] = SERIES.map(|k| df.column(k).and_then(|c| c.str().cloned()));
         let mut chunk_ids = Vec::with_capacity(df.height());
@@ -123,7 +101,7 @@ pub(crate) fn grouped(lf: LazyFrame) -> PolarsResult<Grouped> {
     }
     let mut rows = vec![Row::default(); height];
     let mut next = starts.clone();
-    let slices = chunks(&lf, &["observed_at", "ingested_at", "value"]);
+    let slices = stored.slices(&["observed_at", "ingested_at", "value"]);
     for (df, ids) in slices.zip(&ids) {
         let df = df?;
         // The scan is read twice: a store written in between must not shift rows.
@@ -157,15 +135,23 @@ pub(crate) fn grouped(lf: LazyFrame) -> PolarsResult<Grouped> {
         segments.push(seg);
         rest = tail;
     }
-    let kept: Vec<usize> = segments.into_par_iter().map(resolve).collect();
-    let spans = starts.iter().zip(kept).map(|(s, k)| *s..s + k).collect();
+    let weeks = segments
+        .into_par_iter()
+        .map(|rows| {
+            let kept = resolve(rows);
+            let points = rows[..kept]
+                .iter()
+                .map(|r| (r.ms.div_euclid(1000), r.value as f64));
+            weeks::summarize(points, max_gap)
+        })
+        .collect();
     let column = |i: usize| {
         let v: Vec<&str> = names.iter().map(|n| n[i].as_str()).collect();
         Column::new(SERIES[i].into(), v)
     };
     let names = DataFrame::new_infer_height(vec![column(0), column(1), column(2)])?;
     tracing::debug!(elapsed = ?clock.elapsed(), "series sorted and deduplicated");
-    Ok(Grouped { names, rows, spans })
+    Ok(Grouped { names, weeks })
 }
 
 /// Sorts one series by time and keeps the winner of each identity at the front;
@@ -203,8 +189,12 @@ mod tests {
             ("a", "2026-11-03 00:00:00", 31),
             ("a", "2026-11-02 00:00:00", 20),
         ]);
-        let g = grouped(lf).unwrap();
-        let points = g.map(|p| p.clone());
+        let g = grouped(&lf, 7 * 86_400).unwrap();
+        let points: Vec<Vec<(i64, f64)>> = g.map(|w| {
+            w.iter()
+                .flat_map(|s| [(s.first_t, s.first_v), (s.last_t, s.last_v)])
+                .collect()
+        });
         let tags: Vec<Option<&str>> = g
             .names
             .column("tag")
@@ -217,8 +207,10 @@ mod tests {
         let b = tags.iter().position(|t| *t == Some("b")).unwrap();
         let day = 86_400;
         let nov1 = 1_793_491_200; // 2026-11-01 00:00:00 UTC
-        assert_eq!(points[a].t, [nov1, nov1 + day, nov1 + 2 * day]);
-        assert_eq!(points[a].raw, [10.0, 20.0, 31.0]);
-        assert_eq!(points[b].raw, [7.0]);
+                                  // Sunday Nov 1 closes one week; Nov 2-3 open the next. The later 31 replaced 30.
+        let (d1, d2, d3) = (nov1, nov1 + day, nov1 + 2 * day);
+        assert_eq!(points[a], [(d1, 10.0), (d1, 10.0), (d2, 20.0), (d3, 31.0)]);
+        assert_eq!(g.weeks[a].iter().map(|w| w.n).sum::<u32>(), 3);
+        assert_eq!(points[b], [(d2, 7.0), (d2, 7.0)]);
     }
 }

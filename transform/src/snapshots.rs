@@ -1,19 +1,15 @@
 //! Counter snapshots -> weekly rows: envelope, step-downs, boundary interpolation.
 //!
-//! One pass over each series' sorted points (see `series`): the running maximum is the
+//! One pass over each series' week summaries (see `weeks`): the running maximum is the
 //! envelope, a raw value below its predecessor is a step down, and the value at each
-//! Monday boundary needs only the last point at or before it and the first after it,
-//! which a cursor moving forward with the boundaries finds.
+//! Monday boundary needs only the last snapshot at or before it and the first after it,
+//! which a cursor moving forward with the boundaries finds among the weeks' ends.
 
 use polars::prelude::*;
 
-use crate::series::{grouped, Grouped, Points};
+use crate::series::{grouped, Grouped};
+use crate::weeks::WeekSummary;
 use crate::{null_of, Params};
-
-/// ISO week number of an epoch second (week `w` starts on day `7w - 3`).
-pub(crate) fn week_of(t: i64) -> i64 {
-    (t.div_euclid(86_400) + 3).div_euclid(7)
-}
 
 /// First second of week `w`.
 pub(crate) fn week_start(w: i64) -> i64 {
@@ -30,19 +26,18 @@ struct Weeks {
     decreases: Vec<u32>,
 }
 
-/// V(T) on the envelope: the point at T, else the interpolation across T when the
-/// points around it are at most `max_gap` apart, else none.
-fn value_at(p: &Points, env: &[f64], cursor: &mut usize, big_t: i64, max_gap: i64) -> Option<f64> {
+/// V(T) on the envelope from the points `(t, env)`: the point at T, else the
+/// interpolation across T when the points around it are at most `max_gap` apart.
+fn value_at(pts: &[(i64, f64)], cursor: &mut usize, big_t: i64, max_gap: i64) -> Option<f64> {
     // `cursor` ends on the first point after T (boundaries only move forward).
-    while *cursor < p.t.len() && p.t[*cursor] <= big_t {
+    while *cursor < pts.len() && pts[*cursor].0 <= big_t {
         *cursor += 1;
     }
-    let a = cursor.checked_sub(1)?;
-    let (t_a, v_a) = (p.t[a], env[a]);
+    let (t_a, v_a) = pts[cursor.checked_sub(1)?];
     if t_a == big_t {
         return Some(v_a);
     }
-    let (t_b, v_b) = (*p.t.get(*cursor)?, env[*cursor]);
+    let (t_b, v_b) = *pts.get(*cursor)?;
     let dt = (t_b - t_a) as f64;
     if dt > max_gap as f64 {
         return None;
@@ -50,12 +45,12 @@ fn value_at(p: &Points, env: &[f64], cursor: &mut usize, big_t: i64, max_gap: i6
     Some(v_a + (v_b - v_a) * (big_t - t_a) as f64 / dt)
 }
 
-/// Weekly rows of one series, from the week of its first point to that of its last.
-fn series_weeks(p: &Points, max_gap: i64) -> Weeks {
-    let (Some(&first), Some(&last)) = (p.t.first(), p.t.last()) else {
+/// Weekly rows of one series, from the week of its first snapshot to that of its last.
+fn series_weeks(ws: &[WeekSummary], max_gap: i64) -> Weeks {
+    let (Some(first), Some(last)) = (ws.first(), ws.last()) else {
         return Weeks::default();
     };
-    let (w_first, w_last) = (week_of(first), week_of(last));
+    let (w_first, w_last) = (first.week, last.week);
     let n = (w_last - w_first + 1) as usize;
     let mut out = Weeks {
         week: (w_first..=w_last).collect(),
@@ -64,21 +59,26 @@ fn series_weeks(p: &Points, max_gap: i64) -> Weeks {
         observations: vec![0; n],
         decreases: vec![0; n],
     };
-    let mut env = Vec::with_capacity(p.t.len());
+    // The only points a boundary can need: each week's first and last, on the envelope.
+    let mut pts = Vec::with_capacity(2 * ws.len());
     let mut max = f64::NEG_INFINITY;
-    for (i, (&t, &raw)) in p.t.iter().zip(&p.raw).enumerate() {
-        max = max.max(raw);
-        env.push(max);
-        let w = (week_of(t) - w_first) as usize;
-        out.observations[w] += 1;
-        if i > 0 && raw < p.raw[i - 1] {
-            out.decreases[w] += 1;
+    let mut prev_last: Option<f64> = None;
+    for s in ws {
+        let i = (s.week - w_first) as usize;
+        out.observations[i] = s.n;
+        let into_week = prev_last.is_some_and(|p| s.first_v < p);
+        out.decreases[i] = s.decreases + u32::from(into_week);
+        pts.push((s.first_t, max.max(s.first_v)));
+        max = max.max(s.max_v);
+        if s.n > 1 {
+            pts.push((s.last_t, max));
         }
+        prev_last = Some(s.last_v);
     }
     let mut cursor = 0;
-    let mut start = value_at(p, &env, &mut cursor, week_start(w_first), max_gap);
+    let mut start = value_at(&pts, &mut cursor, week_start(w_first), max_gap);
     for w in w_first..=w_last {
-        let end = value_at(p, &env, &mut cursor, week_start(w + 1), max_gap);
+        let end = value_at(&pts, &mut cursor, week_start(w + 1), max_gap);
         out.total_end.push(end);
         out.gained.push(end.zip(start).map(|(e, s)| e - s));
         start = end;
@@ -92,7 +92,7 @@ fn series_weeks(p: &Points, max_gap: i64) -> Weeks {
 /// Output columns: platform, tag, metric, week, total_end, gained, observations,
 /// decreases, coverage (null for snapshots).
 pub fn snapshots_weekly(lf: LazyFrame, params: &Params) -> PolarsResult<LazyFrame> {
-    weekly_of(&grouped(lf)?, params)
+    weekly_of(&grouped(&lf, params.max_gap_secs)?, params)
 }
 
 /// [`snapshots_weekly`] of series already grouped.

@@ -2,8 +2,8 @@
 
 use polars::prelude::*;
 
-use crate::series::{grouped, Grouped};
-use crate::{cols_of, dedup_latest, Params, SERIES};
+use crate::series::Grouped;
+use crate::{cols_of, dedup_latest, Params, Snapshots, SERIES};
 
 /// One row per series: `platform, tag, metric, kind ("snapshots" | "daily"), first_s,
 /// last_s` (epoch seconds), `observations`, `longest_gap_s`, `gaps_over_max` (gaps
@@ -11,11 +11,11 @@ use crate::{cols_of, dedup_latest, Params, SERIES};
 ///
 /// `snapshots` may hold stored rows as they are: identity is resolved here.
 pub fn series_summary(
-    snapshots: LazyFrame,
+    snapshots: Snapshots,
     daily: LazyFrame,
     params: &Params,
 ) -> PolarsResult<LazyFrame> {
-    summary_of(&grouped(snapshots)?, daily, params)
+    summary_of(&Grouped::of(snapshots, params)?, daily, params)
 }
 
 /// [`series_summary`] of snapshot series already grouped.
@@ -26,14 +26,20 @@ pub(crate) fn summary_of(
 ) -> PolarsResult<LazyFrame> {
     let (mut first, mut last, mut count, mut longest, mut over) =
         (vec![], vec![], vec![], vec![], vec![]);
-    let facts = g.map(|p| {
-        let gaps = || p.t.windows(2).map(|w| w[1] - w[0]);
+    let max_gap = params.max_gap_secs;
+    let facts = g.map(|ws| {
+        // Gaps inside weeks are summarised; those between weeks are first - last.
+        let between = || ws.windows(2).map(|w| w[1].first_t - w[0].last_t);
         (
-            p.t.first().copied(),
-            p.t.last().copied(),
-            p.t.len() as u32,
-            gaps().max().unwrap_or(0),
-            gaps().filter(|g| *g > params.max_gap_secs).count() as u32,
+            ws.first().map(|w| w.first_t),
+            ws.last().map(|w| w.last_t),
+            ws.iter().map(|w| w.n).sum::<u32>(),
+            between()
+                .chain(ws.iter().map(|w| w.longest_gap))
+                .max()
+                .unwrap_or(0),
+            ws.iter().map(|w| w.gaps_over).sum::<u32>()
+                + between().filter(|g| *g > max_gap).count() as u32,
         )
     });
     for (f, l, c, lg, o) in facts {
@@ -112,7 +118,8 @@ mod tests {
             ("a", "2026-11-12 00:00:00", 3),
             ("b", "2026-11-05 00:00:00", 1),
         ]);
-        let df = series_summary(lf, DAILY_COUNTS.empty_frame().lazy(), &Params::default())
+        let daily = DAILY_COUNTS.empty_frame().lazy();
+        let df = series_summary(Snapshots::Stored(Box::new(lf)), daily, &Params::default())
             .unwrap()
             .collect()
             .unwrap();
@@ -137,12 +144,18 @@ mod tests {
         };
         let daily = || DAILY_COUNTS.empty_frame().lazy();
         let p = Params::default();
-        let alone = series_summary(lf(), daily(), &p)
+        let alone = series_summary(Snapshots::Stored(Box::new(lf())), daily(), &p)
             .unwrap()
             .collect()
             .unwrap();
-        let (tables, summary) =
-            crate::weekly_tables_and_summary(lf(), daily(), &p, &[], &[]).unwrap();
+        let (tables, summary) = crate::weekly_tables_and_summary(
+            crate::Snapshots::Stored(Box::new(lf())),
+            daily(),
+            &p,
+            &[],
+            &[],
+        )
+        .unwrap();
         assert!(summary.equals_missing(&alone), "{summary} vs {alone}");
         let tags = crate::weekly_tables(lf(), daily(), &p, &[], &[])
             .unwrap()

@@ -28,6 +28,7 @@ pub mod schema;
 mod spool;
 mod store;
 mod transfer;
+mod weeks;
 
 #[cfg(test)]
 mod mock_tests;

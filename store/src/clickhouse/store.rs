@@ -146,6 +146,11 @@ impl Store for ClickHouseStore {
         Ok(self.snapshots().await?.lazy())
     }
 
+    async fn snapshot_weeks(&self, max_gap_secs: i64) -> Result<Option<DataFrame>, StoreError> {
+        self.ready().await?;
+        Ok(Some(self.weeks(max_gap_secs).await?))
+    }
+
     async fn scan_daily(&self) -> Result<LazyFrame, StoreError> {
         self.ready().await?;
         Ok(self.daily().await?.lazy())

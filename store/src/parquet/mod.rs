@@ -16,6 +16,7 @@
 
 mod files;
 pub(crate) mod frames;
+mod slices;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -24,9 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use chrono::Utc;
 use polars::prelude::*;
+use slices::PartSlices;
 use tagpulse_model::observation::{DAILY_IDENTITY, SNAPSHOT_IDENTITY};
 use tagpulse_model::tables::{TableDef, DAILY_COUNTS, SNAPSHOTS, WEEKLY_TABLES};
-use tagpulse_model::{dedup_latest, ObservationBatch, WeeklyTables};
+use tagpulse_model::{dedup_latest, ObservationBatch, RowSlices, WeeklyTables};
 
 use crate::generation;
 use crate::{polars_err, AppendStats, Store, StoreError};
@@ -245,8 +247,10 @@ impl Store for ParquetStore {
         self.scan("snapshots", SNAPSHOTS.empty_frame(), &SNAPSHOT_IDENTITY)
     }
 
-    async fn scan_snapshots_stored(&self) -> Result<LazyFrame, StoreError> {
-        self.scan_stored("snapshots", SNAPSHOTS.empty_frame())
+    async fn snapshot_slices(&self) -> Result<Box<dyn RowSlices>, StoreError> {
+        Ok(Box::new(PartSlices {
+            parts: self.parts("snapshots")?,
+        }))
     }
 
     async fn scan_daily(&self) -> Result<LazyFrame, StoreError> {

@@ -1,0 +1,104 @@
+//! Snapshots summarised per series and week inside ClickHouse (`Store::snapshot_weeks`).
+//!
+//! The transform needs, per series and ISO week, only the count, the first and last
+//! snapshot, the largest value and the step-downs and gaps inside the week. Computing
+//! them in SQL sends ~35 times fewer rows than every snapshot (282k instead of 10M at
+//! 10M snapshots). The SQL uses only what ClickHouse 18.16 and current releases share:
+//! no window functions, no CTEs. Each week's snapshots are sorted as an array of
+//! `(time, ingested_us, value)` tuples; the last of each time wins, as `FINAL` would
+//! keep it (the table's version is `ingested_us`), without `FINAL`'s single-threaded
+//! merge. Lambdas take their arrays as arguments: 18.16 copies a captured array once
+//! per element, which ran out of memory.
+
+use clickhouse::Row;
+use polars::prelude::*;
+use serde::Deserialize;
+
+use super::ClickHouseStore;
+use crate::{polars_err, StoreError};
+
+/// The query; `{max_gap}` is the configured `max_gap` in seconds (a number, not text).
+const SQL: &str = "SELECT platform, tag, metric,
+    toInt64(w) AS week,
+    toUInt32(length(ts)) AS n,
+    toInt64(ts[1]) AS first_t,
+    vs[1] AS first_v,
+    toInt64(ts[length(ts)]) AS last_t,
+    vs[length(vs)] AS last_v,
+    arrayReduce('max', vs) AS max_v,
+    toUInt32(arraySum(arrayMap((a, b) -> b < a, arrayPopBack(vs), arrayPopFront(vs))))
+        AS decreases,
+    toInt64(arrayReduce('max', arrayMap((a, b) -> toInt64(b) - toInt64(a),
+        arrayPopBack(ts), arrayPopFront(ts)))) AS longest_gap,
+    toUInt32(arraySum(arrayMap((a, b) -> toInt64(b) - toInt64(a) > {max_gap},
+        arrayPopBack(ts), arrayPopFront(ts)))) AS gaps_over
+FROM (
+    SELECT platform, tag, metric, w,
+        arrayMap(x -> tupleElement(x, 1), s) AS all_t,
+        arrayPushBack(arrayMap((a, b) -> a != b, arrayPopBack(all_t), arrayPopFront(all_t)), 1)
+            AS keep,
+        arrayFilter((t, k) -> k, all_t, keep) AS ts,
+        arrayFilter((v, k) -> k, arrayMap(x -> tupleElement(x, 3), s), keep) AS vs
+    FROM (
+        SELECT platform, tag, metric,
+            intDiv(intDiv(toUInt32(observed_at), 86400) + 3, 7) AS w,
+            arraySort(groupArray((toUInt32(observed_at), ingested_us, value))) AS s
+        FROM {db}.snapshots
+        GROUP BY platform, tag, metric, w
+    )
+)";
+
+/// One row of [`SQL`], in its column order.
+#[derive(Debug, Clone, PartialEq, Row, Deserialize)]
+pub(super) struct WeekRow {
+    platform: String,
+    tag: String,
+    metric: String,
+    week: i64,
+    n: u32,
+    first_t: i64,
+    first_v: u64,
+    last_t: i64,
+    last_v: u64,
+    max_v: u64,
+    decreases: u32,
+    longest_gap: i64,
+    gaps_over: u32,
+}
+
+/// The rows as a frame with the columns `Store::snapshot_weeks` names.
+fn frame(rows: &[WeekRow]) -> PolarsResult<DataFrame> {
+    let s = |name: &str, f: fn(&WeekRow) -> &str| {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    let i = |name: &str, f: fn(&WeekRow) -> i64| {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    let u = |name: &str, f: fn(&WeekRow) -> u64| {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    DataFrame::new_infer_height(vec![
+        s("platform", |r| &r.platform),
+        s("tag", |r| &r.tag),
+        s("metric", |r| &r.metric),
+        i("week", |r| r.week),
+        u("n", |r| r.n.into()),
+        i("first_t", |r| r.first_t),
+        u("first_v", |r| r.first_v),
+        i("last_t", |r| r.last_t),
+        u("last_v", |r| r.last_v),
+        u("max_v", |r| r.max_v),
+        u("decreases", |r| r.decreases.into()),
+        i("longest_gap", |r| r.longest_gap),
+        u("gaps_over", |r| r.gaps_over.into()),
+    ])
+}
+
+impl ClickHouseStore {
+    /// Every series' weeks, summarised by the server.
+    pub(super) async fn weeks(&self, max_gap_secs: i64) -> Result<DataFrame, StoreError> {
+        let sql = SQL.replace("{max_gap}", &max_gap_secs.to_string());
+        let rows: Vec<WeekRow> = self.fetch("summarise snapshots by week", &sql).await?;
+        frame(&rows).map_err(polars_err("cannot build the weekly summaries"))
+    }
+}
