@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import datetime, timezone
 
 import polars as pl
@@ -73,11 +74,11 @@ def generate(size: str, work: str) -> str:
     return d
 
 
-def write_config(work: str, new_dir: str, ch_url: str | None = None) -> str:
+def write_config(work: str, new_dir: str, ch_url: str | None = None, db: str = "") -> str:
     path = os.path.join(work, "tagpulse.toml" if ch_url is None else "clickhouse.toml")
     storage = (f'backend = "parquet"\ndata_dir = "{work}/data"\n' if ch_url is None else
                f'backend = "clickhouse"\ndata_dir = "{work}/ch-data"\n'
-               f'[storage.clickhouse]\nurl = "{ch_url}"\ndatabase = "tagpulse_bench"\n')
+               f'[storage.clickhouse]\nurl = "{ch_url}"\ndatabase = "{db}"\n')
     with open(path, "w") as f:
         f.write(f"""[storage]
 {storage}
@@ -159,7 +160,10 @@ def bench_size(args, size: str, tp: str, rows: list, extra: list, failures: list
                   series(steady), "<= 2 s at M" if size == "M" else ""))
     ch = os.environ.get("TAGPULSE_BENCH_CLICKHOUSE_URL")
     if ch and size != "L":
-        ch_cfg = write_config(work, new_dir, ch)
+        # A database per size, emptied first: each size is measured on its own rows.
+        db = f"tagpulse_bench_{size.lower()}"
+        urllib.request.urlopen(ch, f"DROP DATABASE IF EXISTS {db}".encode()).read()
+        ch_cfg = write_config(work, new_dir, ch, db)
         chb = [tp, "--config", ch_cfg, "-q"]
         measure(chb + ["db", "migrate"], work, log)
         measure(chb + ["db", "import-parquet", os.path.join(work, "data")], work, log)
