@@ -147,14 +147,20 @@ impl ObservationBatch {
     pub fn retain_plausible(&mut self, now: DateTime<Utc>) -> usize {
         let before = self.len();
         let ok = |t: DateTime<Utc>| implausible_time(t, now).is_none();
-        self.snapshots.retain(|s| ok(s.observed_at));
-        for s in &mut self.series {
-            s.retain_times(|t| DateTime::from_timestamp(t, 0).is_some_and(ok));
-        }
-        self.series.retain(|s| !s.is_empty());
+        self.retain_snapshot_times(ok);
         self.daily
             .retain(|d| ok(d.day.and_time(Default::default()).and_utc()));
         before - self.len()
+    }
+
+    /// Keeps the counter snapshots, rows and series alike, whose time passes `keep`;
+    /// a series left empty is dropped.
+    pub fn retain_snapshot_times(&mut self, keep: impl Fn(DateTime<Utc>) -> bool) {
+        self.snapshots.retain(|s| keep(s.observed_at));
+        for s in &mut self.series {
+            s.retain_times(|t| DateTime::from_timestamp(t, 0).is_some_and(&keep));
+        }
+        self.series.retain(|s| !s.is_empty());
     }
 
     /// Number of observations of both kinds.
@@ -235,8 +241,28 @@ mod tests {
             day: chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
             value: 1,
         }];
-        assert_eq!(b.retain_plausible(now), 4);
+        let series = |times: &[&str]| {
+            let mut s = SnapshotSeries::new("tiktok", Tag::parse("koch").unwrap(), "views");
+            for t in times {
+                s.observed_at
+                    .push(t.parse::<DateTime<Utc>>().unwrap().timestamp());
+                s.value.push(s.value.len() as u64);
+            }
+            s
+        };
+        b.series = vec![
+            series(&[
+                "2026-11-20T00:00:00Z",
+                "2099-01-01T00:00:00Z",
+                "2026-11-21T00:00:00Z",
+            ]),
+            series(&["2099-01-01T00:00:00Z"]),
+        ];
+        assert_eq!(b.retain_plausible(now), 6);
         assert_eq!(b.snapshots.len(), 2);
         assert!(b.daily.is_empty());
+        // The implausible middle snapshot goes with its value; an emptied series goes.
+        assert_eq!(b.series.len(), 1);
+        assert_eq!(b.series[0].value, [0, 2]);
     }
 }

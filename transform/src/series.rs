@@ -32,18 +32,15 @@ pub(crate) struct Grouped {
 }
 
 impl Grouped {
-    /// Series summarised elsewhere (ClickHouse): a frame with `platform, tag, metric`
-    /// and [`crate::WEEK_COLUMNS`].
-    pub fn from_weeks(df: DataFrame) -> PolarsResult<Self> {
-        let (names, weeks) = weeks::from_frame(df)?;
-        Ok(Grouped { names, weeks })
-    }
-
-    /// The series of what a store offers.
+    /// The series of what a store offers: stored rows grouped here, or week summaries
+    /// made elsewhere (ClickHouse).
     pub fn of(snapshots: crate::Snapshots, params: &crate::Params) -> PolarsResult<Self> {
         match snapshots {
             crate::Snapshots::Stored(rows) => grouped(rows.as_ref(), params.max_gap_secs),
-            crate::Snapshots::Weeks(df) => Self::from_weeks(df),
+            crate::Snapshots::Weeks(df) => {
+                let (names, weeks) = weeks::from_frame(df)?;
+                Ok(Grouped { names, weeks })
+            }
         }
     }
 
@@ -206,8 +203,9 @@ mod tests {
         let a = tags.iter().position(|t| *t == Some("a")).unwrap();
         let b = tags.iter().position(|t| *t == Some("b")).unwrap();
         let day = 86_400;
-        let nov1 = 1_793_491_200; // 2026-11-01 00:00:00 UTC
-                                  // Sunday Nov 1 closes one week; Nov 2-3 open the next. The later 31 replaced 30.
+        // 2026-11-01 00:00:00 UTC, a Sunday: it closes one week, Nov 2-3 open the next.
+        // The later 31 replaced 30.
+        let nov1 = 1_793_491_200;
         let (d1, d2, d3) = (nov1, nov1 + day, nov1 + 2 * day);
         assert_eq!(points[a], [(d1, 10.0), (d1, 10.0), (d2, 20.0), (d3, 31.0)]);
         assert_eq!(g.weeks[a].iter().map(|w| w.n).sum::<u32>(), 3);

@@ -74,7 +74,7 @@ fn row_signals(
 }
 
 /// True where a row's keys differ from the row before it (a new series starts).
-fn series_starts(df: &DataFrame, keys: &[&str]) -> PolarsResult<Vec<bool>> {
+pub(crate) fn series_starts(df: &DataFrame, keys: &[&str]) -> PolarsResult<Vec<bool>> {
     let mut starts = vec![false; df.height()];
     if let Some(first) = starts.first_mut() {
         *first = true;

@@ -12,7 +12,7 @@ use crate::weeks::WeekSummary;
 use crate::{null_of, Params};
 
 /// First second of week `w`.
-pub(crate) fn week_start(w: i64) -> i64 {
+fn week_start(w: i64) -> i64 {
     (w * 7 - 3) * 86_400
 }
 

@@ -105,17 +105,11 @@ pub(crate) fn from_frame(df: DataFrame) -> PolarsResult<(DataFrame, Vec<Vec<Week
     let (week, n, first_t, last_t) = (i64s("week")?, i64s("n")?, i64s("first_t")?, i64s("last_t")?);
     let (first_v, last_v, max_v) = (f64s("first_v")?, f64s("last_v")?, f64s("max_v")?);
     let (dec, gap, over) = (i64s("decreases")?, i64s("longest_gap")?, i64s("gaps_over")?);
-    let keys = crate::SERIES.map(|k| df.column(k).and_then(|c| c.str().cloned()));
-    let [p, t, m] = keys;
-    let (p, t, m) = (p?, t?, m?);
+    let starts = crate::signals::series_starts(&df, &crate::SERIES)?;
     let mut firsts: Vec<IdxSize> = Vec::new();
     let mut series: Vec<Vec<WeekSummary>> = Vec::new();
     for i in 0..df.height() {
-        let same = i > 0
-            && p.get(i) == p.get(i - 1)
-            && t.get(i) == t.get(i - 1)
-            && m.get(i) == m.get(i - 1);
-        if !same {
+        if starts[i] {
             firsts.push(i as IdxSize);
             series.push(Vec::new());
         }

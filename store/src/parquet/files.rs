@@ -12,12 +12,16 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreEr
     move |source| StoreError::Io { what, path, source }
 }
 
+/// The lake's one writer setting: zstd.
+fn writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
+    ParquetWriter::new(w).with_compression(ParquetCompression::Zstd(None))
+}
+
 /// Writes `df` to `path` (zstd), unsynced: for files inside a staging folder that is
 /// synced and published whole (see `generation::publish`).
 pub(crate) fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<File, StoreError> {
     let mut file = File::create(path).map_err(io("cannot create", path))?;
-    ParquetWriter::new(&mut file)
-        .with_compression(ParquetCompression::Zstd(None))
+    writer(&mut file)
         .finish(df)
         .map_err(polars_err(format!("cannot write {}", path.display())))?;
     Ok(file)
@@ -41,16 +45,14 @@ pub(crate) fn write_atomic_frames(
         let mut file = File::create(tmp).map_err(io("cannot create", tmp))?;
         let failed = polars_err(format!("cannot write {}", tmp.display()));
         let written = (|| {
-            let mut writer = ParquetWriter::new(&mut file)
-                .with_compression(ParquetCompression::Zstd(None))
-                .batched(schema)?;
+            let mut batched = writer(&mut file).batched(schema)?;
             for df in frames {
                 let mut df = df?;
                 df.align_chunks_par();
                 rows += df.height();
-                writer.write_batch(&df)?;
+                batched.write_batch(&df)?;
             }
-            writer.finish()
+            batched.finish()
         })();
         written.map_err(failed)?;
         Ok(file)

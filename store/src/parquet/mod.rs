@@ -104,11 +104,6 @@ impl ParquetStore {
         empty: DataFrame,
         identity: &[&str],
     ) -> Result<LazyFrame, StoreError> {
-        Ok(dedup_latest(self.scan_stored(kind, empty)?, identity))
-    }
-
-    /// Every row of every part of `kind`, oldest part first, duplicates included.
-    fn scan_stored(&self, kind: &str, empty: DataFrame) -> Result<LazyFrame, StoreError> {
         let parts = self.parts(kind)?;
         if parts.is_empty() {
             return Ok(empty.lazy());
@@ -135,7 +130,9 @@ impl ParquetStore {
                 .map_err(polars_err(format!("cannot scan {}", p.display())))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        concat(scans, UnionArgs::default()).map_err(polars_err("cannot combine parts"))
+        let all =
+            concat(scans, UnionArgs::default()).map_err(polars_err("cannot combine parts"))?;
+        Ok(dedup_latest(all, identity))
     }
 
     /// Merges all part files of `kind` into one when there are more than `above`.

@@ -209,15 +209,7 @@ impl Backfill for FileSource {
     ) -> Result<Fetched, IngestError> {
         let mut batch = self.read_all(progress)?;
         let inside = |d: NaiveDate| from <= d && d <= to;
-        batch
-            .snapshots
-            .retain(|s| inside(s.observed_at.date_naive()));
-        for s in &mut batch.series {
-            s.retain_times(|t| {
-                chrono::DateTime::from_timestamp(t, 0).is_some_and(|t| inside(t.date_naive()))
-            });
-        }
-        batch.series.retain(|s| !s.is_empty());
+        batch.retain_snapshot_times(|t| inside(t.date_naive()));
         batch.daily.retain(|d| inside(d.day));
         Ok(complete(batch))
     }
