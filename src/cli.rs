@@ -229,6 +229,10 @@ pub struct ReportArgs {
     /// Output directory; overrides `report.out_dir`.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Render a --week that is not complete yet (no observation after its end), with a
+    /// banner saying so; it is listed as a preview, not a report, in the index.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 fn parse_week(s: &str) -> Result<NaiveDate, String> {

@@ -47,6 +47,17 @@ async fn main() -> ExitCode {
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A week that cannot be reported is a usage error, like a bad flag.
+        Err(e)
+            if e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<PipelineError>(),
+                    Some(PipelineError::WeekNotReportable { .. })
+                )
+            }) =>
+        {
+            ExitCode::from(2)
+        }
         Err(_) => ExitCode::FAILURE,
     }
 }
@@ -69,6 +80,7 @@ fn render_request(args: &ReportArgs) -> RenderRequest {
     RenderRequest {
         week: args.week,
         out_dir: args.out_dir.clone(),
+        allow_incomplete: args.allow_incomplete,
     }
 }
 

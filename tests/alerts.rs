@@ -73,13 +73,28 @@ fn oracle(d: &Path) -> (String, Vec<String>, Vec<(String, f64)>) {
     let mut wow = Vec::new();
     let weeks = col_date(&occ, "week_start");
     let names = col_str(&occ, "occupation");
+    let gained = col_f64(&occ, "gained");
+    let resolution = col_f64(&occ, "resolution");
+    let gained_in = |name: &str, w| {
+        (0..occ.height())
+            .find(|j| names[*j] == name && weeks[*j] == w)
+            .and_then(|j| gained[j])
+    };
+    let mut within = 0;
     for (i, g) in col_f64(&occ, "wow_growth").into_iter().enumerate() {
         if let (true, Some(g)) = (weeks[i] == week, g) {
+            // A change no larger than the rounding step is no rise or fall.
+            let prev = gained_in(&names[i], week - Duration::days(7)).unwrap();
+            if (gained[i].unwrap() - prev).abs() <= resolution[i].unwrap_or(0.0) {
+                within += 1;
+                continue;
+            }
             if !(-0.1..=0.1).contains(&g) {
                 wow.push((names[i].clone(), g));
             }
         }
     }
+    eprintln!("{within} occupation changes within rounding in {label}");
     breakouts.sort();
     (label, breakouts, wow)
 }

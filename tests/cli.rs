@@ -70,15 +70,17 @@ fn data_dir_flag_works_after_the_subcommand_and_reports_need_data() {
     assert!(d
         .join("elsewhere/weekly/weekly_tag_metrics.parquet")
         .is_file());
-    let (_, err) = fails(
+    let (code, err) = fails(
         d,
         &["report", "--data-dir", "elsewhere", "--week", "2025-W01"],
     );
-    assert!(err.contains("no data for 2025-W01"), "{err}");
-    // Latest complete week: the last observation is in W47, so W46 is reported. With
-    // 8-day gaps over the default max_gap nothing interpolates, so gained is unknown.
-    let out = ok(d, &["report", "--data-dir", "elsewhere"]);
-    assert!(out.contains("2026-W46"), "{out}");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("2025-W01 has no data"), "{err}");
+    // The last observation is in W47, so W45 and W46 are complete; but with 8-day gaps
+    // over the default max_gap nothing interpolates: no week has a figure to report.
+    let (code, err) = fails(d, &["report", "--data-dir", "elsewhere"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no complete week with figures yet"), "{err}");
     // With max_gap = 8d the boundaries interpolate: V(11-02) = 100 (a snapshot sits exactly
     // on that Monday), V(11-09) = 800, V(11-16) = 1500; V(11-23) is after the last one.
     fs::write(
@@ -93,6 +95,27 @@ fn data_dir_flag_works_after_the_subcommand_and_reports_need_data() {
         col_f64(&tags, "total_end"),
         [Some(800.0), Some(1500.0), None]
     );
+    // Now W46 is the latest complete week with figures: the default.
+    let out = ok(d, &["report"]);
+    assert!(out.contains("2026-W46"), "{out}");
+    // W47 holds the newest observation: not complete, refused with exit 2 naming W46,
+    // rendered with --allow-incomplete as a marked preview that the index keeps apart.
+    let (code, err) = fails(d, &["report", "--week", "2026-W47"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("2026-W47 is not complete")
+            && err.contains("the latest complete week is 2026-W46"),
+        "{err}"
+    );
+    assert!(!d.join("reports/2026-W47").exists());
+    ok(d, &["report", "--week", "2026-W47", "--allow-incomplete"]);
+    let html = fs::read_to_string(d.join("reports/2026-W47/index.html")).unwrap();
+    assert!(html.contains("Incomplete week."), "banner");
+    let index = fs::read_to_string(d.join("reports/index.html")).unwrap();
+    let reports = &index[..index.find("Previews of incomplete weeks").unwrap()];
+    assert!(reports.contains("2026-W46/index.html"), "{index}");
+    assert!(!reports.contains("2026-W47"), "{index}");
+    assert!(index.contains("2026-W47 (incomplete)"), "{index}");
 }
 
 #[test]
@@ -148,7 +171,7 @@ fn one_observation_is_no_complete_week_and_week_labels_have_four_digit_years() {
     let (code, err) = fails(d, &["report"]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("error: no complete week in the data yet"),
+        err.contains("error: no complete week with figures yet"),
         "{err}"
     );
     let (code, err) = fails(d, &["report", "--week", "0000-W01"]);

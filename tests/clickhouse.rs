@@ -739,17 +739,17 @@ fn migrate_is_idempotent_status_tells_and_secrets_stay_out_of_output() {
         out.contains("server version 18.") || out.contains("server version 2"),
         "{out}"
     );
-    assert_eq!(out.matches("  pending  ").count(), 5, "{out}");
+    assert_eq!(out.matches("  pending  ").count(), 6, "{out}");
     let out = ok(d, &["db", "migrate"]);
     assert!(
-        out.contains("applied migration 1") && out.contains("applied migration 5"),
+        out.contains("applied migration 1") && out.contains("applied migration 6"),
         "{out}"
     );
-    assert!(out.contains("schema version 5 (migrated)"), "{out}");
+    assert!(out.contains("schema version 6 (migrated)"), "{out}");
     let out = ok(d, &["db", "migrate"]);
-    assert!(out.contains("schema version 5 (already current)"), "{out}");
+    assert!(out.contains("schema version 6 (already current)"), "{out}");
     assert!(!out.contains("applied migration"), "{out}");
-    assert_eq!(count(&url, &db, "SELECT count() FROM schema_migrations"), 5);
+    assert_eq!(count(&url, &db, "SELECT count() FROM schema_migrations"), 6);
     // Every weekly and run table has exactly as many columns as the model defines.
     for def in tagpulse_model::tables::WEEKLY_TABLES
         .iter()
@@ -767,7 +767,7 @@ fn migrate_is_idempotent_status_tells_and_secrets_stay_out_of_output() {
         );
     }
     let out = ok(d, &["db", "status"]);
-    assert_eq!(out.matches("applied  ").count(), 5, "{out}");
+    assert_eq!(out.matches("applied  ").count(), 6, "{out}");
     assert!(out.contains("snapshots") && out.contains("0 rows"), "{out}");
     for view in ["v_latest_week_occupations", "v_tag_history"] {
         assert_eq!(

@@ -52,6 +52,7 @@ fn fixture_weekly_tags_match_the_spec_cell_for_cell() {
             "observations",
             "decreases",
             "coverage",
+            "resolution",
             "wow_growth",
             "total_growth",
             "avg4",
@@ -97,6 +98,11 @@ fn fixture_weekly_tags_match_the_spec_cell_for_cell() {
     // Every row of every series against the loop-by-loop oracle.
     let obs = col_f64(&tags, "observations");
     let dec = col_f64(&tags, "decreases");
+    let res = col_f64(&tags, "resolution");
+    let z = col_f64(&tags, "z");
+    let z_median = col_f64(&tags, "z_median");
+    let breakout = col_f64(&tags, "breakout");
+    let (mut breakouts_before, mut breakouts_after, mut scored) = (0, 0, 0);
     let mut checked = 0;
     for entry in fs::read_dir(fixtures()).unwrap() {
         let path = entry.unwrap().path();
@@ -106,31 +112,43 @@ fn fixture_weekly_tags_match_the_spec_cell_for_cell() {
         let name = path.file_stem().unwrap().to_str().unwrap().to_lowercase();
         // The loop-by-loop reading of the spec, sharing no code with the polars jobs.
         let want = reference::snapshot_weeks(&points(&path), 7 * 86_400);
+        let want_z = reference::robust_z(&want, true);
+        let before = reference::robust_z(&want, false);
         let rows: Vec<usize> = (0..tags.height()).filter(|i| tag[*i] == name).collect();
         assert_eq!(rows.len(), want.len(), "{name}: weeks");
         for i in rows {
             let r = want[&week[i]];
             let (w_te, w_g, w_obs, w_dec) = (r.total_end, r.gained, r.observations, r.decreases);
-            assert!(
-                close(te[i], w_te),
-                "{name} {}: total_end {:?} vs {:?}",
-                week[i],
-                te[i],
-                w_te
-            );
-            assert!(
-                close(gained[i], w_g),
-                "{name} {}: gained {:?} vs {:?}",
-                week[i],
-                gained[i],
-                w_g
-            );
+            let rz = want_z[&week[i]];
+            for (what, got, want) in [
+                ("total_end", te[i], w_te),
+                ("gained", gained[i], w_g),
+                ("z", z[i], rz.z),
+                ("z_median", z_median[i], rz.z_median),
+            ] {
+                assert!(
+                    close(got, want),
+                    "{name} {}: {what} {got:?} vs {want:?}",
+                    week[i]
+                );
+            }
             assert_eq!(obs[i], Some(w_obs as f64), "{name} {}", week[i]);
             assert_eq!(dec[i], Some(w_dec as f64), "{name} {}", week[i]);
+            assert_eq!(res[i], r.resolution, "{name} {}: resolution", week[i]);
+            assert_eq!(breakout[i], Some(f64::from(u8::from(rz.breakout))));
+            scored += usize::from(rz.z.is_some());
+            breakouts_after += usize::from(rz.breakout);
+            breakouts_before += usize::from(before[&week[i]].breakout);
             checked += 1;
         }
     }
     assert_eq!(checked, tags.height());
+    // The resolution floor removes rounding breakouts (the README quotes these figures).
+    eprintln!("fixture breakouts: {breakouts_before} before the resolution floor, {breakouts_after} after, of {scored} scored tag-weeks");
+    assert!(
+        breakouts_after < breakouts_before,
+        "{breakouts_after} vs {breakouts_before}"
+    );
     // The fixtures' counters do step down (rounded display).
     assert!(dec.iter().flatten().sum::<f64>() > 100.0);
 }

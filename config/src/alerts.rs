@@ -107,6 +107,11 @@ pub struct AlertConfig {
     /// `source_silent`: hours without a successful run.
     #[serde(default = "default_silent_hours")]
     pub silent_hours: u32,
+    /// The weekly rules (breakout, wow_above/below, brand_share_change) fire only for a
+    /// subject that gained at least this much that week (default 0: any positive week
+    /// for breakouts, any week for the others); keeps tiny tags from alerting.
+    #[serde(default)]
+    pub min_gained: f64,
     /// Also mail each new weekly report (needs `email`).
     #[serde(default)]
     pub report: bool,
@@ -220,6 +225,13 @@ pub(crate) fn check(
                     "alert id {:?}: use letters, digits, - and _ (it names a state file)",
                     a.id
                 ),
+            ));
+        }
+        if !(a.min_gained.is_finite() && a.min_gained >= 0.0) {
+            return Err(at(
+                i,
+                "min_gained",
+                format!("min_gained must be a number >= 0, not {}", a.min_gained),
             ));
         }
         if a.on.is_empty() && !a.report {

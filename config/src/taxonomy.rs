@@ -9,13 +9,17 @@ use crate::diagnostics::parse_toml;
 use crate::{Tag, DEFAULT_TAXONOMY_TOML};
 
 /// `[[occupations]]`: an occupation and its tags (any language).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Occupation {
     /// Display name, e.g. "Nursing".
     pub name: String,
     /// Member tags.
     pub tags: Vec<Tag>,
+    /// A generic group rather than an occupation (work culture, first jobs): shown with
+    /// the others, never named the fastest-growing occupation.
+    #[serde(default)]
+    pub general: bool,
 }
 
 /// `[[brands]]`: an employer's own tags and the occupations it recruits for.
@@ -48,6 +52,7 @@ pub(crate) fn merge_taxonomy(defaults: Vec<Occupation>, user: Vec<Occupation>) -
     for u in user {
         match out.iter_mut().find(|o| o.name == u.name) {
             Some(o) => {
+                o.general |= u.general;
                 for t in u.tags {
                     if !o.tags.contains(&t) {
                         o.tags.push(t);

@@ -65,21 +65,56 @@ impl WeeklyTables {
         self.frames().iter().try_for_each(|(def, df)| def.check(df))
     }
 
-    /// The latest complete week: the one before the week of the newest observation; none
-    /// while the data holds a single week.
-    pub fn latest_complete_week(&self) -> Option<NaiveDate> {
+    /// The weeks a report may show: complete ones (an observation at or after their end
+    /// exists, so every week before the week of the newest observation) in which at
+    /// least one tag has a `gained`. Ascending.
+    pub fn complete_weeks(&self) -> Vec<NaiveDate> {
+        let (Ok(weeks), Ok(gained)) = (self.tags.column("week_start"), self.tags.column("gained"))
+        else {
+            return Vec::new();
+        };
+        let Ok(weeks) = weeks
+            .as_materialized_series()
+            .date()
+            .map(|d| d.physical().clone())
+        else {
+            return Vec::new();
+        };
+        let (Some(newest), Ok(gained)) = (weeks.max(), gained.f64()) else {
+            return Vec::new();
+        };
+        let with_gained: std::collections::BTreeSet<i32> = weeks
+            .iter()
+            .zip(gained.iter())
+            .filter_map(|(w, g)| w.filter(|w| *w < newest && g.is_some()))
+            .collect();
+        with_gained.into_iter().filter_map(date_from_days).collect()
+    }
+
+    /// The week of the newest observation (the newest `week_start`).
+    pub fn newest_week(&self) -> Option<NaiveDate> {
         let weeks = self
             .tags
             .column("week_start")
             .ok()?
+            .as_materialized_series();
+        date_from_days(weeks.date().ok()?.physical().max()?)
+    }
+
+    /// True when some tag has a row in the week starting `monday`.
+    pub fn has_week(&self, monday: NaiveDate) -> bool {
+        let Ok(weeks) = self.tags.column("week_start") else {
+            return false;
+        };
+        let day = days_from_date(monday);
+        weeks
             .as_materialized_series()
             .date()
-            .ok()?
-            .physical()
-            .clone();
-        let (first, last) = (weeks.min()?, weeks.max()?);
-        (last - 7 >= first)
-            .then(|| date_from_days(last - 7))
-            .flatten()
+            .is_ok_and(|d| d.physical().iter().any(|w| w == Some(day)))
+    }
+
+    /// The latest of [`WeeklyTables::complete_weeks`]: the report's default week.
+    pub fn latest_complete_week(&self) -> Option<NaiveDate> {
+        self.complete_weeks().last().copied()
     }
 }

@@ -100,8 +100,21 @@ pub enum PipelineError {
     #[error("no observations stored in {0} yet: import files with `tagpulse import` or configure [[sources]] (see README)")]
     NoObservations(String),
     /// No week is complete yet and none was asked for.
-    #[error("no complete week in the data yet: a week is complete once an observation after its end exists")]
+    #[error("no complete week with figures yet: a week is complete once an observation after its end exists, and has figures once some tag's boundaries interpolate (gaps over [transform] max_gap leave none)")]
     NoCompleteWeek,
+    /// The week asked for is not complete yet, or holds no data (exit code 2).
+    #[error("{week} {why}; {}", match latest {
+        Some(l) => format!("the latest complete week is {l}"),
+        None => "no week is complete yet".to_string(),
+    })]
+    WeekNotReportable {
+        /// The week asked for (`2026-W47`).
+        week: String,
+        /// Why, with what would render it anyway.
+        why: String,
+        /// The latest complete week, if any.
+        latest: Option<String>,
+    },
     /// A file or directory of the report could not be written.
     #[error("cannot {what} {path}: {source}")]
     Io {
@@ -149,6 +162,8 @@ pub struct RenderRequest {
     pub week: Option<NaiveDate>,
     /// Output directory; else `[report] out_dir`.
     pub out_dir: Option<PathBuf>,
+    /// Render a week that is not complete yet, with a banner saying so.
+    pub allow_incomplete: bool,
 }
 
 /// The config and the store it names: everything a job needs.

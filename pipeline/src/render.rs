@@ -29,12 +29,36 @@ pub(crate) async fn render(
             cfg.storage.data_dir.display().to_string(),
         ));
     }
+    let complete = tables.complete_weeks();
+    let latest = complete.last().copied();
     let week = match req.week.or(cfg.report.week) {
-        Some(w) => w,
-        None => tables
-            .latest_complete_week()
-            .ok_or(PipelineError::NoCompleteWeek)?,
+        None => latest.ok_or(PipelineError::NoCompleteWeek)?,
+        Some(w) if complete.contains(&w) => w,
+        Some(w) => {
+            let newest = tables.newest_week();
+            let has_rows = newest.is_some_and(|n| w <= n) && tables.has_week(w);
+            if !(has_rows && req.allow_incomplete) {
+                let why = if !has_rows {
+                    "has no data".to_string()
+                } else if newest == Some(w) {
+                    "is not complete: no observation after its end yet, so its last \
+                     boundary and every gained are missing (--allow-incomplete renders it \
+                     anyway, marked as such)"
+                        .to_string()
+                } else {
+                    "has no gained figure for any tag (--allow-incomplete renders it anyway)"
+                        .to_string()
+                };
+                return Err(PipelineError::WeekNotReportable {
+                    week: iso_week_label(w),
+                    why,
+                    latest: latest.map(iso_week_label),
+                });
+            }
+            w
+        }
     };
+    let incomplete = !complete.contains(&week);
     let params = p.params();
     let series = match p.take_series() {
         // A recompute in this process just read every observation: reuse its summary.
@@ -58,6 +82,7 @@ pub(crate) async fn render(
         max_gap_secs: params.max_gap_secs,
         sources,
         synthetic,
+        incomplete,
         generated_at: chrono::Utc::now(),
     })?;
     let out_dir = req
@@ -69,7 +94,7 @@ pub(crate) async fn render(
     generation::publish(&out_dir, &files.week_label, |dir| {
         files.write_into(dir).map_err(PipelineError::from)
     })?;
-    write_index(&out_dir)?;
+    write_index(&out_dir, latest)?;
     Ok(RenderOutcome {
         week,
         dir: out_dir.join(iso_week_label(week)),
@@ -113,8 +138,9 @@ async fn stored_sources(store: &dyn Store) -> Result<Vec<String>, PipelineError>
     Ok(ids.into_iter().collect())
 }
 
-/// Rewrites `<out_dir>/index.html` from the week folders present, atomically.
-fn write_index(out_dir: &Path) -> Result<(), PipelineError> {
+/// Rewrites `<out_dir>/index.html` from the week folders present, atomically: weeks up
+/// to `latest` (the latest complete week) as reports, later ones as previews.
+fn write_index(out_dir: &Path, latest: Option<chrono::NaiveDate>) -> Result<(), PipelineError> {
     let mut weeks: Vec<String> = std::fs::read_dir(out_dir)
         .map_err(io("list", out_dir))?
         .filter_map(|e| e.ok())
@@ -123,9 +149,15 @@ fn write_index(out_dir: &Path) -> Result<(), PipelineError> {
         .filter(|n| parse_iso_week(n).is_ok())
         .collect();
     weeks.sort_by(|a, b| b.cmp(a));
+    let (reports, previews): (Vec<String>, Vec<String>) = weeks.into_iter().partition(|w| {
+        parse_iso_week(w)
+            .ok()
+            .zip(latest)
+            .is_some_and(|(w, l)| w <= l)
+    });
     let path = out_dir.join("index.html");
     let tmp = out_dir.join(format!(".tmp-index-{}.html", std::process::id()));
-    let written = std::fs::write(&tmp, tagpulse_report::index_page(&weeks))
+    let written = std::fs::write(&tmp, tagpulse_report::index_page(&reports, &previews))
         .and_then(|()| std::fs::rename(&tmp, &path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);

@@ -16,7 +16,8 @@ fn csv_num(v: Option<f64>) -> String {
 
 /// The signal columns of the CSV files, in order; each is a weekly-table column (tested).
 /// `z_median` explains breakouts on the page and stays out of the spreadsheet layout.
-pub(crate) const CSV_SIGNALS: [&str; 6] = [
+pub(crate) const CSV_SIGNALS: [&str; 7] = [
+    "resolution",
     "wow_growth",
     "total_growth",
     "avg4",
@@ -25,15 +26,21 @@ pub(crate) const CSV_SIGNALS: [&str; 6] = [
     "breakout",
 ];
 
-/// The [`CSV_SIGNALS`] of one row, in order.
-fn signal_fields(s: &Signals) -> [String; 6] {
+/// Columns the CSV adds after the table's: `within_rounding` is true when the change
+/// against the week before is no larger than `resolution` (not a rise or a fall).
+pub(crate) const CSV_DERIVED: [&str; 1] = ["within_rounding"];
+
+/// The [`CSV_SIGNALS`] and [`CSV_DERIVED`] of one row, in order.
+fn signal_fields(s: &Signals) -> [String; 8] {
     [
+        csv_num(s.resolution),
         csv_num(s.wow_growth),
         csv_num(s.total_growth),
         csv_num(s.avg4),
         csv_num(s.momentum),
         csv_num(s.z),
         s.breakout.to_string(),
+        s.within_rounding.to_string(),
     ]
 }
 
@@ -55,6 +62,7 @@ fn week_csv<T>(
         .into_iter()
         .chain(header.iter().copied())
         .chain(CSV_SIGNALS)
+        .chain(CSV_DERIVED)
         .collect();
     w.write_record(&full).map_err(|e| err(&e))?;
     let mut rows = rows;

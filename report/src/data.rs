@@ -51,6 +51,11 @@ pub struct Signals {
     pub z_median: Option<f64>,
     /// Breakout flag.
     pub breakout: bool,
+    /// The counter's rounding step in this week (`resolution`).
+    pub resolution: Option<f64>,
+    /// The change against the week before is no larger than `resolution`: neither a
+    /// rise nor a fall (see [`tagpulse_model::signal::within_rounding`]).
+    pub within_rounding: bool,
 }
 
 /// A row of `weekly_occupation_metrics`.
@@ -202,7 +207,14 @@ impl<'a> Cols<'a> {
             .collect())
     }
 
-    fn signals(&self) -> Result<Vec<Signals>, ReportError> {
+    /// The signal columns, and whether each row's change is within rounding; `series`
+    /// names each row's series, so the week before is found among the rows.
+    fn signals(&self, series: &[String], week: &[NaiveDate]) -> Result<Vec<Signals>, ReportError> {
+        let gained = self.f64("gained")?;
+        let resolution = self.f64("resolution")?;
+        let by_week: std::collections::HashMap<(&str, NaiveDate), Option<f64>> = (0..gained.len())
+            .map(|i| ((series[i].as_str(), week[i]), gained[i]))
+            .collect();
         let (wow, tg, avg4, mom, z, z_median, br) = (
             self.f64("wow_growth")?,
             self.f64("total_growth")?,
@@ -221,6 +233,15 @@ impl<'a> Cols<'a> {
                 z: z[i],
                 z_median: z_median[i],
                 breakout: br[i],
+                resolution: resolution[i],
+                within_rounding: tagpulse_model::signal::within_rounding(
+                    gained[i],
+                    by_week
+                        .get(&(series[i].as_str(), week[i] - chrono::Duration::weeks(1)))
+                        .copied()
+                        .flatten(),
+                    resolution[i],
+                ),
             })
             .collect())
     }
@@ -235,6 +256,19 @@ impl<'a> Cols<'a> {
             .map(|d| d.and_then(date_from_days).unwrap_or_default())
             .collect())
     }
+}
+
+/// One key per row naming its series (the columns joined by a separator no name has).
+fn series_keys(columns: &[&Vec<String>]) -> Vec<String> {
+    (0..columns.first().map_or(0, |c| c.len()))
+        .map(|i| {
+            columns
+                .iter()
+                .map(|c| c[i].as_str())
+                .collect::<Vec<_>>()
+                .join("\u{1f}")
+        })
+        .collect()
 }
 
 /// Rows of `weekly_tag_metrics`.
@@ -253,7 +287,8 @@ pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
         c.u32("decreases")?,
     );
     let coverage = c.f64("coverage")?;
-    let mut signals = c.signals()?.into_iter();
+    let keys = series_keys(&[&platform, &tag, &metric]);
+    let mut signals = c.signals(&keys, &week)?.into_iter();
     Ok((0..df.height())
         .map(|i| TagRow {
             platform: platform[i].clone(),
@@ -286,7 +321,8 @@ pub fn occupation_rows(df: &DataFrame) -> Result<Vec<OccupationRow>, ReportError
         c.u32("tags_total")?,
         c.f64("share")?,
     );
-    let mut signals = c.signals()?.into_iter();
+    let keys = series_keys(&[&platform, &occ, &metric]);
+    let mut signals = c.signals(&keys, &week)?.into_iter();
     Ok((0..df.height())
         .map(|i| OccupationRow {
             platform: platform[i].clone(),

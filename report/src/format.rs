@@ -32,6 +32,19 @@ pub fn pct(v: Option<f64>) -> String {
     }
 }
 
+/// What a week-over-week change reads as: "≈ within rounding" when the change is no
+/// larger than the counter's rounding step, else [`pct`].
+pub fn wow(v: Option<f64>, within_rounding: bool) -> String {
+    if within_rounding {
+        WITHIN_ROUNDING.into()
+    } else {
+        pct(v)
+    }
+}
+
+/// The words for a change no larger than the counter's rounding step.
+pub const WITHIN_ROUNDING: &str = "≈ within rounding";
+
 /// A share as an unsigned percentage: 2.1%; "–" when missing.
 pub fn share(v: Option<f64>) -> String {
     match v {

@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use tagpulse_model::signal::{BREAKOUT_Z, Z_WINDOW};
 
-use crate::format::{human, pct, share, week_title};
+use crate::format::{human, share, week_title, wow};
 use crate::view::{Breakout, MetricView, Page, TagLine};
+use crate::TREND_WEEKS;
 
 const CSS: &str = r#"
 :root { --ink:#1d2330; --muted:#5b6475; --line:#e3e6ec; --up:#0072B2; --down:#D55E00; --bg:#f7f8fa; }
@@ -24,7 +25,7 @@ table { border-collapse: collapse; width: 100%; margin: 8px 0 12px; font-size: 1
 th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: right; vertical-align: middle; }
 th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
 td.l, th.l { text-align: left; }
-.up { color: var(--up); font-weight: 600; } .down { color: var(--down); font-weight: 600; }
+.up { color: var(--up); font-weight: 600; } .down { color: var(--down); font-weight: 600; } .flat { color: var(--muted); }
 .chart svg { max-width: 100%; height: auto; display: block; margin: 6px 0; }
 .spark svg { width: 120px; height: 28px; display: block; }
 .note { color: var(--muted); font-size: 13px; }
@@ -36,13 +37,23 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; border-top: 1px
 "#;
 
 fn growth(v: Option<f64>) -> Markup {
+    rounded_growth(v, false)
+}
+
+/// A week-over-week change, coloured as a rise or fall unless it is within rounding.
+fn rounded_growth(v: Option<f64>, within_rounding: bool) -> Markup {
     let class = match v {
+        _ if within_rounding => "flat",
         Some(x) if x > 0.0 => "up",
         Some(x) if x < 0.0 => "down",
         _ => "",
     };
-    html! { span class=(class) { (pct(v)) } }
+    html! { span class=(class) title=[within_rounding.then_some(ROUNDING_TITLE)] { (wow(v, within_rounding)) } }
 }
+
+/// The tooltip of a change within rounding.
+const ROUNDING_TITLE: &str =
+    "The change is no larger than the counter's rounding step: the platform shows rounded figures, so it may be no change at all.";
 
 fn svg(s: &str) -> Markup {
     // Plotters' SVG starts with an XML declaration in some versions; inline SVG must not.
@@ -77,7 +88,7 @@ fn tag_table(title: &str, rows: &[TagLine], unit: &str) -> Markup {
                         td.l { "#" (t.row.tag) }
                         td.l { (t.occupations) }
                         td { (human(t.row.gained)) }
-                        td { (growth(t.row.signals.wow_growth)) }
+                        td { (rounded_growth(t.row.signals.wow_growth, t.row.signals.within_rounding)) }
                         td { (human(t.row.signals.avg4)) }
                         td.l.spark { (svg(&t.spark)) }
                     }
@@ -99,7 +110,7 @@ fn breakout_table(title: &str, rows: &[Breakout]) -> Markup {
                         td { (human(b.gained)) }
                         td { (human(b.z_median)) }
                         td { (b.z.map(|z| format!("{z:.1}")).unwrap_or_else(|| "–".into())) }
-                        td { (growth(b.wow)) }
+                        td { (rounded_growth(b.wow, b.within_rounding)) }
                         td.l.spark { (svg(&b.spark)) }
                     }
                 }
@@ -117,7 +128,7 @@ fn panel(p: &MetricView, page: &Page) -> Markup {
             ul.headline { @for line in &p.headline { li { (line) } } }
             div.tiles {
                 div.tile { div.v { (human(p.total_gained)) } div.k { (unit) " gained by tracked tags" } }
-                div.tile { div.v { (growth(p.total_wow)) } div.k { "vs the week before" } }
+                div.tile { div.v { (rounded_growth(p.total_wow, p.total_within_rounding)) } div.k { "vs the week before" } }
                 div.tile { div.v { (p.tags_reporting) " / " (p.tags_tracked) } div.k { "tags reporting / tracked" } }
                 div.tile { div.v { (breakouts) } div.k { "breakouts (tags and occupations)" } }
             }
@@ -130,7 +141,7 @@ fn panel(p: &MetricView, page: &Page) -> Markup {
                     tr {
                         td.l { (o.occupation) @if o.signals.breakout { " ⚡" } }
                         td { (human(o.gained)) }
-                        td { (growth(o.signals.wow_growth)) }
+                        td { (rounded_growth(o.signals.wow_growth, o.signals.within_rounding)) }
                         td { (human(o.signals.avg4)) }
                         td { (growth(o.signals.momentum)) }
                         td { (share(o.share)) }
@@ -187,25 +198,30 @@ fn panel(p: &MetricView, page: &Page) -> Markup {
                     "."
                 }
                 li {
-                    strong { (p.quality.gapped_series.len()) } " series have gaps longer than max_gap, " (duration(page.max_gap_secs)) " (no interpolation across them)"
-                    @if !p.quality.gapped_series.is_empty() {
-                        ": " span.note { (p.quality.gapped_series.iter().take(10).map(|s| format!("#{} ({} gaps, longest {:.1} days)", s.tag, s.gaps_over_max, s.longest_gap_s as f64 / 86_400.0)).collect::<Vec<_>>().join(", ")) }
+                    strong { (p.quality.gaps.len()) } " gaps in the last " (TREND_WEEKS) " weeks: weeks without a figure inside a series (observations further apart than max_gap, " (duration(page.max_gap_secs)) ", or no day counted)"
+                    @if !p.quality.gaps.is_empty() {
+                        ": " span.note { (p.quality.gaps.iter().take(10).map(|g| format!("#{} {} – {} ({} week{})", g.tag, g.from.format("%-d %b"), g.to.format("%-d %b %Y"), g.weeks, if g.weeks == 1 { "" } else { "s" })).collect::<Vec<_>>().join(", "))
+                        @if p.quality.gaps.len() > 10 { " and " (p.quality.gaps.len() - 10) " more" } }
                     }
                     "."
                 }
                 li {
-                    strong { (p.quality.steps_down.iter().map(|s| s.1).sum::<u32>()) } " counter steps down this week (rounded counters; removed by the running maximum)"
+                    strong { (p.quality.steps_down.iter().flat_map(|s| s.1.iter().map(|x| x.1)).sum::<u32>()) } " counter steps down in the last " (TREND_WEEKS) " weeks (rounded counters; removed by the running maximum)"
                     @if !p.quality.steps_down.is_empty() {
-                        ": " span.note { (p.quality.steps_down.iter().take(10).map(|(t, n)| format!("#{t} ×{n}")).collect::<Vec<_>>().join(", ")) }
+                        ": " span.note { (p.quality.steps_down.iter().take(10).map(|(t, weeks)| format!("#{t} ×{} ({})", weeks.iter().map(|w| w.1).sum::<u32>(), weeks.iter().map(|(w, n)| format!("{} ×{n}", w.format("%G-W%V"))).collect::<Vec<_>>().join(", "))).collect::<Vec<_>>().join("; ")) }
                     }
                     "."
+                }
+                @if !p.quality.stale.is_empty() {
+                    li { strong { (p.quality.stale.len()) } " series have no observation since the week began: "
+                        span.note { (p.quality.stale.iter().take(10).map(|s| format!("#{} (last seen {})", s.tag, date_time(s.last_s))).collect::<Vec<_>>().join(", ")) } "." }
                 }
                 @if !p.quality.partial.is_empty() {
                     li { strong { (p.quality.partial.len()) } " daily-count series are partial this week: "
                         span.note { (p.quality.partial.iter().take(10).map(|(t, c)| format!("#{t} ({:.0}% of days)", c * 100.0)).collect::<Vec<_>>().join(", ")) } "." }
                 }
-                @if let (Some(f), Some(s)) = (&p.quality.freshest, &p.quality.stalest) {
-                    li { "Freshest observation: #" (f.tag) ", " (date_time(f.last_s)) ". Stalest series: #" (s.tag) ", last seen " (date_time(s.last_s)) "." }
+                @if let Some(f) = &p.quality.freshest {
+                    li { "Freshest observation: #" (f.tag) ", " (date_time(f.last_s)) "." }
                 }
                 li { "How “gained” is computed: counters are made monotone (running maximum), read at Monday 00:00 UTC by linear interpolation between the nearest observations (never across a gap over max_gap), and differenced; daily counts are summed per ISO week. See docs/metrics.md." }
             }
@@ -228,6 +244,9 @@ pub(crate) fn page(page: &Page) -> String {
             body { main {
                 h1 { "Occupation hashtags — " (week_title(page.week)) }
                 p.sub { "Weekly employer-branding report by tagpulse · " (page.week_label) }
+                @if page.incomplete {
+                    div.banner.incomplete { strong { "Incomplete week." } " This week has no observation after its end yet, so its figures are missing or will change: a preview, not a report. The weekly report covers complete weeks only." }
+                }
                 @if page.synthetic {
                     div.banner { strong { "Synthetic sample data." } " These figures come from the bundled, generated sample (examples/sample), not from a platform." }
                 }
@@ -245,16 +264,21 @@ pub(crate) fn page(page: &Page) -> String {
     markup.into_string()
 }
 
-/// The list of weeks.
-pub(crate) fn index(weeks: &[String]) -> String {
+/// The list of weeks: reports, then previews of incomplete weeks.
+pub(crate) fn index(reports: &[String], previews: &[String]) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head { meta charset="utf-8"; title { "tagpulse reports" } style { (PreEscaped(CSS)) } }
+            head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1"; title { "tagpulse reports" } style { (PreEscaped(CSS)) } }
             body { main {
                 h1 { "tagpulse weekly reports" }
-                @if weeks.is_empty() { p { "No report yet." } }
-                ul { @for w in weeks { li { a href=(format!("{w}/index.html")) { (w) } } } }
+                @if reports.is_empty() { p { "No report yet." } }
+                ul.reports { @for w in reports { li { a href=(format!("{w}/index.html")) { (w) } } } }
+                @if !previews.is_empty() {
+                    h2 { "Previews of incomplete weeks" }
+                    p.note { "Rendered with --allow-incomplete before the week had an observation after its end: their figures are missing or will change." }
+                    ul.previews { @for w in previews { li { a href=(format!("{w}/index.html")) { (w) " (incomplete)" } } } }
+                }
             } }
         }
     }

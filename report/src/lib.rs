@@ -90,6 +90,8 @@ pub struct ReportInput<'a> {
     pub sources: Vec<String>,
     /// True when (some of) the data is the bundled synthetic sample.
     pub synthetic: bool,
+    /// True when the week is not complete yet (rendered on request, with a banner).
+    pub incomplete: bool,
     /// When the report is generated.
     pub generated_at: DateTime<Utc>,
 }
@@ -166,6 +168,7 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
             .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1))),
         sources: input.sources.clone(),
         synthetic: input.synthetic,
+        incomplete: input.incomplete,
         generated_at: input.generated_at,
         max_gap_secs: input.max_gap_secs,
         has_brands: !input.brands.is_empty(),
@@ -201,9 +204,10 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
     })
 }
 
-/// `reports/index.html`: a list of every week produced, newest first.
-pub fn index_page(weeks: &[String]) -> String {
-    html::index(weeks)
+/// `reports/index.html`: the weekly reports, newest first, and apart from them the
+/// previews of weeks that were not complete when rendered.
+pub fn index_page(reports: &[String], previews: &[String]) -> String {
+    html::index(reports, previews)
 }
 
 #[cfg(test)]

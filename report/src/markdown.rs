@@ -1,7 +1,7 @@
 //! `summary.md`: the headline sentences and the top occupations, to paste into e-mail
 //! or chat.
 
-use crate::format::{human, pct, share};
+use crate::format::{human, share, wow};
 use crate::view::Page;
 
 /// The Markdown summary of the page.
@@ -23,7 +23,7 @@ pub(crate) fn summary(page: &Page) -> String {
                 "| {} | {} | {} | {} |\n",
                 o.occupation.replace('|', "\\|"),
                 human(o.gained),
-                pct(o.signals.wow_growth),
+                wow(o.signals.wow_growth, o.signals.within_rounding),
                 share(o.share)
             ));
         }

@@ -13,7 +13,7 @@ fn date_col(name: &str, days: &[i32]) -> Column {
 
 /// Two weeks (Mondays 2026-11-09 = day 20766 and 2026-11-16) of two tags and
 /// their occupations, plus one brand.
-fn input_tables() -> (WeeklyTables, DataFrame) {
+pub(crate) fn input_tables() -> (WeeklyTables, DataFrame) {
     let w = [20_766, 20_766, 20_773, 20_773];
     let n = 4;
     let nulls = || Column::new("x".into(), vec![None::<f64>; n]);
@@ -30,6 +30,8 @@ fn input_tables() -> (WeeklyTables, DataFrame) {
         Column::new("observations".into(), [28u32, 28, 28, 27]),
         Column::new("decreases".into(), [0u32, 1, 2, 0]),
         nulls().with_name("coverage".into()),
+        // koch's 50 -> 40 is one rounding step of 10: within rounding, no fall.
+        Column::new("resolution".into(), [1.0, 10.0, 1.0, 10.0]),
         Column::new("wow_growth".into(), [None, None, Some(2.0), Some(-0.2)]),
         nulls().with_name("total_growth".into()),
         nulls().with_name("avg4".into()),
@@ -64,6 +66,7 @@ fn input_tables() -> (WeeklyTables, DataFrame) {
                 Some(40.0 / 340.0),
             ],
         ),
+        Column::new("resolution".into(), [1.0, 10.0, 1.0, 10.0]),
         Column::new("wow_growth".into(), [None, None, Some(2.0), Some(-0.2)]),
         nulls().with_name("total_growth".into()),
         nulls().with_name("avg4".into()),
@@ -107,16 +110,23 @@ fn input_tables() -> (WeeklyTables, DataFrame) {
 }
 
 fn render_week(week: NaiveDate) -> Result<ReportFiles, ReportError> {
+    render_with(week, false)
+}
+
+/// The report of `week`; `apprentices_general` marks Apprentices a generic group.
+fn render_with(week: NaiveDate, apprentices_general: bool) -> Result<ReportFiles, ReportError> {
     let (tables, series) = input_tables();
     let t = |s: &str| Tag::parse(s).unwrap();
     let occupations = vec![
         Occupation {
             name: "Apprentices".into(),
             tags: vec![t("azubi"), t("ausbildung")],
+            general: apprentices_general,
         },
         Occupation {
             name: "Chefs".into(),
             tags: vec![t("koch"), t("cheflife")],
+            general: false,
         },
     ];
     let brands = vec![Brand {
@@ -134,6 +144,7 @@ fn render_week(week: NaiveDate) -> Result<ReportFiles, ReportError> {
         max_gap_secs: 7 * 86_400,
         sources: vec!["test".into()],
         synthetic: false,
+        incomplete: false,
         generated_at: DateTime::from_timestamp(1_763_900_000, 0).unwrap(),
     })
 }
@@ -160,20 +171,22 @@ fn headline_ranking_brand_and_files() {
         assert!(names.contains(&n.to_string()), "missing {n}: {names:?}");
     }
     let s = &files.summary;
-    assert!(s.contains("Tracked TikTok tags gained 340 views in week 47, 16–22 Nov 2026 (+126.7% vs the week before)."), "{s}");
-    assert!(
-        s.contains("Apprentices gained the most: 300 views (+200.0%), 88.2% of all tracked views."),
+    // News first: the breakout, the fastest occupation, the brand; the largest last.
+    let lines: Vec<&str> = s.lines().filter(|l| l.starts_with("- ")).collect();
+    assert_eq!(
+        lines,
+        [
+            "- Broke out: #azubi (z 5.0, +200.0% week over week).",
+            "- Fastest-growing occupation: Apprentices (+200.0% week over week).",
+            "- Acme's share of Chefs rose to 20.0% (from 10.0%).",
+            "- Apprentices gained the most: 300 views, 88.2% of all tracked views.",
+        ],
         "{s}"
     );
-    assert!(
-        s.contains("Fastest-growing occupation: Apprentices (+200.0% week over week)."),
-        "{s}"
-    );
-    assert!(s.contains("#azubi broke out."), "{s}");
-    assert!(
-        s.contains("Acme's share of Chefs rose to 20.0% (from 10.0%)."),
-        "{s}"
-    );
+    // The sum over all tags is a tile, not a sentence.
+    assert!(!s.contains("Tracked TikTok tags gained"), "{s}");
+    // Chefs' 50 -> 40 is within its rounding step of 10.
+    assert!(s.contains("| Chefs | 40 | ≈ within rounding |"), "{s}");
     // Occupations ranked by gained.
     let a = s.find("| Apprentices |").unwrap();
     let c = s.find("| Chefs |").unwrap();
@@ -184,11 +197,22 @@ fn headline_ranking_brand_and_files() {
         html.contains("#acme, #ausbildung, #cheflife"),
         "no-data list"
     );
-    assert!(html.contains("#koch (1 gaps, longest 10.4 days)"));
-    assert!(html.contains("#azubi ×2"));
+    assert!(
+        html.contains("#azubi ×2 (2026-W47 ×2); #koch ×1 (2026-W46 ×1)"),
+        "{html}"
+    );
     // The breakout table shows the transform's median of the previous weeks (120, not
     // the 100 a recomputation from these rows would give), then z.
     assert!(html.contains("<td>120</td><td>5.0</td>"), "{html}");
+    // koch fell by one rounding step: shown as rounding, not listed as falling.
+    assert!(html.contains("≈ within rounding"), "{html}");
+    let falling = &html[html.find("Falling fastest").unwrap()..html.find("Most gained").unwrap()];
+    assert!(falling.contains("No tag qualifies this week."), "{falling}");
+    // The total's tile: 340 vs 150 is far beyond the summed steps (11).
+    assert!(
+        html.contains(r#"<span class="up">+126.7%</span>"#),
+        "{html}"
+    );
     let csv = files
         .files
         .iter()
@@ -196,16 +220,59 @@ fn headline_ranking_brand_and_files() {
         .unwrap();
     let csv = String::from_utf8(csv.1.clone()).unwrap();
     assert_eq!(
+        csv.lines().next().unwrap(),
+        "week,week_start,platform,metric,tag,occupations,gained,total_end,observations,decreases,coverage,resolution,wow_growth,total_growth,avg4,momentum,z,breakout,within_rounding"
+    );
+    assert_eq!(
         csv.lines().nth(1).unwrap(),
-        "2026-W47,2026-11-16,tiktok,views,azubi,Apprentices,300,,28,2,,2,,,,5,true"
+        "2026-W47,2026-11-16,tiktok,views,azubi,Apprentices,300,,28,2,,1,2,,,,5,true,false"
+    );
+    assert_eq!(
+        csv.lines().nth(2).unwrap(),
+        "2026-W47,2026-11-16,tiktok,views,koch,Chefs,40,,27,0,,10,-0.2,,,,,false,true"
     );
 }
 
 #[test]
+fn a_generic_group_is_never_named_the_fastest_or_largest() {
+    let files = render_with(NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(), true).unwrap();
+    let s = &files.summary;
+    // Apprentices is generic; Chefs moved within rounding: no occupation is named.
+    assert!(!s.contains("Fastest-growing occupation"), "{s}");
+    assert!(
+        s.contains("- No occupation grew beyond the counters' rounding this week."),
+        "{s}"
+    );
+    assert!(s.contains("- Chefs gained the most: 40 views"), "{s}");
+    // It is still shown in the table.
+    assert!(s.contains("| Apprentices | 300 | +200.0% |"), "{s}");
+}
+
+#[test]
 fn csv_signal_columns_are_table_columns() {
+    use tagpulse_model::tables::{WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS};
     for c in CSV_SIGNALS {
-        assert!(tagpulse_model::SIGNAL_COLUMNS.contains(&c), "{c}");
+        assert!(WEEKLY_TAG_METRICS.column(c).is_some(), "{c}");
+        assert!(WEEKLY_OCCUPATION_METRICS.column(c).is_some(), "{c}");
     }
+}
+
+#[test]
+fn the_index_keeps_previews_of_incomplete_weeks_apart() {
+    let page = index_page(
+        &["2026-W46".into(), "2026-W45".into()],
+        &["2026-W47".into()],
+    );
+    let reports =
+        &page[page.find("<ul class=\"reports\">").unwrap()..page.find("Previews").unwrap()];
+    assert!(reports.contains("2026-W46/index.html") && reports.contains("2026-W45"));
+    assert!(!reports.contains("2026-W47"), "{page}");
+    assert!(
+        page.contains(r#"<a href="2026-W47/index.html">2026-W47 (incomplete)</a>"#),
+        "{page}"
+    );
+    let empty = index_page(&["2026-W46".into()], &[]);
+    assert!(!empty.contains("Previews"));
 }
 
 #[test]

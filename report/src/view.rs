@@ -21,6 +21,8 @@ pub(crate) struct MetricView {
     pub source_line: String,
     pub total_gained: Option<f64>,
     pub total_wow: Option<f64>,
+    /// The total's change is no larger than the summed rounding steps of its tags.
+    pub total_within_rounding: bool,
     pub tags_tracked: usize,
     pub tags_reporting: usize,
     /// The week's occupation rows, largest gained first.
@@ -56,6 +58,8 @@ pub(crate) struct Breakout {
     /// The median gained of the weeks before, as the transform computed it for `z`.
     pub z_median: Option<f64>,
     pub wow: Option<f64>,
+    /// `wow` is no larger than the counter's rounding step.
+    pub within_rounding: bool,
     pub spark: String,
 }
 
@@ -69,18 +73,29 @@ pub(crate) struct BrandLine {
     pub prev_share: Option<f64>,
 }
 
-/// The data-quality facts of one (platform, metric) pair.
+/// The data-quality facts of one (platform, metric) pair, within the trend weeks.
 pub(crate) struct Quality {
     /// Taxonomy and brand tags with no `gained` this week.
     pub no_data: Vec<String>,
-    /// Series with gaps longer than `max_gap`, longest gap first.
-    pub gapped_series: Vec<SeriesRow>,
-    /// (tag, step-downs this week), most first.
-    pub steps_down: Vec<(String, u32)>,
+    /// Runs of weeks inside a series without a figure, longest first.
+    pub gaps: Vec<Gap>,
+    /// (tag, [(week, step-downs)]), most first.
+    pub steps_down: Vec<(String, Vec<(NaiveDate, u32)>)>,
     /// (tag, coverage) of daily series with missing days this week.
     pub partial: Vec<(String, f64)>,
+    /// Series seen in the trend weeks but not since the reported week began, stalest first.
+    pub stale: Vec<SeriesRow>,
     pub freshest: Option<SeriesRow>,
-    pub stalest: Option<SeriesRow>,
+}
+
+/// Consecutive weeks of one series without a `gained` (a gap over max_gap, or no day).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Gap {
+    pub tag: String,
+    /// The first week's Monday and the last week's Sunday.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub weeks: u32,
 }
 
 /// The whole page's model.
@@ -94,6 +109,8 @@ pub(crate) struct Page {
     pub data_range: Option<(i64, i64)>,
     pub sources: Vec<String>,
     pub synthetic: bool,
+    /// The week is not complete: its figures will change.
+    pub incomplete: bool,
     pub generated_at: DateTime<Utc>,
     pub max_gap_secs: i64,
     pub has_brands: bool,

@@ -146,7 +146,8 @@ pub trait Store: Send + Sync {
     /// `n`, `first_t`, `first_v`, `last_t`, `last_v` (epoch seconds and raw values of the
     /// week's first and last snapshot), `max_v`, `decreases` (step-downs inside the
     /// week), `longest_gap` and `gaps_over` (gaps inside the week, and how many exceed
-    /// `max_gap_secs`); identity resolved as in [`Store::scan_snapshots`].
+    /// `max_gap_secs`) and `steps` (a list of 20 counts: the week's values v > 0 with k
+    /// trailing decimal zeros, k = 0..19); identity resolved as in [`Store::scan_snapshots`].
     async fn snapshot_weeks(&self, max_gap_secs: i64) -> Result<Option<DataFrame>, StoreError> {
         let _ = max_gap_secs;
         Ok(None)

@@ -45,6 +45,8 @@ pub fn daily_weekly(lf: LazyFrame) -> PolarsResult<LazyFrame> {
                 .alias("observations"),
             lit(0u32).cast(DataType::UInt32).alias("decreases"),
             (col("days").fill_null(lit(0)).cast(DataType::Float64) / lit(7.0)).alias("coverage"),
+            // Exact counts: no rounding step.
+            lit(0.0).alias("resolution"),
         ]))
 }
 
@@ -152,6 +154,12 @@ mod composed {
         assert_close(&f64s(&t.tags, "gained"), &[Some(4.0), None, None]);
         assert_close(&f64s(&t.tags, "total_end"), &[None, Some(10.0), None]);
         assert_close(&f64s(&t.tags, "coverage"), &[Some(1.0 / 7.0), None, None]);
+        // A daily count is exact: resolution 0. The snapshots 0 and 20: 0 has no step,
+        // 20 has step 10, in both weeks' windows.
+        assert_close(
+            &f64s(&t.tags, "resolution"),
+            &[Some(0.0), Some(10.0), Some(10.0)],
+        );
         assert_eq!(t.occupations.height(), 0);
         assert_eq!(t.brands.height(), 0);
     }

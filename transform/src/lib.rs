@@ -11,6 +11,8 @@
 #![warn(missing_docs)]
 
 mod daily;
+#[cfg(test)]
+mod oracle_tests;
 pub mod reference;
 mod rollup;
 mod series;

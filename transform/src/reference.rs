@@ -18,6 +18,19 @@ pub struct RefWeek {
     pub observations: u32,
     /// Raw step-downs inside the week.
     pub decreases: u32,
+    /// Lower median rounding step of the raw snapshots from a week before the week's
+    /// start to a week after its end.
+    pub resolution: Option<f64>,
+}
+
+/// The rounding step of a raw value: 10 to the number of its trailing decimal zeros.
+fn step(v: u64) -> Option<u64> {
+    if v == 0 {
+        return None;
+    }
+    let s = v.to_string();
+    let zeros = s.len() - s.trim_end_matches('0').len();
+    Some(10u64.pow(zeros as u32))
 }
 
 /// Weekly rows of one series from `(epoch seconds, value)` snapshots (any order; for a
@@ -70,6 +83,15 @@ pub fn snapshot_weeks(points: &[(i64, u64)], max_gap_secs: i64) -> BTreeMap<Naiv
             i += 1;
         }
         let (v0, v1) = (value_at(start), value_at(end));
+        let lo = start - 7 * 86_400;
+        let hi = end + 7 * 86_400;
+        let mut steps: Vec<u64> = obs
+            .iter()
+            .filter(|(t, _)| lo <= *t && *t < hi)
+            .filter_map(|(_, v)| step(*v))
+            .collect();
+        steps.sort_unstable();
+        let resolution = (!steps.is_empty()).then(|| steps[(steps.len() - 1) / 2] as f64);
         let date = chrono::DateTime::from_timestamp(start, 0)
             .expect("in range")
             .date_naive();
@@ -80,9 +102,78 @@ pub fn snapshot_weeks(points: &[(i64, u64)], max_gap_secs: i64) -> BTreeMap<Naiv
                 gained: v0.zip(v1).map(|(a, b)| b - a),
                 observations: n,
                 decreases: down,
+                resolution,
             },
         );
         start = end;
+    }
+    out
+}
+
+/// The robust z-score of one weekly row, as the spec defines it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RefZ {
+    /// (g_w - median) / scale.
+    pub z: Option<f64>,
+    /// The median of the 8 weeks before (null when z is).
+    pub z_median: Option<f64>,
+    /// z >= 3.5 and g_w > 0.
+    pub breakout: bool,
+}
+
+fn plain_median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// z, z_median and breakout of every week of `weeks` (consecutive calendar weeks; a week
+/// missing from the map counts as null), with the scale raised to each week's resolution
+/// when `use_resolution` (false reads the spec before the resolution revision).
+pub fn robust_z(
+    weeks: &BTreeMap<NaiveDate, RefWeek>,
+    use_resolution: bool,
+) -> BTreeMap<NaiveDate, RefZ> {
+    let mut out = BTreeMap::new();
+    for (date, week) in weeks {
+        let mut window = Vec::new();
+        for back in 1..=8 {
+            let d = *date - chrono::Duration::days(7 * back);
+            if let Some(g) = weeks.get(&d).and_then(|w| w.gained) {
+                window.push(g);
+            }
+        }
+        let mut z = None;
+        let mut centre = None;
+        if let (Some(g), true) = (week.gained, window.len() >= 6) {
+            let med = plain_median(window.clone());
+            let devs: Vec<f64> = window.iter().map(|v| (v - med).abs()).collect();
+            let mad = plain_median(devs.clone());
+            let mut scale = if mad > 0.0 {
+                1.4826 * mad
+            } else {
+                1.2533 * devs.iter().sum::<f64>() / devs.len() as f64
+            };
+            if use_resolution {
+                scale = scale.max(week.resolution.unwrap_or(0.0));
+            }
+            if scale > 0.0 {
+                z = Some((g - med) / scale);
+                centre = Some(med);
+            }
+        }
+        out.insert(
+            *date,
+            RefZ {
+                z,
+                z_median: centre,
+                breakout: z.is_some_and(|z| z >= 3.5) && week.gained.is_some_and(|g| g > 0.0),
+            },
+        );
     }
     out
 }
@@ -110,5 +201,10 @@ mod tests {
         assert_eq!(w(9).gained, None);
         assert_eq!((w(9).observations, w(9).decreases), (3, 1));
         assert_eq!(w(16).total_end, None);
+        // Steps 100, 10, 10, 100 around both weeks: the lower median is 10.
+        assert_eq!(
+            (w(9).resolution, w(16).resolution),
+            (Some(10.0), Some(10.0))
+        );
     }
 }

@@ -33,7 +33,8 @@ fn sum_present(name: &str) -> Expr {
 ///
 /// `gained`/`total_end` sum the member tags with a value; `tags_total` counts the
 /// taxonomy's members, `tags_reporting` those with a non-null `gained`; `share` divides
-/// by the `gained` of every tracked tag of the platform and metric that week.
+/// by the `gained` of every tracked tag of the platform and metric that week;
+/// `resolution` sums the members counted in `gained`.
 pub fn occupations(tags: LazyFrame, taxonomy: &[Occupation]) -> PolarsResult<LazyFrame> {
     let members = occupation_tags(taxonomy)?.lazy();
     let totals = members
@@ -56,6 +57,7 @@ pub fn occupations(tags: LazyFrame, taxonomy: &[Occupation]) -> PolarsResult<Laz
             "week",
             "gained",
             "total_end",
+            "resolution",
         ]))
         .join(
             members,
@@ -71,6 +73,16 @@ pub fn occupations(tags: LazyFrame, taxonomy: &[Occupation]) -> PolarsResult<Laz
                 .count()
                 .cast(DataType::UInt32)
                 .alias("tags_reporting"),
+            // The rounding of the members counted in `gained` (a null counts 0).
+            when(col("gained").count().gt(lit(0)))
+                .then(
+                    col("resolution")
+                        .filter(col("gained").is_not_null())
+                        .fill_null(lit(0.0))
+                        .sum(),
+                )
+                .otherwise(null_of(DataType::Float64))
+                .alias("resolution"),
         ])
         .join(
             totals,
@@ -206,6 +218,19 @@ mod tests {
                     Some(1.0),
                 ],
             ),
+            Column::new(
+                "resolution".into(),
+                [
+                    Some(1.0),
+                    Some(100.0),
+                    Some(10.0),
+                    Some(0.0),
+                    Some(1.0),
+                    None,
+                    Some(10.0),
+                    Some(0.0),
+                ],
+            ),
         ])
         .unwrap()
         .lazy()
@@ -217,10 +242,12 @@ mod tests {
             Occupation {
                 name: "X".into(),
                 tags: vec![t("a"), t("b"), t("zz")],
+                general: false,
             },
             Occupation {
                 name: "Y".into(),
                 tags: vec![t("c"), t("a")],
+                general: false,
             },
         ]
     }
@@ -253,6 +280,12 @@ mod tests {
         assert_close(
             &f64s(&df, "share"),
             &[Some(0.1), Some(0.25), Some(0.4), Some(0.2)],
+        );
+        // Resolution sums the members counted in gained: X/10 = a (b's 100 has no gained),
+        // X/11 = a + b (b's null counts 0), Y/10 = c + a, Y/11 = c + a.
+        assert_close(
+            &f64s(&df, "resolution"),
+            &[Some(1.0), Some(1.0), Some(11.0), Some(11.0)],
         );
         // Growth on the roll-up series: X 10 -> 25 is +150 %.
         assert_close(

@@ -138,7 +138,7 @@ pub(crate) fn grouped(stored: &dyn RowSlices, max_gap: i64) -> PolarsResult<Grou
             let kept = resolve(rows);
             let points = rows[..kept]
                 .iter()
-                .map(|r| (r.ms.div_euclid(1000), r.value as f64));
+                .map(|r| (r.ms.div_euclid(1000), r.value));
             weeks::summarize(points, max_gap)
         })
         .collect();

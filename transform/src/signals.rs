@@ -35,9 +35,12 @@ fn median(v: &mut [f64]) -> Option<f64> {
     }
 }
 
+/// The signals of one row: `g` and `te` its `gained` and `total_end`, `res` its
+/// `resolution`, `prev` the `gained` of the weeks before and `te1` last week's `total_end`.
 fn row_signals(
     g: Option<f64>,
     te: Option<f64>,
+    res: Option<f64>,
     prev: &[Option<f64>; WINDOW],
     te1: Option<f64>,
 ) -> Signals {
@@ -46,8 +49,8 @@ fn row_signals(
     let mean4 =
         all4([prev[0], prev[1], prev[2], prev[3]]).map(|p| (p[0] + p[1] + p[2] + p[3]) / 4.0);
     let mut vals: Vec<f64> = prev.iter().flatten().copied().collect();
-    let z_median = median(&mut vals);
-    let z = z_median.and_then(|med| {
+    let centre = median(&mut vals);
+    let z = centre.and_then(|med| {
         let g = g?;
         if vals.len() < Z_MIN as usize {
             return None;
@@ -60,8 +63,11 @@ fn row_signals(
         } else {
             1.2533 * mean_dev
         };
+        // A spread smaller than the counter's rounding step is rounding, not a scale.
+        let scale = scale.max(res.unwrap_or(0.0));
         (scale > 0.0).then(|| (g - med) / scale)
     });
+    let z_median = centre.filter(|_| z.is_some());
     Signals {
         wow_growth: positive(prev[0]).and_then(|p| Some(g? / p - 1.0)),
         total_growth: te1.filter(|d| *d != 0.0).and_then(|d| Some(te? / d - 1.0)),
@@ -93,8 +99,8 @@ pub(crate) fn series_starts(df: &DataFrame, keys: &[&str]) -> PolarsResult<Vec<b
 }
 
 /// Adds `wow_growth`, `total_growth`, `avg4`, `momentum`, `z`, `breakout`, `z_median` to
-/// weekly rows keyed by `keys` (string columns) + `week` that carry `gained` and
-/// `total_end`; the rows come back sorted by `keys` and `week`.
+/// weekly rows keyed by `keys` (string columns) + `week` that carry `gained`,
+/// `total_end` and `resolution`; the rows come back sorted by `keys` and `week`.
 pub fn signals(lf: LazyFrame, keys: &[&str]) -> PolarsResult<LazyFrame> {
     let mut by: Vec<&str> = keys.to_vec();
     by.push("week");
@@ -115,6 +121,7 @@ pub fn signals(lf: LazyFrame, keys: &[&str]) -> PolarsResult<LazyFrame> {
             .collect())
     };
     let (gained, total_end) = (f64s("gained")?, f64s("total_end")?);
+    let resolution = f64s("resolution")?;
     let mut first = 0;
     let out: Vec<Signals> = (0..df.height())
         .map(|i| {
@@ -133,7 +140,7 @@ pub fn signals(lf: LazyFrame, keys: &[&str]) -> PolarsResult<LazyFrame> {
                     te1 = total_end[j];
                 }
             }
-            row_signals(gained[i], total_end[i], &prev, te1)
+            row_signals(gained[i], total_end[i], resolution[i], &prev, te1)
         })
         .collect();
     let column = |name: &str, f: fn(&Signals) -> Option<f64>| {
@@ -160,8 +167,14 @@ mod tests {
     use super::*;
     use crate::testutil::*;
 
-    /// One series with the given `gained` per consecutive week (total_end = running sum).
+    /// One series with the given `gained` per consecutive week (total_end = running sum),
+    /// an exact counter (resolution 1).
     fn series(gained: &[Option<f64>]) -> DataFrame {
+        series_res(gained, Some(1.0))
+    }
+
+    /// [`series`] with the given resolution in every week.
+    fn series_res(gained: &[Option<f64>], res: Option<f64>) -> DataFrame {
         let mut total = 1000.0;
         let te: Vec<Option<f64>> = gained
             .iter()
@@ -176,6 +189,7 @@ mod tests {
             Column::new("week".into(), (100..100 + n as i64).collect::<Vec<_>>()),
             Column::new("gained".into(), gained.to_vec()),
             Column::new("total_end".into(), te),
+            Column::new("resolution".into(), vec![res; n]),
         ])
         .unwrap();
         signals(df.lazy(), &["tag"])
@@ -236,6 +250,7 @@ mod tests {
             Column::new("week".into(), vec![100i64, 101, 103]),
             Column::new("gained".into(), vec![Some(1.0), Some(2.0), Some(4.0)]),
             Column::new("total_end".into(), vec![Some(1.0), Some(3.0), Some(7.0)]),
+            Column::new("resolution".into(), vec![Some(0.0); 3]),
         ])
         .unwrap();
         let df = signals(df.lazy(), &["tag"])
@@ -281,10 +296,52 @@ mod tests {
         assert_close(&f64s(&df, "z")[8..], &[Some(15.0 / (1.2533 * 2.5))]);
         // 25 -> z = 4.79 >= 3.5 and gained > 0.
         assert_eq!(bools(&df, "breakout")[8], Some(true));
-        // All equal: MAD 0 and mean |dev| 0 -> z null, breakout false.
-        let df = series(&[Some(5.0); 9]);
+        // All equal: MAD 0 and mean |dev| 0 -> with no resolution z null, breakout false,
+        // and z_median null with it.
+        let df = series_res(&[Some(5.0); 9], None);
         assert_close(&f64s(&df, "z")[8..], &[None]);
+        assert_close(&f64s(&df, "z_median")[8..], &[None]);
         assert_eq!(bools(&df, "breakout")[8], Some(false));
+        // The same with resolution 0 (a daily count): still null.
+        let df = series_res(&[Some(5.0); 9], Some(0.0));
+        assert_close(&f64s(&df, "z")[8..], &[None]);
+        // An exact counter (resolution 1): the scale is 1, z = 0 and its centre is kept.
+        let df = series(&[Some(5.0); 9]);
+        assert_close(&f64s(&df, "z")[8..], &[Some(0.0)]);
+        assert_close(&f64s(&df, "z_median")[8..], &[Some(5.0)]);
+    }
+
+    #[test]
+    fn the_scale_is_raised_to_the_resolution() {
+        // In steps of 10M: 30M a week, one week 40M (a single rounding step), then 40M.
+        // Previous 8: seven 3e7 and one 4e7 -> median 3e7, MAD 0, mean |dev| = 1e7/8,
+        // scale 1.2533 * 1.25e6 = 1.566625e6 -> z would be 1e7 / 1.566625e6 = 6.38.
+        let mut g: Vec<Option<f64>> = [3e7, 3e7, 3e7, 3e7, 4e7, 3e7, 3e7, 3e7].map(Some).to_vec();
+        g.push(Some(4e7));
+        let df = series_res(&g, Some(1e6));
+        let z_old = 1e7 / (1.2533 * 1.25e6);
+        assert_close(&f64s(&df, "z")[8..], &[Some(z_old)]);
+        assert_eq!(bools(&df, "breakout")[8], Some(true));
+        // With the counter's real step of 10M the scale is 1e7: z = 1, no breakout.
+        let df = series_res(&g, Some(1e7));
+        assert_close(&f64s(&df, "z")[8..], &[Some(1.0)]);
+        assert_close(&f64s(&df, "z_median")[8..], &[Some(3e7)]);
+        assert_eq!(bools(&df, "breakout")[8], Some(false));
+        // A MAD-based scale above the resolution is kept: 1.4826 * MAD.
+        let df = series_res(
+            &[10.0, 12.0, 11.0, 13.0, 10.0, 12.0, 11.0, 13.0, 30.0].map(Some),
+            Some(1.2),
+        );
+        assert_close(&f64s(&df, "z")[8..], &[Some(18.5 / 1.4826)]);
+        // ... and one below it is raised: MAD 1 * 1.4826 < 2.
+        let df = series_res(
+            &[10.0, 12.0, 11.0, 13.0, 10.0, 12.0, 11.0, 13.0, 30.0].map(Some),
+            Some(2.0),
+        );
+        assert_close(&f64s(&df, "z")[8..], &[Some(18.5 / 2.0)]);
+        // A null resolution counts as 0.
+        let df = series_res(&g, None);
+        assert_close(&f64s(&df, "z")[8..], &[Some(z_old)]);
     }
 
     #[test]

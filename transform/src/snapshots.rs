@@ -8,8 +8,8 @@
 use polars::prelude::*;
 
 use crate::series::{grouped, Grouped};
-use crate::weeks::WeekSummary;
-use crate::{null_of, Params};
+use crate::weeks::{lower_median_step, WeekSummary};
+use crate::Params;
 
 /// First second of week `w`.
 fn week_start(w: i64) -> i64 {
@@ -24,6 +24,7 @@ struct Weeks {
     gained: Vec<Option<f64>>,
     observations: Vec<u32>,
     decreases: Vec<u32>,
+    resolution: Vec<Option<f64>>,
 }
 
 /// V(T) on the envelope from the points `(t, env)`: the point at T, else the
@@ -58,7 +59,11 @@ fn series_weeks(ws: &[WeekSummary], max_gap: i64) -> Weeks {
         gained: Vec::with_capacity(n),
         observations: vec![0; n],
         decreases: vec![0; n],
+        resolution: Vec::with_capacity(n),
     };
+    // Week i's resolution reads the snapshots of weeks i-1, i and i+1: exactly those in
+    // [T_w - 7 days, T_w+1 + 7 days), the ones that can bracket its two boundaries.
+    let mut steps = vec![None; n];
     // The only points a boundary can need: each week's first and last, on the envelope.
     let mut pts = Vec::with_capacity(2 * ws.len());
     let mut max = f64::NEG_INFINITY;
@@ -66,6 +71,7 @@ fn series_weeks(ws: &[WeekSummary], max_gap: i64) -> Weeks {
     for s in ws {
         let i = (s.week - w_first) as usize;
         out.observations[i] = s.n;
+        steps[i] = Some(&s.steps);
         let into_week = prev_last.is_some_and(|p| s.first_v < p);
         out.decreases[i] = s.decreases + u32::from(into_week);
         pts.push((s.first_t, max.max(s.first_v)));
@@ -74,6 +80,10 @@ fn series_weeks(ws: &[WeekSummary], max_gap: i64) -> Weeks {
             pts.push((s.last_t, max));
         }
         prev_last = Some(s.last_v);
+    }
+    for i in 0..n {
+        let around = steps[i.saturating_sub(1)..(i + 2).min(n)].iter().flatten();
+        out.resolution.push(lower_median_step(around.copied()));
     }
     let mut cursor = 0;
     let mut start = value_at(&pts, &mut cursor, week_start(w_first), max_gap);
@@ -90,7 +100,7 @@ fn series_weeks(ws: &[WeekSummary], max_gap: i64) -> Weeks {
 ///
 /// Reads stored rows as they are (duplicates resolved here, see `series::grouped`).
 /// Output columns: platform, tag, metric, week, total_end, gained, observations,
-/// decreases, coverage (null for snapshots).
+/// decreases, coverage (null for snapshots), resolution.
 pub fn snapshots_weekly(lf: LazyFrame, params: &Params) -> PolarsResult<LazyFrame> {
     weekly_of(&grouped(&lf, params.max_gap_secs)?, params)
 }
@@ -111,6 +121,7 @@ pub(crate) fn weekly_of(g: &Grouped, params: &Params) -> PolarsResult<LazyFrame>
         all.gained.extend(w.gained);
         all.observations.extend(w.observations);
         all.decreases.extend(w.decreases);
+        all.resolution.extend(w.resolution);
     }
     let mut columns = g
         .names
@@ -122,10 +133,10 @@ pub(crate) fn weekly_of(g: &Grouped, params: &Params) -> PolarsResult<LazyFrame>
         Column::new("gained".into(), all.gained),
         Column::new("observations".into(), all.observations),
         Column::new("decreases".into(), all.decreases),
+        Column::full_null("coverage".into(), rows, &DataType::Float64),
+        Column::new("resolution".into(), all.resolution),
     ]);
-    Ok(DataFrame::new(rows, columns)?
-        .lazy()
-        .with_column(null_of(DataType::Float64).alias("coverage")))
+    Ok(DataFrame::new(rows, columns)?.lazy())
 }
 
 #[cfg(test)]

@@ -31,6 +31,55 @@ pub(crate) struct WeekSummary {
     pub longest_gap: i64,
     /// Gaps between snapshots of this week longer than `max_gap`.
     pub gaps_over: u32,
+    /// How many of the week's snapshots have each rounding step: `steps[k]` counts the
+    /// values v > 0 with exactly k trailing decimal zeros (step 10^k). A histogram
+    /// because `resolution` is a median over three weeks' snapshots, and counts add up.
+    pub steps: Steps,
+}
+
+/// Snapshots per rounding step 10^k, k = 0..=19 (u64 has at most 19 trailing zeros).
+pub(crate) type Steps = [u32; STEP_BUCKETS];
+
+/// Buckets of [`Steps`].
+pub(crate) const STEP_BUCKETS: usize = 20;
+
+/// k of the rounding step 10^k of a raw counter value (its trailing decimal zeros);
+/// None for 0, which has no step.
+pub(crate) fn step_exponent(mut v: u64) -> Option<usize> {
+    if v == 0 {
+        return None;
+    }
+    let mut k = 0;
+    while v.is_multiple_of(10) {
+        v /= 10;
+        k += 1;
+    }
+    Some(k)
+}
+
+/// The lower median (for an even count the smaller middle value) of the steps counted
+/// in `hists`, as a number; None when they count nothing.
+pub(crate) fn lower_median_step<'a>(hists: impl Iterator<Item = &'a Steps> + Clone) -> Option<f64> {
+    let mut total = [0u64; STEP_BUCKETS];
+    for h in hists {
+        for (t, c) in total.iter_mut().zip(h) {
+            *t += u64::from(*c);
+        }
+    }
+    let n: u64 = total.iter().sum();
+    if n == 0 {
+        return None;
+    }
+    // 0-based rank of the lower median among n sorted steps.
+    let rank = (n - 1) / 2;
+    let mut seen = 0;
+    for (k, c) in total.iter().enumerate() {
+        seen += c;
+        if seen > rank {
+            return Some(10f64.powi(k as i32));
+        }
+    }
+    unreachable!("rank < n")
 }
 
 /// ISO week number of an epoch second.
@@ -40,12 +89,14 @@ pub(crate) fn week_of(t: i64) -> i64 {
 
 /// Summaries of one series' points (times in seconds, ascending; raw values).
 pub(crate) fn summarize(
-    points: impl Iterator<Item = (i64, f64)>,
+    points: impl Iterator<Item = (i64, u64)>,
     max_gap: i64,
 ) -> Vec<WeekSummary> {
     let mut out: Vec<WeekSummary> = Vec::new();
-    for (t, v) in points {
+    for (t, raw) in points {
         let week = week_of(t);
+        let v = raw as f64;
+        let step = step_exponent(raw);
         match out.last_mut() {
             Some(w) if w.week == week => {
                 let gap = t - w.last_t;
@@ -55,6 +106,9 @@ pub(crate) fn summarize(
                 w.gaps_over += u32::from(gap > max_gap);
                 w.max_v = w.max_v.max(v);
                 (w.last_t, w.last_v) = (t, v);
+                if let Some(k) = step {
+                    w.steps[k] += 1;
+                }
             }
             _ => out.push(WeekSummary {
                 week,
@@ -67,14 +121,22 @@ pub(crate) fn summarize(
                 decreases: 0,
                 longest_gap: 0,
                 gaps_over: 0,
+                steps: {
+                    let mut steps = [0; STEP_BUCKETS];
+                    if let Some(k) = step {
+                        steps[k] = 1;
+                    }
+                    steps
+                },
             }),
         }
     }
     out
 }
 
-/// The columns of a frame of summaries, after the series' `platform, tag, metric`.
-pub const WEEK_COLUMNS: [&str; 10] = [
+/// The columns of a frame of summaries, after the series' `platform, tag, metric`;
+/// `steps` is a list of [`STEP_BUCKETS`] counts (see [`WeekSummary::steps`]).
+pub const WEEK_COLUMNS: [&str; 11] = [
     "week",
     "n",
     "first_t",
@@ -85,6 +147,7 @@ pub const WEEK_COLUMNS: [&str; 10] = [
     "decreases",
     "longest_gap",
     "gaps_over",
+    "steps",
 ];
 
 /// Summaries from a frame with `platform, tag, metric` and [`WEEK_COLUMNS`] (any
@@ -105,6 +168,7 @@ pub(crate) fn from_frame(df: DataFrame) -> PolarsResult<(DataFrame, Vec<Vec<Week
     let (week, n, first_t, last_t) = (i64s("week")?, i64s("n")?, i64s("first_t")?, i64s("last_t")?);
     let (first_v, last_v, max_v) = (f64s("first_v")?, f64s("last_v")?, f64s("max_v")?);
     let (dec, gap, over) = (i64s("decreases")?, i64s("longest_gap")?, i64s("gaps_over")?);
+    let steps = step_lists(&df)?;
     let starts = crate::signals::series_starts(&df, &crate::SERIES)?;
     let mut firsts: Vec<IdxSize> = Vec::new();
     let mut series: Vec<Vec<WeekSummary>> = Vec::new();
@@ -124,12 +188,44 @@ pub(crate) fn from_frame(df: DataFrame) -> PolarsResult<(DataFrame, Vec<Vec<Week
             decreases: dec[i] as u32,
             longest_gap: gap[i],
             gaps_over: over[i] as u32,
+            steps: steps[i],
         });
     }
     let names = df
         .select(crate::SERIES)?
         .take(&IdxCa::from_vec("i".into(), firsts))?;
     Ok((names, series))
+}
+
+/// The `steps` column: a list of [`STEP_BUCKETS`] counts per row.
+fn step_lists(df: &DataFrame) -> PolarsResult<Vec<Steps>> {
+    let lists = df.column("steps")?.as_materialized_series().rechunk();
+    let lists = lists.list()?;
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..lists.len() {
+        let mut steps = [0; STEP_BUCKETS];
+        if let Some(list) = lists.get_as_series(i) {
+            let counts = list.cast(&DataType::UInt32)?;
+            let counts = counts.u32()?;
+            if counts.len() != STEP_BUCKETS {
+                polars_bail!(ComputeError: "week summary row {i}: steps has {} counts, not {STEP_BUCKETS}", counts.len());
+            }
+            for (s, c) in steps.iter_mut().zip(counts.iter()) {
+                *s = c.unwrap_or_default();
+            }
+        }
+        out.push(steps);
+    }
+    Ok(out)
+}
+
+/// A `steps` list column from histograms.
+#[cfg(test)]
+pub(crate) fn steps_column(name: &str, rows: impl Iterator<Item = Steps>) -> Column {
+    let lists: Vec<Series> = rows
+        .map(|h| Series::new(PlSmallStr::EMPTY, h.to_vec()))
+        .collect();
+    Column::new(name.into(), lists)
 }
 
 #[cfg(test)]
@@ -143,10 +239,12 @@ mod tests {
     /// The summaries as a producer outside the transform (ClickHouse) sends them.
     fn to_frame(g: &Grouped) -> DataFrame {
         let mut names = Vec::new();
-        let mut cols: Vec<Vec<f64>> = vec![Vec::new(); WEEK_COLUMNS.len()];
+        let mut cols: Vec<Vec<f64>> = vec![Vec::new(); WEEK_COLUMNS.len() - 1];
+        let mut steps = Vec::new();
         for (i, ws) in g.weeks.iter().enumerate() {
             for w in ws {
                 names.push(i as IdxSize);
+                steps.push(w.steps);
                 let vals = [
                     w.week as f64,
                     w.n.into(),
@@ -169,7 +267,7 @@ mod tests {
             .take(&IdxCa::from_vec("i".into(), names))
             .unwrap()
             .into_columns();
-        for (name, c) in WEEK_COLUMNS.iter().zip(cols) {
+        for (name, c) in WEEK_COLUMNS[..WEEK_COLUMNS.len() - 1].iter().zip(cols) {
             // Typed as the ClickHouse store types them.
             let dtype = match *name {
                 "week" | "first_t" | "last_t" | "longest_gap" => DataType::Int64,
@@ -177,6 +275,7 @@ mod tests {
             };
             columns.push(Column::new((*name).into(), c).cast(&dtype).unwrap());
         }
+        columns.push(steps_column("steps", steps.into_iter()));
         // Reversed: the reader must not rely on the producer's order.
         DataFrame::new_infer_height(columns).unwrap().reverse()
     }
@@ -235,11 +334,11 @@ mod tests {
         let mon = 1_794_787_200; // Monday 2026-11-16 00:00:00 UTC
         let day = 86_400;
         let pts = [
-            (mon - 1, 5.0), // Sunday: the week before
-            (mon, 10.0),
-            (mon + day, 30.0),
-            (mon + 4 * day, 20.0), // a step down after a 3-day gap
-            (mon + 6 * day, 25.0),
+            (mon - 1, 5), // Sunday: the week before
+            (mon, 10),
+            (mon + day, 30),
+            (mon + 4 * day, 20), // a step down after a 3-day gap
+            (mon + 6 * day, 25),
         ];
         let w = summarize(pts.into_iter(), 2 * day);
         assert_eq!(w.len(), 2);
@@ -248,5 +347,36 @@ mod tests {
         assert_eq!((s.n, s.first_t, s.first_v), (4, mon, 10.0));
         assert_eq!((s.last_t, s.last_v, s.max_v), (mon + 6 * day, 25.0, 30.0));
         assert_eq!((s.decreases, s.longest_gap, s.gaps_over), (1, 3 * day, 1));
+        // Steps: 10, 30, 20 have one trailing zero, 25 none; the Sunday's 5 none.
+        assert_eq!(
+            (s.steps[0], s.steps[1], s.steps[2..].iter().sum::<u32>()),
+            (1, 3, 0)
+        );
+        assert_eq!(w[0].steps[0], 1);
+    }
+
+    #[test]
+    fn step_of_a_value_is_its_trailing_zeros() {
+        assert_eq!(step_exponent(1_230_000_000), Some(7));
+        assert_eq!(step_exponent(259), Some(0));
+        assert_eq!(step_exponent(10), Some(1));
+        assert_eq!(step_exponent(0), None);
+        assert_eq!(step_exponent(10_000_000_000_000_000_000), Some(19));
+        assert_eq!(step_exponent(u64::MAX), Some(0));
+    }
+
+    #[test]
+    fn lower_median_of_steps_takes_the_smaller_middle() {
+        let mut a = [0; STEP_BUCKETS];
+        let mut b = [0; STEP_BUCKETS];
+        // Steps 10, 10, 1000, 1000: the lower median is 10 (the mean would be 505).
+        a[1] = 2;
+        b[3] = 2;
+        assert_eq!(lower_median_step([a, b].iter()), Some(10.0));
+        // One more 1000: 10, 10, 1000, 1000, 1000 -> 1000.
+        b[3] = 3;
+        assert_eq!(lower_median_step([a, b].iter()), Some(1000.0));
+        assert_eq!(lower_median_step([[0; STEP_BUCKETS]].iter()), None);
+        assert_eq!(lower_median_step(std::iter::empty()), None);
     }
 }

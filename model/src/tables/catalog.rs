@@ -101,12 +101,12 @@ macro_rules! signal_defs {
             n(
                 "z",
                 F64,
-                "robust z-score of gained against the 8 weeks before (at least 6 present)",
+                "robust z-score of gained against the 8 weeks before (at least 6 present; scale at least resolution)",
             ),
             n(
                 "z_median",
                 F64,
-                "median gained of the 8 weeks before, the centre of z",
+                "median gained of the 8 weeks before, the centre of z (null when z is)",
             ),
             c("breakout", Bool, "z >= 3.5 and gained > 0"),
         ]
@@ -137,6 +137,11 @@ pub const WEEKLY_TAG_METRICS: TableDef = TableDef {
         c("observations", U32, "snapshots (or days) inside the week"),
         c("decreases", U32, "counter steps down inside the week"),
         n("coverage", F64, "days present / 7 (daily counts only)"),
+        n(
+            "resolution",
+            F64,
+            "the counter's rounding step around the week (lower median; 0 for daily counts)",
+        ),
         TAG_SIGNALS[0],
         TAG_SIGNALS[1],
         TAG_SIGNALS[2],
@@ -165,6 +170,11 @@ pub const WEEKLY_OCCUPATION_METRICS: TableDef = TableDef {
             "share",
             F64,
             "share of voice: gained / gained of all tracked tags",
+        ),
+        n(
+            "resolution",
+            F64,
+            "sum of the member tags' resolution (those counted in gained)",
         ),
         TAG_SIGNALS[0],
         TAG_SIGNALS[1],

@@ -47,13 +47,11 @@ pub fn evaluate(alert: &AlertConfig, input: &Inputs) -> Result<Vec<Finding>, Pip
     let week = input.tables.and_then(|t| t.latest_complete_week());
     for rule in &alert.on {
         match (rule, input.tables, week) {
-            (Rule::Breakout, Some(t), Some(w)) => breakouts(t, w, &mut out)?,
+            (Rule::Breakout, Some(t), Some(w)) => breakouts(alert.min_gained, t, w, &mut out)?,
             (Rule::WowAbove | Rule::WowBelow, Some(t), Some(w)) => {
                 wow(*rule, alert, t, w, &mut out)?
             }
-            (Rule::BrandShareChange, Some(t), Some(w)) => {
-                share_changes(alert.brand_share_change, t, w, &mut out)?
-            }
+            (Rule::BrandShareChange, Some(t), Some(w)) => share_changes(alert, t, w, &mut out)?,
             (Rule::SourceSilent, ..) => silent(alert.silent_hours, input, &mut out),
             (Rule::RunFailed, ..) => failed_runs(input, &mut out),
             // No weekly tables or no complete week yet: nothing to say about the data.
@@ -67,11 +65,30 @@ fn series(platform: &str, metric: &str) -> String {
     format!("{platform} {metric}")
 }
 
-fn breakouts(t: &WeeklyTables, w: NaiveDate, out: &mut Vec<Finding>) -> Result<(), PipelineError> {
+/// True when `gained` reaches the entry's `min_gained` (always, when that is 0).
+fn big_enough(gained: Option<f64>, min_gained: f64) -> bool {
+    min_gained <= 0.0 || gained.is_some_and(|g| g >= min_gained)
+}
+
+/// "grew 12.0%" or "fell 44.0%": a change in words, never "grew -44%".
+fn change_words(growth: f64) -> String {
+    if growth < 0.0 {
+        format!("fell {:.1}%", -growth * 100.0)
+    } else {
+        format!("grew {:.1}%", growth * 100.0)
+    }
+}
+
+fn breakouts(
+    min_gained: f64,
+    t: &WeeklyTables,
+    w: NaiveDate,
+    out: &mut Vec<Finding>,
+) -> Result<(), PipelineError> {
     let label = iso_week_label(w);
     for r in tag_rows(&t.tags)?
         .into_iter()
-        .filter(|r| r.week == w && r.signals.breakout)
+        .filter(|r| r.week == w && r.signals.breakout && big_enough(r.gained, min_gained))
     {
         out.push(Finding {
             rule: Rule::Breakout,
@@ -90,7 +107,7 @@ fn breakouts(t: &WeeklyTables, w: NaiveDate, out: &mut Vec<Finding>) -> Result<(
     }
     for r in occupation_rows(&t.occupations)?
         .into_iter()
-        .filter(|r| r.week == w && r.signals.breakout)
+        .filter(|r| r.week == w && r.signals.breakout && big_enough(r.gained, min_gained))
     {
         out.push(Finding {
             rule: Rule::Breakout,
@@ -121,10 +138,10 @@ fn wow(
     out: &mut Vec<Finding>,
 ) -> Result<(), PipelineError> {
     let label = iso_week_label(w);
-    for r in occupation_rows(&t.occupations)?
-        .into_iter()
-        .filter(|r| r.week == w)
-    {
+    // A change within the counter's rounding is no rise or fall to alert on.
+    for r in occupation_rows(&t.occupations)?.into_iter().filter(|r| {
+        r.week == w && !r.signals.within_rounding && big_enough(r.gained, alert.min_gained)
+    }) {
         let Some(g) = r.signals.wow_growth else {
             continue;
         };
@@ -146,9 +163,9 @@ fn wow(
                     r.platform, r.metric, r.occupation
                 ),
                 text: format!(
-                    "{} grew {} week over week in {label} ({}; {bound}): {} gained",
+                    "{} {} week over week in {label} ({}; {bound}): {} gained",
                     r.occupation,
-                    pct(Some(g)),
+                    change_words(g),
                     series(&r.platform, &r.metric),
                     human(r.gained)
                 ),
@@ -162,19 +179,38 @@ fn wow(
 }
 
 fn share_changes(
-    threshold: f64,
+    alert: &AlertConfig,
     t: &WeeklyTables,
     w: NaiveDate,
     out: &mut Vec<Finding>,
 ) -> Result<(), PipelineError> {
+    let threshold = alert.brand_share_change;
     let label = iso_week_label(w);
     let rows = brand_rows(&t.brands)?;
+    // The share of an occupation that gained too little to matter is noise.
+    let occupation_gained: std::collections::HashMap<(String, String, String), Option<f64>> =
+        occupation_rows(&t.occupations)?
+            .into_iter()
+            .filter(|r| r.week == w)
+            .map(|r| ((r.platform, r.metric, r.occupation), r.gained))
+            .collect();
     let before = w - Duration::days(7);
     let same = |a: &BrandRow, b: &BrandRow| {
         (&a.platform, &a.metric, &a.brand, &a.occupation)
             == (&b.platform, &b.metric, &b.brand, &b.occupation)
     };
     for now in rows.iter().filter(|r| r.week == w) {
+        let key = (
+            now.platform.clone(),
+            now.metric.clone(),
+            now.occupation.clone(),
+        );
+        if !big_enough(
+            occupation_gained.get(&key).copied().flatten(),
+            alert.min_gained,
+        ) {
+            continue;
+        }
         let Some(prev) = rows.iter().find(|r| r.week == before && same(r, now)) else {
             continue;
         };

@@ -58,6 +58,7 @@ fn breakout(
         z: signals.z,
         z_median: signals.z_median,
         wow: signals.wow_growth,
+        within_rounding: signals.within_rounding,
         spark: ctx.spark(history)?,
     })
 }

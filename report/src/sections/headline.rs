@@ -1,74 +1,90 @@
-//! The opening sentences of a view: the week in three to five plain lines.
+//! The opening sentences of a view: the week's news in three to five plain lines.
+//!
+//! News first: what broke out (by z, three named at most), the occupation that rose most
+//! beyond the counters' rounding, the brand's share move; then the largest occupation.
+//! The total over all tags is a KPI tile, not a sentence: a sum over unrelated tags is
+//! not news. Generic groups (`general = true`) are never named the fastest-growing
+//! or the largest occupation.
+
+use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
 use super::metric_unit;
 use crate::format::{human, pct, platform_name, share, week_title};
-use crate::view::MetricView;
+use crate::view::{Breakout, MetricView};
 
-/// Three to five plain sentences on the week.
-pub(crate) fn sentences(p: &MetricView, week: NaiveDate) -> Vec<String> {
+/// Breakouts named in the headline; the rest are counted.
+const NAMED_BREAKOUTS: usize = 3;
+
+/// "+660% week over week", or "flat within rounding", or nothing.
+fn change_words(wow: Option<f64>, within_rounding: bool) -> Option<String> {
+    if within_rounding {
+        return Some("within rounding of last week".into());
+    }
+    wow.map(|w| format!("{} week over week", pct(Some(w))))
+}
+
+fn breakout_words(b: &Breakout) -> String {
+    let mut parts = vec![format!("z {:.1}", b.z.unwrap_or_default())];
+    parts.extend(change_words(b.wow, b.within_rounding));
+    format!("{} ({})", b.name, parts.join(", "))
+}
+
+/// Three to five plain sentences on the week; `general` names the generic groups.
+pub(crate) fn sentences(p: &MetricView, week: NaiveDate, general: &BTreeSet<&str>) -> Vec<String> {
     let unit = metric_unit(&p.metric);
     let mut out = Vec::new();
-    match p.total_gained {
-        Some(g) => out.push(format!(
-            "Tracked {} tags gained {} {unit} in {}{}.",
-            platform_name(&p.platform),
-            human(Some(g)),
-            week_title(week),
-            match p.total_wow {
-                Some(w) => format!(" ({} vs the week before)", pct(Some(w))),
-                None => String::new(),
-            }
-        )),
-        None => out.push(format!(
-            "No tracked tag has a complete {unit} figure for {}.",
-            week_title(week)
-        )),
-    }
-    if let Some(top) = p.occupations.iter().find(|o| o.gained.is_some()) {
+    if p.total_gained.is_none() {
         out.push(format!(
-            "{} gained the most: {} {unit}{}{}.",
-            top.occupation,
-            human(top.gained),
-            match top.signals.wow_growth {
-                Some(w) => format!(" ({})", pct(Some(w))),
-                None => String::new(),
-            },
-            match top.share {
-                Some(s) => format!(", {} of all tracked {unit}", share(Some(s))),
-                None => String::new(),
-            }
+            "No tracked {} tag has a complete {unit} figure for {}.",
+            platform_name(&p.platform),
+            week_title(week)
         ));
     }
-    let fastest = p
-        .occupations
+    let mut breakouts: Vec<&Breakout> = p
+        .tag_breakouts
         .iter()
-        .filter(|o| o.signals.wow_growth.is_some() && o.gained.is_some_and(|g| g > 0.0))
+        .chain(&p.occupation_breakouts)
+        .collect();
+    breakouts.sort_by(|a, b| b.z.unwrap_or(0.0).total_cmp(&a.z.unwrap_or(0.0)));
+    let named: Vec<String> = breakouts
+        .iter()
+        .take(NAMED_BREAKOUTS)
+        .map(|b| breakout_words(b))
+        .collect();
+    let rest = breakouts.len().saturating_sub(NAMED_BREAKOUTS);
+    out.push(match (named.len(), rest) {
+        (0, _) => "Nothing broke out this week.".into(),
+        (1, _) => format!("Broke out: {}.", named[0]),
+        (_, 0) => format!("Broke out: {}.", named.join(", ")),
+        _ => format!("Broke out: {}, and {rest} more.", named.join(", ")),
+    });
+    let occupations = || {
+        p.occupations
+            .iter()
+            .filter(|o| !general.contains(o.occupation.as_str()))
+    };
+    let fastest = occupations()
+        .filter(|o| o.gained.is_some_and(|g| g > 0.0) && !o.signals.within_rounding)
+        .filter(|o| o.signals.wow_growth.is_some_and(|w| w > 0.0))
         .max_by(|a, b| {
             a.signals
                 .wow_growth
                 .unwrap_or(0.0)
                 .total_cmp(&b.signals.wow_growth.unwrap_or(0.0))
         });
-    if let Some(f) = fastest.filter(|f| f.signals.wow_growth > Some(0.0)) {
-        out.push(format!(
+    match fastest {
+        Some(f) => out.push(format!(
             "Fastest-growing occupation: {} ({} week over week).",
             f.occupation,
             pct(f.signals.wow_growth)
-        ));
+        )),
+        None if p.occupations.iter().any(|o| o.gained.is_some()) => {
+            out.push("No occupation grew beyond the counters' rounding this week.".to_string())
+        }
+        None => {}
     }
-    let names: Vec<String> = p
-        .tag_breakouts
-        .iter()
-        .chain(&p.occupation_breakouts)
-        .map(|b| b.name.clone())
-        .collect();
-    out.push(match names.len() {
-        0 => "Nothing broke out this week.".into(),
-        1 => format!("{} broke out.", names[0]),
-        _ => format!("Breakouts: {}.", names.join(", ")),
-    });
     if let Some(b) = p.brands.iter().find(|b| b.share.is_some()) {
         let verb = match (b.share, b.prev_share) {
             (Some(s), Some(q)) if s > q => {
@@ -81,6 +97,17 @@ pub(crate) fn sentences(p: &MetricView, week: NaiveDate) -> Vec<String> {
             _ => unreachable!("filtered on share"),
         };
         out.push(format!("{}'s share of {} {verb}.", b.brand, b.occupation));
+    }
+    if let Some(top) = occupations().find(|o| o.gained.is_some()) {
+        out.push(format!(
+            "{} gained the most: {} {unit}{}.",
+            top.occupation,
+            human(top.gained),
+            match top.share {
+                Some(s) => format!(", {} of all tracked {unit}", share(Some(s))),
+                None => String::new(),
+            }
+        ));
     }
     out
 }

@@ -51,7 +51,7 @@ pub(crate) struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(
+    pub(crate) fn new(
         input: &'a ReportInput<'a>,
         platform: &'a str,
         metric: &'a str,
@@ -131,12 +131,13 @@ pub(crate) fn build_view(
     let occupation_breakouts = breakouts::of_occupations(&ctx, &occupations)?;
     let (brands, brand_chart) = brands::build(&ctx, rows.brands, &occupations.this_week)?;
     let reporting = tags.reporting();
-    let quality = quality::build(&ctx, &tags.this_week, &reporting, rows.series);
+    let quality = quality::build(&ctx, &tags.this_week, &reporting, rows.tags, rows.series);
     let mut view = MetricView {
         platform: platform.to_string(),
         metric: metric.to_string(),
         total_gained: tags.total_gained,
         total_wow: tags.total_wow,
+        total_within_rounding: tags.total_within_rounding,
         tags_tracked: tags.this_week.len(),
         tags_reporting: reporting.len(),
         occupations: occupations.this_week,
@@ -155,7 +156,13 @@ pub(crate) fn build_view(
         label: ctx.label,
         source_line: ctx.source_line,
     };
-    view.headline = headline::sentences(&view, input.week);
+    let general: std::collections::BTreeSet<&str> = input
+        .occupations
+        .iter()
+        .filter(|o| o.general)
+        .map(|o| o.name.as_str())
+        .collect();
+    view.headline = headline::sentences(&view, input.week, &general);
     Ok(view)
 }
 

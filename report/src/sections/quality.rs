@@ -1,17 +1,22 @@
-//! Data quality: tags without data, gaps, step-downs, partial weeks, freshness.
+//! Data quality in the report's window: tags without data this week, and, for the trend
+//! weeks the page shows, the gaps (weeks without a figure), the steps down and the
+//! series gone stale, each with its dates. A gap from April is no news in November.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Duration, NaiveDate};
 
 use super::Context;
 use crate::data::{SeriesRow, TagRow};
-use crate::view::Quality;
+use crate::view::{Gap, Quality};
 
-/// The quality facts of the pair, from its tag rows of the week (and which of them
-/// report a `gained`) and its series.
+/// The quality facts of the pair: `this_week` are its tag rows of the week (and
+/// `reporting` those with a `gained`), `rows` every tag row of the report.
 pub(crate) fn build(
     ctx: &Context,
     this_week: &[&TagRow],
     reporting: &BTreeSet<&str>,
+    rows: &[TagRow],
     series: &[SeriesRow],
 ) -> Quality {
     let taxonomy_tags: BTreeSet<String> = ctx
@@ -30,38 +35,179 @@ pub(crate) fn build(
         .into_iter()
         .filter(|t| !reporting.contains(t.as_str()))
         .collect();
-    let pair_series: Vec<&SeriesRow> = series
-        .iter()
-        .filter(|s| ctx.in_pair(&s.platform, &s.metric))
-        .collect();
-    let mut gapped_series: Vec<SeriesRow> = pair_series
-        .iter()
-        .filter(|s| s.gaps_over_max > 0)
-        .map(|s| (*s).clone())
-        .collect();
-    gapped_series.sort_by_key(|s| std::cmp::Reverse(s.longest_gap_s));
-    let mut steps_down: Vec<(String, u32)> = this_week
-        .iter()
-        .filter(|r| r.decreases > 0)
-        .map(|r| (r.tag.clone(), r.decreases))
-        .collect();
-    steps_down.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let (first, last) = (ctx.weeks[0], ctx.week);
+    // Each tag's rows, in week order.
+    let mut by_tag: BTreeMap<&str, Vec<&TagRow>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| ctx.in_pair(&r.platform, &r.metric)) {
+        by_tag.entry(r.tag.as_str()).or_default().push(r);
+    }
+    let mut gaps = Vec::new();
+    let mut steps_down = Vec::new();
+    for (tag, mut rs) in by_tag {
+        rs.sort_by_key(|r| r.week);
+        // A series' first and last rows lack a boundary by nature (it starts; the next
+        // snapshot is not in yet): no gap. Between them, a week without gained is one.
+        let inner = &rs[1.min(rs.len())..rs.len().saturating_sub(1).max(1.min(rs.len()))];
+        let mut run: Option<Gap> = None;
+        for r in inner.iter().filter(|r| (first..=last).contains(&r.week)) {
+            match (&mut run, r.gained.is_none()) {
+                (Some(g), true) if g.to + Duration::days(1) == r.week => {
+                    g.to = r.week + Duration::days(6);
+                    g.weeks += 1;
+                }
+                (_, true) => {
+                    gaps.extend(run.take());
+                    run = Some(Gap {
+                        tag: tag.to_string(),
+                        from: r.week,
+                        to: r.week + Duration::days(6),
+                        weeks: 1,
+                    });
+                }
+                (_, false) => gaps.extend(run.take()),
+            }
+        }
+        gaps.extend(run);
+        let downs: Vec<(NaiveDate, u32)> = rs
+            .iter()
+            .filter(|r| (first..=last).contains(&r.week) && r.decreases > 0)
+            .map(|r| (r.week, r.decreases))
+            .collect();
+        if !downs.is_empty() {
+            steps_down.push((tag.to_string(), downs));
+        }
+    }
+    gaps.sort_by(|a, b| b.weeks.cmp(&a.weeks).then(a.tag.cmp(&b.tag)));
+    let total = |d: &[(NaiveDate, u32)]| d.iter().map(|x| x.1).sum::<u32>();
+    steps_down.sort_by(|a, b| total(&b.1).cmp(&total(&a.1)).then(a.0.cmp(&b.0)));
     let partial: Vec<(String, f64)> = this_week
         .iter()
         .filter_map(|r| r.coverage.filter(|c| *c < 1.0).map(|c| (r.tag.clone(), c)))
         .collect();
+    let pair_series: Vec<&SeriesRow> = series
+        .iter()
+        .filter(|s| ctx.in_pair(&s.platform, &s.metric))
+        .collect();
+    // Stale: seen inside the window but not since the reported week began.
+    let secs = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp())
+    };
+    let mut stale: Vec<SeriesRow> = pair_series
+        .iter()
+        .filter(|s| s.last_s >= secs(first) && s.last_s < secs(last))
+        .map(|s| (*s).clone())
+        .collect();
+    stale.sort_by_key(|s| s.last_s);
     Quality {
         no_data,
-        gapped_series,
+        gaps,
         steps_down,
         partial,
+        stale,
         freshest: pair_series
             .iter()
             .max_by_key(|s| s.last_s)
             .map(|s| (*s).clone()),
-        stalest: pair_series
-            .iter()
-            .min_by_key(|s| s.last_s)
-            .map(|s| (*s).clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Signals;
+
+    fn row(tag: &str, week: NaiveDate, gained: Option<f64>, decreases: u32) -> TagRow {
+        TagRow {
+            platform: "tiktok".into(),
+            tag: tag.into(),
+            metric: "views".into(),
+            week,
+            total_end: None,
+            gained,
+            observations: 1,
+            decreases,
+            coverage: None,
+            signals: Signals {
+                wow_growth: None,
+                total_growth: None,
+                avg4: None,
+                momentum: None,
+                z: None,
+                z_median: None,
+                breakout: false,
+                resolution: None,
+                within_rounding: false,
+            },
+        }
+    }
+
+    #[test]
+    fn gaps_steps_and_stale_series_of_the_window_only() {
+        let week = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let w = |k: i64| week - Duration::weeks(k);
+        let mut rows = Vec::new();
+        // "a": a gap in April (outside the 12 weeks), one of two weeks in October, steps
+        // down in April and in the window; its first and last rows have no gained.
+        for k in (0..=35).rev() {
+            let gained = match k {
+                35 | 0 => None,
+                30 | 5 | 4 => None,
+                _ => Some(10.0),
+            };
+            let dec = if k == 30 || k == 2 || k == 1 { 2 } else { 0 };
+            rows.push(row("a", w(k), gained, dec));
+        }
+        let (tables, series) = crate::tests::input_tables();
+        let occupations = [];
+        let input = crate::ReportInput {
+            tables: &tables,
+            series: &series,
+            occupations: &occupations,
+            brands: &[],
+            week,
+            top_n: 5,
+            max_gap_secs: 7 * 86_400,
+            sources: vec![],
+            synthetic: false,
+            incomplete: false,
+            generated_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+        };
+        let ctx = Context::new(&input, "tiktok", "views", &[]);
+        let secs = |d: NaiveDate| d.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp();
+        let series_row = |tag: &str, last: NaiveDate| SeriesRow {
+            platform: "tiktok".into(),
+            tag: tag.into(),
+            metric: "views".into(),
+            kind: "snapshots".into(),
+            first_s: 0,
+            last_s: secs(last),
+            observations: 10,
+            longest_gap_s: 0,
+            gaps_over_max: 0,
+        };
+        let series = [
+            series_row("a", week),
+            series_row("b", w(3)),  // gone quiet three weeks ago: stale
+            series_row("c", w(20)), // gone long before the window: not listed
+        ];
+        let q = build(&ctx, &[], &BTreeSet::new(), &rows, &series);
+        assert_eq!(
+            q.gaps,
+            [Gap {
+                tag: "a".into(),
+                from: w(5),
+                to: w(4) + Duration::days(6),
+                weeks: 2
+            }]
+        );
+        assert_eq!(
+            q.steps_down,
+            [("a".to_string(), vec![(w(2), 2), (w(1), 2)])]
+        );
+        assert_eq!(
+            q.stale.iter().map(|s| s.tag.as_str()).collect::<Vec<_>>(),
+            ["b"]
+        );
     }
 }

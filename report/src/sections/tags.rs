@@ -16,6 +16,8 @@ pub(crate) struct TagSection<'r> {
     pub total_gained: Option<f64>,
     /// The change of the summed `gained` against the week before.
     pub total_wow: Option<f64>,
+    /// That change is no larger than the summed rounding steps of the week's tags.
+    pub total_within_rounding: bool,
     pub rising: Vec<TagLine>,
     pub falling: Vec<TagLine>,
     pub top_gained: Vec<TagLine>,
@@ -45,6 +47,16 @@ impl<'r> TagSection<'r> {
             (Some(a), Some(b)) if b > 0.0 => Some(a / b - 1.0),
             _ => None,
         };
+        let total_resolution = this_week
+            .iter()
+            .filter(|r| r.gained.is_some())
+            .map(|r| r.signals.resolution.unwrap_or(0.0))
+            .sum::<f64>();
+        let total_within_rounding = tagpulse_model::signal::within_rounding(
+            total_gained,
+            prev_total,
+            Some(total_resolution),
+        );
 
         let labels = occupation_labels(ctx);
         let line = |r: &TagRow| -> Result<TagLine, ReportError> {
@@ -60,11 +72,13 @@ impl<'r> TagSection<'r> {
             })
         };
         let n = ctx.input.top_n;
-        // Growth is only meaningful for tags that gained this week.
+        // Growth is only meaningful for tags that gained this week, and a change within
+        // the counter's rounding is neither a rise nor a fall.
         let mut by_wow: Vec<&TagRow> = this_week
             .iter()
             .copied()
             .filter(|r| r.signals.wow_growth.is_some() && r.gained.is_some_and(|g| g > 0.0))
+            .filter(|r| !r.signals.within_rounding)
             .collect();
         sort_desc(&mut by_wow, |r| r.signals.wow_growth);
         let rising = by_wow
@@ -96,6 +110,7 @@ impl<'r> TagSection<'r> {
             history,
             total_gained,
             total_wow,
+            total_within_rounding,
             rising,
             falling,
             top_gained,

@@ -261,6 +261,7 @@ mod tests {
             "tags_reporting" => [3u32, 0],
             "tags_total" => [5u32, u32::MAX],
             "share" => [Some(1.0 / 3.0), None],
+            "resolution" => [Some(1e7), None],
             "wow_growth" => [None, Some(-0.25)],
             "total_growth" => [Some(f64::MIN_POSITIVE), None],
             "avg4" => [None::<f64>, None],

@@ -54,7 +54,7 @@ fn tags_values(rows: &[SnapshotRow]) -> Vec<(String, u64)> {
 }
 
 #[tokio::test]
-async fn a_database_at_version_3_gets_migrations_4_and_5_with_the_column_check() {
+async fn a_database_at_version_3_gets_migrations_4_to_6_with_the_column_check() {
     let mock = Mock::new();
     let dir = tempfile::tempdir().unwrap();
     let store = store(&mock, dir.path());
@@ -69,6 +69,12 @@ async fn a_database_at_version_3_gets_migrations_4_and_5_with_the_column_check()
     let runs = mock.add(handlers::record_ddl());
     let run_sources = mock.add(handlers::record_ddl());
     let recorded5 = mock.add(handlers::record::<MigrationRow>());
+    // Migration 6 adds resolution: both tables lack it.
+    mock.add(handlers::provide([0u64]));
+    let alter6a = mock.add(handlers::record_ddl());
+    mock.add(handlers::provide([0u64]));
+    let alter6b = mock.add(handlers::record_ddl());
+    let recorded6 = mock.add(handlers::record::<MigrationRow>());
 
     let report = store.migrate().await.unwrap();
 
@@ -104,8 +110,25 @@ async fn a_database_at_version_3_gets_migrations_4_and_5_with_the_column_check()
         (5, MIGRATIONS[4].name)
     );
     assert_eq!(
+        alter6a.query().await,
+        "ALTER TABLE team.weekly_tag_metrics ADD COLUMN resolution Nullable(Float64) AFTER coverage"
+    );
+    assert_eq!(
+        alter6b.query().await,
+        "ALTER TABLE team.weekly_occupation_metrics ADD COLUMN resolution Nullable(Float64) AFTER share"
+    );
+    let rows: Vec<MigrationRow> = recorded6.collect().await;
+    assert_eq!(
+        (rows[0].version, rows[0].name.as_str()),
+        (6, MIGRATIONS[5].name)
+    );
+    assert_eq!(
         report.applied,
-        vec![(4, MIGRATIONS[3].name), (5, MIGRATIONS[4].name)]
+        vec![
+            (4, MIGRATIONS[3].name),
+            (5, MIGRATIONS[4].name),
+            (6, MIGRATIONS[5].name)
+        ]
     );
     assert_eq!(report.version, latest_version());
 }

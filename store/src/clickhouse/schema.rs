@@ -243,6 +243,20 @@ pub const MIGRATIONS: &[Migration] = &[
             ),
         ],
     },
+    Migration {
+        version: 6,
+        name: "weekly metric tables: resolution (the counter's rounding step)",
+        steps: &[
+            Step::AddColumn {
+                table: &WEEKLY_TAG_METRICS,
+                column: "resolution",
+            },
+            Step::AddColumn {
+                table: &WEEKLY_OCCUPATION_METRICS,
+                column: "resolution",
+            },
+        ],
+    },
 ];
 
 /// `SELECT` of every column of a table the model defines, in its sort order.
@@ -398,7 +412,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(latest_version(), 5);
+        assert_eq!(latest_version(), 6);
         let script = script("team_db");
         assert!(script.starts_with("CREATE DATABASE IF NOT EXISTS team_db;\n"));
         assert!(!script.contains("{db}"));

@@ -8,7 +8,8 @@
 //! `(time, ingested_us, value)` tuples; the last of each time wins, as `FINAL` would
 //! keep it (the table's version is `ingested_us`), without `FINAL`'s single-threaded
 //! merge. Lambdas take their arrays as arguments: 18.16 copies a captured array once
-//! per element, which ran out of memory.
+//! per element, which ran out of memory, and cannot capture an alias of the same SELECT
+//! at all; so `steps` is written out as 20 `countEqual`s, one per rounding step 10^k.
 
 use clickhouse::Row;
 use polars::prelude::*;
@@ -17,7 +18,8 @@ use serde::Deserialize;
 use super::ClickHouseStore;
 use crate::{polars_err, StoreError};
 
-/// The query; `{max_gap}` is the configured `max_gap` in seconds (a number, not text).
+/// The query; `{max_gap}` is the configured `max_gap` in seconds (a number, not text),
+/// `{steps}` the histogram of [`steps_sql`].
 const SQL: &str = "SELECT platform, tag, metric,
     toInt64(w) AS week,
     toUInt32(length(ts)) AS n,
@@ -31,14 +33,17 @@ const SQL: &str = "SELECT platform, tag, metric,
     toInt64(arrayReduce('max', arrayMap((a, b) -> toInt64(b) - toInt64(a),
         arrayPopBack(ts), arrayPopFront(ts)))) AS longest_gap,
     toUInt32(arraySum(arrayMap((a, b) -> toInt64(b) - toInt64(a) > {max_gap},
-        arrayPopBack(ts), arrayPopFront(ts)))) AS gaps_over
+        arrayPopBack(ts), arrayPopFront(ts)))) AS gaps_over,
+    {steps} AS steps
 FROM (
     SELECT platform, tag, metric, w,
         arrayMap(x -> tupleElement(x, 1), s) AS all_t,
         arrayPushBack(arrayMap((a, b) -> a != b, arrayPopBack(all_t), arrayPopFront(all_t)), 1)
             AS keep,
         arrayFilter((t, k) -> k, all_t, keep) AS ts,
-        arrayFilter((v, k) -> k, arrayMap(x -> tupleElement(x, 3), s), keep) AS vs
+        arrayFilter((v, k) -> k, arrayMap(x -> tupleElement(x, 3), s), keep) AS vs,
+        arrayMap(v -> length(toString(v)) - length(replaceRegexpOne(toString(v), '0+$', '')),
+            arrayFilter(v -> v > 0, vs)) AS ks
     FROM (
         SELECT platform, tag, metric,
             intDiv(intDiv(toUInt32(observed_at), 86400) + 3, 7) AS w,
@@ -47,6 +52,21 @@ FROM (
         GROUP BY platform, tag, metric, w
     )
 )";
+
+/// The 20-bucket histogram of a week's trailing-zero counts `ks`: `[countEqual(ks, 0),
+/// ..., countEqual(ks, 19)]` as `Array(UInt32)`.
+fn steps_sql() -> String {
+    let buckets: Vec<String> = (0..20)
+        .map(|k| format!("toUInt32(countEqual(ks, {k}))"))
+        .collect();
+    format!("[{}]", buckets.join(", "))
+}
+
+/// The query with its parameters in place.
+pub(crate) fn sql(max_gap_secs: i64) -> String {
+    SQL.replace("{max_gap}", &max_gap_secs.to_string())
+        .replace("{steps}", &steps_sql())
+}
 
 /// One row of [`SQL`], in its column order.
 #[derive(Debug, Clone, PartialEq, Row, Deserialize)]
@@ -64,6 +84,7 @@ pub(super) struct WeekRow {
     decreases: u32,
     longest_gap: i64,
     gaps_over: u32,
+    steps: Vec<u32>,
 }
 
 /// The rows as a frame with the columns `Store::snapshot_weeks` names.
@@ -91,13 +112,19 @@ fn frame(rows: &[WeekRow]) -> PolarsResult<DataFrame> {
         u("decreases", |r| r.decreases.into()),
         i("longest_gap", |r| r.longest_gap),
         u("gaps_over", |r| r.gaps_over.into()),
+        Column::new(
+            "steps".into(),
+            rows.iter()
+                .map(|r| Series::new(PlSmallStr::EMPTY, r.steps.as_slice()))
+                .collect::<Vec<_>>(),
+        ),
     ])
 }
 
 impl ClickHouseStore {
     /// Every series' weeks, summarised by the server.
     pub(super) async fn weeks(&self, max_gap_secs: i64) -> Result<DataFrame, StoreError> {
-        let sql = SQL.replace("{max_gap}", &max_gap_secs.to_string());
+        let sql = sql(max_gap_secs);
         let rows: Vec<WeekRow> = self.fetch("summarise snapshots by week", &sql).await?;
         frame(&rows).map_err(polars_err("cannot build the weekly summaries"))
     }
