@@ -14,6 +14,9 @@ METRIC = "views"
 
 COLUMNS = [
     "platform", "tag", "metric", "week_start", "total_end", "gained", "observations",
-    "decreases", "coverage", "wow_growth", "total_growth", "avg4", "momentum", "z",
+    "decreases", "coverage", "resolution", "wow_growth", "total_growth", "avg4", "momentum", "z",
     "z_median", "breakout",
 ]
+
+# Weeks around week w whose snapshots give its counter resolution: T_w - 7 d to T_w+1 + 7 d.
+RESOLUTION_WEEKS = (-1, 0, 1)

@@ -14,7 +14,7 @@ import polars as pl
 from common import COLUMNS
 
 KEYS = ["platform", "tag", "metric", "week_start"]
-FLOATS = ["total_end", "gained", "coverage", "wow_growth", "total_growth", "avg4",
+FLOATS = ["total_end", "gained", "coverage", "resolution", "wow_growth", "total_growth", "avg4",
           "momentum", "z", "z_median"]
 EXACT = ["observations", "decreases", "breakout"]
 

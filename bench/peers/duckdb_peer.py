@@ -12,9 +12,9 @@ from common import BREAKOUT_Z, MAX_GAP, METRIC, PLATFORM, Z_MIN
 SQL = """
 COPY (
 WITH raw AS (
-    SELECT DISTINCT ON (tag, t) tag, t, raw FROM (
+    SELECT DISTINCT ON (tag, t) tag, t, raw, raw_u FROM (
         SELECT lower(regexp_extract(filename, '([^/]+)\\.tsv$', 1)) AS tag,
-               epoch(ts)::BIGINT AS t, value::DOUBLE AS raw
+               epoch(ts)::BIGINT AS t, value::DOUBLE AS raw, value AS raw_u
         FROM read_csv('{glob}', delim = '\t', header = false, filename = true,
                       columns = {{'ts': 'TIMESTAMP', 'value': 'UBIGINT'}},
                       timestampformat = '%Y-%m-%d %H:%M:%S'))
@@ -23,8 +23,19 @@ obs AS (
     SELECT tag, t,
            max(raw) OVER (PARTITION BY tag ORDER BY t ROWS UNBOUNDED PRECEDING) AS env,
            coalesce(raw < lag(raw) OVER (PARTITION BY tag ORDER BY t), false) AS step,
-           (t // 86400 + 3) // 7 AS week
+           (t // 86400 + 3) // 7 AS week,
+           -- The rounding step 10^k of a raw value: k = its trailing decimal zeros.
+           CASE WHEN raw_u > 0 THEN pow(10, length(raw_u::VARCHAR)
+                                           - length(rtrim(raw_u::VARCHAR, '0'))) END AS rstep
     FROM raw
+),
+-- Resolution of week w: the lower median step of the snapshots of weeks w-1..w+1.
+res AS (
+    SELECT tag, week - d AS week,
+           list_sort(list(rstep))[(count(*) - 1) // 2 + 1] AS resolution
+    FROM obs, (VALUES (-1), (0), (1)) AS around(d)
+    WHERE rstep IS NOT NULL
+    GROUP BY tag, week - d
 ),
 span AS (SELECT tag, min(week) AS w0, max(week) AS w1 FROM obs GROUP BY tag),
 grid AS (
@@ -55,8 +66,8 @@ weekly AS (
 rows AS (
     SELECT w.tag, w.week, w.total_end, w.total_end - w.v_start AS gained,
            coalesce(c.observations, 0)::UINTEGER AS observations,
-           coalesce(c.decreases, 0)::UINTEGER AS decreases
-    FROM weekly w LEFT JOIN counts c USING (tag, week)
+           coalesce(c.decreases, 0)::UINTEGER AS decreases, r.resolution
+    FROM weekly w LEFT JOIN counts c USING (tag, week) LEFT JOIN res r USING (tag, week)
     WHERE w.week <= w.w1
 ),
 lags AS (
@@ -77,24 +88,27 @@ dev AS (
               list_avg(list_transform(prev, lambda x: abs(x - z_median))) AS mean_dev
     FROM med
 ),
+scaled AS (
+    SELECT *, greatest(CASE WHEN mad > 0 THEN 1.4826 * mad ELSE 1.2533 * mean_dev END,
+                       coalesce(resolution, 0)) AS scale
+    FROM dev
+),
 z AS (
     SELECT *,
-        CASE WHEN n >= {z_min} AND gained IS NOT NULL
-                  AND (CASE WHEN mad > 0 THEN 1.4826 * mad ELSE 1.2533 * mean_dev END) > 0
-             THEN (gained - z_median)
-                  / (CASE WHEN mad > 0 THEN 1.4826 * mad ELSE 1.2533 * mean_dev END)
+        CASE WHEN n >= {z_min} AND gained IS NOT NULL AND scale > 0
+             THEN (gained - z_median) / scale
         END AS z
-    FROM dev
+    FROM scaled
 )
 SELECT '{platform}' AS platform, tag, '{metric}' AS metric,
        ('1970-01-01'::DATE + (week * 7 - 3)::INTEGER) AS week_start,
-       total_end, gained, observations, decreases, NULL::DOUBLE AS coverage,
+       total_end, gained, observations, decreases, NULL::DOUBLE AS coverage, resolution,
        CASE WHEN g1 > 0 THEN gained / g1 - 1 END AS wow_growth,
        CASE WHEN te1 <> 0 THEN total_end / te1 - 1 END AS total_growth,
        (gained + g1 + g2 + g3) / 4.0 AS avg4,
        CASE WHEN (g1 + g2 + g3 + g4) / 4.0 > 0
             THEN gained / ((g1 + g2 + g3 + g4) / 4.0) - 1 END AS momentum,
-       z, z_median,
+       z, CASE WHEN z IS NOT NULL THEN z_median END AS z_median,
        coalesce(z >= {breakout} AND gained > 0, false) AS breakout
 FROM z
 ) TO '{out}' (FORMAT parquet)

@@ -11,7 +11,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from common import BREAKOUT_Z, COLUMNS, MAX_GAP, METRIC, PLATFORM, Z_MIN, Z_WINDOW
+from common import (BREAKOUT_Z, COLUMNS, MAX_GAP, METRIC, PLATFORM, RESOLUTION_WEEKS, Z_MIN,
+                    Z_WINDOW)
 
 
 def read(pattern: str) -> pd.DataFrame:
@@ -26,7 +27,28 @@ def read(pattern: str) -> pd.DataFrame:
         "tag": df["tag"],
         "t": t.astype("datetime64[s]").astype("int64"),
         "raw": df["value"].astype("float64"),
+        "raw_u": df["value"].astype("uint64"),
     })
+
+
+def steps(v: np.ndarray) -> np.ndarray:
+    """The rounding step 10^k of each raw value (k = trailing decimal zeros); NaN for 0."""
+    k = np.zeros(len(v), dtype="int64")
+    for j in range(1, 20):
+        k += (v % np.uint64(10**j) == 0).astype("int64")
+    return np.where(v > 0, 10.0 ** k, np.nan)
+
+
+def resolution(obs: pd.DataFrame) -> pd.DataFrame:
+    """Per (tag, week): the lower median step of the snapshots of weeks w-1..w+1."""
+    s = obs.loc[obs["rstep"].notna(), ["tag", "week", "rstep"]]
+    around = pd.concat([s.assign(week=s["week"] - d) for d in RESOLUTION_WEEKS])
+    around = around.sort_values(["tag", "week", "rstep"], kind="stable")
+    grp = around.groupby(["tag", "week"], sort=False)
+    pos = grp.cumcount().to_numpy()
+    size = grp["rstep"].transform("size").to_numpy()
+    lower = around[pos == (size - 1) // 2]
+    return lower.rename(columns={"rstep": "resolution"})[["tag", "week", "resolution"]]
 
 
 def weekly(obs: pd.DataFrame) -> pd.DataFrame:
@@ -35,6 +57,7 @@ def weekly(obs: pd.DataFrame) -> pd.DataFrame:
     obs["env"] = by.cummax()
     obs["step"] = (obs["raw"] < by.shift(1)).astype("uint32")
     obs["week"] = (obs["t"] // 86_400 + 3) // 7
+    obs["rstep"] = steps(obs["raw_u"].to_numpy())
 
     span = obs.groupby("tag")["week"].agg(["min", "max"])
     n = (span["max"] - span["min"] + 2).to_numpy()
@@ -66,6 +89,7 @@ def weekly(obs: pd.DataFrame) -> pd.DataFrame:
         observations=("t", "size"), decreases=("step", "sum"))
     rows = rows.merge(counts, on=["tag", "week"], how="left")
     rows[["observations", "decreases"]] = rows[["observations", "decreases"]].fillna(0).astype("uint32")
+    rows = rows.merge(resolution(obs), on=["tag", "week"], how="left")
     return signals(rows.reset_index(drop=True))
 
 
@@ -82,7 +106,8 @@ def signals(rows: pd.DataFrame) -> pd.DataFrame:
         mad = np.nanmedian(dev, axis=1)
         mean_dev = np.nanmean(dev, axis=1)
         n = (~np.isnan(prev)).sum(axis=1)
-        scale = np.where(mad > 0, 1.4826 * mad, 1.2533 * mean_dev)
+        res = rows["resolution"].to_numpy()
+        scale = np.fmax(np.where(mad > 0, 1.4826 * mad, 1.2533 * mean_dev), np.nan_to_num(res))
         z = np.where((n >= Z_MIN) & (scale > 0), (g - med) / scale, np.nan)
         g1 = prev[:, 0]
         mean4 = (prev[:, 0] + prev[:, 1] + prev[:, 2] + prev[:, 3]) / 4.0
@@ -96,12 +121,13 @@ def signals(rows: pd.DataFrame) -> pd.DataFrame:
             "observations": rows["observations"],
             "decreases": rows["decreases"],
             "coverage": np.nan,
+            "resolution": res,
             "wow_growth": np.where(g1 > 0, g / g1 - 1, np.nan),
             "total_growth": np.where(te1 != 0, te / te1 - 1, np.nan),
             "avg4": (g + prev[:, 0] + prev[:, 1] + prev[:, 2]) / 4.0,
             "momentum": np.where(mean4 > 0, g / mean4 - 1, np.nan),
             "z": z,
-            "z_median": med,
+            "z_median": np.where(np.isnan(z), np.nan, med),
             "breakout": (z >= BREAKOUT_Z) & (g > 0),
         })
     return out[COLUMNS]

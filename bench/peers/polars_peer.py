@@ -7,7 +7,8 @@ import sys
 
 import polars as pl
 
-from common import BREAKOUT_Z, COLUMNS, MAX_GAP, METRIC, PLATFORM, Z_MIN, Z_WINDOW
+from common import (BREAKOUT_Z, COLUMNS, MAX_GAP, METRIC, PLATFORM, RESOLUTION_WEEKS, Z_MIN,
+                    Z_WINDOW)
 
 
 def weekly(glob: str) -> pl.LazyFrame:
@@ -21,13 +22,21 @@ def weekly(glob: str) -> pl.LazyFrame:
             pl.col("ts").str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M:%S")
             .dt.epoch("s").alias("t"),
             pl.col("value").cast(pl.Float64).alias("raw"),
+            pl.col("value").alias("raw_u"),
         )
         .unique(["tag", "t"])
         .sort("tag", "t")
         .with_columns(
             env=pl.col("raw").cum_max().over("tag"),
-            step=(pl.col("raw") < pl.col("raw").shift().over("tag")).fill_null(False),
+            down=(pl.col("raw") < pl.col("raw").shift().over("tag")).fill_null(False),
             week=(pl.col("t") // 86_400 + 3) // 7,
+            # The rounding step 10^k of a raw value: k = its trailing decimal zeros.
+            step=pl.when(pl.col("raw_u") > 0).then(
+                pl.lit(10.0).pow(
+                    pl.col("raw_u").cast(pl.String).str.len_chars()
+                    - pl.col("raw_u").cast(pl.String).str.strip_chars_end("0").str.len_chars()
+                )
+            ),
         )
         # Read by four branches below: materialise once, as a notebook would.
         .collect()
@@ -65,16 +74,28 @@ def weekly(glob: str) -> pl.LazyFrame:
         .filter(pl.col("week") <= pl.col("w1"))
     )
     counts = obs.group_by("tag", "week").agg(
-        observations=pl.len().cast(pl.UInt32), decreases=pl.col("step").sum().cast(pl.UInt32)
+        observations=pl.len().cast(pl.UInt32), decreases=pl.col("down").sum().cast(pl.UInt32)
+    )
+    # Resolution of week w: the lower median step of the snapshots of weeks w-1..w+1.
+    resolution = (
+        pl.concat([
+            obs.filter(pl.col("step").is_not_null())
+            .select("tag", (pl.col("week") - d).alias("week"), "step")
+            for d in RESOLUTION_WEEKS
+        ])
+        .group_by("tag", "week")
+        .agg(resolution=pl.col("step").sort().get((pl.len() - 1) // 2))
     )
     rows = (
         bounds.join(counts, on=["tag", "week"], how="left")
+        .join(resolution, on=["tag", "week"], how="left")
         .select(
             "tag", "week",
             pl.col("v_end").alias("total_end"),
             (pl.col("v_end") - pl.col("v_start")).alias("gained"),
             pl.col("observations").fill_null(0),
             pl.col("decreases").fill_null(0),
+            "resolution",
         )
         .sort("tag", "week")
     )
@@ -89,9 +110,10 @@ def signals(rows: pl.LazyFrame) -> pl.LazyFrame:
     dev = pl.concat_list(
         [(pl.col(f"g{k}") - pl.col("med")).abs() for k in range(1, Z_WINDOW + 1)]
     ).list.drop_nulls()
-    scale = (
+    scale = pl.max_horizontal(
         pl.when(pl.col("mad") > 0).then(1.4826 * pl.col("mad"))
-        .otherwise(1.2533 * pl.col("mean_dev"))
+        .otherwise(1.2533 * pl.col("mean_dev")),
+        pl.col("resolution").fill_null(0.0),
     )
     z = (
         pl.when((pl.col("n") >= Z_MIN) & (scale > 0) & g.is_not_null())
@@ -110,13 +132,14 @@ def signals(rows: pl.LazyFrame) -> pl.LazyFrame:
             (pl.col("week") * 7 - 3).cast(pl.Int32).cast(pl.Date).alias("week_start"),
             "total_end", "gained", "observations", "decreases",
             pl.lit(None, pl.Float64).alias("coverage"),
+            "resolution",
             pl.when(pl.col("g1") > 0).then(g / pl.col("g1") - 1).alias("wow_growth"),
             pl.when(pl.col("te1") != 0)
             .then(pl.col("total_end") / pl.col("te1") - 1).alias("total_growth"),
             ((g + pl.col("g1") + pl.col("g2") + pl.col("g3")) / 4.0).alias("avg4"),
             pl.when(mean4 > 0).then(g / mean4 - 1).alias("momentum"),
             "z",
-            pl.col("med").alias("z_median"),
+            pl.when(pl.col("z").is_not_null()).then(pl.col("med")).alias("z_median"),
             ((pl.col("z") >= BREAKOUT_Z) & (g > 0)).fill_null(False).alias("breakout"),
         )
         .select(COLUMNS)
