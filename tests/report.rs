@@ -4,6 +4,7 @@
 use std::fs;
 
 use chrono::NaiveDate;
+use tagpulse_transform::reference;
 
 use crate::util::*;
 
@@ -143,6 +144,60 @@ fn main_job_on_the_bundled_sample_writes_the_report_and_reruns_do_not_double_cou
     assert!(
         summary.contains("#verpleegkundige"),
         "the planted burst is a breakout: {summary}"
+    );
+    // News first; Farming's +33% week is one rounding step over a flat series: no
+    // breakout (it scored z = 95 before the resolution floor).
+    assert!(
+        summary.contains("- Broke out: #elektriker (z "),
+        "{summary}"
+    );
+    assert!(!summary.contains("Farming (z"), "{summary}");
+    let farming = (0..occ.height())
+        .find(|i| ow[*i] == w46 && on[*i] == "Farming")
+        .unwrap();
+    assert!(col_f64(&occ, "resolution")[farming].unwrap() >= 1e7);
+    assert_eq!(col_f64(&occ, "breakout")[farming], Some(0.0));
+    // z, z_median and breakout of every tag and occupation row equal the loop-by-loop
+    // reading of the spec, from the table's own gained and resolution.
+    for (df, name) in [(&tags, "tag"), (&occ, "occupation")] {
+        let (names, weeks) = (col_str(df, name), col_date(df, "week_start"));
+        let (gained, res) = (col_f64(df, "gained"), col_f64(df, "resolution"));
+        let (z, zm, br) = (
+            col_f64(df, "z"),
+            col_f64(df, "z_median"),
+            col_f64(df, "breakout"),
+        );
+        let mut series: std::collections::BTreeMap<&str, std::collections::BTreeMap<_, _>> =
+            Default::default();
+        for i in 0..df.height() {
+            series.entry(names[i].as_str()).or_default().insert(
+                weeks[i],
+                reference::RefWeek {
+                    total_end: None,
+                    gained: gained[i],
+                    observations: 0,
+                    decreases: 0,
+                    resolution: res[i],
+                },
+            );
+        }
+        let want: std::collections::BTreeMap<_, _> = series
+            .iter()
+            .map(|(n, w)| (*n, reference::robust_z(w, true)))
+            .collect();
+        for i in 0..df.height() {
+            let r = want[names[i].as_str()][&weeks[i]];
+            assert!(close(z[i], r.z), "{name} {} {}", names[i], weeks[i]);
+            assert!(close(zm[i], r.z_median), "{name} {} {}", names[i], weeks[i]);
+            assert_eq!(br[i], Some(f64::from(u8::from(r.breakout))));
+        }
+    }
+    // W47 has no end boundary yet: refused with exit 2, naming the latest complete week.
+    let (code, err) = fails(d, &["report", "--week", "2026-W47"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the latest complete week is 2026-W46"),
+        "{err}"
     );
     for png in [
         "occupations-tiktok-views.png",

@@ -76,7 +76,7 @@ impl Draw for BarChart {
         for (label, c) in [
             ("up vs last week", UP),
             ("down vs last week", DOWN),
-            ("no comparison", UNKNOWN),
+            ("within rounding or no comparison", UNKNOWN),
         ] {
             chart
                 .draw_series(std::iter::empty::<Rectangle<(f64, SegmentValue<i32>)>>())

@@ -44,13 +44,14 @@ impl<'r> OccupationSection<'r> {
     }
 }
 
-/// The week's occupations as horizontal bars, coloured by week-over-week direction.
+/// The week's occupations as horizontal bars, coloured by week-over-week direction (grey
+/// for a change within rounding: no direction to show).
 fn bar_chart(ctx: &Context, this_week: &[OccupationRow]) -> Result<Option<Chart>, ReportError> {
     let bars: Vec<(String, f64, Option<f64>)> = this_week
         .iter()
         .filter_map(|r| {
-            r.gained
-                .map(|g| (r.occupation.clone(), g, r.signals.wow_growth))
+            let change = r.signals.wow_growth.filter(|_| !r.signals.within_rounding);
+            r.gained.map(|g| (r.occupation.clone(), g, change))
         })
         .collect();
     if bars.is_empty() {
