@@ -403,4 +403,82 @@ mod tests {
             "ingest (schedule) failed at 2026-11-20 06:00 UTC: boom"
         );
     }
+
+    #[test]
+    fn wow_alerts_say_fell_skip_rounding_and_respect_min_gained() {
+        use polars::prelude::*;
+        // Weeks from 2026-11-02 (W45); W47 holds the newest rows, so W46 is reported.
+        let (w45, w46, w47) = (20_759i32, 20_766, 20_773);
+        let date = |v: Vec<i32>| {
+            Column::new("week_start".into(), v)
+                .cast(&DataType::Date)
+                .unwrap()
+        };
+        let tags = DataFrame::new_infer_height(vec![
+            date(vec![w45, w46, w47]),
+            Column::new("gained".into(), [Some(1.0), Some(1.0), None]),
+        ])
+        .unwrap();
+        // A: 100 -> 56 (fell 44%); B: 30M -> 40M, one 10M rounding step (+33%, within
+        // rounding); C: 10 -> 30 (+200%) but below min_gained.
+        let names = ["A", "B", "C", "A", "B", "C"];
+        let weeks = vec![w45, w45, w45, w46, w46, w46];
+        let gained = [100.0, 30e6, 10.0, 56.0, 40e6, 30.0];
+        let res = [1.0, 1e7, 1.0, 1.0, 1e7, 1.0];
+        let wow = [None, None, None, Some(-0.44), Some(1.0 / 3.0), Some(2.0)];
+        let none = || vec![None::<f64>; 6];
+        let occ = DataFrame::new_infer_height(vec![
+            Column::new("platform".into(), vec!["tiktok"; 6]),
+            Column::new("occupation".into(), names),
+            Column::new("metric".into(), vec!["views"; 6]),
+            date(weeks),
+            Column::new("total_end".into(), none()),
+            Column::new("gained".into(), gained),
+            Column::new("tags_reporting".into(), [1u32; 6]),
+            Column::new("tags_total".into(), [1u32; 6]),
+            Column::new("share".into(), none()),
+            Column::new("resolution".into(), res),
+            Column::new("wow_growth".into(), wow),
+            Column::new("total_growth".into(), none()),
+            Column::new("avg4".into(), none()),
+            Column::new("momentum".into(), none()),
+            Column::new("z".into(), none()),
+            Column::new("z_median".into(), none()),
+            Column::new("breakout".into(), [false; 6]),
+        ])
+        .unwrap();
+        let tables = WeeklyTables {
+            tags,
+            occupations: occ,
+            brands: DataFrame::empty(),
+            occupation_tags: DataFrame::empty(),
+        };
+        let text = "[[alerts]]\nid = \"a\"\non = [\"wow_above\", \"wow_below\"]\nwow_above = 0.1\nwow_below = -0.1\nmin_gained = 50\nwebhook = { url = \"http://x\" }\n";
+        let history = RunHistory { runs: vec![] };
+        let findings = |text: &str| {
+            let a = tagpulse_config::Config::from_toml(text, "t.toml")
+                .unwrap()
+                .alerts
+                .remove(0);
+            let input = Inputs {
+                tables: Some(&tables),
+                history: &history,
+                sources: &[],
+                now: t("2026-11-25T00:00:00Z"),
+                since: t("2026-11-25T00:00:00Z"),
+            };
+            evaluate(&a, &input).unwrap()
+        };
+        let found = findings(text);
+        let texts: Vec<&str> = found.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["A fell 44.0% week over week in 2026-W46 (tiktok views; below -10.0%): 56 gained"]
+        );
+        // Without the floor C (+200%, 30 gained) alerts too; B never does (rounding).
+        let loose = text.replace("min_gained = 50\n", "");
+        let found = findings(&loose);
+        let subjects: Vec<&str> = found.iter().map(|f| f.subject.as_str()).collect();
+        assert_eq!(subjects, ["C", "A"]);
+    }
 }
