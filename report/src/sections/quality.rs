@@ -47,7 +47,7 @@ pub(crate) fn build(
         rs.sort_by_key(|r| r.week);
         // A series' first and last rows lack a boundary by nature (it starts; the next
         // snapshot is not in yet): no gap. Between them, a week without gained is one.
-        let inner = &rs[1.min(rs.len())..rs.len().saturating_sub(1).max(1.min(rs.len()))];
+        let inner = rs.get(1..rs.len().saturating_sub(1)).unwrap_or_default();
         let mut run: Option<Gap> = None;
         for r in inner.iter().filter(|r| (first..=last).contains(&r.week)) {
             match (&mut run, r.gained.is_none()) {
