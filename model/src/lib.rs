@@ -65,19 +65,24 @@ impl WeeklyTables {
         self.frames().iter().try_for_each(|(def, df)| def.check(df))
     }
 
+    /// The tag rows' `week_start` as days since 1970 (none when the column is not a date).
+    fn week_days(&self) -> Option<Int32Chunked> {
+        let weeks = self.tags.column("week_start").ok()?;
+        Some(
+            weeks
+                .as_materialized_series()
+                .date()
+                .ok()?
+                .physical()
+                .clone(),
+        )
+    }
+
     /// The weeks a report may show: complete ones (an observation at or after their end
     /// exists, so every week before the week of the newest observation) in which at
     /// least one tag has a `gained`. Ascending.
     pub fn complete_weeks(&self) -> Vec<NaiveDate> {
-        let (Ok(weeks), Ok(gained)) = (self.tags.column("week_start"), self.tags.column("gained"))
-        else {
-            return Vec::new();
-        };
-        let Ok(weeks) = weeks
-            .as_materialized_series()
-            .date()
-            .map(|d| d.physical().clone())
-        else {
+        let (Some(weeks), Ok(gained)) = (self.week_days(), self.tags.column("gained")) else {
             return Vec::new();
         };
         let (Some(newest), Ok(gained)) = (weeks.max(), gained.f64()) else {
@@ -93,24 +98,14 @@ impl WeeklyTables {
 
     /// The week of the newest observation (the newest `week_start`).
     pub fn newest_week(&self) -> Option<NaiveDate> {
-        let weeks = self
-            .tags
-            .column("week_start")
-            .ok()?
-            .as_materialized_series();
-        date_from_days(weeks.date().ok()?.physical().max()?)
+        date_from_days(self.week_days()?.max()?)
     }
 
     /// True when some tag has a row in the week starting `monday`.
     pub fn has_week(&self, monday: NaiveDate) -> bool {
-        let Ok(weeks) = self.tags.column("week_start") else {
-            return false;
-        };
         let day = days_from_date(monday);
-        weeks
-            .as_materialized_series()
-            .date()
-            .is_ok_and(|d| d.physical().iter().any(|w| w == Some(day)))
+        self.week_days()
+            .is_some_and(|d| d.iter().any(|w| w == Some(day)))
     }
 
     /// The latest of [`WeeklyTables::complete_weeks`]: the report's default week.

@@ -35,12 +35,11 @@ pub(crate) async fn render(
         None => latest.ok_or(PipelineError::NoCompleteWeek)?,
         Some(w) if complete.contains(&w) => w,
         Some(w) => {
-            let newest = tables.newest_week();
-            let has_rows = newest.is_some_and(|n| w <= n) && tables.has_week(w);
+            let has_rows = tables.has_week(w);
             if !(has_rows && req.allow_incomplete) {
                 let why = if !has_rows {
                     "has no data".to_string()
-                } else if newest == Some(w) {
+                } else if tables.newest_week() == Some(w) {
                     "is not complete: no observation after its end yet, so its last \
                      boundary and every gained are missing (--allow-incomplete renders it \
                      anyway, marked as such)"

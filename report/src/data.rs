@@ -208,12 +208,19 @@ impl<'a> Cols<'a> {
     }
 
     /// The signal columns, and whether each row's change is within rounding; `series`
-    /// names each row's series, so the week before is found among the rows.
-    fn signals(&self, series: &[String], week: &[NaiveDate]) -> Result<Vec<Signals>, ReportError> {
+    /// holds the three columns naming each row's series, so the week before is found
+    /// among the rows.
+    fn signals(
+        &self,
+        series: [&[String]; 3],
+        week: &[NaiveDate],
+    ) -> Result<Vec<Signals>, ReportError> {
         let gained = self.f64("gained")?;
         let resolution = self.f64("resolution")?;
-        let by_week: std::collections::HashMap<(&str, NaiveDate), Option<f64>> = (0..gained.len())
-            .map(|i| ((series[i].as_str(), week[i]), gained[i]))
+        let key = |i: usize| series.map(|c| c[i].as_str());
+        let by_week: std::collections::HashMap<([&str; 3], NaiveDate), Option<f64>> = (0..gained
+            .len())
+            .map(|i| ((key(i), week[i]), gained[i]))
             .collect();
         let (wow, tg, avg4, mom, z, z_median, br) = (
             self.f64("wow_growth")?,
@@ -237,7 +244,7 @@ impl<'a> Cols<'a> {
                 within_rounding: tagpulse_model::signal::within_rounding(
                     gained[i],
                     by_week
-                        .get(&(series[i].as_str(), week[i] - chrono::Duration::weeks(1)))
+                        .get(&(key(i), week[i] - chrono::Duration::weeks(1)))
                         .copied()
                         .flatten(),
                     resolution[i],
@@ -258,19 +265,6 @@ impl<'a> Cols<'a> {
     }
 }
 
-/// One key per row naming its series (the columns joined by a separator no name has).
-fn series_keys(columns: &[&Vec<String>]) -> Vec<String> {
-    (0..columns.first().map_or(0, |c| c.len()))
-        .map(|i| {
-            columns
-                .iter()
-                .map(|c| c[i].as_str())
-                .collect::<Vec<_>>()
-                .join("\u{1f}")
-        })
-        .collect()
-}
-
 /// Rows of `weekly_tag_metrics`.
 pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
     let c = Cols::table(df, &WEEKLY_TAG_METRICS);
@@ -287,8 +281,7 @@ pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
         c.u32("decreases")?,
     );
     let coverage = c.f64("coverage")?;
-    let keys = series_keys(&[&platform, &tag, &metric]);
-    let mut signals = c.signals(&keys, &week)?.into_iter();
+    let mut signals = c.signals([&platform, &tag, &metric], &week)?.into_iter();
     Ok((0..df.height())
         .map(|i| TagRow {
             platform: platform[i].clone(),
@@ -321,8 +314,7 @@ pub fn occupation_rows(df: &DataFrame) -> Result<Vec<OccupationRow>, ReportError
         c.u32("tags_total")?,
         c.f64("share")?,
     );
-    let keys = series_keys(&[&platform, &occ, &metric]);
-    let mut signals = c.signals(&keys, &week)?.into_iter();
+    let mut signals = c.signals([&platform, &occ, &metric], &week)?.into_iter();
     Ok((0..df.height())
         .map(|i| OccupationRow {
             platform: platform[i].clone(),

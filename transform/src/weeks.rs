@@ -59,7 +59,7 @@ pub(crate) fn step_exponent(mut v: u64) -> Option<usize> {
 
 /// The lower median (for an even count the smaller middle value) of the steps counted
 /// in `hists`, as a number; None when they count nothing.
-pub(crate) fn lower_median_step<'a>(hists: impl Iterator<Item = &'a Steps> + Clone) -> Option<f64> {
+pub(crate) fn lower_median_step<'a>(hists: impl Iterator<Item = &'a Steps>) -> Option<f64> {
     let mut total = [0u64; STEP_BUCKETS];
     for h in hists {
         for (t, c) in total.iter_mut().zip(h) {
