@@ -10,6 +10,7 @@
 pub mod observation;
 pub mod signal;
 pub mod slices;
+pub mod steps;
 pub mod tables;
 pub mod tag;
 pub mod text;

@@ -112,12 +112,7 @@ fn frame(rows: &[WeekRow]) -> PolarsResult<DataFrame> {
         u("decreases", |r| r.decreases.into()),
         i("longest_gap", |r| r.longest_gap),
         u("gaps_over", |r| r.gaps_over.into()),
-        Column::new(
-            "steps".into(),
-            rows.iter()
-                .map(|r| Series::new(PlSmallStr::EMPTY, r.steps.as_slice()))
-                .collect::<Vec<_>>(),
-        ),
+        tagpulse_model::steps::steps_column("steps", rows.iter().map(|r| r.steps.as_slice())),
     ])
 }
 
