@@ -17,7 +17,7 @@ use crate::view::{Breakout, MetricView};
 /// Breakouts named in the headline; the rest are counted.
 const NAMED_BREAKOUTS: usize = 3;
 
-/// "+660% week over week", or "flat within rounding", or nothing.
+/// "+660.0% week over week", or "within rounding of last week", or nothing.
 fn change_words(wow: Option<f64>, within_rounding: bool) -> Option<String> {
     if within_rounding {
         return Some("within rounding of last week".into());
@@ -56,7 +56,6 @@ pub(crate) fn sentences(p: &MetricView, week: NaiveDate, general: &BTreeSet<&str
     let rest = breakouts.len().saturating_sub(NAMED_BREAKOUTS);
     out.push(match (named.len(), rest) {
         (0, _) => "Nothing broke out this week.".into(),
-        (1, _) => format!("Broke out: {}.", named[0]),
         (_, 0) => format!("Broke out: {}.", named.join(", ")),
         _ => format!("Broke out: {}, and {rest} more.", named.join(", ")),
     });
