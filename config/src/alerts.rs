@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::diagnostics::invalid_at;
-use crate::{key, ConfigError, KeySegment};
+use crate::{clip, key, ConfigError, KeySegment};
 
 /// What an alert entry reacts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -204,28 +204,25 @@ pub(crate) fn check(
             message,
         )
     };
-    let mut ids = BTreeSet::new();
-    for (i, a) in alerts.iter().enumerate() {
-        if a.id.trim().is_empty() || !ids.insert(a.id.as_str()) {
-            return Err(at(
-                i,
-                "id",
-                format!("alert id {:?} is empty or used twice", a.id),
-            ));
-        }
-        if !a
-            .id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(at(
-                i,
-                "id",
+    if let Some(smtp) = smtp {
+        // A password over plain text is only acceptable to a relay on this machine.
+        if smtp.security == SmtpSecurity::None && smtp.user.is_some() && !is_loopback(&smtp.host) {
+            return Err(invalid_at(
+                text,
+                file,
+                &[key("smtp"), key("security")],
                 format!(
-                    "alert id {:?}: use letters, digits, - and _ (it names a state file)",
-                    a.id
+                    "security = \"none\" would send the password unencrypted to {:?}: use \"starttls\" or \"tls\", or a relay on this machine (localhost, 127.0.0.1, ::1)",
+                    clip(&smtp.host, 100)
                 ),
             ));
+        }
+    }
+    let mut ids = BTreeSet::new();
+    for (i, a) in alerts.iter().enumerate() {
+        crate::checks::path_id("alert", &a.id).map_err(|m| at(i, "id", m))?;
+        if !ids.insert(a.id.as_str()) {
+            return Err(at(i, "id", format!("alert id {:?} is used twice", a.id)));
         }
         if !(a.min_gained.is_finite() && a.min_gained >= 0.0) {
             return Err(at(
@@ -298,6 +295,15 @@ pub(crate) fn check(
     Ok(())
 }
 
+/// True for a host name or address that stays on this machine.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::Config;
@@ -333,9 +339,13 @@ mod tests {
         let e = err(&format!(
             "[[alerts]]\nid = \"a\"\non = [\"run_failed\"]\n{hook}\n\n[[alerts]]\nid = \"a\"\non = [\"run_failed\"]\n{hook}\n"
         ));
-        assert_eq!(
-            e,
-            "t.toml:7: alerts[1].id: alert id \"a\" is empty or used twice"
+        assert_eq!(e, "t.toml:7: alerts[1].id: alert id \"a\" is used twice");
+        let e = err(&format!(
+            "[[alerts]]\nid = \"../up\"\non = [\"run_failed\"]\n{hook}\n"
+        ));
+        assert!(
+            e.starts_with("t.toml:2: alerts[0].id: alert id \"../up\": use 1-64 letters"),
+            "{e}"
         );
         let ok = Config::from_toml(
             &format!("[smtp]\nhost = \"mail\"\nfrom = \"t <t@example.com>\"\n\n[[alerts]]\nid = \"team-1\"\non = [\"breakout\", \"source_silent\"]\nreport = true\n{hook}\nemail = {{ to = [\"hr@example.com\"] }}\n"),
@@ -343,6 +353,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.alerts[0].silent_hours, 24);
+        // A login over plain SMTP: only to a relay on this machine.
+        let smtp = |host: &str| {
+            format!("[smtp]\nhost = \"{host}\"\nsecurity = \"none\"\nuser = \"u\"\nfrom = \"t <t@example.com>\"\n")
+        };
+        let e = err(&smtp("10.1.2.3"));
+        assert!(
+            e.starts_with("t.toml:3: smtp.security: security = \"none\" would send the password unencrypted to \"10.1.2.3\""),
+            "{e}"
+        );
+        for host in ["localhost", "127.0.0.1", "::1", "[::1]", "127.1.2.3"] {
+            Config::from_toml(&smtp(host), "t.toml").unwrap();
+        }
+        // Without a login plain SMTP stays allowed anywhere (an open relay's choice).
+        Config::from_toml(
+            "[smtp]\nhost = \"10.1.2.3\"\nsecurity = \"none\"\nfrom = \"t <t@example.com>\"\n",
+            "t.toml",
+        )
+        .unwrap();
         assert_eq!(ok.smtp.unwrap().port(), 587);
     }
 }

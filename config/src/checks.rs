@@ -6,7 +6,26 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::diagnostics::invalid_at;
-use crate::{key, Backend, Config, ConfigError, KeySegment};
+use crate::{clip, key, Backend, Config, ConfigError, KeySegment};
+
+/// An id that names files under `data_dir` (quarantine, tokens, backfill progress, alert
+/// state): 1-64 ASCII letters, digits, `-` and `_`, so no id can step out of its folder
+/// (`../x`) or hide (`.x`).
+pub(crate) fn path_id(what: &str, id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} id {:?}: use 1-64 letters, digits, - and _ (it names files under data_dir)",
+            clip(id, 100)
+        ))
+    }
+}
 
 impl Config {
     /// Ids and names unique, the ClickHouse section present, bounds kept.
@@ -35,13 +54,17 @@ impl Config {
         }
         let mut ids = BTreeSet::new();
         for (i, s) in self.sources.iter().enumerate() {
-            if s.id.is_empty() || !ids.insert(s.id.clone()) {
-                return Err(invalid_at(
+            let at = |message| {
+                invalid_at(
                     text,
                     file,
                     &[key("sources"), KeySegment::Idx(i), key("id")],
-                    format!("source id {:?} is empty or used twice", s.id),
-                ));
+                    message,
+                )
+            };
+            path_id("source", &s.id).map_err(at)?;
+            if !ids.insert(s.id.clone()) {
+                return Err(at(format!("source id {:?} is used twice", s.id)));
             }
         }
         let mut names = BTreeSet::new();

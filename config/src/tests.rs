@@ -223,6 +223,19 @@ fn source_errors() {
         "[[sources]]\nid = \"a\"\nkind = \"file\"\npaths = [\"x\"]\n\n[[sources]]\nid = \"a\"\nkind = \"file\"\npaths = [\"y\"]\n",
     );
     assert_eq!((line, key.as_str()), (7, "sources[1].id"));
+    // An id names files under data_dir: nothing that could leave it or hide there.
+    for bad in ["../../victim", "a/b", ".hidden", "", "tab\\t", "ünï"] {
+        let (line, key, msg) = err(&format!(
+            "[[sources]]\nid = \"{bad}\"\nkind = \"file\"\npaths = [\"x\"]\n"
+        ));
+        assert_eq!((line, key.as_str()), (2, "sources[0].id"), "{bad}: {msg}");
+        assert!(msg.contains("use 1-64 letters, digits, - and _"), "{msg}");
+    }
+    let long = "a".repeat(65);
+    let (_, _, msg) = err(&format!(
+        "[[sources]]\nid = \"{long}\"\nkind = \"file\"\npaths = [\"x\"]\n"
+    ));
+    assert!(msg.contains("use 1-64"), "{msg}");
     // A bad value inside a source's own keys is the ingest registry's to report
     // (`tagpulse_ingest::sources` tests); an entry without a kind is caught here.
     let (_, key, msg) = err("[[sources]]\nid = \"a\"\npaths = [\"x\"]\n");

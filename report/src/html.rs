@@ -163,7 +163,7 @@ fn panel(p: &MetricView, page: &Page) -> Markup {
             @if breakouts == 0 {
                 p { (format!("Nothing broke out this week: no tag or occupation gained {BREAKOUT_Z} robust standard deviations above its previous {Z_WINDOW} weeks.")) }
             } @else {
-                p.note { (format!("A breakout gains far more than usual: z ≥ {BREAKOUT_Z}, where z compares this week with the median of the previous {Z_WINDOW} weeks, scaled by their median absolute deviation. On counters shown to 3 significant digits a large tag can gain in whole rounding steps (e.g. exactly 10M a week); its history then has almost no spread and one extra step is a breakout — check the median column.")) }
+                p.note { (format!("A breakout gains far more than usual: z ≥ {BREAKOUT_Z}, where z compares this week with the median of the previous {Z_WINDOW} weeks, scaled by their median absolute deviation but never by less than the counter's rounding step (a tag shown as 1.23B moves in steps of 10M), so one extra rounding step is no breakout. The median column shows what a usual week gained.")) }
                 (breakout_table("Tags", &p.tag_breakouts))
                 (breakout_table("Occupations", &p.occupation_breakouts))
             }

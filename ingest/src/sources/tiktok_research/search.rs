@@ -108,10 +108,16 @@ impl TikTokResearchSource {
                 return Err(f);
             }
         }
-        serde_json::from_value(v.get("data").cloned().unwrap_or(Value::Null)).map_err(|e| {
-            self.http
-                .unreadable(tag.as_str(), "query", &answer, &format!("data: {e}"))
-        })
+        let page: QueryPage = serde_json::from_value(v.get("data").cloned().unwrap_or(Value::Null))
+            .map_err(|e| {
+                self.http
+                    .unreadable(tag.as_str(), "query", &answer, &format!("data: {e}"))
+            })?;
+        // A count that is not a whole number in u64 is no count: store nothing of the tag.
+        if let Some(e) = page.videos.iter().find_map(|v| video_views(v).err()) {
+            return Err(self.http.unreadable(tag.as_str(), "query", &answer, &e));
+        }
+        Ok(page)
     }
 
     /// Every video of `tag` created `from..=to`, counted per creation day (every day of
@@ -186,10 +192,33 @@ fn add_video(
         .and_then(Value::as_i64)
         .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
         .ok_or_else(|| format!("video {id}: no readable create_time"))?;
-    let views = video.get("view_count").and_then(Value::as_u64).unwrap_or(0);
+    let views = video_views(video)?;
     if let Some(day) = days.get_mut(&created.date_naive()) {
         day.0 += 1;
-        day.1 += views;
+        day.1 = day.1.checked_add(views).ok_or_else(|| {
+            format!(
+                "the views of {} on {} add up past {}",
+                day.0,
+                created.date_naive(),
+                u64::MAX
+            )
+        })?;
     }
     Ok(())
+}
+
+/// A video's `view_count`: a whole number from 0 to u64::MAX, else an error naming it
+/// (negative, fractional, beyond u64, null or missing are never summed as 0).
+fn video_views(video: &Value) -> Result<u64, String> {
+    let id = video.get("id").map(|v| v.to_string()).unwrap_or_default();
+    match video.get("view_count") {
+        Some(v) => v.as_u64().ok_or_else(|| {
+            format!(
+                "video {id}: view_count {} is not a whole number from 0 to {}",
+                tagpulse_model::text::clip(&v.to_string(), 40),
+                u64::MAX
+            )
+        }),
+        None => Err(format!("video {id}: no view_count")),
+    }
 }

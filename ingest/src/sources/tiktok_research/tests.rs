@@ -333,3 +333,68 @@ async fn missing_credentials_and_bad_settings_say_which() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_view_count_that_is_no_count_fails_its_tag_and_stores_nothing() {
+    set_credentials();
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    token_answers(&server, "t", 7200, 1).await;
+    let at = midnight(days_ago(1)) + 36_000;
+    let with_views = |views: &str| -> Value {
+        serde_json::from_str(&format!(
+            r#"{{"id": 1, "create_time": {at}, {views} "hashtag_names": ["x"]}}"#
+        ))
+        .unwrap()
+    };
+    let hostile = [
+        ("negative", vec![with_views(r#""view_count": -5,"#)]),
+        ("huge", vec![with_views(r#""view_count": 1e308,"#)]),
+        (
+            "beyond",
+            vec![with_views(r#""view_count": 1180591620717411303424,"#)],
+        ),
+        ("fraction", vec![with_views(r#""view_count": 12.5,"#)]),
+        ("null", vec![with_views(r#""view_count": null,"#)]),
+        ("missing", vec![with_views("")]),
+        // Three videos at u64::MAX: the sum would wrap.
+        ("wrap", (1..=3).map(|id| video(id, 1, u64::MAX)).collect()),
+        ("good", vec![video(1, 1, 7), video(2, 1, 5)]),
+    ];
+    for (tag, videos) in &hostile {
+        Mock::given(path(QUERY))
+            .and(page_of(tag, 0, None))
+            .respond_with(page(videos.clone(), 1, false, "s"))
+            .mount(&server)
+            .await;
+    }
+    let source = source(&entry(&server), dir.path());
+    let tags: Vec<&str> = hostile.iter().map(|h| h.0).collect();
+    let got = fetch(source.as_ref(), &tags).await;
+    let failed = failure_kinds(&got);
+    assert_eq!(failed.len(), 7, "{failed:?}");
+    assert!(
+        failed.iter().all(|(_, k)| *k == FailureKind::Parse),
+        "{failed:?}"
+    );
+    for (f, tag) in got.failures.iter().zip(&tags) {
+        let want = match *tag {
+            "missing" => "no view_count".to_string(),
+            "wrap" => "add up past".to_string(),
+            _ => "is not a whole number".to_string(),
+        };
+        assert!(f.detail.contains(&want), "{tag}: {}", f.detail);
+    }
+    // Only the good tag's day is stored: 2 videos, 12 views.
+    let mine: Vec<_> = daily(&got).into_iter().filter(|r| r.2 == 1).collect();
+    assert_eq!(
+        mine,
+        [
+            row("good", "video_views", 1, 12),
+            row("good", "videos", 1, 2)
+        ]
+    );
+    assert!(daily(&got).iter().all(|r| r.0 == "good"));
+    // The unreadable answers are kept for a look (the wrap is a valid answer).
+    assert_eq!(quarantined(dir.path(), "research").len(), 6);
+}

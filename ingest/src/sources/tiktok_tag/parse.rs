@@ -76,10 +76,17 @@ fn from_detail(v: &Value) -> Result<Counters, NoCounters> {
         .ok_or_else(|| {
             NoCounters::Unreadable("challengeInfo has neither statsV2 nor stats viewCount".into())
         })?;
+    let videos = exact("videoCount").or_else(|| rounded("videoCount"));
+    // No views and no videos is how an unknown tag answers, like a missing id: no data,
+    // not a counter at zero.
+    if views == 0 && videos.unwrap_or(0) == 0 {
+        return Err(NoCounters::Signal(
+            FailureKind::NotFound,
+            "viewCount 0 and no videos: the tag has no data".into(),
+        ));
+    }
     // A video count of 0 beside views is "unknown", never zero.
-    let videos = exact("videoCount")
-        .or_else(|| rounded("videoCount"))
-        .filter(|n| *n > 0 || views == 0);
+    let videos = videos.filter(|n| *n > 0);
     Ok(Counters { views, videos })
 }
 
@@ -172,7 +179,13 @@ pub fn abbreviated_views(text: &str) -> Option<u64> {
         .parse()
         .ok()
         .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
-    Some((n * scale).round() as u64)
+    // A plain count is whole; past u64 the page is not showing a count ("as u64" would
+    // saturate it to 18446744073709551615).
+    if scale == 1.0 && n.fract() != 0.0 {
+        return None;
+    }
+    let v = (n * scale).round();
+    (v < 18_446_744_073_709_551_616.0).then_some(v as u64)
 }
 
 #[cfg(test)]
@@ -186,6 +199,11 @@ mod tests {
         assert_eq!(abbreviated_views("43.6B views"), Some(43_600_000_000));
         assert_eq!(abbreviated_views("598.1M"), Some(598_100_000));
         assert_eq!(abbreviated_views("views"), None);
+        assert_eq!(abbreviated_views("99999999999999999999999B views"), None);
+        assert_eq!(abbreviated_views("18446744073709551616 views"), None);
+        assert_eq!(abbreviated_views("12.5 views"), None);
+        assert_eq!(abbreviated_views("-5 views"), None);
+        assert_eq!(abbreviated_views("18.4B views"), Some(18_400_000_000));
     }
 
     #[test]

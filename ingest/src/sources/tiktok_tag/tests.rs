@@ -124,10 +124,17 @@ async fn blocks_captchas_and_missing_tags_store_nothing() {
         ok(detail(json!({"videoCount": 2, "viewCount": 9}), None)),
     )
     .await;
+    // Views 0 and videos 0: how an unknown tag answers, no data rather than zeros.
+    json_answer(
+        &server,
+        "zeros",
+        ok(detail(json!({"videoCount": 0, "viewCount": 0}), None)),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let source = source(&entry(&server, "[\"json\"]"), dir.path());
     let tags = [
-        "empty", "captcha", "codeonly", "invalid", "gone", "blank", "good",
+        "empty", "captcha", "codeonly", "invalid", "gone", "blank", "good", "zeros",
     ];
     let got = fetch(source.as_ref(), &tags).await;
     let kinds = failure_kinds(&got);
@@ -140,6 +147,7 @@ async fn blocks_captchas_and_missing_tags_store_nothing() {
             ("invalid", FailureKind::SoftBlock),
             ("gone", FailureKind::NotFound),
             ("blank", FailureKind::SoftBlock),
+            ("zeros", FailureKind::NotFound),
         ]
     );
     assert_eq!(
