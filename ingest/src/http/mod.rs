@@ -131,9 +131,27 @@ impl HttpClient {
             .user_agent
             .clone()
             .unwrap_or_else(|| format!("tagpulse/{}", env!("CARGO_PKG_VERSION")));
+        // reqwest drops Authorization and Cookie on a redirect to another origin, but
+        // not a configured header such as x-api-key: with headers configured, a redirect
+        // stays on the origin it started from (another one answers as its 3xx).
+        let redirect = if headers.is_empty() {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::custom(|attempt| {
+                let first = attempt.previous().first().map(|u| u.origin());
+                if attempt.previous().len() > 10 {
+                    attempt.error("more than 10 redirects")
+                } else if first.is_some_and(|o| o != attempt.url().origin()) {
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            })
+        };
         let mut builder = reqwest::Client::builder()
             .use_preconfigured_tls(tls_config())
             .user_agent(user_agent)
+            .redirect(redirect)
             .default_headers(headers)
             .gzip(true)
             .timeout(options.timeout.unwrap_or(Duration::from_secs(20)))

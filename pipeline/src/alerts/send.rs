@@ -18,6 +18,13 @@ use super::rules::Finding;
 /// Attempts per delivery (the first and two retries).
 const ATTEMPTS: usize = 3;
 
+/// The longest one webhook request may take, connection included.
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest one SMTP attempt may take, greeting and every command included: a server
+/// that accepts the connection and never greets must not hold a job (and its data lock).
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn backoff() -> ExponentialBuilder {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(500))
@@ -97,10 +104,27 @@ pub async fn post(client: &reqwest::Client, w: &WebhookTarget, body: &Value) -> 
             .send()
             .await
             // Without the URL: it is the secret of a Slack or Teams webhook.
-            .map_err(|e| format!("cannot reach the webhook: {}", e.without_url()))?;
+            .map_err(|e| {
+                if e.is_timeout() {
+                    format!(
+                        "the webhook did not answer within {} s",
+                        WEBHOOK_TIMEOUT.as_secs_f64()
+                    )
+                } else {
+                    format!("cannot reach the webhook: {}", e.without_url())
+                }
+            })?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());
+        }
+        if status.is_redirection() {
+            // Not followed: a GET would drop the alert, a 307 would re-post it to
+            // another host. The configured URL must be the final one.
+            return Err(format!(
+                "the webhook answered HTTP {} (a redirect, not followed: configure the final URL)",
+                status.as_u16()
+            ));
         }
         let text = resp.text().await.unwrap_or_default();
         let text: String = text.chars().take(200).collect();
@@ -113,13 +137,20 @@ pub async fn post(client: &reqwest::Client, w: &WebhookTarget, body: &Value) -> 
     attempt.retry(backoff()).await
 }
 
-/// An HTTP client for webhooks: the system's CA roots, a 10 s timeout, no proxy from env.
+/// An HTTP client for webhooks: the system's CA roots, a 10 s timeout, no redirects
+/// followed and no `Referer` (the URL is the webhook's secret).
 pub fn http_client() -> reqwest::Client {
+    client_within(WEBHOOK_TIMEOUT)
+}
+
+fn client_within(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .use_preconfigured_tls(tagpulse_ingest::http::tls_config())
         .user_agent(format!("tagpulse/{}", env!("CARGO_PKG_VERSION")))
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(10))
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
         .build()
         .expect("a client with static settings builds")
 }
@@ -145,9 +176,7 @@ fn transport(smtp: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, St
             .map_err(|e| format!("smtp {host}: {e}"))?,
         SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
     };
-    let mut builder = builder
-        .port(smtp.port())
-        .timeout(Some(Duration::from_secs(30)));
+    let mut builder = builder.port(smtp.port()).timeout(Some(SMTP_TIMEOUT));
     if let Some(user) = &smtp.user {
         let password = std::env::var(&smtp.password_env)
             .map_err(|_| format!("{} is not set (the [smtp] password)", smtp.password_env))?;
@@ -196,14 +225,134 @@ fn mime_of(path: &Path) -> &'static str {
 
 /// Sends `mail` through `[smtp]`, retrying; errors name the server, never the password.
 pub async fn send_mail(smtp: &SmtpConfig, mail: &Mail) -> Result<(), String> {
+    send_mail_within(smtp, mail, SMTP_TIMEOUT).await
+}
+
+/// [`send_mail`] with each attempt bounded by `limit` as a whole: lettre's own timeout
+/// does not cover a server that never sends its greeting.
+async fn send_mail_within(smtp: &SmtpConfig, mail: &Mail, limit: Duration) -> Result<(), String> {
     let transport = transport(smtp)?;
     let msg = message(smtp, mail)?;
     let attempt = || async {
-        transport
-            .send(msg.clone())
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("smtp {}:{}: {e}", smtp.host, smtp.port()))
+        match tokio::time::timeout(limit, transport.send(msg.clone())).await {
+            Ok(sent) => sent
+                .map(|_| ())
+                .map_err(|e| format!("smtp {}:{}: {e}", smtp.host, smtp.port())),
+            Err(_) => Err(format!(
+                "smtp {}:{}: the server did not answer within {} s",
+                smtp.host,
+                smtp.port(),
+                limit.as_secs_f64()
+            )),
+        }
     };
     attempt.retry(backoff()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn hook(url: String) -> WebhookTarget {
+        WebhookTarget {
+            url: Some(url),
+            url_env: None,
+            format: WebhookFormat::Json,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_greets_fails_each_attempt_in_time() {
+        // Accepts connections and says nothing, as a stuck relay does.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                open.push(conn);
+            }
+        });
+        let smtp = SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: Some(port),
+            security: SmtpSecurity::None,
+            user: None,
+            password_env: "TP_UNUSED".into(),
+            from: "tagpulse <tp@example.com>".into(),
+        };
+        let mail = Mail {
+            to: vec!["hr@example.com".into()],
+            subject: "s".into(),
+            body: "b".into(),
+            attachments: vec![],
+        };
+        let start = Instant::now();
+        let err = send_mail_within(&smtp, &mail, Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(err.contains("did not answer within 0.3 s"), "{err}");
+        // Three attempts of 0.3 s and two backoff waits, not forever.
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+        held.abort();
+    }
+
+    #[tokio::test]
+    async fn webhooks_follow_no_redirect_and_say_so() {
+        let server = MockServer::start().await;
+        for (p, code) in [("/moved", 301), ("/found", 302), ("/temp", 307)] {
+            Mock::given(path(p))
+                .respond_with(
+                    ResponseTemplate::new(code)
+                        .insert_header("location", format!("{}/elsewhere", server.uri())),
+                )
+                .mount(&server)
+                .await;
+        }
+        Mock::given(path("/elsewhere"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let client = http_client();
+        for (p, code) in [("/moved", 301), ("/found", 302), ("/temp", 307)] {
+            let err = post(
+                &client,
+                &hook(format!("{}{p}", server.uri())),
+                &json!({"a": 1}),
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                err.contains(&format!("HTTP {code} (a redirect, not followed")),
+                "{err}"
+            );
+            assert!(!err.contains(&server.uri()), "the URL is a secret: {err}");
+        }
+        let requests = server.received_requests().await.unwrap();
+        assert!(requests.iter().all(|r| r.url.path() != "/elsewhere"));
+        assert!(requests.iter().all(|r| !r.headers.contains_key("referer")));
+        // Each redirect was one failed attempt of three.
+        assert_eq!(requests.len(), 9);
+    }
+
+    #[tokio::test]
+    async fn a_webhook_timeout_says_so() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+            .mount(&server)
+            .await;
+        let client = client_within(Duration::from_millis(200));
+        let err = post(&client, &hook(format!("{}/slow", server.uri())), &json!({}))
+            .await
+            .unwrap_err();
+        assert!(err.contains("the webhook did not answer within"), "{err}");
+    }
 }

@@ -21,6 +21,16 @@ fn history(days: &[(i64, &str, &str)]) -> serde_json::Value {
     json!({"name": "t", "url": "https://x/tags/t", "history": h})
 }
 
+/// The `uses` values stored, in order.
+fn uses(got: &crate::Fetched) -> Vec<u64> {
+    got.batch
+        .daily
+        .iter()
+        .filter(|d| d.metric == "uses")
+        .map(|d| d.value)
+        .collect()
+}
+
 fn entry(server: &MockServer, extra: &str) -> String {
     format!(
         "id = \"m\"\nkind = \"mastodon\"\nbase_url = \"{}\"\n{extra}",
@@ -114,14 +124,7 @@ async fn a_429_waits_as_retry_after_says_and_a_503_is_retried() {
     );
     assert_eq!(got.failures, []);
     assert_eq!(got.tags_ok, 2);
-    let uses: Vec<u64> = got
-        .batch
-        .daily
-        .iter()
-        .filter(|d| d.metric == "uses")
-        .map(|d| d.value)
-        .collect();
-    assert_eq!(uses, [7, 1]);
+    assert_eq!(uses(&got), [7, 1]);
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
 }
 
@@ -270,4 +273,60 @@ fn two_instances_under_one_platform_are_refused() {
     let cfg = tagpulse_config::Config::from_toml(&ok, "t.toml").unwrap();
     let sources = crate::sources::build_all(&cfg).unwrap();
     assert_eq!(sources[1].exclusive_platform(), Some("mastodon_nl"));
+}
+
+/// Mounts `answer` for GET `path` on `server`.
+async fn mount(server: &MockServer, p: &str, answer: ResponseTemplate) {
+    Mock::given(path(p))
+        .respond_with(answer)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_configured_header_never_follows_a_redirect_to_another_origin() {
+    // SAFETY: only this test reads this variable.
+    unsafe { std::env::set_var("TP_TEST_MASTODON_KEY", "k-secret-1") };
+    let server = MockServer::start().await;
+    let other = MockServer::start().await;
+    let to = |s: &MockServer, p: &str, code| {
+        ResponseTemplate::new(code).insert_header("location", format!("{}{p}", s.uri()))
+    };
+    mount(
+        &server,
+        "/api/v1/tags/away",
+        to(&other, "/api/v1/tags/away", 302),
+    )
+    .await;
+    // Same origin: followed, with the header.
+    mount(
+        &server,
+        "/api/v1/tags/moved",
+        to(&server, "/api/v1/tags/here", 301),
+    )
+    .await;
+    let ok = |uses| ResponseTemplate::new(200).set_body_json(history(&[(1, uses, "1")]));
+    mount(&server, "/api/v1/tags/here", ok("7")).await;
+    mount(&other, "/api/v1/tags/away", ok("1")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "max_retries = 0\nheaders = { x-api-key = { env = \"TP_TEST_MASTODON_KEY\" } }\n";
+    let source = source(&entry(&server, extra), dir.path());
+    let got = fetch(source.as_ref(), &["away", "moved"]).await;
+    let seen = server.received_requests().await.unwrap();
+    assert!(seen.iter().all(|r| r
+        .headers
+        .get("x-api-key")
+        .is_some_and(|v| v == "k-secret-1")));
+    assert!(
+        other.received_requests().await.unwrap().is_empty(),
+        "the other origin got no request, so never the header"
+    );
+    assert_eq!(got.failures.len(), 1, "{:?}", got.failures);
+    assert_eq!(got.failures[0].tag.as_str(), "away");
+    assert!(
+        got.failures[0].detail.contains("302"),
+        "{}",
+        got.failures[0].detail
+    );
+    assert_eq!(uses(&got), [7]);
 }
