@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -119,8 +120,25 @@ impl RunObserver for Metrics {
     }
 }
 
+/// Connections served at once; more are closed at once (a scraper needs one or two).
+const MAX_CONNECTIONS: usize = 32;
+
+/// The longest one connection may stay open, idle or half-sent: a scrape takes
+/// milliseconds, and file descriptors are shared with every job.
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(10);
+
 /// Serves `metrics` at `http://addr/metrics` until the process ends; binding fails loudly.
 pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<SocketAddr, PipelineError> {
+    serve_within(addr, metrics, MAX_CONNECTIONS, CONNECTION_LIFETIME).await
+}
+
+/// [`serve`] with at most `max` connections, each closed after `lifetime`.
+async fn serve_within(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    max: usize,
+    lifetime: Duration,
+) -> Result<SocketAddr, PipelineError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| PipelineError::Io {
@@ -129,13 +147,25 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<SocketAddr
             source,
         })?;
     let bound = listener.local_addr().unwrap_or(addr);
+    let slots = Arc::new(tokio::sync::Semaphore::new(max));
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors: wait instead of spinning on the error.
+                    tracing::debug!("metrics accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                drop(stream);
                 continue;
             };
             let metrics = metrics.clone();
             tokio::spawn(async move {
+                let _slot = slot;
                 let service =
                     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                         let metrics = metrics.clone();
@@ -155,11 +185,11 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<SocketAddr
                         }
                     });
                 let io = hyper_util::rt::TokioIo::new(stream);
-                if let Err(e) = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .await
-                {
-                    tracing::debug!("metrics connection: {e}");
+                let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+                match tokio::time::timeout(lifetime, conn).await {
+                    Ok(Err(e)) => tracing::debug!("metrics connection: {e}"),
+                    Err(_) => tracing::debug!("metrics connection closed after {lifetime:?}"),
+                    Ok(Ok(())) => {}
                 }
             });
         }
@@ -227,6 +257,38 @@ mod tests {
         // A failed job has no success time.
         assert!(!body.contains("tagpulse_last_success_timestamp_seconds{job=\"report\"}"));
         assert!(fetch(addr, "/").await.contains("404"));
+    }
+
+    #[tokio::test]
+    async fn idle_half_sent_connections_are_capped_and_closed() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let m = Arc::new(Metrics::default());
+        let addr = serve_within(
+            "127.0.0.1:0".parse().unwrap(),
+            m,
+            4,
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap();
+        // Twenty clients that send half a request and then nothing.
+        let mut idle = Vec::new();
+        for _ in 0..20 {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            s.write_all(b"GET /metrics HTTP/1.1\r\n").await.unwrap();
+            idle.push(s);
+        }
+        // Each is closed: past the cap at once, the others after their lifetime.
+        for s in &mut idle {
+            let mut buf = [0u8; 64];
+            let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+                .await
+                .expect("closed in time")
+                .unwrap_or(0);
+            assert_eq!(n, 0, "closed without an answer");
+        }
+        // And the scraper is served again.
+        assert!(fetch(addr, "/metrics").await.starts_with("HTTP/1.0 200"));
     }
 
     /// A plain HTTP/1.0 GET: the whole response as text.
