@@ -23,7 +23,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::{FailureKind, IngestError, Progress, Tag, TagFailure};
 use options::parse_http_entry;
-pub use options::{HeaderSpec, HttpOptions, RateLimit};
+pub use options::{parse_size, HeaderSpec, HttpOptions, RateLimit, DEFAULT_MAX_BODY};
 use tagpulse_config::{ConfigError, SourceEntry};
 
 use crate::sources::BuildContext;
@@ -66,12 +66,43 @@ pub struct HttpClient {
     deadline: Duration,
     max_concurrency: usize,
     pause: Duration,
+    /// The largest answer read (decompressed bytes).
+    max_body: u64,
     /// Where unreadable payloads go.
     pub quarantine: Quarantine,
     /// Why the source cannot run, found when it was built.
     setup_error: Option<String>,
     /// The platform's reading of an error body (a quota is not a rate limit).
     classify: Option<fn(&mut HttpFailure, &[u8])>,
+}
+
+/// The part of an error answer read for its words.
+const ERROR_BODY_LIMIT: u64 = 64 << 10;
+
+/// The body of `resp`, decompressed, refused past `max` bytes without reading further:
+/// an endless or a bombed answer costs at most `max` of memory.
+async fn read_limited(mut resp: reqwest::Response, max: u64) -> Result<bytes::Bytes, HttpFailure> {
+    let too_big = || {
+        HttpFailure::fatal(
+            FailureKind::Parse,
+            format!("the answer is larger than max_body ({max} bytes)"),
+        )
+    };
+    if resp.content_length().is_some_and(|n| n > max) {
+        return Err(too_big());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| HttpFailure::from_reqwest(&e))?
+    {
+        if body.len() as u64 + chunk.len() as u64 > max {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// The configured headers, values read from env vars and marked sensitive (never logged).
@@ -190,6 +221,7 @@ impl HttpClient {
             max_retries: options.max_retries.unwrap_or(4),
             deadline: options.deadline.unwrap_or(Duration::from_secs(120)),
             max_concurrency: options.max_concurrency.unwrap_or(defaults.max_concurrency),
+            max_body: options.max_body.unwrap_or(options::DEFAULT_MAX_BODY),
             pause: options.pause.unwrap_or(defaults.pause),
             quarantine: Quarantine::new(data_dir, source),
             setup_error,
@@ -259,7 +291,8 @@ impl HttpClient {
                 let mut failure = HttpFailure::from_status(status, resp.headers());
                 // The platform's own words ("ExpiredToken", "invalid_params") help the
                 // reader and the source; a short prefix is enough.
-                if let Ok(body) = resp.bytes().await {
+                // An error page needs no more than its first words.
+                if let Ok(body) = read_limited(resp, ERROR_BODY_LIMIT).await {
                     let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
                     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
                     if !text.is_empty() {
@@ -271,9 +304,7 @@ impl HttpClient {
                 }
                 return Err(failure);
             }
-            resp.bytes()
-                .await
-                .map_err(|e| HttpFailure::from_reqwest(&e))
+            read_limited(resp, self.max_body).await
         };
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(250))

@@ -37,6 +37,50 @@ pub struct HttpOptions {
     /// Wait between two tags of one worker, e.g. `"500ms"` (TikTok's default 0.5 s).
     #[serde(default, deserialize_with = "de_opt_duration")]
     pub pause: Option<Duration>,
+    /// The largest answer read, decompressed, e.g. `"8MiB"` or a number of bytes (default
+    /// 8 MiB); a larger one fails its tag as `parse`.
+    #[serde(default, deserialize_with = "de_opt_size")]
+    pub max_body: Option<u64>,
+}
+
+/// `max_body` when not configured.
+pub const DEFAULT_MAX_BODY: u64 = 8 << 20;
+
+/// A size: a number of bytes, or a string with `B`, `KiB`, `MiB` or `GiB`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "invalid size {s:?}: unit {other:?}; write e.g. \"8MiB\""
+            ))
+        }
+    };
+    n.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|b| *b > 0)
+        .ok_or_else(|| format!("invalid size {s:?}: write a positive size such as \"8MiB\""))
+}
+
+fn de_opt_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Size::deserialize(d)? {
+        Size::Bytes(0) => Err(serde::de::Error::custom("max_body must be above 0")),
+        Size::Bytes(b) => Ok(Some(b)),
+        Size::Text(t) => parse_size(&t).map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// A header value: literal, or read from an environment variable.
@@ -224,7 +268,19 @@ mod tests {
     #[test]
     fn serde_names_every_http_key() {
         let names = field_names::<HttpOptions>();
-        assert_eq!(names.len(), 10);
-        assert!(names.contains(&"base_url") && names.contains(&"pause"));
+        assert_eq!(names.len(), 11);
+        assert!(names.contains(&"base_url") && names.contains(&"max_body"));
+    }
+
+    #[test]
+    fn sizes_parse_and_bad_ones_say_why() {
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("8MB").unwrap_err().contains("unit \"MB\""));
+        assert!(parse_size("0").unwrap_err().contains("positive"));
+        assert!(parse_size("99999999999GiB")
+            .unwrap_err()
+            .contains("positive"));
     }
 }

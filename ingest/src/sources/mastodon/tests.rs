@@ -330,3 +330,57 @@ async fn a_configured_header_never_follows_a_redirect_to_another_origin() {
     );
     assert_eq!(uses(&got), [7]);
 }
+
+#[tokio::test]
+async fn an_answer_over_max_body_fails_its_tag_as_parse_even_when_compressed() {
+    use std::io::Write;
+    let server = MockServer::start().await;
+    // 4 KiB of history: over a 1 KiB max_body.
+    let long: Vec<_> = (1..=60).map(|ago| (ago, "100000", "100000")).collect();
+    mount(
+        &server,
+        "/api/v1/tags/big",
+        ResponseTemplate::new(200).set_body_json(history(&long)),
+    )
+    .await;
+    // 16 MiB of zeros, gzipped to 16 KiB: the decompressed size is what counts.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![b'0'; 16 << 20]).unwrap();
+    mount(
+        &server,
+        "/api/v1/tags/bomb",
+        ResponseTemplate::new(200)
+            .insert_header("content-encoding", "gzip")
+            .set_body_bytes(gz.finish().unwrap()),
+    )
+    .await;
+    let ok = ResponseTemplate::new(200).set_body_json(history(&[(1, "7", "2")]));
+    mount(&server, "/api/v1/tags/small", ok).await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = source(&entry(&server, "max_body = \"64KiB\"\n"), dir.path());
+    let got = fetch(src.as_ref(), &["bomb", "small"]).await;
+    assert_eq!(failure_kinds(&got), [("bomb", FailureKind::Parse)]);
+    assert!(
+        got.failures[0]
+            .detail
+            .contains("larger than max_body (65536 bytes)"),
+        "{}",
+        got.failures[0].detail
+    );
+    assert_eq!(uses(&got), [7]);
+    let src = source(&entry(&server, "max_body = 1024\n"), dir.path());
+    let got = fetch(src.as_ref(), &["big"]).await;
+    assert_eq!(failure_kinds(&got), [("big", FailureKind::Parse)]);
+    assert!(got.batch.daily.is_empty());
+    // A bad size names its key.
+    let text = format!("[[sources]]\n{}", entry(&server, "max_body = \"8MB\"\n"));
+    let err = tagpulse_config::Config::from_toml(&text, "t.toml")
+        .map(|c| crate::sources::build_all(&c).map(|_| ()))
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("max_body") && err.contains("unit \"MB\""),
+        "{err}"
+    );
+}
