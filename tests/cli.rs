@@ -274,3 +274,27 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     assert_eq!(out.status.code(), Some(141), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn report_out_dir_from_the_command_line_never_writes_into_the_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("azubi.tsv"),
+        "2026-11-02 00:00:00\t100\n2026-11-09 00:00:00\t800\n2026-11-16 00:00:00\t1500\n2026-11-23 00:00:00\t2200\n",
+    )
+    .unwrap();
+    ok(d, &["import", "azubi.tsv"]);
+    ok(d, &["transform"]);
+    for out in ["data", "data/reports", "/", "."] {
+        let (code, err) = fails(d, &["report", "--out-dir", out]);
+        assert_eq!(code, 1, "{out}: {err}");
+        assert!(err.contains("overlap"), "{out}: {err}");
+    }
+    assert!(!d.join("data/reports").exists() && !d.join("data/index.html").exists());
+    // --data-dir moves the lake under the configured reports folder: refused too.
+    let (_, err) = fails(d, &["report", "--data-dir", "reports/lake"]);
+    assert!(err.contains("overlap"), "{err}");
+    ok(d, &["report", "--out-dir", "elsewhere"]);
+    assert!(d.join("elsewhere/index.html").is_file());
+}

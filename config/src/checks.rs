@@ -27,6 +27,24 @@ pub(crate) fn path_id(what: &str, id: &str) -> Result<(), String> {
     }
 }
 
+/// Why `out` cannot take reports beside the lake at `data_dir`: a file, or either folder
+/// inside the other (`/` included). None when it can.
+pub fn out_dir_problem(out: &std::path::Path, data_dir: &std::path::Path) -> Option<String> {
+    if out.is_file() {
+        return Some(format!("{} is a file, not a directory", out.display()));
+    }
+    let (Ok(o), Ok(d)) = (std::path::absolute(out), std::path::absolute(data_dir)) else {
+        return None;
+    };
+    (o.starts_with(&d) || d.starts_with(&o)).then(|| {
+        format!(
+            "{} and storage.data_dir {} overlap: the report would write into the data (or the reverse); give them separate folders",
+            out.display(),
+            data_dir.display()
+        )
+    })
+}
+
 impl Config {
     /// Ids and names unique, the ClickHouse section present, bounds kept.
     pub(crate) fn validate(&self, text: &str, file: &str) -> Result<(), ConfigError> {
@@ -106,24 +124,10 @@ impl Config {
     fn check_out_dir(&self, text: &str, file: &str) -> Result<(), ConfigError> {
         let at =
             |message: String| invalid_at(text, file, &[key("report"), key("out_dir")], message);
-        let out = &self.report.out_dir;
-        if out.is_file() {
-            return Err(at(format!("{} is a file, not a directory", out.display())));
+        match out_dir_problem(&self.report.out_dir, &self.storage.data_dir) {
+            Some(why) => Err(at(why)),
+            None => Ok(()),
         }
-        let (Ok(o), Ok(d)) = (
-            std::path::absolute(out),
-            std::path::absolute(&self.storage.data_dir),
-        ) else {
-            return Ok(());
-        };
-        if o.starts_with(&d) || d.starts_with(&o) {
-            return Err(at(format!(
-                "{} and storage.data_dir {} overlap: the report would write into the data (or the reverse); give them separate folders",
-                out.display(),
-                self.storage.data_dir.display()
-            )));
-        }
-        Ok(())
     }
 
     /// Brand names unique, each naming occupations the taxonomy has.

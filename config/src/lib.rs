@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer};
 
 mod alerts;
 mod checks;
+pub use checks::out_dir_problem;
 pub mod diagnostics;
 mod schedule;
 mod source_entry;

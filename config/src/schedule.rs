@@ -33,17 +33,22 @@ impl Cron {
                 "{expr:?} has 5 fields: tagpulse's cron form has seconds first, e.g. \"0 {expr}\" (sec min hour day month weekday)"
             ));
         }
-        cron::Schedule::from_str(expr)
-            .map(|schedule| Cron {
-                expr: expr.to_string(),
-                schedule,
-            })
-            .map_err(|e| {
-                // The crate's message draws a caret under the expression: keep its last line.
-                let e = e.to_string();
-                let why = e.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("");
-                format!("invalid cron expression {expr:?}: {why} (6 or 7 fields, seconds first, e.g. \"0 0 6 * * Mon\")")
-            })
+        let schedule = cron::Schedule::from_str(expr).map_err(|e| {
+            // The crate's message draws a caret under the expression: keep its last line.
+            let e = e.to_string();
+            let why = e.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("");
+            format!("invalid cron expression {expr:?}: {why} (6 or 7 fields, seconds first, e.g. \"0 0 6 * * Mon\")")
+        })?;
+        // "0 0 0 31 2 *" parses but never fires: a job that silently never runs.
+        if schedule.upcoming(Utc).next().is_none() {
+            return Err(format!(
+                "cron expression {expr:?} never fires (no such date): check the day and month"
+            ));
+        }
+        Ok(Cron {
+            expr: expr.to_string(),
+            schedule,
+        })
     }
 
     /// The expression as written.
@@ -170,5 +175,9 @@ mod tests {
         assert!(err.contains("\"0 0 6 * * Mon\""), "{err}");
         let err = Cron::parse("0 0 25 * * *").unwrap_err();
         assert!(err.contains("invalid cron expression"), "{err}");
+        let err = Cron::parse("0 0 0 31 2 *").unwrap_err();
+        assert!(err.contains("never fires"), "{err}");
+        // A leap day fires, once every four years.
+        assert!(Cron::parse("0 0 0 29 2 *").is_ok());
     }
 }

@@ -99,6 +99,9 @@ pub enum PipelineError {
     /// Nothing is stored yet, so there is nothing to report.
     #[error("no observations stored in {0} yet: import files with `tagpulse import` or configure [[sources]] (see README)")]
     NoObservations(String),
+    /// The report folder cannot be used (a file, or overlapping the lake).
+    #[error("report out_dir: {0}")]
+    OutDir(String),
     /// No week is complete yet and none was asked for.
     #[error("no complete week with figures yet: a week is complete once an observation after its end exists, and has figures once some tag's boundaries interpolate (gaps over [transform] max_gap leave none)")]
     NoCompleteWeek,

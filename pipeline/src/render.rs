@@ -23,6 +23,14 @@ pub(crate) async fn render(
     req: &RenderRequest,
 ) -> Result<RenderOutcome, PipelineError> {
     let cfg = &p.cfg;
+    let out_dir = req
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| cfg.report.out_dir.clone());
+    // The config's pair is checked at load; --out-dir and --data-dir come later.
+    if let Some(why) = tagpulse_config::out_dir_problem(&out_dir, &cfg.storage.data_dir) {
+        return Err(PipelineError::OutDir(why));
+    }
     let tables = p.store.read_weekly().await?;
     if tables.tags.height() == 0 {
         return Err(PipelineError::NoObservations(
@@ -84,10 +92,6 @@ pub(crate) async fn render(
         incomplete,
         generated_at: chrono::Utc::now(),
     })?;
-    let out_dir = req
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| cfg.report.out_dir.clone());
     std::fs::create_dir_all(&out_dir).map_err(io("create", &out_dir))?;
     migrate_plain_week_dir(&out_dir, &files.week_label)?;
     generation::publish(&out_dir, &files.week_label, |dir| {
