@@ -42,8 +42,9 @@ async fn main() -> ExitCode {
     if let Err(e) = &result {
         eprintln!("error: {e:#}");
     }
-    if tagpulse_ingest::interrupt::is_requested() && !daemon {
-        return ExitCode::from(130);
+    // 128 + the signal, as a shell reports a process the signal ended.
+    if let Some(code) = tagpulse_ingest::interrupt::exit_code().filter(|_| !daemon) {
+        return ExitCode::from(code);
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,

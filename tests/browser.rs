@@ -1,7 +1,7 @@
 //! `via = ["browser"]` against the system's Chromium and a local server: counters from the
 //! page's rehydration data, counters only a real page can fetch (its script signs the
 //! call), a captcha and an empty page; every Chromium process gone after the run, after a
-//! timeout and after Ctrl-C. Without Chromium these tests fail and say how to install it.
+//! timeout, after Ctrl-C or SIGTERM, and after a `kill -9` of tagpulse. Without Chromium these tests fail and say how to install it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -336,7 +336,14 @@ async fn a_page_that_never_loads_times_out_and_the_browser_is_closed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_closes_the_browser_and_stores_nothing() {
+async fn ctrl_c_and_sigterm_close_the_browser_store_nothing_and_exit_as_the_signal_asks() {
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        interrupted_run(signal, code).await;
+    }
+}
+
+/// One `run` stopped by `signal` while the browser waits for a page: exit `code`.
+async fn interrupted_run(signal: &str, code: i32) {
     let (server, dir, tmp) = setup(&["rehydrated", "slow"], "60s").await;
     let d = dir.path();
     let child = in_tmp(d, &tmp, &["run"])
@@ -344,23 +351,11 @@ async fn ctrl_c_closes_the_browser_and_stores_nothing() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the browser is asking for the page that never comes.
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let asked = server.received_requests().await.unwrap_or_default();
-        if asked.iter().any(|r| r.url.path() == "/tag/slow") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the browser never asked for /tag/slow"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_slow_page(&server).await;
     assert!(!processes_naming(&tmp).is_empty(), "Chromium is running");
     let pid = child.id().to_string();
     assert!(Command::new("kill")
-        .args(["-INT", &pid])
+        .args([signal, &pid])
         .status()
         .unwrap()
         .success());
@@ -369,7 +364,7 @@ async fn ctrl_c_closes_the_browser_and_stores_nothing() {
         .unwrap()
         .unwrap();
     let all = text(&out);
-    assert_eq!(out.status.code(), Some(130), "{all}");
+    assert_eq!(out.status.code(), Some(code), "{signal}: {all}");
     assert!(
         all.contains("source tt: interrupted; nothing of this fetch was stored"),
         "{all}"
@@ -380,6 +375,48 @@ async fn ctrl_c_closes_the_browser_and_stores_nothing() {
         !d.join("data/weekly").exists(),
         "no recompute after an interrupt"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_tagpulse_takes_its_browser_along() {
+    let (server, dir, tmp) = setup(&["slow"], "60s").await;
+    let d = dir.path();
+    let mut child = in_tmp(d, &tmp, &["ingest", "--source", "tt"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_slow_page(&server).await;
+    let running = processes_naming(&tmp).len();
+    assert!(running > 0, "Chromium is running");
+    // As cron, the OOM killer and systemd's KillMode=process do it.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !processes_naming(&tmp).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        processes_naming(&tmp),
+        Vec::<String>::new(),
+        "{running} Chromium process(es) outlived their tagpulse"
+    );
+}
+
+/// Until the browser is asking for the page that never comes.
+async fn wait_for_slow_page(server: &MockServer) {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let asked = server.received_requests().await.unwrap_or_default();
+        if asked.iter().any(|r| r.url.path() == "/tag/slow") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the browser never asked for /tag/slow"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[test]

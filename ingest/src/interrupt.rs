@@ -5,12 +5,14 @@
 //! Only the binary calls [`listen`]; a library user without it keeps the default
 //! signal behaviour and [`requested`] never resolves.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use tokio::sync::watch;
 
 static HOLDERS: AtomicUsize = AtomicUsize::new(0);
+/// The exit code the first handed-over signal asks for (0: none yet).
+static CODE: AtomicI32 = AtomicI32::new(0);
 static STOP: OnceLock<watch::Sender<bool>> = OnceLock::new();
 
 fn stop() -> &'static watch::Sender<bool> {
@@ -52,6 +54,14 @@ pub fn is_requested() -> bool {
     *stop().borrow()
 }
 
+/// The exit code of the interrupt handed to the holders (130 for Ctrl-C, 143 for
+/// SIGTERM), once there was one.
+pub fn exit_code() -> Option<u8> {
+    u8::try_from(CODE.load(Ordering::SeqCst))
+        .ok()
+        .filter(|c| *c != 0)
+}
+
 /// Starts listening for Ctrl-C and SIGTERM (call once, inside the runtime). A second
 /// signal, or one with nobody holding, exits with 128 + the signal number.
 pub fn listen() {
@@ -62,6 +72,7 @@ pub fn listen() {
                 std::process::exit(code);
             }
             tracing::warn!("interrupted: closing what is open, then stopping (again to force)");
+            CODE.store(code, Ordering::SeqCst);
             stop().send_replace(true);
         }
     });

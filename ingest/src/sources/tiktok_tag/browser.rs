@@ -6,18 +6,21 @@
 //! page holds no counters, for the challenge-detail endpoint through a `fetch` made in the
 //! page's context, which the page's own scripts sign ([`parse::from_json`]). One browser
 //! per fetch, one page reused; [`BrowserSession::close`] ends every Chromium process,
-//! also after errors, timeouts and an interrupt.
+//! also after errors, timeouts and an interrupt, and a killed tagpulse takes its browser
+//! along ([`super::chromium`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
-use chromiumoxide::{Browser, BrowserConfig, Page};
+use chromiumoxide::handler::HandlerConfig;
+use chromiumoxide::{Browser, Page};
 use futures::StreamExt;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
+use super::chromium::Chromium;
 use super::parse::{self, Counters, NoCounters};
 use crate::http::{HttpClient, HttpFailure};
 use crate::{FailureKind, Tag};
@@ -58,6 +61,34 @@ pub fn find_browser(configured: Option<&Path>) -> Result<PathBuf, String> {
     ))
 }
 
+/// Chromium's switches: headless, DevTools on a free port, and none of its own network
+/// services (this machine class refuses them, and they are not ours to make anyway).
+const BROWSER_ARGS: &[&str] = &[
+    "--headless",
+    "--remote-debugging-port=0",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-background-networking",
+    "--disable-breakpad",
+    "--disable-client-side-phishing-detection",
+    "--disable-dev-shm-usage",
+    "--disable-features=TranslateUI",
+    "--disable-hang-monitor",
+    "--disable-popup-blocking",
+    "--metrics-recording-only",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--enable-automation",
+    "--lang=en_US",
+];
+
 /// A running headless Chromium with the one page every tag is read through.
 pub struct BrowserSession {
     process: Process,
@@ -68,6 +99,7 @@ pub struct BrowserSession {
 /// The Chromium process tree, its DevTools connection and its profile.
 struct Process {
     browser: Browser,
+    chromium: Chromium,
     handler: JoinHandle<()>,
     /// The profile folder, unique per session: it also names every process of it.
     profile: tempfile::TempDir,
@@ -96,36 +128,38 @@ impl BrowserSession {
             .prefix(&format!("{PROFILE_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|e| format!("cannot create a browser profile folder: {e}"))?;
-        let mut config = BrowserConfig::builder()
-            .chrome_executable(executable)
-            .user_data_dir(profile.path())
-            .request_timeout(timeout)
-            .launch_timeout(Duration::from_secs(30))
-            // Chromium's own services try the network at start; this machine class
-            // refuses them, and they are not ours to make anyway.
-            .args([
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-default-apps",
-            ]);
+        let mut args: Vec<String> = BROWSER_ARGS.iter().map(|a| a.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
         if running_as_root() {
             // Chromium refuses to start its sandbox as root (containers, CI).
-            config = config.no_sandbox();
+            args.extend(["--no-sandbox".into(), "--disable-setuid-sandbox".into()]);
         }
-        let config = config.build()?;
-        let (browser, mut events) = Browser::launch(config).await.map_err(|e| {
+        let cannot_start = |e: String| {
             format!(
                 "cannot start {}: {e} (is it a Chromium? Debian: `apt install chromium`)",
                 executable.display()
             )
-        })?;
+        };
+        let mut chromium = Chromium::start(executable, args, Duration::from_secs(30))
+            .await
+            .map_err(cannot_start)?;
+        let handler_config = HandlerConfig {
+            request_timeout: timeout,
+            ..HandlerConfig::default()
+        };
+        let (browser, mut events) =
+            match Browser::connect_with_config(chromium.ws_url.clone(), handler_config).await {
+                Ok(b) => b,
+                Err(e) => {
+                    chromium.stop(Duration::ZERO).await;
+                    return Err(cannot_start(format!("no DevTools connection: {e}")));
+                }
+            };
         // The DevTools connection is served by this task until the browser goes away.
         let handler = tokio::spawn(async move { while events.next().await.is_some() {} });
         let process = Process {
             browser,
+            chromium,
             handler,
             profile,
         };
@@ -238,19 +272,9 @@ impl Process {
     /// session's profile (Chromium's helpers), then the profile itself.
     async fn close(mut self) {
         let grace = Duration::from_secs(5);
-        let closed = tokio::time::timeout(grace, self.browser.close()).await;
-        let exited = match closed {
-            Ok(Ok(_)) => matches!(
-                tokio::time::timeout(grace, self.browser.wait()).await,
-                Ok(Ok(_))
-            ),
-            _ => false,
-        };
-        if !exited {
-            tracing::debug!("the browser did not close in time; killing it");
-            let _ = self.browser.kill().await;
-            let _ = tokio::time::timeout(grace, self.browser.wait()).await;
-        }
+        let _ = tokio::time::timeout(grace, self.browser.close()).await;
+        // Waits for the exit Browser.close asked for; kills at the end of the grace.
+        self.chromium.stop(grace).await;
         self.handler.abort();
         let left = kill_processes_naming(self.profile.path());
         if left > 0 {

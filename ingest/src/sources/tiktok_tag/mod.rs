@@ -11,6 +11,7 @@
 //! and the defaults are polite (one request at a time, 0.5 s between tags).
 
 pub mod browser;
+pub mod chromium;
 pub mod parse;
 
 use std::path::PathBuf;
