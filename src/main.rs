@@ -126,8 +126,10 @@ async fn run(cli: Cli) -> Result<()> {
     if let Err(e) = pipeline.record(&record).await {
         warn!("this run was not recorded: {e}");
     }
-    // Cron users get the same alerts as the scheduler (each is sent once).
-    pipeline.send_alerts(report.as_ref()).await;
+    // Cron users get the same alerts as the scheduler (each is sent once), after the
+    // data lock is released: a slow target keeps no other job out.
+    drop(lock);
+    pipeline.send_alerts(&record, report.as_ref()).await;
     match result?.failure {
         Some(failure) => bail!(failure),
         None => Ok(()),

@@ -421,3 +421,79 @@ async fn failed_deliveries_are_retried_and_a_failing_target_shows_in_status() {
     run_ok(d, &["transform"], "");
     assert_eq!(bodies(&server, "/ops").await.len(), 1);
 }
+
+/// A config whose one source always fails, alerted by `ops` to `{uri}/ops`; `extra` is
+/// appended.
+fn failing_source_config(uri: &str, extra: &str) -> String {
+    format!(
+        "{TAXONOMY}\n[[sources]]\nid = \"broken\"\nkind = \"file\"\npaths = [\"missing/*.tsv\"]\n\n\
+         [[alerts]]\nid = \"ops\"\non = [\"run_failed\"]\nwebhook = {{ url = \"{uri}/ops\", format = \"json\" }}\n{extra}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_failed_run_of_a_new_alert_entry_is_alerted() {
+    let server = MockServer::start().await;
+    Mock::given(path("/ops"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("tagpulse.toml"),
+        failing_source_config(&server.uri(), ""),
+    )
+    .unwrap();
+    // No state yet for `ops`: the very run that fails is its first evaluation.
+    let out = run(d, &["ingest"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let ops = bodies(&server, "/ops").await;
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert_eq!(ops[0]["findings"][0]["rule"].as_str(), Some("run_failed"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stuck_alert_target_holds_no_data_lock() {
+    let server = MockServer::start().await;
+    // Accepts the post and answers long after the per-attempt timeout.
+    Mock::given(path("/ops"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(120)))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("tagpulse.toml"),
+        failing_source_config(&server.uri(), "\n[storage]\nlock_timeout = \"1s\"\n"),
+    )
+    .unwrap();
+    run_ok(d, &["import", &fixture_glob()], "");
+    let mut stuck = command(d, &["ingest"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while hits(&server, "/ops").await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failed ingest never tried its alert"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // While `ingest` waits on the webhook, a hand-run transform gets the lake at once.
+    let out = run(d, &["transform"], "");
+    let still_delivering = stuck.try_wait().unwrap().is_none();
+    stuck.kill().unwrap();
+    stuck.wait().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        still_delivering,
+        "the test needs the delivery still running"
+    );
+}

@@ -210,6 +210,26 @@ fn the_daemon_runs_each_job_on_time_records_it_and_stops_cleanly_on_sigterm() {
         status.contains("  ingest broken    */3 * * * * *  "),
         "{status}"
     );
+
+    // Restarted with a report that is not due for months, the daemon serves the report's
+    // last success from the history before that job runs again.
+    fs::write(d.join("tagpulse.toml"), config("0 0 0 1 1 *")).unwrap();
+    let history = RunHistory::read(&d.join("data")).unwrap();
+    let reported = runs_of(&history, "report", None)
+        .iter()
+        .filter(|r| r.outcome == Outcome::Ok)
+        .map(|r| r.started_at.timestamp())
+        .max()
+        .unwrap();
+    let (mut child, lines) = start(d);
+    let metrics = scrape(&lines, &mut Vec::new());
+    signal(&child, "-TERM");
+    assert_eq!(exit_code(&mut child), Some(0));
+    let line = format!("tagpulse_last_success_timestamp_seconds{{job=\"report\"}} {reported}");
+    assert!(
+        metrics.lines().any(|l| l == line),
+        "{line} missing from\n{metrics}"
+    );
 }
 
 #[test]

@@ -88,6 +88,12 @@ pub enum PipelineError {
         /// The holder's PID as it wrote it, or `unknown`.
         holder: String,
     },
+    /// Another tagpulse process is delivering alerts and did not finish in time.
+    #[error("another tagpulse (PID {holder}) is still delivering alerts")]
+    AlertsBusy {
+        /// The holder's PID as it wrote it, or `unknown`.
+        holder: String,
+    },
     /// The source or the range cannot be backfilled.
     #[error("backfill {source_id}: {message}")]
     Backfill {

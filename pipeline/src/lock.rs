@@ -24,6 +24,17 @@ impl DataDirLock {
         Self::take(data_dir, ".lock", timeout).await
     }
 
+    /// Takes `<data_dir>/.alerts.lock`, waiting up to `timeout`: alert deliveries take
+    /// turns (each finding once) without holding the data lock over a slow target.
+    pub async fn alerts(data_dir: &Path, timeout: Duration) -> Result<Self, PipelineError> {
+        Self::take(data_dir, ".alerts.lock", timeout)
+            .await
+            .map_err(|e| match e {
+                PipelineError::Locked { holder, .. } => PipelineError::AlertsBusy { holder },
+                e => e,
+            })
+    }
+
     /// Takes `<data_dir>/.schedule.lock` for a scheduler's lifetime, without waiting: one
     /// `tagpulse schedule` per data directory (its jobs take [`DataDirLock::acquire`]).
     pub async fn scheduler(data_dir: &Path) -> Result<Self, PipelineError> {

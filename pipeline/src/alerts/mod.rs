@@ -10,7 +10,8 @@ pub mod state;
 use chrono::{DateTime, Utc};
 use tagpulse_config::{iso_week_label, AlertConfig};
 
-use crate::{Pipeline, PipelineError, RenderOutcome};
+use crate::runs::RunRecord;
+use crate::{DataDirLock, Pipeline, PipelineError, RenderOutcome};
 use rules::{Finding, Inputs};
 use send::Mail;
 use state::AlertState;
@@ -29,13 +30,29 @@ pub struct Delivery {
 }
 
 impl Pipeline {
-    /// Evaluates every alert entry and sends what is new; `report` is the week just
-    /// rendered, for entries that mail it. Failures are logged and kept in the state.
-    pub async fn send_alerts(&self, report: Option<&RenderOutcome>) -> Vec<Delivery> {
+    /// Evaluates every alert entry and sends what is new after `job`; `report` is the
+    /// week just rendered, for entries that mail it. Failures are logged and kept in the
+    /// state. Call it without holding the data lock: a slow target must not keep other
+    /// jobs out; deliveries of several processes take turns on `.alerts.lock`.
+    pub async fn send_alerts(
+        &self,
+        job: &RunRecord,
+        report: Option<&RenderOutcome>,
+    ) -> Vec<Delivery> {
         if self.cfg.alerts.is_empty() {
             return Vec::new();
         }
-        match self.alert_at(Utc::now(), report).await {
+        let storage = &self.cfg.storage;
+        let _turn = match DataDirLock::alerts(&storage.data_dir, storage.lock_timeout).await {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::warn!(
+                    "alerts not evaluated: {e}; what is new goes out after the next job"
+                );
+                return Vec::new();
+            }
+        };
+        match self.alert_at(Utc::now(), job.started_at, report).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!("alerts not evaluated: {e}");
@@ -44,10 +61,12 @@ impl Pipeline {
         }
     }
 
-    /// [`Pipeline::send_alerts`] as of `now`.
+    /// [`Pipeline::send_alerts`] as of `now`; an entry evaluated for the first time
+    /// starts at `first` (the start of the job just finished, so its failure counts).
     pub async fn alert_at(
         &self,
         now: DateTime<Utc>,
+        first: DateTime<Utc>,
         report: Option<&RenderOutcome>,
     ) -> Result<Vec<Delivery>, PipelineError> {
         let history = self.history()?;
@@ -58,7 +77,7 @@ impl Pipeline {
         let client = std::cell::OnceCell::new();
         let mut out = Vec::new();
         for alert in &self.cfg.alerts {
-            let mut state = AlertState::load(data_dir, &alert.id, now)?;
+            let mut state = AlertState::load(data_dir, &alert.id, first.min(now))?;
             let findings = rules::evaluate(
                 alert,
                 &Inputs {

@@ -43,12 +43,12 @@ pub fn path(data_dir: &Path, id: &str) -> PathBuf {
 }
 
 impl AlertState {
-    /// Reads the state of `id`; a new one starting `now` when there is none. A damaged file
+    /// Reads the state of `id`; a new one starting at `first` when there is none. A damaged file
     /// is an error rather than a reset, which would send everything again.
     pub fn load(
         data_dir: &Path,
         id: &str,
-        now: DateTime<Utc>,
+        first: DateTime<Utc>,
     ) -> Result<AlertState, PipelineError> {
         let path = path(data_dir, id);
         match std::fs::read(&path) {
@@ -58,7 +58,7 @@ impl AlertState {
                 source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AlertState {
-                since: now,
+                since: first,
                 targets: BTreeMap::new(),
             }),
             Err(source) => Err(PipelineError::Io {

@@ -6,7 +6,7 @@ mod table;
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use tagpulse_ingest::TagFailure;
 
 use crate::outcome::{RunOutcome, SourceOutcome, SourceStatus};
@@ -169,11 +169,13 @@ pub struct RunRecord {
 impl RunRecord {
     /// A run of `job` starting now; [`RunRecord::finish`] closes it.
     pub fn start(job: &str, trigger: Trigger) -> RunRecord {
-        let started_at = Utc::now();
+        let now = Utc::now();
+        // The run history keeps milliseconds: the record in hand equals the stored one.
+        let started_at = now.trunc_subsecs(3);
         RunRecord {
             run_id: format!(
                 "{}-{}",
-                started_at.format("%Y%m%dT%H%M%S%.6fZ"),
+                now.format("%Y%m%dT%H%M%S%.6fZ"),
                 std::process::id()
             ),
             job: job.into(),
@@ -189,7 +191,7 @@ impl RunRecord {
 
     /// Closes the run now with its outcome.
     pub fn finish(mut self, outcome: Outcome, rows_written: u64, message: String) -> RunRecord {
-        self.finished_at = Utc::now();
+        self.finished_at = Utc::now().trunc_subsecs(3);
         self.outcome = outcome;
         self.rows_written = rows_written;
         self.message = message;

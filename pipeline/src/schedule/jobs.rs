@@ -42,7 +42,7 @@ impl PipelineRunner {
     ) -> Result<RunRecord, PipelineError> {
         let storage = &self.pipeline.config().storage;
         // Between jobs the lock is free, so a hand-run command can go in.
-        let _lock = DataDirLock::acquire(&storage.data_dir, storage.lock_timeout).await?;
+        let lock = DataDirLock::acquire(&storage.data_dir, storage.lock_timeout).await?;
         self.pipeline.sweep_leftovers();
         let mut rendered = None;
         let rec = match job {
@@ -65,7 +65,9 @@ impl PipelineRunner {
             }
         };
         self.pipeline.record(&rec).await?;
-        self.pipeline.send_alerts(rendered.as_ref()).await;
+        // A slow alert target keeps no hand-run command out.
+        drop(lock);
+        self.pipeline.send_alerts(&rec, rendered.as_ref()).await;
         Ok(rec)
     }
 
@@ -145,8 +147,12 @@ pub async fn serve(
     let cfg = pipeline.config().clone();
     let _scheduler = DataDirLock::scheduler(&cfg.storage.data_dir).await?;
     let mut observers = observers;
+    let history = pipeline.history()?;
+    let last = last_success(&pipeline, &history);
     if let Some(addr) = cfg.schedule.metrics_addr {
         let m = Arc::new(super::metrics::Metrics::default());
+        // A restarted daemon knows when each job last succeeded before its next run.
+        m.seed_last_success(&last);
         let bound = super::metrics::serve(addr, m.clone()).await?;
         if !bound.ip().is_loopback() {
             tracing::warn!(
@@ -156,8 +162,6 @@ pub async fn serve(
         tracing::info!("metrics at http://{bound}/metrics");
         observers.push(m);
     }
-    let history = pipeline.history()?;
-    let last = last_success(&pipeline, &history);
     let jobs = entries(&cfg);
     tracing::info!(
         "scheduling {} job(s) in {}: {}",

@@ -2,11 +2,13 @@
 //! text exposition format: runs by job and outcome, each job's last success time, rows
 //! written, and failed tags by source and kind.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use http_body_util::Full;
 use hyper::{Request, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -88,6 +90,19 @@ impl Metrics {
         )
         .expect("writing to a String cannot fail");
         out
+    }
+}
+
+impl Metrics {
+    /// Sets each job's last success from the run history (a restart must not blank it).
+    pub fn seed_last_success(&self, last: &HashMap<JobId, DateTime<Utc>>) {
+        for (job, at) in last {
+            self.last_success
+                .get_or_create(&JobLabel {
+                    job: job.to_string(),
+                })
+                .set(at.timestamp());
+        }
     }
 }
 

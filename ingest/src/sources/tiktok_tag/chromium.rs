@@ -181,7 +181,9 @@ fn die_with_parent(cmd: &mut Command) {
                 return Err(std::io::Error::last_os_error());
             }
             if libc::getppid() != parent {
-                return Err(std::io::Error::other("tagpulse ended before the browser started"));
+                return Err(std::io::Error::other(
+                    "tagpulse ended before the browser started",
+                ));
             }
             Ok(())
         });
@@ -206,8 +208,13 @@ mod tests {
     }
 
     fn alive(pid: i32) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
     }
 
     #[tokio::test]
@@ -260,7 +267,10 @@ mod tests {
             Ok(_) => panic!("no address, no browser"),
             Err(e) => e,
         };
-        assert!(err.contains("did not open its DevTools port within"), "{err}");
+        assert!(
+            err.contains("did not open its DevTools port within"),
+            "{err}"
+        );
         assert!(started.elapsed() < Duration::from_secs(3));
     }
 }
