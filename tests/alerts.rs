@@ -422,29 +422,31 @@ async fn failed_deliveries_are_retried_and_a_failing_target_shows_in_status() {
     assert_eq!(bodies(&server, "/ops").await.len(), 1);
 }
 
-/// A config whose one source always fails, alerted by `ops` to `{uri}/ops`; `extra` is
-/// appended.
-fn failing_source_config(uri: &str, extra: &str) -> String {
-    format!(
-        "{TAXONOMY}\n[[sources]]\nid = \"broken\"\nkind = \"file\"\npaths = [\"missing/*.tsv\"]\n\n\
-         [[alerts]]\nid = \"ops\"\non = [\"run_failed\"]\nwebhook = {{ url = \"{uri}/ops\", format = \"json\" }}\n{extra}"
+/// A webhook server answering `/ops` with `answer`, and a work directory whose one source
+/// always fails, alerted by `ops` there; `extra` is appended to the config.
+async fn failing_source(answer: ResponseTemplate, extra: &str) -> (MockServer, tempfile::TempDir) {
+    let server = MockServer::start().await;
+    Mock::given(path("/ops"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let uri = server.uri();
+    fs::write(
+        dir.path().join("tagpulse.toml"),
+        format!(
+            "{TAXONOMY}\n[[sources]]\nid = \"broken\"\nkind = \"file\"\npaths = [\"missing/*.tsv\"]\n\n\
+             [[alerts]]\nid = \"ops\"\non = [\"run_failed\"]\nwebhook = {{ url = \"{uri}/ops\", format = \"json\" }}\n{extra}"
+        ),
     )
+    .unwrap();
+    (server, dir)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_first_failed_run_of_a_new_alert_entry_is_alerted() {
-    let server = MockServer::start().await;
-    Mock::given(path("/ops"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
-    let dir = tempfile::tempdir().unwrap();
+    let (server, dir) = failing_source(ResponseTemplate::new(204), "").await;
     let d = dir.path();
-    fs::write(
-        d.join("tagpulse.toml"),
-        failing_source_config(&server.uri(), ""),
-    )
-    .unwrap();
     // No state yet for `ops`: the very run that fails is its first evaluation.
     let out = run(d, &["ingest"], "");
     assert_eq!(out.status.code(), Some(1));
@@ -455,19 +457,13 @@ async fn the_first_failed_run_of_a_new_alert_entry_is_alerted() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stuck_alert_target_holds_no_data_lock() {
-    let server = MockServer::start().await;
     // Accepts the post and answers long after the per-attempt timeout.
-    Mock::given(path("/ops"))
-        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(120)))
-        .mount(&server)
-        .await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    fs::write(
-        d.join("tagpulse.toml"),
-        failing_source_config(&server.uri(), "\n[storage]\nlock_timeout = \"1s\"\n"),
+    let (server, dir) = failing_source(
+        ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(120)),
+        "\n[storage]\nlock_timeout = \"1s\"\n",
     )
-    .unwrap();
+    .await;
+    let d = dir.path();
     run_ok(d, &["import", &fixture_glob()], "");
     let mut stuck = command(d, &["ingest"])
         .stdout(std::process::Stdio::null())
