@@ -40,7 +40,7 @@ async fn main() -> ExitCode {
     let daemon = matches!(&cli.command, Command::Schedule(a) if !a.list);
     let result = run(cli).await;
     if let Err(e) = &result {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", out::error_line(e));
     }
     // 128 + the signal, as a shell reports a process the signal ended.
     if let Some(code) = tagpulse_ingest::interrupt::exit_code().filter(|_| !daemon) {
@@ -121,7 +121,7 @@ async fn run(cli: Cli) -> Result<()> {
     // Recorded before the exit code is decided: `tagpulse status` sees failures too.
     let (record, report) = match &result {
         Ok(done) => (done.record.clone(), done.report.clone()),
-        Err(e) => (rec.finish(Outcome::Failed, 0, format!("{e:#}")), None),
+        Err(e) => (rec.finish(Outcome::Failed, 0, out::error_line(e)), None),
     };
     if let Err(e) = pipeline.record(&record).await {
         warn!("this run was not recorded: {e}");

@@ -41,6 +41,24 @@ fn bad_config_is_one_clear_error_and_touches_nothing() {
     let out = tagpulse(d, &["import", "--platform", "Tik Tok", "x.tsv"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid platform"));
+    // The cause is said once, not once by the error and again by the chain.
+    let (_, err) = fails(d, &["--config", "nosuch.toml", "status"]);
+    let cause = std::io::Error::from_raw_os_error(2).to_string();
+    assert_eq!(
+        err.trim(),
+        format!("error: cannot read config nosuch.toml: {cause}"),
+    );
+    // İ is the platforms' i: no complaint about a dot the user never typed.
+    fs::write(
+        d.join("tr.toml"),
+        "[taxonomy]\ndefaults = false\n\n[[occupations]]\nname = \"Turizm\"\ntags = [\"İstanbulİş\"]\n",
+    )
+    .unwrap();
+    let shown = ok(d, &["--config", "tr.toml", "config"]);
+    assert!(
+        shown.contains("occupations: 1 (1 distinct tags)"),
+        "{shown}"
+    );
 }
 
 #[test]

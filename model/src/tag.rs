@@ -59,6 +59,7 @@ impl Tag {
         let normal: String = stripped.nfc().collect::<String>().to_lowercase();
         // Lowercasing can decompose (e.g. 'İ'), so compose once more.
         let normal: String = normal.nfc().collect();
+        let normal = drop_redundant_dots(normal);
         if normal.is_empty() {
             return Err(TagError::Empty {
                 input: shown(input),
@@ -108,6 +109,24 @@ impl<'de> Deserialize<'de> for Tag {
     }
 }
 
+/// Removes a combining dot above (U+0307) right after `i` or `j`, which carry a dot of
+/// their own: `İstanbul` lowercases to `i` + U+0307 + `stanbul` by Unicode's default rule,
+/// and a reader typing `İstanbul` means `#istanbul`, as the platforms read it.
+fn drop_redundant_dots(text: String) -> String {
+    if !text.contains('\u{0307}') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut prev = None;
+    for c in text.chars() {
+        if !(c == '\u{0307}' && matches!(prev, Some('i' | 'j'))) {
+            out.push(c);
+        }
+        prev = Some(c);
+    }
+    out
+}
+
 /// Validates a platform or metric name: lowercase ASCII letters, digits and `_`, 1-32 chars.
 pub fn parse_ident(what: &'static str, input: &str) -> Result<String, TagError> {
     let ok = !input.is_empty()
@@ -148,6 +167,22 @@ mod tests {
             "pflegekraft_2026"
         );
         assert_eq!(Tag::parse("schweißer").unwrap().as_str(), "schweißer");
+        // 'İ' lowercases to 'i' + U+0307 by Unicode's default rule: read as the platforms do.
+        assert_eq!(Tag::parse("İstanbul").unwrap().as_str(), "istanbul");
+        assert_eq!(Tag::parse("#İŞ").unwrap().as_str(), "iş");
+        assert_eq!(Tag::parse("i\u{0307}stanbul").unwrap().as_str(), "istanbul");
+        // A dot above elsewhere is still no letter of its own.
+        assert!(matches!(
+            Tag::parse("a\u{0307}"),
+            Ok(t) if t.as_str() == "\u{0227}"
+        ));
+        assert!(matches!(
+            Tag::parse("1\u{0307}"),
+            Err(TagError::BadChar {
+                bad: '\u{0307}',
+                ..
+            })
+        ));
     }
 
     #[test]
