@@ -23,16 +23,26 @@ impl Draw for BarChart {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         let area = with_source_line(area, &self.source)?;
-        let n = self.bars.len().max(1) as i32;
+        // At least two lanes: plotters collapses a one-segment range to zero height.
+        let lanes = self.bars.len().max(2) as i32;
         let max = self.bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0);
-        let labels: Vec<String> = self.bars.iter().rev().map(|b| b.0.clone()).collect();
+        // A counter that fell (deleted videos) gains less than nothing: its bar goes left.
+        let min = self.bars.iter().map(|b| b.1).fold(0.0, f64::min);
+        let span = max - min;
+        // Lane i from the bottom; the top bar sits in the top lane.
+        let lane = |rank: usize| lanes - 1 - rank as i32;
+        let mut labels = vec![String::new(); lanes as usize];
+        for (rank, b) in self.bars.iter().enumerate() {
+            labels[lane(rank) as usize] = b.0.clone();
+        }
+        let left = if min < 0.0 { min - span * 0.18 } else { 0.0 };
         let mut chart = ChartBuilder::on(&area)
             .caption(&self.title, (FONT, 20))
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(190)
-            // plotters' integer ranges are inclusive: 0..n-1 holds n segments.
-            .build_cartesian_2d(0.0..max * 1.18, (0..n - 1).into_segmented())
+            // plotters' integer ranges are inclusive: 0..lanes-1 holds `lanes` segments.
+            .build_cartesian_2d(left..max + span * 0.18, (0..lanes - 1).into_segmented())
             .map_err(e)?;
         chart
             .configure_mesh()
@@ -40,7 +50,7 @@ impl Draw for BarChart {
             .x_desc(&self.x_label)
             .x_labels(6)
             .x_label_formatter(&|v| human(Some(*v)))
-            .y_labels(n as usize)
+            .y_labels(lanes as usize)
             .y_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
                 _ => String::new(),
@@ -55,21 +65,29 @@ impl Draw for BarChart {
             _ => UNKNOWN,
         };
         for (rank, (_, v, change)) in self.bars.iter().enumerate() {
-            let i = n - 1 - rank as i32;
-            let mut bar = Rectangle::new(
-                [
-                    (0.0, SegmentValue::Exact(i)),
-                    (*v, SegmentValue::Exact(i + 1)),
-                ],
-                colour(*change).filled(),
-            );
-            bar.set_margin(4, 4, 0, 0);
-            chart.draw_series(std::iter::once(bar)).map_err(e)?;
+            let i = lane(rank);
+            // A zero is its label alone: a rectangle without width is no bar.
+            if *v != 0.0 {
+                let mut bar = Rectangle::new(
+                    [
+                        (v.min(0.0), SegmentValue::Exact(i)),
+                        (v.max(0.0), SegmentValue::Exact(i + 1)),
+                    ],
+                    colour(*change).filled(),
+                );
+                bar.set_margin(4, 4, 0, 0);
+                chart.draw_series(std::iter::once(bar)).map_err(e)?;
+            }
+            let (x, anchor) = if *v < 0.0 {
+                (*v - span * 0.01, HPos::Right)
+            } else {
+                (*v + span * 0.01, HPos::Left)
+            };
             chart
                 .draw_series(std::iter::once(Text::new(
                     human(Some(*v)),
-                    (*v + max * 0.01, SegmentValue::CenterOf(i)),
-                    text_style(12).pos(Pos::new(HPos::Left, VPos::Center)),
+                    (x, SegmentValue::CenterOf(i)),
+                    text_style(12).pos(Pos::new(anchor, VPos::Center)),
                 )))
                 .map_err(e)?;
         }

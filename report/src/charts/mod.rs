@@ -253,3 +253,105 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod degenerate {
+    use super::*;
+    use chrono::NaiveDate;
+
+    /// Every `<rect>` of `svg` with a width or height that is not positive (resvg skips
+    /// them, warning "Rect '' has an invalid 'height' value" on every report).
+    fn empty_rects(svg: &str) -> Vec<String> {
+        rects(svg)
+            .into_iter()
+            .filter(|r| attr(r, "width") <= 0.0 || attr(r, "height") <= 0.0)
+            .collect()
+    }
+
+    fn rects(svg: &str) -> Vec<String> {
+        svg.split("<rect")
+            .skip(1)
+            .map(|r| r[..r.find('>').unwrap_or(r.len())].to_string())
+            .collect()
+    }
+
+    fn attr(rect: &str, key: &str) -> f64 {
+        rect.split(&format!(" {key}=\""))
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    }
+
+    fn bars_svg(bars: Vec<(String, f64, Option<f64>)>) -> String {
+        render_svg(
+            &BarChart {
+                title: "t".into(),
+                x_label: "x".into(),
+                source: "s".into(),
+                bars,
+            },
+            (960, 300),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn one_bar_a_zero_and_a_fall_draw_no_empty_rectangle() {
+        let one = bars_svg(vec![("Nursing".into(), 5.0e6, Some(0.1))]);
+        assert_eq!(empty_rects(&one), Vec::<String>::new());
+        let up = format!("fill=\"#{:02X}{:02X}{:02X}\"", UP.0, UP.1, UP.2);
+        let bar: Vec<_> = rects(&one).into_iter().filter(|r| r.contains(&up)).collect();
+        // The bar and its legend swatch.
+        assert_eq!(bar.len(), 2, "{one}");
+        assert!(bar.iter().any(|r| attr(r, "height") > 20.0), "{bar:?}");
+
+        let zero = bars_svg(vec![
+            ("Nursing".into(), 5.0e6, Some(0.1)),
+            ("Farming".into(), 0.0, None),
+        ]);
+        assert_eq!(empty_rects(&zero), Vec::<String>::new());
+        assert!(zero.contains("\nFarming\n") && zero.contains("\n0\n"), "a zero keeps its label: {zero}");
+
+        let fell = bars_svg(vec![
+            ("Nursing".into(), 5.0e6, Some(0.1)),
+            ("Chefs".into(), -2.0e6, Some(-0.3)),
+        ]);
+        assert_eq!(empty_rects(&fell), Vec::<String>::new());
+        let down = format!("fill=\"#{:02X}{:02X}{:02X}\"", DOWN.0, DOWN.1, DOWN.2);
+        let shown: Vec<_> = rects(&fell)
+            .into_iter()
+            .filter(|r| r.contains(&down) && attr(r, "width") > 50.0)
+            .collect();
+        assert_eq!(shown.len(), 1, "the fall is drawn: {fell}");
+        assert!(fell.contains("-2.0M"), "{fell}");
+    }
+
+    #[test]
+    fn line_charts_without_values_draw_no_empty_rectangle() {
+        let weeks: Vec<NaiveDate> = (0..3)
+            .map(|i| NaiveDate::from_ymd_opt(2026, 11, 2).unwrap() + chrono::Duration::weeks(i))
+            .collect();
+        for series in [
+            vec![],
+            vec![("a".to_string(), vec![None, None, None])],
+            vec![("a".to_string(), vec![Some(1.0), Some(1.0), Some(1.0)])],
+        ] {
+            for scale in [Scale::Linear, Scale::Log, Scale::Percent] {
+                let svg = render_svg(
+                    &LineChart {
+                        title: "t".into(),
+                        y_label: "y".into(),
+                        source: "s".into(),
+                        weeks: weeks.clone(),
+                        series: series.clone(),
+                        scale,
+                    },
+                    (960, 420),
+                )
+                .unwrap();
+                assert_eq!(empty_rects(&svg), Vec::<String>::new(), "{scale:?}");
+            }
+        }
+    }
+}
