@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod observation;
+pub mod paths;
 pub mod signal;
 pub mod slices;
 pub mod steps;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tagpulse_ingest::{Tag, TagFailure};
+use tagpulse_model::paths::{child, Escape};
 
 use crate::{Pipeline, PipelineError, ProgressSink};
 
@@ -62,9 +63,10 @@ struct State {
     window_tags_done: BTreeSet<String>,
 }
 
-/// Where a source's backfill progress is kept.
-pub fn state_file(data_dir: &Path, source: &str) -> PathBuf {
-    data_dir.join("backfill").join(format!("{source}.json"))
+/// Where a source's backfill progress is kept; an id that would leave
+/// `data_dir/backfill` is refused.
+pub fn state_file(data_dir: &Path, source: &str) -> Result<PathBuf, Escape> {
+    child(&data_dir.join("backfill"), &format!("{source}.json"))
 }
 
 /// `from..=to` cut into windows of at most `days` days.
@@ -112,7 +114,8 @@ impl Pipeline {
                 "--to {to} is in the future (today is {today} UTC)"
             )));
         }
-        let path = state_file(&self.cfg.storage.data_dir, &req.source);
+        let path = state_file(&self.cfg.storage.data_dir, &req.source)
+            .map_err(|e| refuse(e.to_string()))?;
         let mut state = match std::fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<State>(&bytes) {
                 Ok(s) if s.from == req.from && s.to == to => s,
@@ -210,6 +213,38 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_that_would_leave_their_folders_name_no_file() {
+        let data = Path::new("/srv/tp/data");
+        assert_eq!(
+            state_file(data, "research").unwrap(),
+            data.join("backfill/research.json")
+        );
+        assert_eq!(
+            crate::alerts::state::path(data, "ops").unwrap(),
+            data.join("alerts/ops.json")
+        );
+        assert_eq!(
+            tagpulse_ingest::http::private_file::session_file(data, "bsky").unwrap(),
+            data.join("sessions/bsky.json")
+        );
+        // `..` and "" become the plain names `...json` and `.json`: no escape there.
+        for bad in ["../../victim", "a/b", "/etc/x"] {
+            assert!(state_file(data, bad).is_err(), "{bad:?}");
+            let err = crate::alerts::state::path(data, bad)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("cannot name a file in /srv/tp/data/alerts"),
+                "{err}"
+            );
+            assert!(
+                tagpulse_ingest::http::private_file::session_file(data, bad).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -88,6 +88,9 @@ pub enum PipelineError {
         /// The holder's PID as it wrote it, or `unknown`.
         holder: String,
     },
+    /// A name (a source or alert id) that would put a file outside its folder.
+    #[error(transparent)]
+    PathEscape(#[from] tagpulse_model::paths::Escape),
     /// Another tagpulse process is delivering alerts and did not finish in time.
     #[error("another tagpulse (PID {holder}) is still delivering alerts")]
     AlertsBusy {

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tagpulse_model::paths::{child, Escape};
 
-/// Where source `source` keeps its credentials.
-pub fn session_file(data_dir: &Path, source: &str) -> PathBuf {
-    data_dir.join("sessions").join(format!("{source}.json"))
+/// Where source `source` keeps its credentials; an id that would leave
+/// `data_dir/sessions` is refused.
+pub fn session_file(data_dir: &Path, source: &str) -> Result<PathBuf, Escape> {
+    child(&data_dir.join("sessions"), &format!("{source}.json"))
 }
 
 /// The saved value, if any (an unreadable file counts as none: it only costs a login).

@@ -93,7 +93,9 @@ impl Pipeline {
                 if !new.is_empty() {
                     let ts = state.targets.entry("webhook".into()).or_default();
                     let body = send::webhook_body(w.format, &alert.id, &title(alert, &new), &new);
-                    let result = send::post(client.get_or_init(send::http_client), w, &body).await;
+                    let key = send::idempotency_key(&alert.id, &keys(&new));
+                    let result =
+                        send::post(client.get_or_init(send::http_client), w, &body, &key).await;
                     out.push(settle(alert, "webhook", ts, &keys(&new), result, now));
                 }
             }

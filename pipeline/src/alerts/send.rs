@@ -94,24 +94,46 @@ pub fn webhook_url(w: &WebhookTarget) -> Result<String, String> {
     }
 }
 
-/// Posts `body` to the webhook, retrying; the error never contains the URL.
-pub async fn post(client: &reqwest::Client, w: &WebhookTarget, body: &Value) -> Result<(), String> {
+/// Why one webhook attempt failed, and whether trying again in this job is safe.
+struct Attempt {
+    error: String,
+    /// False once the receiver may have the post: an answer that came too late must not
+    /// turn into a second and third copy of every finding.
+    retry: bool,
+}
+
+/// Posts `body` to the webhook, retrying while the post surely did not arrive; the error
+/// never contains the URL. `key` goes out as `Idempotency-Key`, the same for the same
+/// findings in every job, so a receiver can drop a repeat.
+pub async fn post(
+    client: &reqwest::Client,
+    w: &WebhookTarget,
+    body: &Value,
+    key: &str,
+) -> Result<(), String> {
     let url = webhook_url(w)?;
     let attempt = || async {
         let resp = client
             .post(&url)
+            .header("Idempotency-Key", key)
             .json(body)
             .send()
             .await
             // Without the URL: it is the secret of a Slack or Teams webhook.
             .map_err(|e| {
                 if e.is_timeout() {
-                    format!(
-                        "the webhook did not answer within {} s",
-                        WEBHOOK_TIMEOUT.as_secs_f64()
-                    )
+                    Attempt {
+                        error: format!(
+                            "the webhook did not answer within {} s (not tried again in this job: it may have the post)",
+                            WEBHOOK_TIMEOUT.as_secs_f64()
+                        ),
+                        retry: e.is_connect(),
+                    }
                 } else {
-                    format!("cannot reach the webhook: {}", e.without_url())
+                    Attempt {
+                        error: format!("cannot reach the webhook: {}", e.without_url()),
+                        retry: true,
+                    }
                 }
             })?;
         let status = resp.status();
@@ -121,20 +143,46 @@ pub async fn post(client: &reqwest::Client, w: &WebhookTarget, body: &Value) -> 
         if status.is_redirection() {
             // Not followed: a GET would drop the alert, a 307 would re-post it to
             // another host. The configured URL must be the final one.
-            return Err(format!(
-                "the webhook answered HTTP {} (a redirect, not followed: configure the final URL)",
-                status.as_u16()
-            ));
+            return Err(Attempt {
+                error: format!(
+                    "the webhook answered HTTP {} (a redirect, not followed: configure the final URL)",
+                    status.as_u16()
+                ),
+                retry: true,
+            });
         }
         let text = resp.text().await.unwrap_or_default();
         let text: String = text.chars().take(200).collect();
-        Err(format!(
-            "the webhook answered HTTP {}: {}",
-            status.as_u16(),
-            text.trim()
-        ))
+        Err(Attempt {
+            error: format!(
+                "the webhook answered HTTP {}: {}",
+                status.as_u16(),
+                text.trim()
+            ),
+            retry: true,
+        })
     };
-    attempt.retry(backoff()).await
+    attempt
+        .retry(backoff())
+        .when(|a| a.retry)
+        .await
+        .map_err(|a| a.error)
+}
+
+/// The `Idempotency-Key` of a post of `keys` by alert `id`: a digest, stable across jobs
+/// and versions.
+pub fn idempotency_key(id: &str, keys: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(id.as_bytes());
+    for k in keys {
+        h.update([0u8]);
+        h.update(k.as_bytes());
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// An HTTP client for webhooks: the system's CA roots, a 10 s timeout, no redirects
@@ -326,6 +374,7 @@ mod tests {
                 &client,
                 &hook(format!("{}{p}", server.uri())),
                 &json!({"a": 1}),
+                "k",
             )
             .await
             .unwrap_err();
@@ -343,16 +392,53 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_webhook_timeout_says_so() {
+    async fn a_late_answer_is_posted_once_and_a_refused_connection_three_times() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(1)))
             .mount(&server)
             .await;
         let client = client_within(Duration::from_millis(200));
-        let err = post(&client, &hook(format!("{}/slow", server.uri())), &json!({}))
-            .await
-            .unwrap_err();
+        let keys = vec!["breakout|2026-W46|nurselife".to_string()];
+        let key = idempotency_key("ops", &keys);
+        let err = post(
+            &client,
+            &hook(format!("{}/slow", server.uri())),
+            &json!({}),
+            &key,
+        )
+        .await
+        .unwrap_err();
         assert!(err.contains("the webhook did not answer within"), "{err}");
+        // The receiver may have it: no second and third copy in this job.
+        let got = server.received_requests().await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].headers["idempotency-key"], key.as_str());
+        // The same findings carry the same key in the next job; others another.
+        assert_eq!(key, idempotency_key("ops", &keys));
+        assert_eq!(key.len(), 32);
+        assert_ne!(key, idempotency_key("ops2", &keys));
+        assert_ne!(key, idempotency_key("ops", &[]));
+
+        // Nobody listening: the post surely did not arrive, so it is tried three times.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let started = Instant::now();
+        let err = post(
+            &client,
+            &hook(format!("http://127.0.0.1:{port}/x")),
+            &json!({}),
+            &key,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains("cannot reach the webhook"), "{err}");
+        // Two backoff waits of at least 0.5 s (jittered upwards) between three attempts.
+        assert!(
+            started.elapsed() >= Duration::from_millis(1000),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

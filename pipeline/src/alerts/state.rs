@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use tagpulse_model::paths::child;
+
 use crate::PipelineError;
 
 /// Sent keys are forgotten after this long (the findings they name are long past).
@@ -37,9 +39,9 @@ pub struct AlertState {
     pub targets: BTreeMap<String, TargetState>,
 }
 
-/// The state file of alert `id`.
-pub fn path(data_dir: &Path, id: &str) -> PathBuf {
-    data_dir.join("alerts").join(format!("{id}.json"))
+/// The state file of alert `id`; an id that would leave `data_dir/alerts` is refused.
+pub fn path(data_dir: &Path, id: &str) -> Result<PathBuf, PipelineError> {
+    Ok(child(&data_dir.join("alerts"), &format!("{id}.json"))?)
 }
 
 impl AlertState {
@@ -50,7 +52,7 @@ impl AlertState {
         id: &str,
         first: DateTime<Utc>,
     ) -> Result<AlertState, PipelineError> {
-        let path = path(data_dir, id);
+        let path = path(data_dir, id)?;
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| PipelineError::Io {
                 what: "read the alert state",
@@ -80,7 +82,7 @@ impl AlertState {
         for t in self.targets.values_mut() {
             t.sent.retain(|_, at| *at >= cutoff);
         }
-        crate::json_file::write(&path(data_dir, id), self, "write the alert state")
+        crate::json_file::write(&path(data_dir, id)?, self, "write the alert state")
     }
 
     /// Every entry's state under `data_dir`, by id (for `tagpulse status`).

@@ -301,7 +301,10 @@ mod degenerate {
         let one = bars_svg(vec![("Nursing".into(), 5.0e6, Some(0.1))]);
         assert_eq!(empty_rects(&one), Vec::<String>::new());
         let up = format!("fill=\"#{:02X}{:02X}{:02X}\"", UP.0, UP.1, UP.2);
-        let bar: Vec<_> = rects(&one).into_iter().filter(|r| r.contains(&up)).collect();
+        let bar: Vec<_> = rects(&one)
+            .into_iter()
+            .filter(|r| r.contains(&up))
+            .collect();
         // The bar and its legend swatch.
         assert_eq!(bar.len(), 2, "{one}");
         assert!(bar.iter().any(|r| attr(r, "height") > 20.0), "{bar:?}");
@@ -311,7 +314,10 @@ mod degenerate {
             ("Farming".into(), 0.0, None),
         ]);
         assert_eq!(empty_rects(&zero), Vec::<String>::new());
-        assert!(zero.contains("\nFarming\n") && zero.contains("\n0\n"), "a zero keeps its label: {zero}");
+        assert!(
+            zero.contains("\nFarming\n") && zero.contains("\n0\n"),
+            "a zero keeps its label: {zero}"
+        );
 
         let fell = bars_svg(vec![
             ("Nursing".into(), 5.0e6, Some(0.1)),

@@ -82,7 +82,8 @@ pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, 
             .diag
             .invalid_at(&at("max_pages"), "must be at least 1".into()));
     }
-    let session_file = private_file::session_file(ctx.data_dir, &cfg.id);
+    let session_file = private_file::session_file(ctx.data_dir, &cfg.id)
+        .map_err(|e| ctx.diag.invalid_at(&at("id"), e.to_string()))?;
     Ok(Box::new(BlueskySource {
         cfg,
         http,

@@ -110,7 +110,7 @@ async fn logs_in_once_counts_pages_per_day_and_reuses_the_session() {
         .daily
         .iter()
         .all(|d| d.platform == "bluesky" && d.metric == "posts"));
-    let file = private_file::session_file(dir.path(), "bsky");
+    let file = private_file::session_file(dir.path(), "bsky").unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -135,7 +135,7 @@ async fn an_expired_access_token_is_refreshed_and_the_new_session_kept() {
     std::env::set_var("TAGPULSE_TEST_BSKY_B", "app-pass");
     let server = MockServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let file = private_file::session_file(dir.path(), "bsky");
+    let file = private_file::session_file(dir.path(), "bsky").unwrap();
     private_file::save(
         &file,
         &session::Session {

@@ -94,7 +94,8 @@ pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, 
             .invalid_at(&at("max_count"), "give 1 to 100 videos per page".into()));
     }
     http.classify_errors(classify);
-    let token_file = private_file::session_file(ctx.data_dir, &cfg.id);
+    let token_file = private_file::session_file(ctx.data_dir, &cfg.id)
+        .map_err(|e| ctx.diag.invalid_at(&at("id"), e.to_string()))?;
     Ok(Box::new(TikTokResearchSource {
         cfg,
         http,

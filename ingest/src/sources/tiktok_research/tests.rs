@@ -171,7 +171,7 @@ async fn three_pages_a_spurious_search_id_and_a_token_that_expires_mid_run() {
         ]
     );
     // The renewed token is kept for the next run, readable by the owner only.
-    let file = private_file::session_file(dir.path(), "research");
+    let file = private_file::session_file(dir.path(), "research").unwrap();
     let kept: Token = private_file::load(&file).unwrap();
     assert_eq!(kept.access_token, "tok-2");
     #[cfg(unix)]
@@ -188,7 +188,7 @@ async fn a_kept_token_is_reused_and_a_refused_one_renewed_once() {
     let server = MockServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     private_file::save(
-        &private_file::session_file(dir.path(), "research"),
+        &private_file::session_file(dir.path(), "research").unwrap(),
         &Token {
             access_token: "kept".into(),
             expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
