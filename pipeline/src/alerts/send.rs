@@ -151,7 +151,7 @@ pub async fn post(
                 retry: true,
             });
         }
-        let text = resp.text().await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&head(resp, ERROR_HEAD).await).into_owned();
         let text: String = text.chars().take(200).collect();
         Err(Attempt {
             error: format!(
@@ -167,6 +167,22 @@ pub async fn post(
         .when(|a| a.retry)
         .await
         .map_err(|a| a.error)
+}
+
+/// The most of a webhook's error answer read: its first words are all the log shows.
+const ERROR_HEAD: usize = 4096;
+
+/// The first `max` bytes (about) of `resp`'s body; the rest is never read, so an endless
+/// answer costs nothing.
+async fn head(mut resp: reqwest::Response, max: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while out.len() < max {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => out.extend_from_slice(&chunk[..chunk.len().min(max - out.len())]),
+            _ => break,
+        }
+    }
+    out
 }
 
 /// The `Idempotency-Key` of a post of `keys` by alert `id`: a digest, stable across jobs
@@ -389,6 +405,46 @@ mod tests {
         assert!(requests.iter().all(|r| !r.headers.contains_key("referer")));
         // Each redirect was one failed attempt of three.
         assert_eq!(requests.len(), 9);
+    }
+
+    #[tokio::test]
+    async fn an_endless_error_answer_is_read_only_for_its_first_words() {
+        // A 500 whose body never ends: the post must fail in time, quoting its start.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = conn.read(&mut buf).await;
+                    let _ = conn
+                        .write_all(b"HTTP/1.1 500 Oops\r\ntransfer-encoding: chunked\r\n\r\n")
+                        .await;
+                    let chunk = format!("{:x}\r\n{}\r\n", 65536, "x".repeat(65536));
+                    while conn.write_all(chunk.as_bytes()).await.is_ok() {}
+                });
+            }
+        });
+        let started = Instant::now();
+        let err = post(
+            &client_within(Duration::from_secs(5)),
+            &hook(format!("http://127.0.0.1:{port}/hook")),
+            &json!({}),
+            "k",
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err,
+            format!("the webhook answered HTTP 500: {}", "x".repeat(200))
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        server.abort();
     }
 
     #[tokio::test]
