@@ -70,25 +70,6 @@ pub enum Command {
     Db(DbCommand),
 }
 
-impl Command {
-    /// The job name a run of this command is recorded under.
-    pub fn job(&self) -> &'static str {
-        match self {
-            Command::Run(_) => "run",
-            Command::Ingest(_) => "ingest",
-            Command::Backfill(_) => "backfill",
-            Command::Import(_) => "import",
-            Command::Transform => "transform",
-            Command::Report(_) => "report",
-            Command::Schedule(_) => "schedule",
-            Command::Status(_) => "status",
-            Command::Config => "config",
-            Command::Sources(_) => "sources",
-            Command::Db(_) => "db",
-        }
-    }
-}
-
 /// Arguments of `ingest`.
 #[derive(Debug, Args)]
 pub struct IngestArgs {

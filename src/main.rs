@@ -1,31 +1,30 @@
-//! The `tagpulse` binary: parses the command line, sets up logging and progress bars, runs
-//! the pipeline's jobs and maps their outcomes to messages and exit codes. No pipeline
-//! policy and no metric logic live here (see `tagpulse-pipeline`).
+//! The `tagpulse` binary: parses the command line, sets up logging and progress bars, hands
+//! each command to the pipeline ([`Pipeline::run_job`] for the jobs) and maps the outcome
+//! to messages and exit codes. No pipeline policy and no metric logic live here.
 
 #[macro_use]
 mod out;
+mod bars;
 mod cli;
 mod db;
 mod logging;
+mod printed;
 mod show;
 mod sources_cmd;
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
-use tagpulse_config::{iso_week_label, Config, DEFAULT_CONFIG_FILE};
-use tagpulse_ingest::Progress;
-use tagpulse_pipeline::runs::{Outcome, RunRecord, Trigger};
+use tagpulse_config::{Config, DEFAULT_CONFIG_FILE};
+use tagpulse_pipeline::runs::Trigger;
 use tagpulse_pipeline::{
-    DataDirLock, ImportRequest, Pipeline, PipelineError, ProgressSink, RenderRequest,
+    BackfillRequest, ImportRequest, Job, Pipeline, PipelineError, RenderRequest,
 };
-use tracing::{info, warn};
+use tracing::info;
 
-use cli::{Cli, Command, ReportArgs};
+use cli::{Cli, Command, ReportArgs, SourcesCommand};
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -40,7 +39,7 @@ async fn main() -> ExitCode {
     let daemon = matches!(&cli.command, Command::Schedule(a) if !a.list);
     let result = run(cli).await;
     if let Err(e) = &result {
-        eprintln!("error: {}", out::error_line(e));
+        eprintln!("error: {}", tagpulse_pipeline::chain_line(e.chain()));
     }
     // 128 + the signal, as a shell reports a process the signal ended.
     if let Some(code) = tagpulse_ingest::interrupt::exit_code().filter(|_| !daemon) {
@@ -87,7 +86,7 @@ fn render_request(args: &ReportArgs) -> RenderRequest {
 
 async fn run(cli: Cli) -> Result<()> {
     let cfg = load_config(&cli)?;
-    let command = match cli.command {
+    let job = match cli.command {
         Command::Config => {
             // The sources' own sections are validated by their components.
             let sources = tagpulse_ingest::sources::build_all(&cfg)?;
@@ -101,146 +100,36 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Schedule(_) => return schedule(cfg).await,
         Command::Status(args) => return show::print_status(cfg, args.runs).await,
-        other => other,
-    };
-    let data_dir = cfg.storage.data_dir.clone();
-    // Every command below but `sources check` writes: one tagpulse process at a time.
-    let lock = match command {
-        Command::Sources(_) => None,
-        _ => Some(DataDirLock::acquire(&data_dir, cfg.storage.lock_timeout).await?),
+        // Reads and stores nothing: no lock, no record.
+        Command::Sources(SourcesCommand::Check(args)) => {
+            return sources_cmd::check(&open_pipeline(cfg)?, args).await
+        }
+        Command::Import(args) => Job::Import(ImportRequest {
+            paths: args.paths,
+            format: args.format,
+            platform: args.platform,
+            metric: args.metric,
+        }),
+        Command::Ingest(args) => Job::Ingest(args.sources),
+        Command::Backfill(args) => Job::Backfill(BackfillRequest {
+            source: args.source,
+            from: args.from,
+            to: args.to,
+        }),
+        Command::Transform => Job::Transform,
+        Command::Report(args) => Job::Report {
+            req: render_request(&args),
+            recompute: false,
+        },
+        Command::Run(args) => Job::Run(render_request(&args)),
     };
     let pipeline = open_pipeline(cfg)?;
-    if lock.is_some() {
-        pipeline.sweep_leftovers();
-    }
-    if let Command::Sources(cli::SourcesCommand::Check(args)) = command {
-        return sources_cmd::check(&pipeline, args).await;
-    }
-    let rec = RunRecord::start(command.job(), Trigger::Cli);
-    let result = execute(&pipeline, command, rec.clone()).await;
-    // Recorded before the exit code is decided: `tagpulse status` sees failures too.
-    let (record, report) = match &result {
-        Ok(done) => (done.record.clone(), done.report.clone()),
-        Err(e) => (rec.finish(Outcome::Failed, 0, out::error_line(e)), None),
-    };
-    if let Err(e) = pipeline.record(&record).await {
-        warn!("this run was not recorded: {e}");
-    }
-    // Cron users get the same alerts as the scheduler (each is sent once), after the
-    // data lock is released: a slow target keeps no other job out.
-    drop(lock);
-    pipeline.send_alerts(&record, report.as_ref()).await;
-    match result?.failure {
+    let done = pipeline.run_job(job, Trigger::Cli, &bars::Bars).await?;
+    printed::job_output(&done.output?, &done.record);
+    match done.failure {
         Some(failure) => bail!(failure),
         None => Ok(()),
     }
-}
-
-/// How a recorded job ended.
-pub(crate) struct Finished {
-    /// Its closed record.
-    pub record: RunRecord,
-    /// When it should exit 1, the message to print.
-    pub failure: Option<String>,
-    /// The report it rendered, if any.
-    pub report: Option<tagpulse_pipeline::RenderOutcome>,
-}
-
-impl Finished {
-    /// A finished job that rendered nothing.
-    pub fn of(record: RunRecord, failure: Option<String>) -> Finished {
-        Finished {
-            record,
-            failure,
-            report: None,
-        }
-    }
-}
-
-/// Runs one recorded job and prints its summary.
-async fn execute(pipeline: &Pipeline, command: Command, rec: RunRecord) -> Result<Finished> {
-    let started = Instant::now();
-    let ok = |rec: RunRecord, rows: usize| {
-        Finished::of(rec.finish(Outcome::Ok, rows as u64, String::new()), None)
-    };
-    Ok(match command {
-        Command::Import(args) => {
-            let out = pipeline
-                .import(
-                    ImportRequest {
-                        paths: args.paths,
-                        format: args.format,
-                        platform: args.platform,
-                        metric: args.metric,
-                    },
-                    &Bars,
-                )
-                .await?;
-            outln!(
-                "imported {} snapshots and {} daily counts from {} file(s) into {} in {:.1}s",
-                out.snapshots,
-                out.daily,
-                out.files,
-                out.store,
-                started.elapsed().as_secs_f64()
-            );
-            ok(rec, out.snapshots + out.daily)
-        }
-        Command::Ingest(args) => sources_cmd::ingest(pipeline, args, rec).await?,
-        Command::Backfill(args) => sources_cmd::backfill(pipeline, args, rec).await?,
-        Command::Transform => {
-            let out = pipeline.recompute().await?;
-            outln!(
-                "weekly tables: {} tag rows, {} occupation rows, {} brand rows ({:.1}s)",
-                out.tag_rows,
-                out.occupation_rows,
-                out.brand_rows,
-                started.elapsed().as_secs_f64()
-            );
-            ok(rec, out.tag_rows + out.occupation_rows + out.brand_rows)
-        }
-        Command::Report(args) => {
-            let out = pipeline.render(&render_request(&args)).await?;
-            print_report(&out);
-            Finished {
-                report: Some(out),
-                ..ok(rec, 0)
-            }
-        }
-        Command::Run(args) => {
-            if pipeline.sources().is_empty() {
-                warn!("no [[sources]] configured: computing from the stored observations only");
-            }
-            let out = pipeline.run(&render_request(&args), &Bars).await;
-            if let Ok(r) = &out.recompute {
-                outln!(
-                    "weekly tables: {} tag rows, {} occupation rows, {} brand rows",
-                    r.tag_rows,
-                    r.occupation_rows,
-                    r.brand_rows
-                );
-            }
-            if let Some(Ok(r)) = &out.render {
-                print_report(r);
-            }
-            let rec = rec.finish_run(&out, tagpulse_ingest::interrupt::is_requested());
-            if out.failure().is_none() {
-                info!("run finished in {:.1}s", started.elapsed().as_secs_f64());
-            }
-            Finished {
-                record: rec,
-                failure: out.failure(),
-                report: out.render.and_then(Result::ok),
-            }
-        }
-        Command::Config
-        | Command::Db(_)
-        | Command::Schedule(_)
-        | Command::Status(_)
-        | Command::Sources(_) => {
-            unreachable!("handled before")
-        }
-    })
 }
 
 /// `tagpulse schedule`: the daemon, until SIGINT or SIGTERM.
@@ -276,45 +165,4 @@ fn open_pipeline(cfg: Config) -> Result<Pipeline> {
         e => anyhow::Error::new(e)
             .context(format!("cannot open the store in {}", data_dir.display())),
     })
-}
-
-fn print_report(out: &tagpulse_pipeline::RenderOutcome) {
-    outln!(
-        "report for {} written to {}",
-        iso_week_label(out.week),
-        out.dir.join("index.html").display()
-    );
-}
-
-/// indicatif bars for the pipeline's progress; hidden when stderr is no terminal.
-struct Bars;
-
-impl ProgressSink for Bars {
-    fn start(&self, what: &str) -> Box<dyn Progress> {
-        let pb = ProgressBar::new(0);
-        pb.set_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {percent}% ({eta})")
-                .expect("static template")
-                .progress_chars("=> "),
-        );
-        pb.set_message(what.to_string());
-        Box::new(Bar(pb))
-    }
-}
-
-struct Bar(ProgressBar);
-
-impl Progress for Bar {
-    fn set_total(&self, total: u64) {
-        self.0.set_length(total);
-    }
-    fn advance(&self, delta: u64) {
-        self.0.inc(delta);
-    }
-}
-
-impl Drop for Bar {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
-    }
 }

@@ -16,6 +16,7 @@ mod backfill;
 mod housekeeping;
 #[cfg(test)]
 mod import_props;
+mod job;
 mod json_file;
 mod lock;
 pub mod outcome;
@@ -35,6 +36,7 @@ use tagpulse_store::{Store, StoreError};
 use tagpulse_transform::{weekly_tables_and_summary, Params, Snapshots, TransformError};
 
 pub use backfill::{state_file as backfill_state_file, BackfillOutcome, BackfillRequest};
+pub use job::{chain_line, error_line, Job, JobDone, JobOutput};
 pub use lock::DataDirLock;
 pub use outcome::{
     ImportOutcome, RecomputeOutcome, RenderOutcome, RunOutcome, SourceOutcome, SourceStatus,
@@ -88,6 +90,9 @@ pub enum PipelineError {
         /// The holder's PID as it wrote it, or `unknown`.
         holder: String,
     },
+    /// `ingest` with no source to ask.
+    #[error("no [[sources]] configured: see the README's Sources section (or use `tagpulse import` for files)")]
+    NoSources,
     /// A name (a source or alert id) that would put a file outside its folder.
     #[error(transparent)]
     PathEscape(#[from] tagpulse_model::paths::Escape),

@@ -113,6 +113,13 @@ pub struct RecomputeOutcome {
     pub brand_rows: usize,
 }
 
+impl RecomputeOutcome {
+    /// Rows of the three tables together.
+    pub fn rows(&self) -> u64 {
+        (self.tag_rows + self.occupation_rows + self.brand_rows) as u64
+    }
+}
+
 /// What `render` wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderOutcome {

@@ -1,17 +1,15 @@
-//! The production [`Runner`]: each scheduled job is the pipeline's job under the data
-//! directory's lock, recorded in the run history, followed by the alerts and counted in
-//! the metrics.
+//! The production [`Runner`]: each scheduled firing is one [`Pipeline::run_job`] (lock,
+//! record, alerts, as for the command line), counted in the metrics.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tagpulse_ingest::interrupt;
 
 use super::{entries, JobId, Runner, Scheduler, Stats, SystemClock};
 use crate::runs::{Outcome, RunHistory, RunRecord, Trigger};
-use crate::{DataDirLock, NoProgressSink, Pipeline, PipelineError, RenderOutcome, RenderRequest};
+use crate::{DataDirLock, Job, NoProgressSink, Pipeline, PipelineError, RenderRequest};
 
 /// Called after every scheduled run with its record (the metrics).
 pub trait RunObserver: Send + Sync + 'static {
@@ -40,63 +38,22 @@ impl PipelineRunner {
         job: &JobId,
         trigger: Trigger,
     ) -> Result<RunRecord, PipelineError> {
-        let storage = &self.pipeline.config().storage;
-        // Between jobs the lock is free, so a hand-run command can go in.
-        let lock = DataDirLock::acquire(&storage.data_dir, storage.lock_timeout).await?;
-        self.pipeline.sweep_leftovers();
-        let mut rendered = None;
-        let rec = match job {
-            JobId::Ingest(id) => {
-                let rec = RunRecord::start("ingest", trigger);
-                match self
-                    .pipeline
-                    .ingest_sources(std::slice::from_ref(id), &NoProgressSink)
-                    .await
-                {
-                    Ok(outs) => rec.finish_ingest(&outs, interrupt::is_requested()),
-                    Err(e) => rec.finish(Outcome::Failed, 0, e.to_string()),
-                }
-            }
-            JobId::Report => {
-                let rec = RunRecord::start("report", trigger);
-                let (rec, r) = self.recompute_and_render(rec).await;
-                rendered = r;
-                rec
-            }
+        let job = match job {
+            JobId::Ingest(id) => Job::Ingest(vec![id.clone()]),
+            JobId::Report => Job::Report {
+                req: RenderRequest::default(),
+                recompute: true,
+            },
         };
-        self.pipeline.record(&rec).await?;
-        // A slow alert target keeps no hand-run command out.
-        drop(lock);
-        self.pipeline.send_alerts(&rec, rendered.as_ref()).await;
-        Ok(rec)
-    }
-
-    async fn recompute_and_render(&self, rec: RunRecord) -> (RunRecord, Option<RenderOutcome>) {
-        let tables = match self.pipeline.recompute().await {
-            Ok(t) => t,
-            Err(e) => return (rec.finish(Outcome::Failed, 0, e.to_string()), None),
-        };
-        let rows = (tables.tag_rows + tables.occupation_rows + tables.brand_rows) as u64;
-        // The weekly tables are one finished write; the report is the next one.
-        if interrupt::is_requested() {
-            let rec = rec.finish(
-                Outcome::Interrupted,
-                rows,
-                "stopped before the report".into(),
+        let done = self.pipeline.run_job(job, trigger, &NoProgressSink).await?;
+        if let Some(r) = done.output.as_ref().ok().and_then(|o| o.report()) {
+            tracing::info!(
+                "report for {} written to {}",
+                tagpulse_config::iso_week_label(r.week),
+                r.dir.display()
             );
-            return (rec, None);
         }
-        match self.pipeline.render(&RenderRequest::default()).await {
-            Ok(r) => {
-                tracing::info!(
-                    "report for {} written to {}",
-                    tagpulse_config::iso_week_label(r.week),
-                    r.dir.display()
-                );
-                (rec.finish(Outcome::Ok, rows, String::new()), Some(r))
-            }
-            Err(e) => (rec.finish(Outcome::Failed, rows, e.to_string()), None),
-        }
+        Ok(done.record)
     }
 }
 
