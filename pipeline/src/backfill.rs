@@ -82,7 +82,7 @@ fn windows(from: NaiveDate, to: NaiveDate, days: u32) -> Vec<(NaiveDate, NaiveDa
 }
 
 fn save(path: &Path, state: &State) -> Result<(), PipelineError> {
-    crate::json_file::write(path, state, "write the backfill progress")
+    crate::json_file::write(path, state)
 }
 
 impl Pipeline {

@@ -1,31 +1,16 @@
 //! Small JSON state files under `data_dir` (backfill progress, alert state), replaced
-//! whole through a temp file and a rename so a crash keeps the old or the new content.
+//! whole through `tagpulse_files::write_atomic`, so a crash keeps the old or the new
+//! content.
 
 use std::path::Path;
 
 use serde::Serialize;
+use tagpulse_files::{write_bytes, Access};
 
 use crate::PipelineError;
 
-/// Writes `value` to `path` as pretty JSON, atomically; `what` names it in errors.
-pub(crate) fn write<T: Serialize>(
-    path: &Path,
-    value: &T,
-    what: &'static str,
-) -> Result<(), PipelineError> {
-    let io = |source| PipelineError::Io {
-        what,
-        path: path.display().to_string(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec_pretty(value).expect("serialisable"),
-    )
-    .map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+/// Writes `value` to `path` as pretty JSON, atomically.
+pub(crate) fn write<T: Serialize>(path: &Path, value: &T) -> Result<(), PipelineError> {
+    let json = serde_json::to_vec_pretty(value).expect("serialisable");
+    Ok(write_bytes(path, Access::Shared, &json)?)
 }

@@ -96,6 +96,9 @@ pub enum PipelineError {
     /// A name (a source or alert id) that would put a file outside its folder.
     #[error(transparent)]
     PathEscape(#[from] tagpulse_model::paths::Escape),
+    /// A file could not be replaced (which step, which path).
+    #[error(transparent)]
+    Write(#[from] tagpulse_files::WriteError),
     /// Another tagpulse process is delivering alerts and did not finish in time.
     #[error("another tagpulse (PID {holder}) is still delivering alerts")]
     AlertsBusy {

@@ -1,8 +1,8 @@
 //! The render job: weekly tables and series summary in, one week's report folder out.
 //!
 //! The week folder is published as one generation (`<out_dir>/<YYYY-Www>` is a link to a
-//! complete folder, switched atomically), and `<out_dir>/index.html` is replaced through
-//! a temp file and a rename, so a reader never sees half a report.
+//! complete folder, switched atomically), and `<out_dir>/index.html` is replaced with
+//! `tagpulse_files::write_atomic`, so a reader never sees half a report.
 
 use std::path::Path;
 
@@ -158,13 +158,10 @@ fn write_index(out_dir: &Path, latest: Option<chrono::NaiveDate>) -> Result<(), 
             .zip(latest)
             .is_some_and(|(w, l)| w <= l)
     });
-    let path = out_dir.join("index.html");
-    let tmp = out_dir.join(format!(".tmp-index-{}.html", std::process::id()));
-    let written = std::fs::write(&tmp, tagpulse_report::index_page(&reports, &previews))
-        .and_then(|()| std::fs::rename(&tmp, &path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io("write", &path)(e));
-    }
-    Ok(())
+    let page = tagpulse_report::index_page(&reports, &previews);
+    Ok(tagpulse_files::write_bytes(
+        &out_dir.join("index.html"),
+        tagpulse_files::Access::Shared,
+        page.as_bytes(),
+    )?)
 }

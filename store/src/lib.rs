@@ -38,6 +38,9 @@ pub enum StoreError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A file could not be replaced (which step, which path).
+    #[error(transparent)]
+    Write(#[from] tagpulse_files::WriteError),
     /// Polars could not read or write a frame.
     #[error("{what}: {source}")]
     Polars {

@@ -21,20 +21,9 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> Option<T> {
 
 /// Saves `value` readable by its owner only (mode 0600), replacing the file atomically.
 pub fn save<T: Serialize>(path: &Path, value: &T) {
-    let write = || -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        std::io::Write::write_all(&mut opts.open(&tmp)?, &serde_json::to_vec(value)?)?;
-        std::fs::rename(&tmp, path)
-    };
-    if let Err(e) = write() {
+    let json = serde_json::to_vec(value).expect("serialisable");
+    if let Err(e) = tagpulse_files::write_bytes(path, tagpulse_files::Access::Private, &json) {
         // Only costs a login next run.
-        tracing::warn!(path = %path.display(), "cannot keep the source's session: {e}");
+        tracing::warn!("cannot keep the source's session: {e}");
     }
 }

@@ -82,7 +82,7 @@ impl AlertState {
         for t in self.targets.values_mut() {
             t.sent.retain(|_, at| *at >= cutoff);
         }
-        crate::json_file::write(&path(data_dir, id)?, self, "write the alert state")
+        crate::json_file::write(&path(data_dir, id)?, self)
     }
 
     /// Every entry's state under `data_dir`, by id (for `tagpulse status`).

@@ -1,9 +1,10 @@
-//! Single Parquet files written atomically (temp name, sync, rename) and read whole.
+//! Single Parquet files, written through `tagpulse_files::write_atomic` and read whole.
 
 use std::fs::File;
 use std::path::Path;
 
 use polars::prelude::*;
+use tagpulse_files::Access;
 
 use crate::{polars_err, StoreError};
 
@@ -29,7 +30,16 @@ pub(crate) fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<File, Sto
 
 /// Writes `df` to `dir/name` through a synced temp file and a rename.
 pub(crate) fn write_atomic(dir: &Path, name: &str, df: &mut DataFrame) -> Result<(), StoreError> {
-    publish_file(dir, name, |tmp| write_parquet(tmp, df))
+    Ok(tagpulse_files::write_atomic(
+        &dir.join(name),
+        Access::Shared,
+        |file| {
+            writer(file)
+                .finish(df)
+                .map(drop)
+                .map_err(std::io::Error::other)
+        },
+    )?)
 }
 
 /// Writes `frames` (each with `schema`) as one file `dir/name`, frame after frame, the
@@ -41,11 +51,9 @@ pub(crate) fn write_atomic_frames(
     frames: impl Iterator<Item = PolarsResult<DataFrame>>,
 ) -> Result<usize, StoreError> {
     let mut rows = 0;
-    publish_file(dir, name, |tmp| {
-        let mut file = File::create(tmp).map_err(io("cannot create", tmp))?;
-        let failed = polars_err(format!("cannot write {}", tmp.display()));
+    tagpulse_files::write_atomic(&dir.join(name), Access::Shared, |file| {
         let written = (|| {
-            let mut batched = writer(&mut file).batched(schema)?;
+            let mut batched = writer(file).batched(schema)?;
             for df in frames {
                 let mut df = df?;
                 df.align_chunks_par();
@@ -54,36 +62,9 @@ pub(crate) fn write_atomic_frames(
             }
             batched.finish()
         })();
-        written.map_err(failed)?;
-        Ok(file)
+        written.map(drop).map_err(std::io::Error::other)
     })?;
     Ok(rows)
-}
-
-/// Runs `write` on a temp name in `dir`, then syncs it and renames it to `name`; a
-/// failure removes the temp file.
-fn publish_file(
-    dir: &Path,
-    name: &str,
-    write: impl FnOnce(&Path) -> Result<File, StoreError>,
-) -> Result<(), StoreError> {
-    let tmp = dir.join(format!(".tmp-{name}"));
-    let dest = dir.join(name);
-    let written = write(&tmp).and_then(|file| {
-        file.sync_all().map_err(io("cannot sync", &tmp))?;
-        drop(file);
-        std::fs::rename(&tmp, &dest).map_err(io("cannot rename into", &dest))
-    });
-    if let Err(e) = written {
-        // A full disk must not stay full because of our half-written file.
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    // The rename itself must survive a power cut too.
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("cannot sync", dir))?;
-    Ok(())
 }
 
 pub(crate) fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
@@ -109,6 +90,7 @@ mod tests {
         let mut df = df!("a" => [1u64, 2]).unwrap();
         let e = write_atomic(dir.path(), "part.parquet", &mut df).unwrap_err();
         assert!(e.to_string().starts_with("cannot rename into"), "{e}");
+        assert!(e.to_string().contains("part.parquet"), "{e}");
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
