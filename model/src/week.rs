@@ -5,6 +5,34 @@
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
+/// Days from the Monday that starts week 0 (1969-12-29) to 1970-01-01: week numbers
+/// are `(days + 3) div 7`, so that every week starts on a Monday. The transform's polars
+/// expressions, its loops and the ClickHouse SQL all use this one offset.
+pub const WEEK_OFFSET_DAYS: i64 = 3;
+
+/// Seconds in a day.
+pub const DAY_SECS: i64 = 86_400;
+
+/// The week number of a day (days since 1970-01-01).
+pub fn week_of_days(days: i64) -> i64 {
+    (days + WEEK_OFFSET_DAYS).div_euclid(7)
+}
+
+/// The week number of an instant (seconds since the epoch, UTC).
+pub fn week_of_secs(t: i64) -> i64 {
+    week_of_days(t.div_euclid(DAY_SECS))
+}
+
+/// The Monday of week `w`, in days since 1970-01-01.
+pub fn week_monday_days(w: i64) -> i64 {
+    w * 7 - WEEK_OFFSET_DAYS
+}
+
+/// The first second of week `w` (its Monday 00:00 UTC).
+pub fn week_start_secs(w: i64) -> i64 {
+    week_monday_days(w) * DAY_SECS
+}
+
 /// Parses an ISO week label (`2026-W47`) into the date of its Monday.
 pub fn parse_iso_week(s: &str) -> Result<NaiveDate, String> {
     let bad = || format!("invalid week {s:?}: write an ISO week like \"2026-W47\"");
@@ -58,6 +86,24 @@ mod tests {
         assert_eq!(
             iso_week_label(NaiveDate::from_ymd_opt(1, 1, 8).unwrap()),
             "0001-W02"
+        );
+    }
+
+    #[test]
+    fn week_numbers_start_on_mondays_and_invert() {
+        for w in [-1, 0, 1, 2_967, 2_968] {
+            let monday = date_from_days(week_monday_days(w) as i32).unwrap();
+            assert_eq!(monday.weekday(), Weekday::Mon, "week {w}");
+            assert_eq!(week_of_days(week_monday_days(w)), w);
+            assert_eq!(week_of_days(week_monday_days(w) + 6), w, "its Sunday");
+            assert_eq!(week_of_secs(week_start_secs(w)), w);
+            assert_eq!(week_of_secs(week_start_secs(w) - 1), w - 1);
+        }
+        // 2026-11-16 (a Monday) is day 20,773.
+        let d = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        assert_eq!(
+            week_monday_days(week_of_days(days_from_date(d) as i64)),
+            20_773
         );
     }
 

@@ -24,6 +24,7 @@ mod weeks;
 use polars::prelude::*;
 use tagpulse_config::{Brand, Occupation};
 use tagpulse_model::tables::{WEEKLY_BRAND_METRICS, WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS};
+use tagpulse_model::week::WEEK_OFFSET_DAYS;
 #[cfg(test)]
 pub(crate) use tagpulse_model::{date_from_days, days_from_date};
 pub use tagpulse_model::{dedup_latest, WeeklyTables};
@@ -64,14 +65,15 @@ impl Default for Params {
     }
 }
 
-/// ISO week number of a column of days since the epoch.
+/// [`tagpulse_model::week::week_of_days`] of a column of days since the epoch.
 pub(crate) fn week_of_days(days: Expr) -> Expr {
-    (days + lit(3i64)).floor_div(lit(7i64))
+    (days + lit(WEEK_OFFSET_DAYS)).floor_div(lit(7i64))
 }
 
-/// The `week_start` date column from the `week` number.
+/// The `week_start` date column from the `week` number
+/// ([`tagpulse_model::week::week_monday_days`]).
 pub(crate) fn week_start_date(week: Expr) -> Expr {
-    (week * lit(7i64) - lit(3i64))
+    (week * lit(7i64) - lit(WEEK_OFFSET_DAYS))
         .cast(DataType::Int32)
         .cast(DataType::Date)
         .alias("week_start")

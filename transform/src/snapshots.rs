@@ -11,10 +11,7 @@ use crate::series::{grouped, Grouped};
 use crate::weeks::{lower_median_step, WeekSummary};
 use crate::Params;
 
-/// First second of week `w`.
-fn week_start(w: i64) -> i64 {
-    (w * 7 - 3) * 86_400
-}
+use tagpulse_model::week::week_start_secs as week_start;
 
 /// The weekly rows of one series, as columns.
 #[derive(Debug, Default)]

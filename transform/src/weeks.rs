@@ -63,10 +63,7 @@ pub(crate) fn lower_median_step<'a>(hists: impl Iterator<Item = &'a Steps>) -> O
     unreachable!("rank < n")
 }
 
-/// ISO week number of an epoch second.
-pub(crate) fn week_of(t: i64) -> i64 {
-    (t.div_euclid(86_400) + 3).div_euclid(7)
-}
+use tagpulse_model::week::week_of_secs as week_of;
 
 /// Summaries of one series' points (times in seconds, ascending; raw values).
 pub(crate) fn summarize(

@@ -16,6 +16,8 @@ use polars::prelude::*;
 use serde::Deserialize;
 
 use super::ClickHouseStore;
+use tagpulse_model::week::WEEK_OFFSET_DAYS;
+
 use crate::{polars_err, StoreError};
 
 /// The query; `{max_gap}` is the configured `max_gap` in seconds (a number, not text),
@@ -46,7 +48,7 @@ FROM (
             arrayFilter(v -> v > 0, vs)) AS ks
     FROM (
         SELECT platform, tag, metric,
-            intDiv(intDiv(toUInt32(observed_at), 86400) + 3, 7) AS w,
+            intDiv(intDiv(toUInt32(observed_at), 86400) + {week_offset}, 7) AS w,
             arraySort(groupArray((toUInt32(observed_at), ingested_us, value))) AS s
         FROM {db}.snapshots
         GROUP BY platform, tag, metric, w
@@ -65,6 +67,8 @@ fn steps_sql() -> String {
 /// The query with its parameters in place.
 pub(crate) fn sql(max_gap_secs: i64) -> String {
     SQL.replace("{max_gap}", &max_gap_secs.to_string())
+        // tagpulse_model::week's numbering, as the Parquet transform counts weeks.
+        .replace("{week_offset}", &WEEK_OFFSET_DAYS.to_string())
         .replace("{steps}", &steps_sql())
 }
 
