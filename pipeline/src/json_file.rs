@@ -1,11 +1,11 @@
 //! Small JSON state files under `data_dir` (backfill progress, alert state), replaced
-//! whole through `tagpulse_files::write_atomic`, so a crash keeps the old or the new
+//! whole through `tagpulse_io::write_atomic`, so a crash keeps the old or the new
 //! content.
 
 use std::path::Path;
 
 use serde::Serialize;
-use tagpulse_files::{write_bytes, Access};
+use tagpulse_io::{write_bytes, Access};
 
 use crate::PipelineError;
 

@@ -98,7 +98,7 @@ pub enum PipelineError {
     PathEscape(#[from] tagpulse_model::paths::Escape),
     /// A file could not be replaced (which step, which path).
     #[error(transparent)]
-    Write(#[from] tagpulse_files::WriteError),
+    Write(#[from] tagpulse_io::WriteError),
     /// Another tagpulse process is delivering alerts and did not finish in time.
     #[error("another tagpulse (PID {holder}) is still delivering alerts")]
     AlertsBusy {

@@ -2,7 +2,7 @@
 //!
 //! The week folder is published as one generation (`<out_dir>/<YYYY-Www>` is a link to a
 //! complete folder, switched atomically), and `<out_dir>/index.html` is replaced with
-//! `tagpulse_files::write_atomic`, so a reader never sees half a report.
+//! `tagpulse_io::write_atomic`, so a reader never sees half a report.
 
 use std::path::Path;
 
@@ -159,9 +159,9 @@ fn write_index(out_dir: &Path, latest: Option<chrono::NaiveDate>) -> Result<(), 
             .is_some_and(|(w, l)| w <= l)
     });
     let page = tagpulse_report::index_page(&reports, &previews);
-    Ok(tagpulse_files::write_bytes(
+    Ok(tagpulse_io::write_bytes(
         &out_dir.join("index.html"),
-        tagpulse_files::Access::Shared,
+        tagpulse_io::Access::Shared,
         page.as_bytes(),
     )?)
 }

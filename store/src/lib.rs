@@ -40,7 +40,7 @@ pub enum StoreError {
     },
     /// A file could not be replaced (which step, which path).
     #[error(transparent)]
-    Write(#[from] tagpulse_files::WriteError),
+    Write(#[from] tagpulse_io::WriteError),
     /// Polars could not read or write a frame.
     #[error("{what}: {source}")]
     Polars {

@@ -13,7 +13,6 @@ mod retry;
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -124,23 +123,10 @@ fn resolve_headers(options: &HttpOptions) -> Result<HeaderMap, String> {
     Ok(headers)
 }
 
-/// The TLS setup the ClickHouse client uses too: rustls on ring with the system's roots
-/// (`SSL_CERT_FILE` / `SSL_CERT_DIR` override them).
-/// TLS for outgoing HTTPS: rustls on ring with the system's CA roots (`SSL_CERT_FILE`
-/// overrides), shared by the sources and the alert webhooks.
+/// TLS for outgoing HTTPS: [`tagpulse_io::tls::client_config`] with the system's roots,
+/// shared by the sources and the alert webhooks.
 pub fn tls_config() -> rustls::ClientConfig {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    let (added, _) = roots.add_parsable_certificates(found.certs);
-    if added == 0 {
-        tracing::warn!("no CA certificates found: https sources will fail (install ca-certificates or set SSL_CERT_FILE)");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth()
+    tagpulse_io::tls::client_config(true)
 }
 
 impl HttpClient {

@@ -22,7 +22,7 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> Option<T> {
 /// Saves `value` readable by its owner only (mode 0600), replacing the file atomically.
 pub fn save<T: Serialize>(path: &Path, value: &T) {
     let json = serde_json::to_vec(value).expect("serialisable");
-    if let Err(e) = tagpulse_files::write_bytes(path, tagpulse_files::Access::Private, &json) {
+    if let Err(e) = tagpulse_io::write_bytes(path, tagpulse_io::Access::Private, &json) {
         // Only costs a login next run.
         tracing::warn!("cannot keep the source's session: {e}");
     }

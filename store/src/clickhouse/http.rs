@@ -14,26 +14,8 @@ const POOL_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2)
 
 /// A `clickhouse::Client` for `url` (http or https), with no credentials yet.
 pub(crate) fn client(url: &str) -> clickhouse::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    if url.starts_with("https://") {
-        let found = rustls_native_certs::load_native_certs();
-        for e in &found.errors {
-            tracing::warn!("while loading the system's CA certificates: {e}");
-        }
-        let (added, ignored) = roots.add_parsable_certificates(found.certs);
-        tracing::debug!(added, ignored, "CA certificates for https");
-        if added == 0 {
-            tracing::warn!(
-                "no CA certificates found: https will fail (install ca-certificates or set SSL_CERT_FILE)"
-            );
-        }
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    // The system's roots are read only for https: a plain-http setup needs none.
+    let tls = tagpulse_io::tls::client_config(url.starts_with("https://"));
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_keepalive(Some(std::time::Duration::from_secs(60)));

@@ -1,10 +1,10 @@
-//! Single Parquet files, written through `tagpulse_files::write_atomic` and read whole.
+//! Single Parquet files, written through `tagpulse_io::write_atomic` and read whole.
 
 use std::fs::File;
 use std::path::Path;
 
 use polars::prelude::*;
-use tagpulse_files::Access;
+use tagpulse_io::Access;
 
 use crate::{polars_err, StoreError};
 
@@ -30,7 +30,7 @@ pub(crate) fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<File, Sto
 
 /// Writes `df` to `dir/name` through a synced temp file and a rename.
 pub(crate) fn write_atomic(dir: &Path, name: &str, df: &mut DataFrame) -> Result<(), StoreError> {
-    Ok(tagpulse_files::write_atomic(
+    Ok(tagpulse_io::write_atomic(
         &dir.join(name),
         Access::Shared,
         |file| {
@@ -51,7 +51,7 @@ pub(crate) fn write_atomic_frames(
     frames: impl Iterator<Item = PolarsResult<DataFrame>>,
 ) -> Result<usize, StoreError> {
     let mut rows = 0;
-    tagpulse_files::write_atomic(&dir.join(name), Access::Shared, |file| {
+    tagpulse_io::write_atomic(&dir.join(name), Access::Shared, |file| {
         let written = (|| {
             let mut batched = writer(file).batched(schema)?;
             for df in frames {

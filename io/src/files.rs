@@ -6,8 +6,6 @@
 //! disk must not stay full because of it); a killed one leaves a `.tmp-` file that the
 //! next writing command sweeps.
 
-#![warn(missing_docs)]
-
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
