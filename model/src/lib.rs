@@ -9,6 +9,7 @@
 
 pub mod observation;
 pub mod paths;
+pub mod rows;
 pub mod signal;
 pub mod slices;
 pub mod steps;

@@ -96,6 +96,9 @@ pub enum PipelineError {
     /// A name (a source or alert id) that would put a file outside its folder.
     #[error(transparent)]
     PathEscape(#[from] tagpulse_model::paths::Escape),
+    /// The weekly tables do not hold the rows their definitions promise.
+    #[error("weekly tables: {0}")]
+    Rows(#[from] tagpulse_model::rows::RowError),
     /// A file could not be replaced (which step, which path).
     #[error(transparent)]
     Write(#[from] tagpulse_io::WriteError),

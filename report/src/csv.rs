@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use tagpulse_config::iso_week_label;
 
-use crate::data::{OccupationRow, Signals, TagRow};
 use crate::ReportError;
+use tagpulse_model::rows::{OccupationRow, Signals, TagRow};
 
 /// A number as the CSV prints it: shortest round-trip form, empty for null.
 fn csv_num(v: Option<f64>) -> String {

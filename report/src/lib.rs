@@ -15,7 +15,6 @@
 
 pub mod charts;
 mod csv;
-pub mod data;
 pub mod format;
 mod html;
 mod markdown;
@@ -27,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tagpulse_config::{iso_week_label, Brand, Occupation};
-use tagpulse_model::WeeklyTables;
+use tagpulse_model::{rows, WeeklyTables};
 
 use format::week_title;
 use view::Page;
@@ -47,6 +46,9 @@ pub enum ReportError {
     /// The tables lack what the report needs.
     #[error("bad report input: {0}")]
     Input(String),
+    /// A table's frame does not hold its rows.
+    #[error("bad report input: {0}")]
+    Rows(#[from] tagpulse_model::rows::RowError),
     /// The requested week has no data.
     #[error("no data for {week}: the tables cover {first} to {last}")]
     NoSuchWeek {
@@ -123,10 +125,10 @@ impl ReportFiles {
 
 /// Renders the report for `input.week`.
 pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
-    let tags = data::tag_rows(&input.tables.tags)?;
-    let occupations = data::occupation_rows(&input.tables.occupations)?;
-    let brands = data::brand_rows(&input.tables.brands)?;
-    let series = data::series_rows(input.series)?;
+    let tags = rows::tag_rows(&input.tables.tags)?;
+    let occupations = rows::occupation_rows(&input.tables.occupations)?;
+    let brands = rows::brand_rows(&input.tables.brands)?;
+    let series = rows::series_rows(input.series)?;
     if tags.is_empty() {
         return Err(ReportError::Empty);
     }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::charts::Chart;
-use crate::data::{OccupationRow, SeriesRow, TagRow};
+use tagpulse_model::rows::{OccupationRow, SeriesRow, TagRow};
 
 /// Everything the page shows for one (platform, metric) pair, e.g. TikTok views.
 ///

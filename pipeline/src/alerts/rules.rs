@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use tagpulse_config::{iso_week_label, AlertConfig, Rule};
+use tagpulse_model::rows::{brand_rows, occupation_rows, tag_rows, BrandRow};
 use tagpulse_model::WeeklyTables;
-use tagpulse_report::data::{brand_rows, occupation_rows, tag_rows, BrandRow};
 use tagpulse_report::format::{human, pct, share};
 
 use crate::runs::{Outcome, RunHistory};
@@ -45,17 +45,29 @@ pub struct Inputs<'a> {
 pub fn evaluate(alert: &AlertConfig, input: &Inputs) -> Result<Vec<Finding>, PipelineError> {
     let mut out = Vec::new();
     let week = input.tables.and_then(|t| t.latest_complete_week());
+    // No weekly tables or no complete week yet: nothing to say about the data.
+    let data = input.tables.zip(week);
     for rule in &alert.on {
-        match (rule, input.tables, week) {
-            (Rule::Breakout, Some(t), Some(w)) => breakouts(alert.min_gained, t, w, &mut out)?,
-            (Rule::WowAbove | Rule::WowBelow, Some(t), Some(w)) => {
-                wow(*rule, alert, t, w, &mut out)?
+        // Every rule by name, no catch-all: a new rule does not compile until it is
+        // handled here.
+        match rule {
+            Rule::Breakout => {
+                if let Some((t, w)) = data {
+                    breakouts(alert.min_gained, t, w, &mut out)?
+                }
             }
-            (Rule::BrandShareChange, Some(t), Some(w)) => share_changes(alert, t, w, &mut out)?,
-            (Rule::SourceSilent, ..) => silent(alert.silent_hours, input, &mut out),
-            (Rule::RunFailed, ..) => failed_runs(input, &mut out),
-            // No weekly tables or no complete week yet: nothing to say about the data.
-            _ => {}
+            Rule::WowAbove | Rule::WowBelow => {
+                if let Some((t, w)) = data {
+                    wow(*rule, alert, t, w, &mut out)?
+                }
+            }
+            Rule::BrandShareChange => {
+                if let Some((t, w)) = data {
+                    share_changes(alert, t, w, &mut out)?
+                }
+            }
+            Rule::SourceSilent => silent(alert.silent_hours, input, &mut out),
+            Rule::RunFailed => failed_runs(input, &mut out),
         }
     }
     Ok(out)

@@ -6,9 +6,9 @@ use chrono::NaiveDate;
 
 use super::{Context, TREND_LINES};
 use crate::charts::{self, Chart, LineChart, Scale};
-use crate::data::{BrandRow, OccupationRow};
 use crate::view::BrandLine;
 use crate::{ReportError, TREND_WEEKS};
+use tagpulse_model::rows::{BrandRow, OccupationRow};
 
 /// One line per (brand, occupation) with a row this week, and the share chart.
 pub(crate) fn build(

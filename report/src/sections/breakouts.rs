@@ -3,9 +3,9 @@
 use super::occupations::OccupationSection;
 use super::tags::TagSection;
 use super::{Context, History};
-use crate::data::Signals;
 use crate::view::Breakout;
 use crate::ReportError;
+use tagpulse_model::rows::Signals;
 
 /// The week's breaking-out tags, in the order of the tag rows.
 pub(crate) fn of_tags(ctx: &Context, tags: &TagSection) -> Result<Vec<Breakout>, ReportError> {

@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDate};
 
 use crate::charts::{self, Sparkline};
-use crate::data::{BrandRow, OccupationRow, SeriesRow, TagRow};
 use crate::format::platform_name;
 use crate::view::MetricView;
 use crate::{ReportError, ReportInput, TREND_WEEKS};
+use tagpulse_model::rows::{BrandRow, OccupationRow, SeriesRow, TagRow};
 
 /// Lines at most in the trend and brand-share charts: more are unreadable.
 const TREND_LINES: usize = 7;

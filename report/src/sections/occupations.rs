@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use super::{histories, sort_desc, Context, History};
 use crate::charts::{self, BarChart, Chart};
-use crate::data::OccupationRow;
 use crate::format::week_title;
 use crate::ReportError;
+use tagpulse_model::rows::OccupationRow;
 
 /// The pair's occupation rows and the bar chart of the week.
 pub(crate) struct OccupationSection<'r> {

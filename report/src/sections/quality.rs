@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Duration, NaiveDate};
 
 use super::Context;
-use crate::data::{SeriesRow, TagRow};
 use crate::view::{Gap, Quality};
+use tagpulse_model::rows::{SeriesRow, TagRow};
 
 /// The quality facts of the pair: `this_week` are its tag rows of the week (and
 /// `reporting` those with a `gained`), `rows` every tag row of the report.
@@ -115,7 +115,7 @@ pub(crate) fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Signals;
+    use tagpulse_model::rows::Signals;
 
     fn row(tag: &str, week: NaiveDate, gained: Option<f64>, decreases: u32) -> TagRow {
         TagRow {

@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{histories, sort_desc, Context, History};
-use crate::data::TagRow;
 use crate::view::TagLine;
 use crate::ReportError;
+use tagpulse_model::rows::TagRow;
 
 /// The pair's tag rows and the tables built from them.
 pub(crate) struct TagSection<'r> {

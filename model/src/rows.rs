@@ -1,13 +1,20 @@
-//! The weekly tables as plain rows, pulled out of the frames once.
+//! The weekly tables and the series summary as plain rows, pulled out of their frames
+//! once, for every reader downstream of the store (the report, the alerts). A column
+//! read here must be one its table defines ([`crate::tables`]), so a renamed or dropped
+//! column fails loudly, naming the table.
 
 use chrono::NaiveDate;
 use polars::prelude::*;
-use tagpulse_model::date_from_days;
-use tagpulse_model::tables::{
+
+use crate::date_from_days;
+use crate::tables::{
     TableDef, WEEKLY_BRAND_METRICS, WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS,
 };
 
-use crate::ReportError;
+/// A frame that does not hold the rows it should: which table, which column, why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RowError(String);
 
 /// A row of `weekly_tag_metrics`.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +61,7 @@ pub struct Signals {
     /// The counter's rounding step in this week (`resolution`).
     pub resolution: Option<f64>,
     /// The change against the week before is no larger than `resolution`: neither a
-    /// rise nor a fall (see [`tagpulse_model::signal::within_rounding`]).
+    /// rise nor a fall (see [`crate::signal::within_rounding`]).
     pub within_rounding: bool,
 }
 
@@ -145,11 +152,11 @@ impl<'a> Cols<'a> {
         }
     }
 
-    fn get(&self, name: &str, dtype: &DataType) -> Result<Series, ReportError> {
+    fn get(&self, name: &str, dtype: &DataType) -> Result<Series, RowError> {
         let table = match self.source {
             Source::Table(def) => {
                 if def.column(name).is_none() {
-                    return Err(ReportError::Input(format!(
+                    return Err(RowError(format!(
                         "{}: the report reads `{name}`, which the table does not define",
                         def.name
                     )));
@@ -161,13 +168,13 @@ impl<'a> Cols<'a> {
         let c = self
             .df
             .column(name)
-            .map_err(|_| ReportError::Input(format!("{table}: column `{name}` is missing")))?;
+            .map_err(|_| RowError(format!("{table}: column `{name}` is missing")))?;
         c.as_materialized_series()
             .cast(dtype)
-            .map_err(|e| ReportError::Input(format!("{table}: column `{name}`: {e}")))
+            .map_err(|e| RowError(format!("{table}: column `{name}`: {e}")))
     }
 
-    fn str(&self, name: &str) -> Result<Vec<String>, ReportError> {
+    fn str(&self, name: &str) -> Result<Vec<String>, RowError> {
         let s = self.get(name, &DataType::String)?;
         Ok(s.str()
             .expect("cast to string")
@@ -176,7 +183,7 @@ impl<'a> Cols<'a> {
             .collect())
     }
 
-    fn f64(&self, name: &str) -> Result<Vec<Option<f64>>, ReportError> {
+    fn f64(&self, name: &str) -> Result<Vec<Option<f64>>, RowError> {
         let s = self.get(name, &DataType::Float64)?;
         Ok(s.f64()
             .expect("cast to f64")
@@ -185,7 +192,7 @@ impl<'a> Cols<'a> {
             .collect())
     }
 
-    fn i64(&self, name: &str) -> Result<Vec<i64>, ReportError> {
+    fn i64(&self, name: &str) -> Result<Vec<i64>, RowError> {
         let s = self.get(name, &DataType::Int64)?;
         Ok(s.i64()
             .expect("cast to i64")
@@ -194,11 +201,11 @@ impl<'a> Cols<'a> {
             .collect())
     }
 
-    fn u32(&self, name: &str) -> Result<Vec<u32>, ReportError> {
+    fn u32(&self, name: &str) -> Result<Vec<u32>, RowError> {
         Ok(self.i64(name)?.into_iter().map(|v| v as u32).collect())
     }
 
-    fn bool(&self, name: &str) -> Result<Vec<bool>, ReportError> {
+    fn bool(&self, name: &str) -> Result<Vec<bool>, RowError> {
         let s = self.get(name, &DataType::Boolean)?;
         Ok(s.bool()
             .expect("cast to bool")
@@ -214,7 +221,7 @@ impl<'a> Cols<'a> {
         &self,
         series: [&[String]; 3],
         week: &[NaiveDate],
-    ) -> Result<Vec<Signals>, ReportError> {
+    ) -> Result<Vec<Signals>, RowError> {
         let gained = self.f64("gained")?;
         let resolution = self.f64("resolution")?;
         let key = |i: usize| series.map(|c| c[i].as_str());
@@ -241,7 +248,7 @@ impl<'a> Cols<'a> {
                 z_median: z_median[i],
                 breakout: br[i],
                 resolution: resolution[i],
-                within_rounding: tagpulse_model::signal::within_rounding(
+                within_rounding: crate::signal::within_rounding(
                     gained[i],
                     by_week
                         .get(&(key(i), week[i] - chrono::Duration::weeks(1)))
@@ -253,7 +260,7 @@ impl<'a> Cols<'a> {
             .collect())
     }
 
-    fn date(&self, name: &str) -> Result<Vec<NaiveDate>, ReportError> {
+    fn date(&self, name: &str) -> Result<Vec<NaiveDate>, RowError> {
         let s = self.get(name, &DataType::Date)?;
         let phys = s.to_physical_repr();
         Ok(phys
@@ -266,7 +273,7 @@ impl<'a> Cols<'a> {
 }
 
 /// Rows of `weekly_tag_metrics`.
-pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
+pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, RowError> {
     let c = Cols::table(df, &WEEKLY_TAG_METRICS);
     let (platform, tag, metric, week) = (
         c.str("platform")?,
@@ -299,7 +306,7 @@ pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, ReportError> {
 }
 
 /// Rows of `weekly_occupation_metrics`.
-pub fn occupation_rows(df: &DataFrame) -> Result<Vec<OccupationRow>, ReportError> {
+pub fn occupation_rows(df: &DataFrame) -> Result<Vec<OccupationRow>, RowError> {
     let c = Cols::table(df, &WEEKLY_OCCUPATION_METRICS);
     let (platform, occ, metric, week) = (
         c.str("platform")?,
@@ -332,7 +339,7 @@ pub fn occupation_rows(df: &DataFrame) -> Result<Vec<OccupationRow>, ReportError
 }
 
 /// Rows of `weekly_brand_metrics`.
-pub fn brand_rows(df: &DataFrame) -> Result<Vec<BrandRow>, ReportError> {
+pub fn brand_rows(df: &DataFrame) -> Result<Vec<BrandRow>, RowError> {
     if df.height() == 0 {
         return Ok(Vec::new());
     }
@@ -360,7 +367,7 @@ pub fn brand_rows(df: &DataFrame) -> Result<Vec<BrandRow>, ReportError> {
 }
 
 /// Rows of the series summary.
-pub fn series_rows(df: &DataFrame) -> Result<Vec<SeriesRow>, ReportError> {
+pub fn series_rows(df: &DataFrame) -> Result<Vec<SeriesRow>, RowError> {
     let c = Cols {
         df,
         source: Source::Frame("series summary"),
