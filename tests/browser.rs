@@ -1,7 +1,8 @@
 //! `via = ["browser"]` against the system's Chromium and a local server: counters from the
 //! page's rehydration data, counters only a real page can fetch (its script signs the
 //! call), a captcha and an empty page; every Chromium process gone after the run, after a
-//! timeout, after Ctrl-C or SIGTERM, and after a `kill -9` of tagpulse. Without Chromium these tests fail and say how to install it.
+//! timeout, after Ctrl-C or SIGTERM, and after a `kill -9` of tagpulse. Without Chromium
+//! they follow the one test policy (`util::needs`: fail under CI, else skip saying why).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,18 +15,14 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::util::*;
 
-/// Chromium on PATH, or a failing test that says what to install.
-fn require_chromium() {
-    let found = ["chromium", "chromium-browser", "google-chrome"]
+/// Whether a Chromium is on PATH.
+fn chromium_found() -> bool {
+    ["chromium", "chromium-browser", "google-chrome"]
         .iter()
         .any(|name| {
             std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
                 .any(|d| d.join(name).is_file())
-        });
-    assert!(
-        found,
-        "the browser tests need Chromium: install it (Debian: `apt install chromium`; .ci/run does)"
-    );
+        })
 }
 
 const SEED: &str = "n0nce-7";
@@ -141,10 +138,16 @@ max_retries = 0
     )
 }
 
-/// Chromium checked, the page server started, and a work directory whose config reads
-/// `tags` through the browser.
-async fn setup(tags: &[&str], deadline: &str) -> (MockServer, tempfile::TempDir, PathBuf) {
-    require_chromium();
+/// The page server started and a work directory whose config reads `tags` through the
+/// browser; `None` without Chromium (after [`needs`] said so).
+async fn setup(tags: &[&str], deadline: &str) -> Option<(MockServer, tempfile::TempDir, PathBuf)> {
+    if !needs(
+        "Chromium",
+        chromium_found(),
+        "install it (Debian: `apt install chromium`; .ci/run does)",
+    ) {
+        return None;
+    }
     let server = browser_server().await;
     let (dir, tmp) = workdir();
     fs::write(
@@ -152,7 +155,7 @@ async fn setup(tags: &[&str], deadline: &str) -> (MockServer, tempfile::TempDir,
         config(&server, tags, deadline),
     )
     .unwrap();
-    (server, dir, tmp)
+    Some((server, dir, tmp))
 }
 
 fn assert_no_chromium(tmp: &Path) {
@@ -227,7 +230,9 @@ fn stored(d: &Path) -> Vec<(String, String, f64)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn browser_reads_page_data_and_signed_calls_and_stores_only_counters() {
     let tags = ["rehydrated", "signed", "captcha", "empty"];
-    let (server, dir, tmp) = setup(&tags, "20s").await;
+    let Some((server, dir, tmp)) = setup(&tags, "20s").await else {
+        return;
+    };
     let d = dir.path();
 
     let out = in_tmp(d, &tmp, &["ingest", "--source", "tt"])
@@ -311,7 +316,9 @@ async fn plain_get(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_page_that_never_loads_times_out_and_the_browser_is_closed() {
-    let (_server, dir, tmp) = setup(&["slow", "rehydrated"], "3s").await;
+    let Some((_server, dir, tmp)) = setup(&["slow", "rehydrated"], "3s").await else {
+        return;
+    };
     let d = dir.path();
     let started = Instant::now();
     let out = in_tmp(d, &tmp, &["ingest", "--source", "tt"])
@@ -344,7 +351,9 @@ async fn ctrl_c_and_sigterm_close_the_browser_store_nothing_and_exit_as_the_sign
 
 /// One `run` stopped by `signal` while the browser waits for a page: exit `code`.
 async fn interrupted_run(signal: &str, code: i32) {
-    let (server, dir, tmp) = setup(&["rehydrated", "slow"], "60s").await;
+    let Some((server, dir, tmp)) = setup(&["rehydrated", "slow"], "60s").await else {
+        return;
+    };
     let d = dir.path();
     let child = in_tmp(d, &tmp, &["run"])
         .stdout(std::process::Stdio::piped())
@@ -379,7 +388,9 @@ async fn interrupted_run(signal: &str, code: i32) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_tagpulse_takes_its_browser_along() {
-    let (server, dir, tmp) = setup(&["slow"], "60s").await;
+    let Some((server, dir, tmp)) = setup(&["slow"], "60s").await else {
+        return;
+    };
     let d = dir.path();
     let mut child = in_tmp(d, &tmp, &["ingest", "--source", "tt"])
         .stdout(std::process::Stdio::null())

@@ -1,8 +1,9 @@
 //! End-to-end tests of the ClickHouse backend against a real server.
 //!
 //! The server comes from `scripts/clickhouse-test-server`, which exports
-//! `TAGPULSE_TEST_CLICKHOUSE_URL`. Under CI (`CI=true`) a missing server fails every test
-//! here; elsewhere they say SKIPPED and return. Each test works in its own fresh
+//! `TAGPULSE_TEST_CLICKHOUSE_URL`. A missing server follows the one test policy
+//! ([`needs`]): under CI (`CI=true`) it fails every test here; elsewhere they say SKIPPED
+//! and return. Each test works in its own fresh
 //! database; the spool test starts (and stops, and restarts) a private server of its own.
 
 use std::collections::BTreeSet;
@@ -16,28 +17,16 @@ use polars::prelude::*;
 
 const SERVER_ENV: &str = "TAGPULSE_TEST_CLICKHOUSE_URL";
 
-/// Whether this is CI, where a missing server fails the tests instead of skipping them.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// The shared test server, or `None` (after saying so) outside CI.
+/// The shared test server, or `None` (after [`needs`] said so).
 fn server_url() -> Option<String> {
-    match std::env::var(SERVER_ENV) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                !in_ci(),
-                "CI=true but {SERVER_ENV} is not set: start a server first with \
-                 eval \"$(scripts/clickhouse-test-server start)\""
-            );
-            eprintln!(
-                "SKIPPED: no ClickHouse server ({SERVER_ENV} unset); run \
-                 eval \"$(scripts/clickhouse-test-server start)\" first"
-            );
-            None
-        }
-    }
+    let url = std::env::var(SERVER_ENV).ok().filter(|u| !u.is_empty());
+    needs(
+        &format!("a ClickHouse server ({SERVER_ENV})"),
+        url.is_some(),
+        "start one with eval \"$(scripts/clickhouse-test-server start)\"",
+    )
+    .then_some(url)
+    .flatten()
 }
 
 macro_rules! server_or_skip {
@@ -966,11 +955,11 @@ fn https_works_with_the_servers_ca_and_an_unknown_ca_is_refused() {
         std::env::var("TAGPULSE_TEST_CLICKHOUSE_HTTPS_URL"),
         std::env::var("TAGPULSE_TEST_CLICKHOUSE_CA"),
     ) else {
-        assert!(
-            !in_ci(),
-            "CI=true but the test server serves no https (is openssl installed?)"
+        require!(
+            "https on the test server",
+            false,
+            "install openssl and restart scripts/clickhouse-test-server"
         );
-        eprintln!("SKIPPED: the test server serves no https");
         return;
     };
     let db = fresh_db(&url, "https");

@@ -11,6 +11,10 @@
 //! - `sources`: live sources (TikTok, Mastodon, X) against a local server, end to end;
 //! - `generations`: SIGKILL during `transform` and `report`, readers see whole generations;
 //! - `clickhouse`: the same jobs against a real ClickHouse server (see the README).
+//!
+//! A test that needs something from outside (a ClickHouse server, Chromium, root for a
+//! tmpfs) follows one policy, `util::needs`: under `CI=true` its absence fails the test;
+//! elsewhere the test prints `SKIPPED: … is missing: <how to provide it>` and passes.
 
 mod alerts;
 mod backfill;

@@ -12,6 +12,34 @@ use polars::prelude::*;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tagpulse");
 
+/// Whether this is CI (`CI=true`), where every test runs or fails.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The one policy for a test that needs something from outside (a ClickHouse server,
+/// Chromium, root for a tmpfs): when `what` is missing, CI fails the test saying `how` to
+/// provide it; elsewhere the test prints SKIPPED with the same words and returns (use
+/// [`require!`]).
+pub fn needs(what: &str, present: bool, how: &str) -> bool {
+    if present {
+        return true;
+    }
+    assert!(!in_ci(), "CI=true but {what} is missing: {how}");
+    eprintln!("SKIPPED: {what} is missing: {how}");
+    false
+}
+
+/// Returns from the test (after [`needs`] said why) unless `present`.
+macro_rules! require {
+    ($what:expr, $present:expr, $how:expr) => {
+        if !$crate::util::needs($what, $present, $how) {
+            return;
+        }
+    };
+}
+pub(crate) use require;
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
