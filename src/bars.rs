@@ -6,7 +6,7 @@ use tagpulse_ingest::Progress;
 use tagpulse_pipeline::ProgressSink;
 
 /// Draws one bar per step the pipeline starts.
-pub struct Bars;
+pub(crate) struct Bars;
 
 impl ProgressSink for Bars {
     fn start(&self, what: &str) -> Box<dyn Progress> {

@@ -10,7 +10,7 @@ use tagpulse_ingest::sources::file::FileFormat;
 /// tagpulse: weekly growth of job and occupation hashtags, and the employer-branding report.
 #[derive(Debug, Parser)]
 #[command(name = "tagpulse", version, about, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Config file (default: ./tagpulse.toml when present, else built-in defaults).
     #[arg(long, global = true, value_name = "PATH", env = "TAGPULSE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -34,7 +34,7 @@ pub struct Cli {
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// `2026-11-23T06:00:00Z  INFO message key=value`.
     Text,
     /// `{"timestamp":…,"level":"INFO","message":…,"key":…}`.
@@ -43,7 +43,7 @@ pub enum LogFormat {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// The main job: every configured source -> store -> transform -> report.
     Run(ReportArgs),
     /// Run the configured sources once and store what they yield (no transform, no report).
@@ -72,7 +72,7 @@ pub enum Command {
 
 /// Arguments of `ingest`.
 #[derive(Debug, Args)]
-pub struct IngestArgs {
+pub(crate) struct IngestArgs {
     /// Only this source (by id); repeat for several. Default: every configured source.
     #[arg(long = "source", value_name = "ID")]
     pub sources: Vec<String>,
@@ -80,7 +80,7 @@ pub struct IngestArgs {
 
 /// `tagpulse schedule`.
 #[derive(Debug, Args)]
-pub struct ScheduleArgs {
+pub(crate) struct ScheduleArgs {
     /// Print every job with its next 3 fire times and exit.
     #[arg(long)]
     pub list: bool,
@@ -92,7 +92,7 @@ pub struct ScheduleArgs {
 
 /// `tagpulse status`.
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// How many of the last runs to show.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub runs: usize,
@@ -100,7 +100,7 @@ pub struct StatusArgs {
 
 /// `tagpulse backfill`.
 #[derive(Debug, Args)]
-pub struct BackfillArgs {
+pub(crate) struct BackfillArgs {
     /// The source (by id); it must be able to query the past (tiktok_research, file).
     #[arg(long, value_name = "ID")]
     pub source: String,
@@ -114,7 +114,7 @@ pub struct BackfillArgs {
 
 /// `tagpulse sources ...`.
 #[derive(Debug, Subcommand)]
-pub enum SourcesCommand {
+pub(crate) enum SourcesCommand {
     /// Fetch one tag per source and print what would be stored and how each way answered;
     /// stores nothing.
     Check(CheckArgs),
@@ -122,7 +122,7 @@ pub enum SourcesCommand {
 
 /// Arguments of `sources check`.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Only this source (by id); repeat for several. Default: every configured source.
     #[arg(long = "source", value_name = "ID")]
     pub sources: Vec<String>,
@@ -137,7 +137,7 @@ fn parse_tag(s: &str) -> Result<tagpulse_config::Tag, String> {
 
 /// `tagpulse db ...`: needs `[storage] backend = "clickhouse"`.
 #[derive(Debug, Subcommand)]
-pub enum DbCommand {
+pub(crate) enum DbCommand {
     /// Create the database and apply pending schema migrations (safe to repeat).
     Migrate,
     /// Show the server, the schema version, table sizes and undelivered spool parts.
@@ -152,7 +152,7 @@ pub enum DbCommand {
 
 /// Arguments of `db schema`.
 #[derive(Debug, Args)]
-pub struct SchemaArgs {
+pub(crate) struct SchemaArgs {
     /// Print instead the SQL that reads and swaps the weekly tables (what `transform` runs).
     #[arg(long)]
     pub swap: bool,
@@ -160,7 +160,7 @@ pub struct SchemaArgs {
 
 /// Arguments of `db export`.
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     /// Output format.
     #[arg(long = "to", value_enum, default_value = "parquet")]
     pub to: ExportFormat,
@@ -171,14 +171,14 @@ pub struct ExportArgs {
 
 /// Formats `db export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFormat {
+pub(crate) enum ExportFormat {
     /// A tagpulse Parquet lake (the layout of `storage.data_dir`).
     Parquet,
 }
 
 /// Arguments of `db import-parquet`.
 #[derive(Debug, Args)]
-pub struct ImportParquetArgs {
+pub(crate) struct ImportParquetArgs {
     /// The Parquet lake to read, e.g. the `data` directory of a laptop install.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
@@ -186,7 +186,7 @@ pub struct ImportParquetArgs {
 
 /// Arguments of `import`.
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// Platform of rows that do not name one (TSV files never do).
     #[arg(long, default_value = "tiktok", value_parser = parse_platform)]
     pub platform: String,
@@ -203,7 +203,7 @@ pub struct ImportArgs {
 
 /// Arguments of `report` and `run`.
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// ISO week to report, e.g. 2026-W47 (default: the latest complete week).
     #[arg(long, value_parser = parse_week)]
     pub week: Option<NaiveDate>,

@@ -8,7 +8,7 @@ use tagpulse_store::Store;
 
 use crate::cli::DbCommand;
 
-pub async fn run(cfg: &Config, command: DbCommand) -> Result<()> {
+pub(crate) async fn run(cfg: &Config, command: DbCommand) -> Result<()> {
     if let DbCommand::Schema(args) = &command {
         let database = cfg.storage.clickhouse.as_ref().map_or_else(
             || ClickHouseConfig::default().database,

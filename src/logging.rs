@@ -21,7 +21,7 @@ const SECRET_NAMES: [&str; 7] = [
 ];
 
 /// Installs the subscriber for `cli`'s flags and `TAGPULSE_LOG`.
-pub fn init(cli: &Cli) {
+pub(crate) fn init(cli: &Cli) {
     let level = if cli.quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TAGPULSE_LOG")
         // chromiumoxide warns about DevTools events newer than its bindings.

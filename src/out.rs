@@ -20,7 +20,7 @@ macro_rules! out {
 
 /// Writes to stdout; on a closed pipe exits 141, on another error ignores it (stdout is
 /// the user's summary, never data: the job's results are already stored).
-pub fn write(args: std::fmt::Arguments) {
+pub(crate) fn write(args: std::fmt::Arguments) {
     use std::io::Write;
     if let Err(e) = std::io::stdout().lock().write_fmt(args) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {

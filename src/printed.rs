@@ -7,7 +7,7 @@ use tagpulse_pipeline::{JobOutput, RecomputeOutcome, RenderOutcome, SourceOutcom
 use tracing::info;
 
 /// Prints what `out` did; `rec` gives its duration.
-pub fn job_output(out: &JobOutput, rec: &RunRecord) {
+pub(crate) fn job_output(out: &JobOutput, rec: &RunRecord) {
     let secs = (rec.finished_at - rec.started_at).as_seconds_f64();
     match out {
         JobOutput::Import(o) => outln!(

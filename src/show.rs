@@ -7,7 +7,7 @@ use tagpulse_config::{Config, Cron};
 use tagpulse_ingest::Source;
 
 /// Prints the resolved configuration.
-pub fn print_config(cfg: &Config, sources: &[Box<dyn Source>]) {
+pub(crate) fn print_config(cfg: &Config, sources: &[Box<dyn Source>]) {
     match &cfg.storage.clickhouse {
         Some(ch) if cfg.storage.backend == tagpulse_config::Backend::Clickhouse => outln!(
             "storage: ClickHouse database {} at {} (user {}, password {}), spool in {}",
@@ -57,7 +57,7 @@ pub fn print_config(cfg: &Config, sources: &[Box<dyn Source>]) {
 
 /// `tagpulse schedule --list`: every job with its expression and next three fire times in
 /// the configured zone, after `after`.
-pub fn print_schedule(cfg: &Config, after: DateTime<Utc>) {
+pub(crate) fn print_schedule(cfg: &Config, after: DateTime<Utc>) {
     let tz = cfg.schedule.tz();
     outln!("jobs (times in {tz}):");
     let mut jobs: Vec<(String, &Cron)> = cfg
@@ -83,7 +83,7 @@ pub fn print_schedule(cfg: &Config, after: DateTime<Utc>) {
 }
 
 /// `tagpulse status`: the last runs, each source's freshness, the next fire times.
-pub async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
+pub(crate) async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
     let now = Utc::now();
     let pipeline = crate::open_pipeline(cfg)?;
     let history = pipeline.history()?;

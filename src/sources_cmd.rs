@@ -8,7 +8,7 @@ use tagpulse_pipeline::Pipeline;
 use crate::cli::CheckArgs;
 
 /// Fetches one tag per source and prints the observations each way would store.
-pub async fn check(pipeline: &Pipeline, args: CheckArgs) -> Result<()> {
+pub(crate) async fn check(pipeline: &Pipeline, args: CheckArgs) -> Result<()> {
     let sources = pipeline.select_sources(&args.sources)?;
     if sources.is_empty() {
         bail!("no [[sources]] configured: see the README's Sources section");

@@ -5,12 +5,12 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 /// A minimal SMTP receiver (no TLS, no login): every message's DATA, as received.
-pub struct Smtp {
+pub(crate) struct Smtp {
     pub port: u16,
     pub mails: Arc<Mutex<Vec<String>>>,
 }
 
-pub fn smtp_server() -> Smtp {
+pub(crate) fn smtp_server() -> Smtp {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mails: Arc<Mutex<Vec<String>>> = Default::default();

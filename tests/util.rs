@@ -10,10 +10,10 @@ use std::process::{Command, Output};
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_tagpulse");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_tagpulse");
 
 /// Whether this is CI (`CI=true`), where every test runs or fails.
-pub fn in_ci() -> bool {
+pub(crate) fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
@@ -21,7 +21,7 @@ pub fn in_ci() -> bool {
 /// Chromium, root for a tmpfs): when `what` is missing, CI fails the test saying `how` to
 /// provide it; elsewhere the test prints SKIPPED with the same words and returns (use
 /// [`require!`]).
-pub fn needs(what: &str, present: bool, how: &str) -> bool {
+pub(crate) fn needs(what: &str, present: bool, how: &str) -> bool {
     if present {
         return true;
     }
@@ -40,21 +40,21 @@ macro_rules! require {
 }
 pub(crate) use require;
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     repo().join("tests/fixtures/tiktok-tag-views")
 }
 
 /// The glob of every fixture series.
-pub fn fixture_glob() -> String {
+pub(crate) fn fixture_glob() -> String {
     format!("{}/*.tsv", fixtures().display())
 }
 
 /// Imports `glob` into `dir`'s lake, transforms, and returns `weekly_tag_metrics`.
-pub fn import_and_transform(dir: &Path, glob: &str) -> DataFrame {
+pub(crate) fn import_and_transform(dir: &Path, glob: &str) -> DataFrame {
     ok(dir, &["import", glob]);
     ok(dir, &["transform"]);
     read(&dir.join("data/weekly/weekly_tag_metrics.parquet"))
@@ -62,7 +62,7 @@ pub fn import_and_transform(dir: &Path, glob: &str) -> DataFrame {
 
 /// `tagpulse ARGS` in `dir`, free of the caller's config and data-dir overrides, without
 /// colour; add env vars or pipes, then run it.
-pub fn command(dir: &Path, args: &[&str]) -> Command {
+pub(crate) fn command(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
         .current_dir(dir)
@@ -72,11 +72,11 @@ pub fn command(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-pub fn tagpulse(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn tagpulse(dir: &Path, args: &[&str]) -> Output {
     command(dir, args).output().expect("run tagpulse")
 }
 
-pub fn ok(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn ok(dir: &Path, args: &[&str]) -> String {
     let out = tagpulse(dir, args);
     assert!(
         out.status.success(),
@@ -87,7 +87,7 @@ pub fn ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-pub fn fails(dir: &Path, args: &[&str]) -> (i32, String) {
+pub(crate) fn fails(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = tagpulse(dir, args);
     assert!(!out.status.success(), "tagpulse {args:?} should fail");
     (
@@ -96,13 +96,13 @@ pub fn fails(dir: &Path, args: &[&str]) -> (i32, String) {
     )
 }
 
-pub fn read(path: &Path) -> DataFrame {
+pub(crate) fn read(path: &Path) -> DataFrame {
     ParquetReader::new(fs::File::open(path).unwrap())
         .finish()
         .unwrap()
 }
 
-pub fn col_f64(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
+pub(crate) fn col_f64(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
     df.column(name)
         .unwrap()
         .cast(&DataType::Float64)
@@ -113,7 +113,7 @@ pub fn col_f64(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
         .collect()
 }
 
-pub fn col_str(df: &DataFrame, name: &str) -> Vec<String> {
+pub(crate) fn col_str(df: &DataFrame, name: &str) -> Vec<String> {
     df.column(name)
         .unwrap()
         .str()
@@ -123,7 +123,7 @@ pub fn col_str(df: &DataFrame, name: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn col_date(df: &DataFrame, name: &str) -> Vec<NaiveDate> {
+pub(crate) fn col_date(df: &DataFrame, name: &str) -> Vec<NaiveDate> {
     df.column(name)
         .unwrap()
         .cast(&DataType::Int32)
@@ -135,7 +135,7 @@ pub fn col_date(df: &DataFrame, name: &str) -> Vec<NaiveDate> {
         .collect()
 }
 
-pub fn close(a: Option<f64>, b: Option<f64>) -> bool {
+pub(crate) fn close(a: Option<f64>, b: Option<f64>) -> bool {
     match (a, b) {
         (None, None) => true,
         (Some(a), Some(b)) => (a - b).abs() <= 1e-6 * b.abs().max(1.0),
@@ -144,7 +144,7 @@ pub fn close(a: Option<f64>, b: Option<f64>) -> bool {
 }
 
 /// Every Parquet part under `dir`, stacked.
-pub fn read_dir_frames(dir: &Path) -> DataFrame {
+pub(crate) fn read_dir_frames(dir: &Path) -> DataFrame {
     let mut frames = fs::read_dir(dir)
         .unwrap()
         .flatten()
@@ -158,7 +158,7 @@ pub fn read_dir_frames(dir: &Path) -> DataFrame {
 }
 
 /// Occupations and a brand over fixture tags, so every weekly table has rows.
-pub const TAXONOMY: &str = r#"
+pub(crate) const TAXONOMY: &str = r#"
 [[occupations]]
 name = "Romantasy authors"
 tags = ["gracereilly", "katdelacorte", "christyannejones", "erinacraig", "mazeyeddings"]

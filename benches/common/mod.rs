@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use polars::prelude::*;
 
 /// The fixtures `scale` times over, each copy's tags suffixed `_k`.
-pub fn replicated(scale: usize) -> Vec<(String, Vec<(i64, u64)>)> {
+pub(crate) fn replicated(scale: usize) -> Vec<(String, Vec<(i64, u64)>)> {
     let base = load();
     (0..scale)
         .flat_map(|k| {
@@ -20,7 +20,7 @@ pub fn replicated(scale: usize) -> Vec<(String, Vec<(i64, u64)>)> {
 }
 
 /// The fixture series: (tag, [(unix seconds, value)]).
-pub fn load() -> Vec<(String, Vec<(i64, u64)>)> {
+pub(crate) fn load() -> Vec<(String, Vec<(i64, u64)>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiktok-tag-views");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).expect("fixtures") {
@@ -49,7 +49,7 @@ pub fn load() -> Vec<(String, Vec<(i64, u64)>)> {
 }
 
 /// Snapshots of `series` as a frame with the stored schema.
-pub fn frame(series: &[(String, Vec<(i64, u64)>)]) -> DataFrame {
+pub(crate) fn frame(series: &[(String, Vec<(i64, u64)>)]) -> DataFrame {
     let n: usize = series.iter().map(|s| s.1.len()).sum();
     let (mut tag, mut ms, mut value) = (
         Vec::with_capacity(n),
@@ -80,7 +80,7 @@ pub fn frame(series: &[(String, Vec<(i64, u64)>)]) -> DataFrame {
 }
 
 /// The fastest of `runs` runs of `f`, and the last result.
-pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+pub(crate) fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     let mut best = Duration::MAX;
     let mut last = None;
     for _ in 0..runs {

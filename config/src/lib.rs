@@ -5,8 +5,6 @@
 //! ships inside the crate (`occupations.toml`) and is merged with the user's
 //! `[[occupations]]`: same name extends the default group, a new name adds one.
 
-#![warn(missing_docs)]
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,8 +2,6 @@
 //! atomically and durably ([`files`]) and the TLS client setup of every outgoing HTTPS
 //! connection ([`tls`]).
 
-#![warn(missing_docs)]
-
 pub mod files;
 pub mod tls;
 

@@ -5,8 +5,6 @@
 //! [`WeeklyTables`] a transform hands to the store and the report, and the signal
 //! parameters ([`signal`]) the transform applies and the report prints. No I/O.
 
-#![warn(missing_docs)]
-
 pub mod observation;
 pub mod paths;
 pub mod rows;

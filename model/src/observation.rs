@@ -1,6 +1,6 @@
 //! Observations as sources produce them and as the store keeps them.
 //!
-//! Two kinds, never mixed (`design/metrics.md`): counter snapshots and daily counts. A
+//! Two kinds, never mixed (`docs/metrics.md`): counter snapshots and daily counts. A
 //! source yields them in an [`ObservationBatch`]; the store adds the source id and the
 //! ingestion time and keeps, per identity, the row ingested last ([`dedup_latest`]).
 

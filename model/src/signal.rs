@@ -1,4 +1,4 @@
-//! The parameters of the robust z-score and the breakout rule (`design/metrics.md`).
+//! The parameters of the robust z-score and the breakout rule (`docs/metrics.md`).
 //!
 //! Public so that the report prints the values the transform used, never a copy.
 

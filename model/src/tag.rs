@@ -1,4 +1,4 @@
-//! Tags and identifiers, normalised and validated exactly as `design/metrics.md` says.
+//! Tags and identifiers, normalised and validated exactly as `docs/metrics.md` says.
 //!
 //! The types live in the bottom crate so that the config can reject a bad tag in the
 //! taxonomy at load time and every stage shares one normalisation.

@@ -9,8 +9,6 @@
 //! Around the jobs: their records ([`runs`]), the alerts that follow them ([`alerts`]) and
 //! the scheduler that fires them ([`schedule`]).
 
-#![warn(missing_docs)]
-
 pub mod alerts;
 mod backfill;
 mod housekeeping;

@@ -9,8 +9,6 @@
 //! Reads deduplicate observations by identity (last ingested wins), so a re-run or an
 //! overlapping import never changes a metric.
 
-#![warn(missing_docs)]
-
 pub mod clickhouse;
 pub mod generation;
 pub mod parquet;

@@ -1,14 +1,14 @@
-//! The metric jobs: observations in, weekly tables out, as `design/metrics.md` defines them.
+//! The metric jobs: observations in, weekly tables out, as `docs/metrics.md` defines them.
 //!
-//! Every step is a small function from `LazyFrame` to `LazyFrame`; [`weekly_tables`] composes
-//! them and collects at the edge. No file or network I/O happens here, so each rule is
-//! tested on literal frames.
+//! The counter-snapshot rules (envelope, step-downs, Monday boundaries, resolution) run as
+//! plain loops over each series' week summaries (`weeks`, `snapshots`), series in parallel
+//! on rayon, because they walk a series in time order; the daily sums, the roll-ups and the
+//! signals are `LazyFrame` steps that [`weekly_tables`] composes and collects at the edge.
+//! No file or network I/O happens here, so each rule is tested on literal frames.
 //!
-//! Weeks are handled as integer ISO week numbers (`week`): week `w` starts on day
-//! `7w - 3` since 1970-01-01 (a Thursday), so joins on `week ± k` are exact and a week
-//! without a row simply has no partner (it counts as null, as the spec requires).
-
-#![warn(missing_docs)]
+//! Weeks are handled as integer week numbers (`week`, [`tagpulse_model::week`]): week `w`
+//! starts on the Monday `7w - 3` days after 1970-01-01, so joins on `week ± k` are exact and
+//! a week without a row simply has no partner (it counts as null, as the spec requires).
 
 mod daily;
 #[cfg(test)]
@@ -198,7 +198,7 @@ pub(crate) mod testutil {
     use chrono::NaiveDateTime;
 
     /// Snapshot observations from (tag, "YYYY-MM-DD HH:MM:SS", value) triples.
-    pub fn snaps(rows: &[(&str, &str, u64)]) -> LazyFrame {
+    pub(crate) fn snaps(rows: &[(&str, &str, u64)]) -> LazyFrame {
         let ms: Vec<i64> = rows
             .iter()
             .map(|r| {
@@ -227,7 +227,7 @@ pub(crate) mod testutil {
     }
 
     /// The f64 values of a column.
-    pub fn f64s(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
+    pub(crate) fn f64s(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
         df.column(name)
             .unwrap()
             .cast(&DataType::Float64)
@@ -239,7 +239,7 @@ pub(crate) mod testutil {
     }
 
     /// Asserts two optional floats agree to 1e-9 (relative).
-    pub fn assert_close(got: &[Option<f64>], want: &[Option<f64>]) {
+    pub(crate) fn assert_close(got: &[Option<f64>], want: &[Option<f64>]) {
         assert_eq!(got.len(), want.len(), "got {got:?}, want {want:?}");
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             match (g, w) {

@@ -1,4 +1,4 @@
-//! Hand-computed cases of the counter-resolution revision of `design/metrics.md`: a
+//! Hand-computed cases of the counter-resolution revision of `docs/metrics.md`: a
 //! rounded counter's one-step week is no breakout, an exact counter's 10x week is, a
 //! daily count has resolution 0, and an occupation sums its reporting members'.
 

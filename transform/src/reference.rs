@@ -1,4 +1,4 @@
-//! A plain-loop reading of the snapshot rules of `design/metrics.md`, one series at a time.
+//! A plain-loop reading of the snapshot rules of `docs/metrics.md`, one series at a time.
 //!
 //! It shares no code with the polars jobs, which makes it the oracle the end-to-end
 //! tests check every weekly row against, and the peer the benchmark compares speed with.

@@ -34,7 +34,7 @@ pub(crate) struct Grouped {
 impl Grouped {
     /// The series of what a store offers: stored rows grouped here, or week summaries
     /// made elsewhere (ClickHouse).
-    pub fn of(snapshots: crate::Snapshots, params: &crate::Params) -> PolarsResult<Self> {
+    pub(crate) fn of(snapshots: crate::Snapshots, params: &crate::Params) -> PolarsResult<Self> {
         match snapshots {
             crate::Snapshots::Stored(rows) => grouped(rows.as_ref(), params.max_gap_secs),
             crate::Snapshots::Weeks(df) => {
@@ -45,7 +45,7 @@ impl Grouped {
     }
 
     /// `f` of each series' weeks, in the order of `names`, series in parallel.
-    pub fn map<T: Send>(&self, f: impl Fn(&[WeekSummary]) -> T + Sync) -> Vec<T> {
+    pub(crate) fn map<T: Send>(&self, f: impl Fn(&[WeekSummary]) -> T + Sync) -> Vec<T> {
         self.weeks.par_iter().map(|w| f(w)).collect()
     }
 }

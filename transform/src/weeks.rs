@@ -113,7 +113,7 @@ pub(crate) fn summarize(
 }
 
 /// The columns of a frame of summaries, after the series' `platform, tag, metric`;
-/// `steps` is a list of [`STEP_BUCKETS`] counts (see [`WeekSummary::steps`]).
+/// `steps` is a list of [`STEP_BUCKETS`] counts (see `WeekSummary::steps`).
 pub const WEEK_COLUMNS: [&str; 11] = [
     "week",
     "n",

@@ -197,7 +197,7 @@ fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
 
 /// Splits a `[[sources]]` entry into the HTTP keys and the source's own keys, and parses
 /// both; a bad key in either is `file:line: sources[i].key: message`.
-pub fn parse_http_entry<T: serde::de::DeserializeOwned>(
+pub(super) fn parse_http_entry<T: serde::de::DeserializeOwned>(
     entry: &SourceEntry,
     diag: &Diagnostics,
 ) -> Result<(T, HttpOptions), ConfigError> {

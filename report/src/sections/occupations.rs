@@ -19,7 +19,7 @@ pub(crate) struct OccupationSection<'r> {
 
 impl<'r> OccupationSection<'r> {
     /// Builds the section from every occupation row of the report.
-    pub fn build(ctx: &Context, rows: &'r [OccupationRow]) -> Result<Self, ReportError> {
+    pub(super) fn build(ctx: &Context, rows: &'r [OccupationRow]) -> Result<Self, ReportError> {
         let pair_rows: Vec<&OccupationRow> = rows
             .iter()
             .filter(|r| ctx.in_pair(&r.platform, &r.metric))

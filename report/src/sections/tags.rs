@@ -25,7 +25,7 @@ pub(crate) struct TagSection<'r> {
 
 impl<'r> TagSection<'r> {
     /// Builds the section from every tag row of the report.
-    pub fn build(ctx: &Context, rows: &'r [TagRow]) -> Result<Self, ReportError> {
+    pub(super) fn build(ctx: &Context, rows: &'r [TagRow]) -> Result<Self, ReportError> {
         let pair_rows: Vec<&TagRow> = rows
             .iter()
             .filter(|r| ctx.in_pair(&r.platform, &r.metric))
@@ -118,7 +118,7 @@ impl<'r> TagSection<'r> {
     }
 
     /// The tags with a `gained` this week.
-    pub fn reporting(&self) -> BTreeSet<&'r str> {
+    pub(super) fn reporting(&self) -> BTreeSet<&'r str> {
         self.this_week
             .iter()
             .filter(|r| r.gained.is_some())

@@ -17,7 +17,7 @@ use crate::parquet::frames::ObsColumns;
 
 /// A row of `snapshots`.
 #[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct SnapshotRow {
+pub(super) struct SnapshotRow {
     pub platform: String,
     pub tag: String,
     pub metric: String,
@@ -32,7 +32,7 @@ pub struct SnapshotRow {
 
 /// A row of `daily_counts`.
 #[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct DailyRow {
+pub(super) struct DailyRow {
     pub platform: String,
     pub tag: String,
     pub metric: String,
@@ -47,7 +47,7 @@ pub struct DailyRow {
 
 /// A row of `schema_migrations`.
 #[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-pub struct MigrationRow {
+pub(super) struct MigrationRow {
     pub version: u32,
     pub name: String,
     #[serde(with = "clickhouse::serde::chrono::datetime")]
@@ -143,7 +143,7 @@ fn in_datetime_range(name: &str, secs: i64) -> PolarsResult<DateTime<Utc>> {
 }
 
 /// Frame (stored schema) -> `snapshots` rows.
-pub fn snapshot_rows(df: &DataFrame) -> PolarsResult<Vec<SnapshotRow>> {
+pub(super) fn snapshot_rows(df: &DataFrame) -> PolarsResult<Vec<SnapshotRow>> {
     let c = Cols(df);
     let (platform, tag, metric, source) = (
         c.str("platform")?,
@@ -180,7 +180,7 @@ pub fn snapshot_rows(df: &DataFrame) -> PolarsResult<Vec<SnapshotRow>> {
 }
 
 /// Frame (stored schema) -> `daily_counts` rows.
-pub fn daily_rows(df: &DataFrame) -> PolarsResult<Vec<DailyRow>> {
+pub(super) fn daily_rows(df: &DataFrame) -> PolarsResult<Vec<DailyRow>> {
     let c = Cols(df);
     let (platform, tag, metric, source) = (
         c.str("platform")?,
@@ -229,7 +229,7 @@ fn obs_columns<'r, R: 'r>(
 }
 
 /// `snapshots` rows -> frame with the stored schema.
-pub fn snapshots_frame(rows: &[SnapshotRow]) -> PolarsResult<DataFrame> {
+pub(super) fn snapshots_frame(rows: &[SnapshotRow]) -> PolarsResult<DataFrame> {
     let time = Column::new(
         "observed_at".into(),
         rows.iter()
@@ -251,7 +251,7 @@ pub fn snapshots_frame(rows: &[SnapshotRow]) -> PolarsResult<DataFrame> {
 }
 
 /// `daily_counts` rows -> frame with the stored schema.
-pub fn daily_frame(rows: &[DailyRow]) -> PolarsResult<DataFrame> {
+pub(super) fn daily_frame(rows: &[DailyRow]) -> PolarsResult<DataFrame> {
     let time = Column::new(
         "day".into(),
         rows.iter()

@@ -20,7 +20,7 @@ pub(crate) struct ObsColumns<S> {
 }
 
 impl<S> ObsColumns<S> {
-    pub fn with_capacity(n: usize) -> Self {
+    pub(crate) fn with_capacity(n: usize) -> Self {
         ObsColumns {
             platform: Vec::with_capacity(n),
             tag: Vec::with_capacity(n),
@@ -32,7 +32,7 @@ impl<S> ObsColumns<S> {
     }
 
     /// A frame with the stored observation schema: these columns around `time`.
-    pub fn into_frame(self, time: Column) -> PolarsResult<DataFrame>
+    pub(crate) fn into_frame(self, time: Column) -> PolarsResult<DataFrame>
     where
         Series: NamedFrom<Vec<S>, [S]>,
     {

@@ -59,7 +59,10 @@ impl FileFormat {
 }
 
 /// Parses and checks a `[[sources]]` entry of kind `file`; errors name key and line.
-pub fn parse(entry: &SourceEntry, diag: &Diagnostics) -> Result<FileSourceConfig, ConfigError> {
+pub(super) fn parse(
+    entry: &SourceEntry,
+    diag: &Diagnostics,
+) -> Result<FileSourceConfig, ConfigError> {
     let cfg: FileSourceConfig = diag.parse_section(&entry.path(), &entry.table)?;
     let at = |rest: &[KeySegment]| {
         let mut p = entry.path();

@@ -15,7 +15,7 @@ use crate::{Fetched, IngestError, ObservationBatch, Progress, Snapshot, Source, 
 /// `kind = "fixed"`: the same counter value for every tag, at one time.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FixedSourceConfig {
+pub(super) struct FixedSourceConfig {
     /// Unique id of the source.
     pub id: String,
     /// Always `"fixed"`.
@@ -29,13 +29,16 @@ pub struct FixedSourceConfig {
 }
 
 /// The registry's constructor.
-pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
+pub(super) fn build(
+    entry: &SourceEntry,
+    ctx: BuildContext,
+) -> Result<Box<dyn Source>, ConfigError> {
     let cfg: FixedSourceConfig = ctx.diag.parse_section(&entry.path(), &entry.table)?;
     Ok(Box::new(FixedSource(cfg)))
 }
 
 /// Yields `value` for each configured tag.
-pub struct FixedSource(FixedSourceConfig);
+pub(super) struct FixedSource(FixedSourceConfig);
 
 #[async_trait]
 impl Source for FixedSource {

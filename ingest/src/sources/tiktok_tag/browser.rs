@@ -34,7 +34,7 @@ const CANDIDATES: &[&str] = &[
     "chrome",
 ];
 
-/// The Chromium to start: `configured`, else the first of [`CANDIDATES`] on PATH.
+/// The Chromium to start: `configured`, else the first of `CANDIDATES` on PATH.
 pub fn find_browser(configured: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(path) = configured {
         return if path.is_file() {
@@ -260,7 +260,7 @@ impl BrowserSession {
         })
     }
 
-    /// Ends the browser and every process of it; see [`Process::close`].
+    /// Ends the browser and every process of it; see `Process::close`.
     pub async fn close(self) {
         drop(self.page);
         self.process.close().await;
