@@ -339,3 +339,70 @@ mod tests {
         assert_eq!(names, ["import", "ingest", "transform", "report", "run"]);
     }
 }
+
+#[cfg(test)]
+mod off_the_workers {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use crate::{ImportRequest, NoProgressSink, Pipeline};
+
+    #[test]
+    fn the_transform_leaves_the_async_worker_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        // 20 series of 3,000 hourly snapshots: a transform of some tenths of a second.
+        for t in 0..20 {
+            let path = dir.path().join(format!("tag{t}.tsv"));
+            let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T00:00:00Z").unwrap();
+            let lines: String = (0..3_000i64)
+                .map(|h| {
+                    let at = start + chrono::Duration::hours(h);
+                    format!("{}\t{}\n", at.format("%Y-%m-%d %H:%M:%S"), 1_000 * h + t)
+                })
+                .collect();
+            std::fs::write(&path, lines).unwrap();
+            paths.push(path.display().to_string());
+        }
+        let toml = format!(
+            "[storage]\ndata_dir = {:?}\n",
+            dir.path().join("data").display().to_string()
+        );
+        let cfg = tagpulse_config::Config::from_toml(&toml, "t.toml").unwrap();
+        // One worker thread: while it is busy nothing else on it runs.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let pipeline = Pipeline::open(cfg).unwrap();
+            let req = ImportRequest {
+                paths,
+                format: None,
+                platform: "tiktok".into(),
+                metric: "views".into(),
+            };
+            pipeline.import(req, &NoProgressSink).await.unwrap();
+            let ticks = Arc::new(AtomicUsize::new(0));
+            let counter = ticks.clone();
+            let ticker = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            let started = Instant::now();
+            let out = pipeline.recompute().await.unwrap();
+            let took = started.elapsed();
+            let ticked = ticks.load(Ordering::Relaxed);
+            ticker.abort();
+            assert!(out.tag_rows > 20 * 15, "{out:?}");
+            // A transform on the worker would let the ticker run only between its awaits.
+            assert!(
+                took < Duration::from_millis(40) || ticked as u128 >= took.as_millis() / 10,
+                "{ticked} ticks in {took:?}"
+            );
+        });
+    }
+}

@@ -395,13 +395,16 @@ impl Pipeline {
     /// Recomputes every weekly table from the stored observations and stores them as one
     /// generation.
     pub async fn recompute(&self) -> Result<RecomputeOutcome, PipelineError> {
-        let (tables, series) = weekly_tables_and_summary(
-            self.snapshots().await?,
-            self.store.scan_daily().await?,
-            &self.params(),
-            &self.cfg.occupations,
-            &self.cfg.brands,
-        )?;
+        let (snapshots, daily) = (self.snapshots().await?, self.store.scan_daily().await?);
+        let (params, occupations, brands) = (
+            self.params(),
+            self.cfg.occupations.clone(),
+            self.cfg.brands.clone(),
+        );
+        let (tables, series) = blocking(move || {
+            weekly_tables_and_summary(snapshots, daily, &params, &occupations, &brands)
+        })
+        .await?;
         self.store.write_weekly(&tables).await?;
         *self.series.lock().expect("series lock") = Some(series);
         Ok(RecomputeOutcome {
@@ -442,6 +445,16 @@ impl Pipeline {
             recompute,
             render,
         }
+    }
+}
+
+/// Runs CPU-bound work (the transform on rayon, the report's charts) on tokio's blocking
+/// pool, so the async workers keep serving signals, the metrics endpoint and the
+/// sources' timers meanwhile; a panic in `f` is a panic here.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 

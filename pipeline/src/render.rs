@@ -71,7 +71,11 @@ pub(crate) async fn render(
         // A recompute in this process just read every observation: reuse its summary.
         Some(series) => series,
         None => {
-            series_summary(p.snapshots().await?, p.store.scan_daily().await?, &params)?.collect()?
+            let (snapshots, daily) = (p.snapshots().await?, p.store.scan_daily().await?);
+            crate::blocking(move || {
+                series_summary(snapshots, daily, &params).and_then(|lf| Ok(lf.collect()?))
+            })
+            .await?
         }
     };
     let sources = stored_sources(p.store.as_ref()).await?;
@@ -79,19 +83,28 @@ pub(crate) async fn render(
         .sources
         .iter()
         .any(|s| s.synthetic() && sources.iter().any(|id| id == s.id()));
-    let files = tagpulse_report::render(&tagpulse_report::ReportInput {
-        tables: &tables,
-        series: &series,
-        occupations: &cfg.occupations,
-        brands: &cfg.brands,
-        week,
-        top_n: cfg.report.top_n,
-        max_gap_secs: params.max_gap_secs,
-        sources,
-        synthetic,
-        incomplete,
-        generated_at: chrono::Utc::now(),
-    })?;
+    let (occupations, brands, top_n) = (
+        cfg.occupations.clone(),
+        cfg.brands.clone(),
+        cfg.report.top_n,
+    );
+    // Charts are drawn and rasterised here: CPU work, off the async workers.
+    let files = crate::blocking(move || {
+        tagpulse_report::render(&tagpulse_report::ReportInput {
+            tables: &tables,
+            series: &series,
+            occupations: &occupations,
+            brands: &brands,
+            week,
+            top_n,
+            max_gap_secs: params.max_gap_secs,
+            sources,
+            synthetic,
+            incomplete,
+            generated_at: chrono::Utc::now(),
+        })
+    })
+    .await?;
     std::fs::create_dir_all(&out_dir).map_err(io("create", &out_dir))?;
     migrate_plain_week_dir(&out_dir, &files.week_label)?;
     generation::publish(&out_dir, &files.week_label, |dir| {
