@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::Parser;
 use tagpulse_config::{Config, DEFAULT_CONFIG_FILE};
+use tagpulse_ingest::shutdown::Shutdown;
 use tagpulse_pipeline::runs::Trigger;
 use tagpulse_pipeline::{
     BackfillRequest, ImportRequest, Job, Pipeline, PipelineError, RenderRequest,
@@ -34,15 +35,16 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(&cli);
     // A browser source closes Chromium on Ctrl-C / SIGTERM instead of orphaning it.
-    tagpulse_ingest::interrupt::listen();
+    let shutdown = Shutdown::new();
+    shutdown.listen();
     // For the scheduler a signal is the normal way to stop: exit 0 once it stopped cleanly.
     let daemon = matches!(&cli.command, Command::Schedule(a) if !a.list);
-    let result = run(cli).await;
+    let result = run(cli, &shutdown).await;
     if let Err(e) = &result {
         eprintln!("error: {}", tagpulse_pipeline::chain_line(e.chain()));
     }
     // 128 + the signal, as a shell reports a process the signal ended.
-    if let Some(code) = tagpulse_ingest::interrupt::exit_code().filter(|_| !daemon) {
+    if let Some(code) = shutdown.exit_code().filter(|_| !daemon) {
         return ExitCode::from(code);
     }
     match result {
@@ -84,7 +86,7 @@ fn render_request(args: &ReportArgs) -> RenderRequest {
     }
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli, shutdown: &Shutdown) -> Result<()> {
     let cfg = load_config(&cli)?;
     let job = match cli.command {
         Command::Config => {
@@ -98,11 +100,11 @@ async fn run(cli: Cli) -> Result<()> {
             show::print_schedule(&cfg, args.after.unwrap_or_else(chrono::Utc::now));
             return Ok(());
         }
-        Command::Schedule(_) => return schedule(cfg).await,
+        Command::Schedule(_) => return schedule(cfg, shutdown).await,
         Command::Status(args) => return show::print_status(cfg, args.runs).await,
         // Reads and stores nothing: no lock, no record.
         Command::Sources(SourcesCommand::Check(args)) => {
-            return sources_cmd::check(&open_pipeline(cfg)?, args).await
+            return sources_cmd::check(&open_pipeline(cfg, shutdown)?, args).await
         }
         Command::Import(args) => Job::Import(ImportRequest {
             paths: args.paths,
@@ -123,7 +125,7 @@ async fn run(cli: Cli) -> Result<()> {
         },
         Command::Run(args) => Job::Run(render_request(&args)),
     };
-    let pipeline = open_pipeline(cfg)?;
+    let pipeline = open_pipeline(cfg, shutdown)?;
     let done = pipeline.run_job(job, Trigger::Cli, &bars::Bars).await?;
     printed::job_output(&done.output?, &done.record);
     match done.failure {
@@ -133,17 +135,14 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 /// `tagpulse schedule`: the daemon, until SIGINT or SIGTERM.
-async fn schedule(cfg: Config) -> Result<()> {
+async fn schedule(cfg: Config, shutdown: &Shutdown) -> Result<()> {
     let grace = cfg.schedule.grace_period;
-    let pipeline = std::sync::Arc::new(open_pipeline(cfg)?);
+    let pipeline = std::sync::Arc::new(open_pipeline(cfg, shutdown)?);
     // Signals stop the scheduler instead of the process (a second one still does).
-    let _hold = tagpulse_ingest::interrupt::Hold::new();
-    let stats = tagpulse_pipeline::schedule::jobs::serve(
-        pipeline,
-        Vec::new(),
-        tagpulse_ingest::interrupt::requested(),
-    )
-    .await?;
+    let _hold = shutdown.hold();
+    let stats =
+        tagpulse_pipeline::schedule::jobs::serve(pipeline, Vec::new(), shutdown.requested())
+            .await?;
     if stats.abandoned {
         bail!(
             "the running job did not finish within schedule.grace_period ({}); stopped it: its unfinished write is discarded and the store keeps its previous state",
@@ -157,9 +156,9 @@ async fn schedule(cfg: Config) -> Result<()> {
     Ok(())
 }
 
-fn open_pipeline(cfg: Config) -> Result<Pipeline> {
+fn open_pipeline(cfg: Config, shutdown: &Shutdown) -> Result<Pipeline> {
     let data_dir = cfg.storage.data_dir.clone();
-    Pipeline::open(cfg).map_err(|e| match e {
+    Pipeline::open_with(cfg, shutdown.clone()).map_err(|e| match e {
         // A bad source section is a config error: it names its own file and line.
         PipelineError::Config(e) => anyhow::Error::new(e),
         e => anyhow::Error::new(e)

@@ -85,7 +85,8 @@ pub(crate) fn print_schedule(cfg: &Config, after: DateTime<Utc>) {
 /// `tagpulse status`: the last runs, each source's freshness, the next fire times.
 pub(crate) async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
     let now = Utc::now();
-    let pipeline = crate::open_pipeline(cfg)?;
+    // Status only reads: nothing in it waits on a shutdown.
+    let pipeline = crate::open_pipeline(cfg, &tagpulse_ingest::shutdown::Shutdown::new())?;
     let history = pipeline.history()?;
     let cfg = pipeline.config();
     outln!("data: {}", pipeline.describe_store());

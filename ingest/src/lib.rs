@@ -9,7 +9,7 @@
 
 mod fetched;
 pub mod http;
-pub mod interrupt;
+pub mod shutdown;
 pub mod sources;
 
 use std::path::PathBuf;

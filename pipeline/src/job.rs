@@ -5,8 +5,6 @@
 
 use std::error::Error;
 
-use tagpulse_ingest::interrupt;
-
 use crate::runs::{Outcome, RunRecord, Trigger};
 use crate::{
     BackfillOutcome, BackfillRequest, DataDirLock, ImportOutcome, ImportRequest, Pipeline,
@@ -111,7 +109,7 @@ impl Pipeline {
         self.sweep_leftovers();
         let rec = RunRecord::start(job.name(), trigger);
         let output = self.execute(job, progress).await;
-        let (record, failure) = close(rec, &output);
+        let (record, failure) = close(rec, &output, self.shutdown.is_requested());
         if let Err(e) = self.record(&record).await {
             tracing::warn!("this run was not recorded: {e}");
         }
@@ -147,7 +145,7 @@ impl Pipeline {
                     None
                 };
                 // The weekly tables are one finished write; the report is the next one.
-                let rendered = if recompute && interrupt::is_requested() {
+                let rendered = if recompute && self.shutdown.is_requested() {
                     None
                 } else {
                     Some(self.render(&req).await?)
@@ -169,9 +167,13 @@ impl Pipeline {
     }
 }
 
-/// The record of a job that produced `output`, and why it counts as failed.
-fn close(rec: RunRecord, output: &Result<JobOutput, PipelineError>) -> (RunRecord, Option<String>) {
-    let interrupted = interrupt::is_requested();
+/// The record of a job that produced `output` (`interrupted` by a shutdown or not), and
+/// why it counts as failed.
+fn close(
+    rec: RunRecord,
+    output: &Result<JobOutput, PipelineError>,
+    interrupted: bool,
+) -> (RunRecord, Option<String>) {
     let out = match output {
         Ok(out) => out,
         Err(e) => {

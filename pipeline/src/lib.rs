@@ -28,8 +28,9 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use polars::prelude::*;
 use tagpulse_config::{Config, ConfigError};
+use tagpulse_ingest::shutdown::Shutdown;
 use tagpulse_ingest::sources::file::{FileFormat, FileSource, FileSourceConfig};
-use tagpulse_ingest::{interrupt, IngestError, Progress, Source};
+use tagpulse_ingest::{IngestError, Progress, Source};
 use tagpulse_store::{Store, StoreError};
 use tagpulse_transform::{weekly_tables_and_summary, Params, Snapshots, TransformError};
 
@@ -196,20 +197,34 @@ pub struct Pipeline {
     /// report that follows it in the same process (`run`, the scheduler's report job);
     /// any append drops it.
     series: std::sync::Mutex<Option<polars::prelude::DataFrame>>,
+    /// The process's shutdown request: checked between sources and steps, handed to
+    /// every source.
+    shutdown: Shutdown,
 }
 
 impl Pipeline {
     /// Builds every configured source (the registry validates each entry) and opens the
     /// store `cfg` names.
     pub fn open(cfg: Config) -> Result<Self, PipelineError> {
-        let sources = tagpulse_ingest::sources::build_all(&cfg)?;
+        Self::open_with(cfg, Shutdown::new())
+    }
+
+    /// [`Pipeline::open`] with the process's `shutdown`, which its jobs and sources obey.
+    pub fn open_with(cfg: Config, shutdown: Shutdown) -> Result<Self, PipelineError> {
+        let sources = tagpulse_ingest::sources::build_all_with(&cfg, &shutdown)?;
         let store = tagpulse_store::open(&cfg.storage)?;
         Ok(Pipeline {
             cfg,
             sources,
             store,
             series: Default::default(),
+            shutdown,
         })
+    }
+
+    /// The shutdown request this pipeline obeys.
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
     }
 
     /// The configured sources, in config order.
@@ -331,7 +346,7 @@ impl Pipeline {
             let o = self.ingest(source, progress).await;
             log_outcome(&o);
             out.push(o);
-            if interrupt::is_requested() {
+            if self.shutdown.is_requested() {
                 break;
             }
         }
@@ -427,11 +442,11 @@ impl Pipeline {
             let out = self.ingest(source.as_ref(), progress).await;
             log_outcome(&out);
             sources.push(out);
-            if interrupt::is_requested() {
+            if self.shutdown.is_requested() {
                 break;
             }
         }
-        let recompute = if interrupt::is_requested() {
+        let recompute = if self.shutdown.is_requested() {
             Err("interrupted: the weekly tables and the report were left as they were".into())
         } else {
             self.recompute().await.map_err(|e| e.to_string())

@@ -73,7 +73,7 @@ pub(crate) async fn render(
         None => {
             let (snapshots, daily) = (p.snapshots().await?, p.store.scan_daily().await?);
             crate::blocking(move || {
-                series_summary(snapshots, daily, &params).and_then(|lf| Ok(lf.collect()?))
+                series_summary(snapshots, daily, &params).and_then(|lf| lf.collect())
             })
             .await?
         }

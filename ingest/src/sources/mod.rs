@@ -21,6 +21,7 @@ use std::path::Path;
 
 use tagpulse_config::{key, Config, ConfigError, Diagnostics, SourceEntry};
 
+use crate::shutdown::Shutdown;
 use crate::Source;
 
 /// What a component's constructor gets besides its entry.
@@ -30,6 +31,8 @@ pub struct BuildContext<'a> {
     pub diag: &'a Diagnostics,
     /// The data directory (quarantine, sessions).
     pub data_dir: &'a Path,
+    /// The process's shutdown request, for sources that must close something on it.
+    pub shutdown: &'a Shutdown,
 }
 
 /// Builds a source from its `[[sources]]` entry.
@@ -68,11 +71,21 @@ pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, 
     }
 }
 
-/// Every configured source, in config order; the first invalid entry is the error.
+/// Every configured source, in config order; the first invalid entry is the error. Built
+/// to be checked or described only: nothing will ever ask them to shut down.
 pub fn build_all(cfg: &Config) -> Result<Vec<Box<dyn Source>>, ConfigError> {
+    build_all_with(cfg, &Shutdown::new())
+}
+
+/// [`build_all`] with the process's `shutdown`, which every source gets in its context.
+pub fn build_all_with(
+    cfg: &Config,
+    shutdown: &Shutdown,
+) -> Result<Vec<Box<dyn Source>>, ConfigError> {
     let ctx = BuildContext {
         diag: &cfg.diagnostics,
         data_dir: &cfg.storage.data_dir,
+        shutdown,
     };
     let sources: Vec<Box<dyn Source>> = cfg
         .sources

@@ -24,6 +24,7 @@ use tagpulse_config::{ConfigError, SourceEntry};
 
 use super::BuildContext;
 use crate::http::{http_source, Defaults, HttpClient, HttpFailure, RateLimit};
+use crate::shutdown::Shutdown;
 use crate::{FailureKind, Fetched, IngestError, ObservationBatch, Progress, Snapshot, Source, Tag};
 use browser::BrowserSession;
 use parse::{Counters, NoCounters};
@@ -94,13 +95,19 @@ pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, 
             "name at least one way: \"json\", \"html\", \"browser\"".into(),
         ));
     }
-    Ok(Box::new(TikTokTagSource { cfg, http }))
+    Ok(Box::new(TikTokTagSource {
+        cfg,
+        http,
+        shutdown: ctx.shutdown.clone(),
+    }))
 }
 
 /// Reads public tag counters from TikTok (or whatever `base_url` stands in).
 pub struct TikTokTagSource {
     cfg: TikTokTagConfig,
     http: HttpClient,
+    /// A shutdown closes the browser and drops the fetch.
+    shutdown: Shutdown,
 }
 
 impl TikTokTagSource {
@@ -185,11 +192,11 @@ impl TikTokTagSource {
         &self,
         work: impl AsyncFnOnce(Option<&BrowserSession>) -> Result<T, IngestError>,
     ) -> Result<T, IngestError> {
-        let _hold = crate::interrupt::Hold::new();
+        let _hold = self.shutdown.hold();
         let session = self.start_browser().await?;
         let result = tokio::select! {
             r = work(session.as_ref()) => r,
-            () = crate::interrupt::requested() => Err(IngestError::Interrupted {
+            () = self.shutdown.requested() => Err(IngestError::Interrupted {
                 source_id: self.cfg.id.clone(),
             }),
         };
