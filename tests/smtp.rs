@@ -81,7 +81,8 @@ async fn smtp_security_modes_are_what_they_say_and_the_password_comes_from_env()
     // The test server speaks plain SMTP only: TLS and STARTTLS must refuse to go on.
     let tls = send_mail(&cfg(SmtpSecurity::Tls, None), &mail)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     // A plain greeting where a TLS record was due.
     assert!(
         tls.starts_with(&format!("smtp 127.0.0.1:{}: ", smtp.port))
@@ -90,7 +91,8 @@ async fn smtp_security_modes_are_what_they_say_and_the_password_comes_from_env()
     );
     let starttls = send_mail(&cfg(SmtpSecurity::Starttls, None), &mail)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         starttls.contains("STARTTLS is not supported on this server"),
         "{starttls}"
@@ -102,7 +104,8 @@ async fn smtp_security_modes_are_what_they_say_and_the_password_comes_from_env()
     );
     let login = send_mail(&cfg(SmtpSecurity::None, Some("alerts")), &mail)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         login,
         "TP_TEST_SMTP_PASSWORD_UNSET is not set (the [smtp] password)"

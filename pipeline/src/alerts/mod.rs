@@ -13,7 +13,7 @@ use tagpulse_config::{iso_week_label, AlertConfig};
 use crate::runs::RunRecord;
 use crate::{DataDirLock, Pipeline, PipelineError, RenderOutcome};
 use rules::{Finding, Inputs};
-use send::Mail;
+use send::{DeliveryError, Mail};
 use state::AlertState;
 
 /// What one target of one entry got in one evaluation.
@@ -136,16 +136,17 @@ impl Pipeline {
     }
 
     /// The weekly report as a mail: summary.md as the body, a link, the PNG charts attached.
-    fn report_mail(&self, to: Vec<String>, r: &RenderOutcome) -> Result<Mail, String> {
+    fn report_mail(&self, to: Vec<String>, r: &RenderOutcome) -> Result<Mail, DeliveryError> {
         let label = iso_week_label(r.week);
+        let read = |path: std::path::PathBuf| move |source| DeliveryError::Read { path, source };
         let summary = std::fs::read_to_string(r.dir.join("summary.md"))
-            .map_err(|e| format!("cannot read {}: {e}", r.dir.join("summary.md").display()))?;
+            .map_err(read(r.dir.join("summary.md")))?;
         let link = match &self.cfg.report.base_url {
             Some(base) => format!("{}/{label}/index.html", base.trim_end_matches('/')),
             None => r.dir.join("index.html").display().to_string(),
         };
         let mut charts: Vec<_> = std::fs::read_dir(&r.dir)
-            .map_err(|e| format!("cannot read {}: {e}", r.dir.display()))?
+            .map_err(read(r.dir.clone()))?
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "png"))
@@ -184,7 +185,7 @@ fn settle(
     target: &'static str,
     ts: &mut state::TargetState,
     items: &[String],
-    result: Result<(), String>,
+    result: Result<(), DeliveryError>,
     now: DateTime<Utc>,
 ) -> Delivery {
     match result {
@@ -203,6 +204,7 @@ fn settle(
             }
         }
         Err(e) => {
+            let e = e.to_string();
             ts.failures += 1;
             ts.last_error = Some(e.clone());
             ts.last_failure = Some(now);

@@ -15,6 +15,112 @@ use tagpulse_config::{SmtpConfig, SmtpSecurity, WebhookFormat, WebhookTarget};
 
 use super::rules::Finding;
 
+/// Why a delivery failed. Its text goes to the log and `tagpulse status`; it never holds
+/// a webhook URL or a password.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// An env var the target needs is not set.
+    #[error("{var} is not set ({what})")]
+    MissingEnv {
+        /// The variable.
+        var: String,
+        /// What it holds.
+        what: &'static str,
+    },
+    /// The webhook target names no URL.
+    #[error("no url")]
+    NoUrl,
+    /// The webhook could not be reached (connection refused, DNS, TLS).
+    #[error("cannot reach the webhook: {0}")]
+    Unreachable(#[source] reqwest::Error),
+    /// The webhook did not answer in time; it may have the post.
+    #[error("the webhook did not answer within {secs} s (not tried again in this job: it may have the post)")]
+    WebhookTimeout {
+        /// The per-attempt limit.
+        secs: f64,
+    },
+    /// The webhook answered with a redirect, which is not followed.
+    #[error("the webhook answered HTTP {0} (a redirect, not followed: configure the final URL)")]
+    Redirect(u16),
+    /// The webhook answered with an error status.
+    #[error("the webhook answered HTTP {status}: {text}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The start of its answer.
+        text: String,
+    },
+    /// The SMTP transport could not be set up for the host.
+    #[error("smtp {host}: {source}")]
+    SmtpSetup {
+        /// The server.
+        host: String,
+        /// lettre's reason.
+        #[source]
+        source: lettre::transport::smtp::Error,
+    },
+    /// An address of the mail does not parse.
+    #[error("{what} {value:?}: {source}")]
+    Address {
+        /// `smtp.from` or `recipient`.
+        what: &'static str,
+        /// The address as configured.
+        value: String,
+        /// Why it does not parse.
+        #[source]
+        source: lettre::address::AddressError,
+    },
+    /// A file to attach cannot be read.
+    #[error("cannot attach {}: {source}", path.display())]
+    Attach {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file the mail is made of cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The mail could not be assembled.
+    #[error("cannot build the mail: {0}")]
+    Build(#[source] lettre::error::Error),
+    /// The SMTP server refused or failed.
+    #[error("smtp {host}:{port}: {source}")]
+    Smtp {
+        /// The server.
+        host: String,
+        /// Its port.
+        port: u16,
+        /// lettre's reason.
+        #[source]
+        source: lettre::transport::smtp::Error,
+    },
+    /// The SMTP server did not answer in time.
+    #[error("smtp {host}:{port}: the server did not answer within {secs} s")]
+    SmtpTimeout {
+        /// The server.
+        host: String,
+        /// Its port.
+        port: u16,
+        /// The per-attempt limit.
+        secs: f64,
+    },
+}
+
+impl DeliveryError {
+    /// Whether trying again in this job is safe: not once the receiver may have it.
+    fn retry(&self) -> bool {
+        !matches!(self, DeliveryError::WebhookTimeout { .. })
+    }
+}
+
 /// Attempts per delivery (the first and two retries).
 const ATTEMPTS: usize = 3;
 
@@ -84,22 +190,15 @@ pub fn webhook_body(format: WebhookFormat, id: &str, title: &str, findings: &[Fi
 }
 
 /// The webhook's URL, from the config or its env var.
-pub fn webhook_url(w: &WebhookTarget) -> Result<String, String> {
+pub fn webhook_url(w: &WebhookTarget) -> Result<String, DeliveryError> {
     match (&w.url, &w.url_env) {
         (Some(url), _) => Ok(url.clone()),
-        (None, Some(var)) => {
-            std::env::var(var).map_err(|_| format!("{var} is not set (the webhook's url_env)"))
-        }
-        (None, None) => Err("no url".into()),
+        (None, Some(var)) => std::env::var(var).map_err(|_| DeliveryError::MissingEnv {
+            var: var.clone(),
+            what: "the webhook's url_env",
+        }),
+        (None, None) => Err(DeliveryError::NoUrl),
     }
-}
-
-/// Why one webhook attempt failed, and whether trying again in this job is safe.
-struct Attempt {
-    error: String,
-    /// False once the receiver may have the post: an answer that came too late must not
-    /// turn into a second and third copy of every finding.
-    retry: bool,
 }
 
 /// Posts `body` to the webhook, retrying while the post surely did not arrive; the error
@@ -110,7 +209,7 @@ pub async fn post(
     w: &WebhookTarget,
     body: &Value,
     key: &str,
-) -> Result<(), String> {
+) -> Result<(), DeliveryError> {
     let url = webhook_url(w)?;
     let attempt = || async {
         let resp = client
@@ -121,19 +220,13 @@ pub async fn post(
             .await
             // Without the URL: it is the secret of a Slack or Teams webhook.
             .map_err(|e| {
-                if e.is_timeout() {
-                    Attempt {
-                        error: format!(
-                            "the webhook did not answer within {} s (not tried again in this job: it may have the post)",
-                            WEBHOOK_TIMEOUT.as_secs_f64()
-                        ),
-                        retry: e.is_connect(),
+                // A connect timeout never reached the receiver: that one is retried.
+                if e.is_timeout() && !e.is_connect() {
+                    DeliveryError::WebhookTimeout {
+                        secs: WEBHOOK_TIMEOUT.as_secs_f64(),
                     }
                 } else {
-                    Attempt {
-                        error: format!("cannot reach the webhook: {}", e.without_url()),
-                        retry: true,
-                    }
+                    DeliveryError::Unreachable(e.without_url())
                 }
             })?;
         let status = resp.status();
@@ -143,30 +236,20 @@ pub async fn post(
         if status.is_redirection() {
             // Not followed: a GET would drop the alert, a 307 would re-post it to
             // another host. The configured URL must be the final one.
-            return Err(Attempt {
-                error: format!(
-                    "the webhook answered HTTP {} (a redirect, not followed: configure the final URL)",
-                    status.as_u16()
-                ),
-                retry: true,
-            });
+            return Err(DeliveryError::Redirect(status.as_u16()));
         }
         let text = String::from_utf8_lossy(&head(resp, ERROR_HEAD).await).into_owned();
-        let text: String = text.chars().take(200).collect();
-        Err(Attempt {
-            error: format!(
-                "the webhook answered HTTP {}: {}",
-                status.as_u16(),
-                text.trim()
-            ),
-            retry: true,
+        Err(DeliveryError::Status {
+            status: status.as_u16(),
+            text: text
+                .chars()
+                .take(200)
+                .collect::<String>()
+                .trim()
+                .to_string(),
         })
     };
-    attempt
-        .retry(backoff())
-        .when(|a| a.retry)
-        .await
-        .map_err(|a| a.error)
+    attempt.retry(backoff()).when(DeliveryError::retry).await
 }
 
 /// The most of a webhook's error answer read: its first words are all the log shows.
@@ -231,32 +314,44 @@ pub struct Mail {
     pub attachments: Vec<std::path::PathBuf>,
 }
 
-fn transport(smtp: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+fn transport(smtp: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, DeliveryError> {
     let host = smtp.host.as_str();
+    let setup = |source| DeliveryError::SmtpSetup {
+        host: host.to_string(),
+        source,
+    };
     let builder = match smtp.security {
-        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-            .map_err(|e| format!("smtp {host}: {e}"))?,
-        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-            .map_err(|e| format!("smtp {host}: {e}"))?,
+        SmtpSecurity::Starttls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(setup)?
+        }
+        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(setup)?,
         SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
     };
     let mut builder = builder.port(smtp.port()).timeout(Some(SMTP_TIMEOUT));
     if let Some(user) = &smtp.user {
-        let password = std::env::var(&smtp.password_env)
-            .map_err(|_| format!("{} is not set (the [smtp] password)", smtp.password_env))?;
+        let password =
+            std::env::var(&smtp.password_env).map_err(|_| DeliveryError::MissingEnv {
+                var: smtp.password_env.clone(),
+                what: "the [smtp] password",
+            })?;
         builder = builder.credentials(Credentials::new(user.clone(), password));
     }
     Ok(builder.build())
 }
 
-fn message(smtp: &SmtpConfig, mail: &Mail) -> Result<Message, String> {
-    let from: Mailbox = smtp
-        .from
-        .parse()
-        .map_err(|e| format!("smtp.from {:?}: {e}", smtp.from))?;
+fn message(smtp: &SmtpConfig, mail: &Mail) -> Result<Message, DeliveryError> {
+    let from: Mailbox = smtp.from.parse().map_err(|source| DeliveryError::Address {
+        what: "smtp.from",
+        value: smtp.from.clone(),
+        source,
+    })?;
     let mut b = Message::builder().from(from).subject(mail.subject.clone());
     for to in &mail.to {
-        let mb: Mailbox = to.parse().map_err(|e| format!("recipient {to:?}: {e}"))?;
+        let mb: Mailbox = to.parse().map_err(|source| DeliveryError::Address {
+            what: "recipient",
+            value: to.clone(),
+            source,
+        })?;
         b = b.to(mb);
     }
     let mut parts = MultiPart::mixed().singlepart(
@@ -265,8 +360,10 @@ fn message(smtp: &SmtpConfig, mail: &Mail) -> Result<Message, String> {
             .body(mail.body.clone()),
     );
     for path in &mail.attachments {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot attach {}: {e}", path.display()))?;
+        let bytes = std::fs::read(path).map_err(|source| DeliveryError::Attach {
+            path: path.clone(),
+            source,
+        })?;
         let name = path
             .file_name()
             .unwrap_or_default()
@@ -275,8 +372,7 @@ fn message(smtp: &SmtpConfig, mail: &Mail) -> Result<Message, String> {
         let kind = ContentType::parse(mime_of(path)).expect("static content type");
         parts = parts.singlepart(Attachment::new(name).body(bytes, kind));
     }
-    b.multipart(parts)
-        .map_err(|e| format!("cannot build the mail: {e}"))
+    b.multipart(parts).map_err(DeliveryError::Build)
 }
 
 fn mime_of(path: &Path) -> &'static str {
@@ -288,26 +384,31 @@ fn mime_of(path: &Path) -> &'static str {
 }
 
 /// Sends `mail` through `[smtp]`, retrying; errors name the server, never the password.
-pub async fn send_mail(smtp: &SmtpConfig, mail: &Mail) -> Result<(), String> {
+pub async fn send_mail(smtp: &SmtpConfig, mail: &Mail) -> Result<(), DeliveryError> {
     send_mail_within(smtp, mail, SMTP_TIMEOUT).await
 }
 
 /// [`send_mail`] with each attempt bounded by `limit` as a whole: lettre's own timeout
 /// does not cover a server that never sends its greeting.
-async fn send_mail_within(smtp: &SmtpConfig, mail: &Mail, limit: Duration) -> Result<(), String> {
+async fn send_mail_within(
+    smtp: &SmtpConfig,
+    mail: &Mail,
+    limit: Duration,
+) -> Result<(), DeliveryError> {
     let transport = transport(smtp)?;
     let msg = message(smtp, mail)?;
     let attempt = || async {
         match tokio::time::timeout(limit, transport.send(msg.clone())).await {
-            Ok(sent) => sent
-                .map(|_| ())
-                .map_err(|e| format!("smtp {}:{}: {e}", smtp.host, smtp.port())),
-            Err(_) => Err(format!(
-                "smtp {}:{}: the server did not answer within {} s",
-                smtp.host,
-                smtp.port(),
-                limit.as_secs_f64()
-            )),
+            Ok(sent) => sent.map(|_| ()).map_err(|source| DeliveryError::Smtp {
+                host: smtp.host.clone(),
+                port: smtp.port(),
+                source,
+            }),
+            Err(_) => Err(DeliveryError::SmtpTimeout {
+                host: smtp.host.clone(),
+                port: smtp.port(),
+                secs: limit.as_secs_f64(),
+            }),
         }
     };
     attempt.retry(backoff()).await
@@ -356,7 +457,8 @@ mod tests {
         let start = Instant::now();
         let err = send_mail_within(&smtp, &mail, Duration::from_millis(300))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("did not answer within 0.3 s"), "{err}");
         // Three attempts of 0.3 s and two backoff waits, not forever.
         assert!(
@@ -393,7 +495,8 @@ mod tests {
                 "k",
             )
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
             assert!(
                 err.contains(&format!("HTTP {code} (a redirect, not followed")),
                 "{err}"
@@ -434,7 +537,8 @@ mod tests {
             "k",
         )
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             err,
             format!("the webhook answered HTTP 500: {}", "x".repeat(200))
@@ -464,7 +568,8 @@ mod tests {
             &key,
         )
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("the webhook did not answer within"), "{err}");
         // The receiver may have it: no second and third copy in this job.
         let got = server.received_requests().await.unwrap();
@@ -489,6 +594,11 @@ mod tests {
         )
         .await
         .unwrap_err();
+        // Typed, with reqwest's error kept as its source (the URL taken out).
+        assert!(matches!(err, DeliveryError::Unreachable(_)), "{err:?}");
+        let source = std::error::Error::source(&err).expect("the cause is kept");
+        assert!(!source.to_string().contains("127.0.0.1"), "{source}");
+        let err = err.to_string();
         assert!(err.contains("cannot reach the webhook"), "{err}");
         // Two backoff waits of at least 0.5 s (jittered upwards) between three attempts.
         assert!(
