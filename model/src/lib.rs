@@ -5,6 +5,7 @@
 //! [`WeeklyTables`] a transform hands to the store and the report, and the signal
 //! parameters ([`signal`]) the transform applies and the report prints. No I/O.
 
+pub mod frame;
 pub mod observation;
 pub mod paths;
 pub mod rows;

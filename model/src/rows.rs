@@ -6,15 +6,13 @@
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use crate::date_from_days;
-use crate::tables::{
-    TableDef, WEEKLY_BRAND_METRICS, WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS,
-};
+use crate::frame::Columns;
+use crate::tables::{WEEKLY_BRAND_METRICS, WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS};
 
 /// A frame that does not hold the rows it should: which table, which column, why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct RowError(String);
+pub struct RowError(pub(crate) String);
 
 /// A row of `weekly_tag_metrics`.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,149 +130,54 @@ pub struct SeriesRow {
     pub gaps_over_max: u32,
 }
 
-/// Where a frame's columns come from: a stored table (whose definition names every
-/// column the report may read) or another frame the report is handed.
-enum Source {
-    Table(&'static TableDef),
-    Frame(&'static str),
-}
-
-struct Cols<'a> {
-    df: &'a DataFrame,
-    source: Source,
-}
-
-impl<'a> Cols<'a> {
-    fn table(df: &'a DataFrame, def: &'static TableDef) -> Self {
-        Cols {
-            df,
-            source: Source::Table(def),
-        }
-    }
-
-    fn get(&self, name: &str, dtype: &DataType) -> Result<Series, RowError> {
-        let table = match self.source {
-            Source::Table(def) => {
-                if def.column(name).is_none() {
-                    return Err(RowError(format!(
-                        "{}: the report reads `{name}`, which the table does not define",
-                        def.name
-                    )));
-                }
-                def.name
-            }
-            Source::Frame(name) => name,
-        };
-        let c = self
-            .df
-            .column(name)
-            .map_err(|_| RowError(format!("{table}: column `{name}` is missing")))?;
-        c.as_materialized_series()
-            .cast(dtype)
-            .map_err(|e| RowError(format!("{table}: column `{name}`: {e}")))
-    }
-
-    fn str(&self, name: &str) -> Result<Vec<String>, RowError> {
-        let s = self.get(name, &DataType::String)?;
-        Ok(s.str()
-            .expect("cast to string")
-            .iter()
-            .map(|v| v.unwrap_or_default().to_string())
-            .collect())
-    }
-
-    fn f64(&self, name: &str) -> Result<Vec<Option<f64>>, RowError> {
-        let s = self.get(name, &DataType::Float64)?;
-        Ok(s.f64()
-            .expect("cast to f64")
-            .iter()
-            .map(|v| v.filter(|x| x.is_finite()))
-            .collect())
-    }
-
-    fn i64(&self, name: &str) -> Result<Vec<i64>, RowError> {
-        let s = self.get(name, &DataType::Int64)?;
-        Ok(s.i64()
-            .expect("cast to i64")
-            .iter()
-            .map(|v| v.unwrap_or(0))
-            .collect())
-    }
-
-    fn u32(&self, name: &str) -> Result<Vec<u32>, RowError> {
-        Ok(self.i64(name)?.into_iter().map(|v| v as u32).collect())
-    }
-
-    fn bool(&self, name: &str) -> Result<Vec<bool>, RowError> {
-        let s = self.get(name, &DataType::Boolean)?;
-        Ok(s.bool()
-            .expect("cast to bool")
-            .iter()
-            .map(|v| v.unwrap_or(false))
-            .collect())
-    }
-
-    /// The signal columns, and whether each row's change is within rounding; `series`
-    /// holds the three columns naming each row's series, so the week before is found
-    /// among the rows.
-    fn signals(
-        &self,
-        series: [&[String]; 3],
-        week: &[NaiveDate],
-    ) -> Result<Vec<Signals>, RowError> {
-        let gained = self.f64("gained")?;
-        let resolution = self.f64("resolution")?;
-        let key = |i: usize| series.map(|c| c[i].as_str());
-        let by_week: std::collections::HashMap<([&str; 3], NaiveDate), Option<f64>> = (0..gained
-            .len())
-            .map(|i| ((key(i), week[i]), gained[i]))
-            .collect();
-        let (wow, tg, avg4, mom, z, z_median, br) = (
-            self.f64("wow_growth")?,
-            self.f64("total_growth")?,
-            self.f64("avg4")?,
-            self.f64("momentum")?,
-            self.f64("z")?,
-            self.f64("z_median")?,
-            self.bool("breakout")?,
-        );
-        Ok((0..self.df.height())
-            .map(|i| Signals {
-                wow_growth: wow[i],
-                total_growth: tg[i],
-                avg4: avg4[i],
-                momentum: mom[i],
-                z: z[i],
-                z_median: z_median[i],
-                breakout: br[i],
-                resolution: resolution[i],
-                within_rounding: crate::signal::within_rounding(
-                    gained[i],
-                    by_week
-                        .get(&(key(i), week[i] - chrono::Duration::weeks(1)))
-                        .copied()
-                        .flatten(),
-                    resolution[i],
-                ),
-            })
-            .collect())
-    }
-
-    fn date(&self, name: &str) -> Result<Vec<NaiveDate>, RowError> {
-        let s = self.get(name, &DataType::Date)?;
-        let phys = s.to_physical_repr();
-        Ok(phys
-            .i32()
-            .expect("date is i32")
-            .iter()
-            .map(|d| d.and_then(date_from_days).unwrap_or_default())
-            .collect())
-    }
+/// The signal columns, and whether each row's change is within rounding; `series`
+/// holds the three columns naming each row's series, so the week before is found
+/// among the rows.
+fn signals(
+    c: &Columns,
+    series: [&[String]; 3],
+    week: &[NaiveDate],
+) -> Result<Vec<Signals>, RowError> {
+    let gained = c.f64("gained")?;
+    let resolution = c.f64("resolution")?;
+    let key = |i: usize| series.map(|c| c[i].as_str());
+    let by_week: std::collections::HashMap<([&str; 3], NaiveDate), Option<f64>> = (0..gained.len())
+        .map(|i| ((key(i), week[i]), gained[i]))
+        .collect();
+    let (wow, tg, avg4, mom, z, z_median, br) = (
+        c.f64("wow_growth")?,
+        c.f64("total_growth")?,
+        c.f64("avg4")?,
+        c.f64("momentum")?,
+        c.f64("z")?,
+        c.f64("z_median")?,
+        c.bool("breakout")?,
+    );
+    Ok((0..c.height())
+        .map(|i| Signals {
+            wow_growth: wow[i],
+            total_growth: tg[i],
+            avg4: avg4[i],
+            momentum: mom[i],
+            z: z[i],
+            z_median: z_median[i],
+            breakout: br[i],
+            resolution: resolution[i],
+            within_rounding: crate::signal::within_rounding(
+                gained[i],
+                by_week
+                    .get(&(key(i), week[i] - chrono::Duration::weeks(1)))
+                    .copied()
+                    .flatten(),
+                resolution[i],
+            ),
+        })
+        .collect())
 }
 
 /// Rows of `weekly_tag_metrics`.
 pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, RowError> {
-    let c = Cols::table(df, &WEEKLY_TAG_METRICS);
+    let c = Columns::table(df, &WEEKLY_TAG_METRICS);
     let (platform, tag, metric, week) = (
         c.str("platform")?,
         c.str("tag")?,
@@ -288,7 +191,7 @@ pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, RowError> {
         c.u32("decreases")?,
     );
     let coverage = c.f64("coverage")?;
-    let mut signals = c.signals([&platform, &tag, &metric], &week)?.into_iter();
+    let mut signals = signals(&c, [&platform, &tag, &metric], &week)?.into_iter();
     Ok((0..df.height())
         .map(|i| TagRow {
             platform: platform[i].clone(),
@@ -307,7 +210,7 @@ pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, RowError> {
 
 /// Rows of `weekly_occupation_metrics`.
 pub fn occupation_rows(df: &DataFrame) -> Result<Vec<OccupationRow>, RowError> {
-    let c = Cols::table(df, &WEEKLY_OCCUPATION_METRICS);
+    let c = Columns::table(df, &WEEKLY_OCCUPATION_METRICS);
     let (platform, occ, metric, week) = (
         c.str("platform")?,
         c.str("occupation")?,
@@ -321,7 +224,7 @@ pub fn occupation_rows(df: &DataFrame) -> Result<Vec<OccupationRow>, RowError> {
         c.u32("tags_total")?,
         c.f64("share")?,
     );
-    let mut signals = c.signals([&platform, &occ, &metric], &week)?.into_iter();
+    let mut signals = signals(&c, [&platform, &occ, &metric], &week)?.into_iter();
     Ok((0..df.height())
         .map(|i| OccupationRow {
             platform: platform[i].clone(),
@@ -343,7 +246,7 @@ pub fn brand_rows(df: &DataFrame) -> Result<Vec<BrandRow>, RowError> {
     if df.height() == 0 {
         return Ok(Vec::new());
     }
-    let c = Cols::table(df, &WEEKLY_BRAND_METRICS);
+    let c = Columns::table(df, &WEEKLY_BRAND_METRICS);
     let (platform, brand, occ, metric, week, gained, share) = (
         c.str("platform")?,
         c.str("brand")?,
@@ -368,10 +271,7 @@ pub fn brand_rows(df: &DataFrame) -> Result<Vec<BrandRow>, RowError> {
 
 /// Rows of the series summary.
 pub fn series_rows(df: &DataFrame) -> Result<Vec<SeriesRow>, RowError> {
-    let c = Cols {
-        df,
-        source: Source::Frame("series summary"),
-    };
+    let c = Columns::frame(df, "series summary");
     let (platform, tag, metric, kind) = (
         c.str("platform")?,
         c.str("tag")?,

@@ -95,8 +95,8 @@ pub enum PipelineError {
     /// A name (a source or alert id) that would put a file outside its folder.
     #[error(transparent)]
     PathEscape(#[from] tagpulse_model::paths::Escape),
-    /// The weekly tables do not hold the rows their definitions promise.
-    #[error("weekly tables: {0}")]
+    /// A stored table does not hold the rows its definition promises (the error names it).
+    #[error(transparent)]
     Rows(#[from] tagpulse_model::rows::RowError),
     /// A file could not be replaced (which step, which path).
     #[error(transparent)]

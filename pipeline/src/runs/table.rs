@@ -1,8 +1,10 @@
 //! Run records as rows of the `runs` and `run_sources` tables, and back: what the
 //! local copy under `data_dir` and the ClickHouse tables store.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use polars::prelude::*;
+use tagpulse_model::frame::Columns;
+use tagpulse_model::tables::{RUNS, RUN_SOURCES};
 
 use super::{Outcome, RunHistory, RunRecord, SourceRecord, Trigger};
 use crate::PipelineError;
@@ -46,66 +48,64 @@ impl RunHistory {
     /// Reads the records under `data_dir`.
     pub fn read(data_dir: &std::path::Path) -> Result<RunHistory, PipelineError> {
         let (runs, sources) = tagpulse_store::runs::read(data_dir)?;
+        let s = Columns::table(&sources, &RUN_SOURCES);
+        let (s_run, s_src, s_status, s_obs) = (
+            s.str("run_id")?,
+            s.str("source")?,
+            s.str("status")?,
+            s.u64("observations")?,
+        );
+        let (s_ok, s_failed, s_kind, s_msg) = (
+            s.u32("tags_ok")?,
+            s.u32("tags_failed")?,
+            s.str("failed_by_kind")?,
+            s.str("message")?,
+        );
         let mut by_run: std::collections::HashMap<String, Vec<SourceRecord>> = Default::default();
-        let col = |df: &DataFrame, name: &str| {
-            df.column(name).map(|c| c.as_materialized_series().clone())
-        };
-        let (s_run, s_src, s_status, s_obs, s_ok, s_failed, s_kind, s_msg) = (
-            col(&sources, "run_id")?,
-            col(&sources, "source")?,
-            col(&sources, "status")?,
-            col(&sources, "observations")?,
-            col(&sources, "tags_ok")?,
-            col(&sources, "tags_failed")?,
-            col(&sources, "failed_by_kind")?,
-            col(&sources, "message")?,
-        );
         for i in 0..sources.height() {
-            let text = |s: &Series| s.str().map(|c| c.get(i).unwrap_or("").to_string());
-            by_run.entry(text(&s_run)?).or_default().push(SourceRecord {
-                source: text(&s_src)?,
-                status: text(&s_status)?,
-                observations: s_obs.u64()?.get(i).unwrap_or(0),
-                tags_ok: s_ok.u32()?.get(i).unwrap_or(0),
-                tags_failed: s_failed.u32()?.get(i).unwrap_or(0),
-                failed_by_kind: text(&s_kind)?,
-                message: text(&s_msg)?,
-            });
+            by_run
+                .entry(s_run[i].clone())
+                .or_default()
+                .push(SourceRecord {
+                    source: s_src[i].clone(),
+                    status: s_status[i].clone(),
+                    observations: s_obs[i],
+                    tags_ok: s_ok[i],
+                    tags_failed: s_failed[i],
+                    failed_by_kind: s_kind[i].clone(),
+                    message: s_msg[i].clone(),
+                });
         }
-        let (r_id, r_job, r_trig, r_start, r_end, r_out, r_rows, r_msg) = (
-            col(&runs, "run_id")?,
-            col(&runs, "job")?,
-            col(&runs, "trigger")?,
-            col(&runs, "started_at")?,
-            col(&runs, "finished_at")?,
-            col(&runs, "outcome")?,
-            col(&runs, "rows_written")?,
-            col(&runs, "message")?,
+        let r = Columns::table(&runs, &RUNS);
+        let (r_id, r_job, r_trig, r_start) = (
+            r.str("run_id")?,
+            r.str("job")?,
+            r.str("trigger")?,
+            r.time_ms("started_at")?,
         );
-        let time = |s: &Series, i: usize| -> PolarsResult<DateTime<Utc>> {
-            let ms = s.datetime()?.phys.get(i).unwrap_or(0);
-            Ok(Utc.timestamp_millis_opt(ms).single().unwrap_or_default())
-        };
-        let mut out = Vec::with_capacity(runs.height());
-        for i in 0..runs.height() {
-            let text = |s: &Series| s.str().map(|c| c.get(i).unwrap_or("").to_string());
-            let run_id = text(&r_id)?;
-            out.push(RunRecord {
-                sources: by_run.remove(&run_id).unwrap_or_default(),
-                run_id,
-                job: text(&r_job)?,
-                trigger: match text(&r_trig)?.as_str() {
+        let (r_end, r_out, r_rows, r_msg) = (
+            r.time_ms("finished_at")?,
+            r.str("outcome")?,
+            r.u64("rows_written")?,
+            r.str("message")?,
+        );
+        let mut out: Vec<RunRecord> = (0..runs.height())
+            .map(|i| RunRecord {
+                sources: by_run.remove(&r_id[i]).unwrap_or_default(),
+                run_id: r_id[i].clone(),
+                job: r_job[i].clone(),
+                trigger: match r_trig[i].as_str() {
                     "schedule" => Trigger::Schedule,
                     "catch-up" => Trigger::CatchUp,
                     _ => Trigger::Cli,
                 },
-                started_at: time(&r_start, i)?,
-                finished_at: time(&r_end, i)?,
-                outcome: Outcome::parse(&text(&r_out)?),
-                rows_written: r_rows.u64()?.get(i).unwrap_or(0),
-                message: text(&r_msg)?,
-            });
-        }
+                started_at: r_start[i],
+                finished_at: r_end[i],
+                outcome: Outcome::parse(&r_out[i]),
+                rows_written: r_rows[i],
+                message: r_msg[i].clone(),
+            })
+            .collect();
         out.sort_by_key(|r| r.started_at);
         Ok(RunHistory { runs: out })
     }
