@@ -6,6 +6,7 @@
 //! parameters ([`signal`]) the transform applies and the report prints. No I/O.
 
 pub mod frame;
+pub mod frames;
 pub mod observation;
 pub mod paths;
 pub mod rows;

@@ -141,14 +141,10 @@ pub trait Store: Send + Sync {
         Ok(Box::new(self.scan_snapshots().await?))
     }
 
-    /// Snapshots summarised per series and ISO week where the data lives, when the
-    /// backend can (`None`: read [`Store::snapshot_slices`]). Columns: `platform,
-    /// tag, metric, week` (ISO week number: day `7 week - 3` since 1970 is its Monday),
-    /// `n`, `first_t`, `first_v`, `last_t`, `last_v` (epoch seconds and raw values of the
-    /// week's first and last snapshot), `max_v`, `decreases` (step-downs inside the
-    /// week), `longest_gap` and `gaps_over` (gaps inside the week, and how many exceed
-    /// `max_gap_secs`) and `steps` (a list of 20 counts: the week's values v > 0 with k
-    /// trailing decimal zeros, k = 0..19); identity resolved as in [`Store::scan_snapshots`].
+    /// Snapshots summarised per series and week where the data lives, when the backend
+    /// can (`None`: read [`Store::snapshot_slices`]): the columns of
+    /// [`tagpulse_model::frames::SNAPSHOT_WEEKS`], in that order, gaps counted against
+    /// `max_gap_secs`, identity resolved as in [`Store::scan_snapshots`].
     async fn snapshot_weeks(&self, max_gap_secs: i64) -> Result<Option<DataFrame>, StoreError> {
         let _ = max_gap_secs;
         Ok(None)

@@ -2,12 +2,13 @@
 
 use polars::prelude::*;
 
+use tagpulse_model::frames::{names, SERIES_SUMMARY};
+
 use crate::series::Grouped;
 use crate::{cols_of, dedup_latest, Params, Snapshots, SERIES};
 
-/// One row per series: `platform, tag, metric, kind ("snapshots" | "daily"), first_s,
-/// last_s` (epoch seconds), `observations`, `longest_gap_s`, `gaps_over_max` (gaps
-/// between consecutive observations longer than `max_gap`).
+/// One row per series and kind, with the columns of
+/// [`tagpulse_model::frames::SERIES_SUMMARY`].
 ///
 /// `snapshots` may hold stored rows as they are: identity is resolved here.
 pub fn series_summary(
@@ -85,17 +86,7 @@ pub(crate) fn summary_of(
         ])
         .sort(["platform", "tag", "metric", "t"], Default::default());
     let days = spans(days, cols_of(&SERIES))?.with_column(lit("daily").alias("kind"));
-    let columns = cols_of(&[
-        "platform",
-        "tag",
-        "metric",
-        "kind",
-        "first_s",
-        "last_s",
-        "observations",
-        "longest_gap_s",
-        "gaps_over_max",
-    ]);
+    let columns = cols_of(&names(&SERIES_SUMMARY));
     Ok(concat(
         [snap.select(columns.clone()), days.select(columns)],
         UnionArgs::default(),

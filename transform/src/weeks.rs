@@ -114,19 +114,17 @@ pub(crate) fn summarize(
 
 /// The columns of a frame of summaries, after the series' `platform, tag, metric`;
 /// `steps` is a list of [`STEP_BUCKETS`] counts (see `WeekSummary::steps`).
-pub const WEEK_COLUMNS: [&str; 11] = [
-    "week",
-    "n",
-    "first_t",
-    "first_v",
-    "last_t",
-    "last_v",
-    "max_v",
-    "decreases",
-    "longest_gap",
-    "gaps_over",
-    "steps",
-];
+pub const WEEK_COLUMNS: [&str; 11] = {
+    // The model's definition after the three series keys.
+    let all = &tagpulse_model::frames::SNAPSHOT_WEEKS;
+    let mut out = [""; 11];
+    let mut i = 0;
+    while i < 11 {
+        out[i] = all[i + 3].0;
+        i += 1;
+    }
+    out
+};
 
 /// Summaries from a frame with `platform, tag, metric` and [`WEEK_COLUMNS`] (any
 /// numeric types, rows in any order): the series' names and each one's weeks in order.

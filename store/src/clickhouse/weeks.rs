@@ -91,7 +91,7 @@ pub(super) struct WeekRow {
     steps: Vec<u32>,
 }
 
-/// The rows as a frame with the columns `Store::snapshot_weeks` names.
+/// The rows as a frame with the columns of `tagpulse_model::frames::SNAPSHOT_WEEKS`.
 fn frame(rows: &[WeekRow]) -> PolarsResult<DataFrame> {
     let s = |name: &str, f: fn(&WeekRow) -> &str| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
@@ -126,5 +126,36 @@ impl ClickHouseStore {
         let sql = sql(max_gap_secs);
         let rows: Vec<WeekRow> = self.fetch("summarise snapshots by week", &sql).await?;
         frame(&rows).map_err(polars_err("cannot build the weekly summaries"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_frame_has_the_models_columns_in_order() {
+        let row = WeekRow {
+            platform: "tiktok".into(),
+            tag: "azubi".into(),
+            metric: "views".into(),
+            week: 2_968,
+            n: 2,
+            first_t: 1,
+            first_v: 10,
+            last_t: 2,
+            last_v: 20,
+            max_v: 20,
+            decreases: 0,
+            longest_gap: 1,
+            gaps_over: 0,
+            steps: vec![0; 20],
+        };
+        let df = frame(&[row]).unwrap();
+        let got: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
+        assert_eq!(
+            got,
+            tagpulse_model::frames::names(&tagpulse_model::frames::SNAPSHOT_WEEKS)
+        );
     }
 }
