@@ -21,18 +21,91 @@ pub use fetched::{count_by_kind, FailureKind, Fetched, TagFailure};
 pub use tagpulse_config::{parse_ident, Tag, TagError};
 pub use tagpulse_model::{DailyCount, ObservationBatch, Snapshot, SnapshotSeries};
 
+/// What is wrong with one line of an input file (or its name, for a TSV series).
+#[derive(Debug, thiserror::Error)]
+pub enum LineProblem {
+    /// A field the row needs is absent.
+    #[error("missing field `{0}`")]
+    Missing(&'static str),
+    /// Neither a time nor a day.
+    #[error("missing field `observed_at` (or `day` for daily counts)")]
+    NoTime,
+    /// A time and a day.
+    #[error("give either `observed_at` or `day`, not both")]
+    BothTimes,
+    /// The tag, platform or metric is not valid.
+    #[error(transparent)]
+    Name(#[from] tagpulse_model::TagError),
+    /// The value is no count (quoted as given).
+    #[error("bad value {0}: expected a whole number >= 0")]
+    Value(String),
+    /// The time does not parse (quoted as given).
+    #[error("bad observed_at {0}: expected RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC)")]
+    Time(String),
+    /// The time parses but lies outside what a timestamp holds.
+    #[error("observed_at {0} out of range")]
+    TimeRange(String),
+    /// The day does not parse (quoted as given).
+    #[error("bad day {0}: expected YYYY-MM-DD")]
+    Day(String),
+    /// A time or day before 1970 or more than a day ahead.
+    #[error("{what} {at} {why}")]
+    Implausible {
+        /// `observed_at` or `day`.
+        what: &'static str,
+        /// The time or day.
+        at: String,
+        /// Why it cannot be.
+        why: &'static str,
+    },
+    /// A TSV line is not `time<TAB>value` (quoted as given).
+    #[error("expected `YYYY-MM-DD HH:MM:SS<TAB>value`, got {0}")]
+    TsvShape(String),
+    /// A TSV time does not parse.
+    #[error("bad time {quoted}: {source}")]
+    TsvTime {
+        /// The time as given, quoted.
+        quoted: String,
+        /// chrono's reason.
+        #[source]
+        source: chrono::ParseError,
+    },
+    /// A TSV file's name is not a tag.
+    #[error("file name is not a tag: {0}")]
+    FileName(#[source] tagpulse_model::TagError),
+    /// The CSV header cannot be read.
+    #[error("bad header: {0}")]
+    CsvHeader(#[source] csv::Error),
+    /// The CSV header lacks a column the rows need.
+    #[error("header lacks column `{0}`")]
+    CsvColumn(&'static str),
+    /// The CSV header has neither `observed_at` nor `day`.
+    #[error("header lacks column `observed_at` (or `day`)")]
+    CsvTimeColumn,
+    /// A CSV record is malformed.
+    #[error(transparent)]
+    Csv(csv::Error),
+    /// A JSON line is malformed.
+    #[error("malformed JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// The bytes are not UTF-8.
+    #[error("not valid UTF-8")]
+    NotUtf8,
+}
+
 /// Why a source could not deliver.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// A line of an input file is malformed; nothing of that import is kept.
-    #[error("{}:{line}: {message}", path.display())]
+    #[error("{}:{line}: {problem}", path.display())]
     Line {
         /// The file.
         path: PathBuf,
-        /// 1-based line number.
+        /// 1-based line number (0: the file name).
         line: usize,
-        /// What is wrong.
-        message: String,
+        /// What is wrong with it.
+        #[source]
+        problem: LineProblem,
     },
     /// A file could not be read.
     #[error("cannot read {}: {source}", path.display())]

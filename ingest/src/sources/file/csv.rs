@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::{IngestError, ObservationBatch};
+use crate::{IngestError, LineProblem, ObservationBatch};
 
 use super::rows::{line_err, push_row, Defaults, Row};
 
@@ -17,25 +17,21 @@ pub(super) fn parse_csv(
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| line_err(path, 1, format!("bad header: {e}")))?
+        .map_err(|e| line_err(path, 1, LineProblem::CsvHeader(e)))?
         .clone();
     for need in ["tag", "value"] {
         if !headers.iter().any(|h| h == need) {
-            return Err(line_err(path, 1, format!("header lacks column `{need}`")));
+            return Err(line_err(path, 1, LineProblem::CsvColumn(need)));
         }
     }
     if !headers.iter().any(|h| h == "observed_at" || h == "day") {
-        return Err(line_err(
-            path,
-            1,
-            "header lacks column `observed_at` (or `day`)",
-        ));
+        return Err(line_err(path, 1, LineProblem::CsvTimeColumn));
     }
     let mut batch = ObservationBatch::default();
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-            line_err(path, line, e.to_string())
+            line_err(path, line, LineProblem::Csv(e))
         })?;
         let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
         let get = |name: &str| {

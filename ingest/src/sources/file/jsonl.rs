@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::{IngestError, ObservationBatch};
+use crate::{IngestError, LineProblem, ObservationBatch};
 
 use super::rows::{line_err, push_row, Defaults, Row};
 
@@ -16,8 +16,8 @@ pub(super) fn parse_jsonl(
         if line.trim().is_empty() {
             continue;
         }
-        let row: Row = serde_json::from_str(line)
-            .map_err(|e| line_err(path, i + 1, format!("malformed JSON: {e}")))?;
+        let row: Row =
+            serde_json::from_str(line).map_err(|e| line_err(path, i + 1, LineProblem::Json(e)))?;
         push_row(&mut batch, row, d).map_err(|m| line_err(path, i + 1, m))?;
     }
     Ok(batch)

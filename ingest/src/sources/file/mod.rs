@@ -132,7 +132,7 @@ impl FileSource {
         let raw = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-            rows::line_err(path, line, "not valid UTF-8")
+            rows::line_err(path, line, crate::LineProblem::NotUtf8)
         })?;
         // Spreadsheet exports often start with a byte-order mark.
         let text = raw.strip_prefix('\u{feff}').unwrap_or(&raw);

@@ -9,18 +9,18 @@ use serde::Deserialize;
 
 use tagpulse_model::implausible_time;
 
-use crate::{parse_ident, DailyCount, IngestError, ObservationBatch, Snapshot, Tag};
+use crate::{parse_ident, DailyCount, IngestError, LineProblem, ObservationBatch, Snapshot, Tag};
 
 pub(super) struct Defaults<'a> {
     pub platform: &'a str,
     pub metric: &'a str,
 }
 
-pub(super) fn line_err(path: &Path, line: usize, message: impl Into<String>) -> IngestError {
+pub(super) fn line_err(path: &Path, line: usize, problem: LineProblem) -> IngestError {
     IngestError::Line {
         path: path.to_path_buf(),
         line,
-        message: message.into(),
+        problem,
     }
 }
 
@@ -36,48 +36,49 @@ pub(super) fn quote(s: &str) -> String {
 }
 
 /// Refuses times the model calls implausible (before 1970, more than a day ahead).
-pub(super) fn check_time(t: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+pub(super) fn check_time(
+    t: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, LineProblem> {
     match implausible_time(t, now) {
-        Some(why) => Err(format!(
-            "observed_at {} {why}",
-            t.format("%Y-%m-%d %H:%M:%S")
-        )),
+        Some(why) => Err(LineProblem::Implausible {
+            what: "observed_at",
+            at: t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            why,
+        }),
         None => Ok(t),
     }
 }
 
 /// The same bounds for a counted day.
-pub(super) fn check_day(d: NaiveDate, now: DateTime<Utc>) -> Result<NaiveDate, String> {
+pub(super) fn check_day(d: NaiveDate, now: DateTime<Utc>) -> Result<NaiveDate, LineProblem> {
     match implausible_time(d.and_time(Default::default()).and_utc(), now) {
-        Some(why) => Err(format!("day {d} {why}")),
+        Some(why) => Err(LineProblem::Implausible {
+            what: "day",
+            at: d.to_string(),
+            why,
+        }),
         None => Ok(d),
     }
 }
 
-pub(super) fn parse_value(s: &str) -> Result<u64, String> {
-    s.parse::<u64>()
-        .map_err(|_| format!("bad value {}: expected a whole number >= 0", quote(s)))
+pub(super) fn parse_value(s: &str) -> Result<u64, LineProblem> {
+    s.parse::<u64>().map_err(|_| LineProblem::Value(quote(s)))
 }
 
 /// Accepts RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC); fractions of a second are dropped.
-pub(super) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_time(s: &str) -> Result<DateTime<Utc>, LineProblem> {
     let t = DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc()))
-        .map_err(|_| {
-            format!(
-                "bad observed_at {}: expected RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC)",
-                quote(s)
-            )
-        })?;
+        .map_err(|_| LineProblem::Time(quote(s)))?;
     let t = DateTime::from_timestamp(t.timestamp(), 0)
-        .ok_or_else(|| format!("observed_at {} out of range", quote(s)))?;
+        .ok_or_else(|| LineProblem::TimeRange(quote(s)))?;
     check_time(t, Utc::now())
 }
 
-pub(super) fn parse_day(s: &str) -> Result<NaiveDate, String> {
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("bad day {}: expected YYYY-MM-DD", quote(s)))?;
+pub(super) fn parse_day(s: &str) -> Result<NaiveDate, LineProblem> {
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| LineProblem::Day(quote(s)))?;
     check_day(d, Utc::now())
 }
 
@@ -92,24 +93,28 @@ pub(super) struct Row {
     pub(super) metric: Option<String>,
 }
 
-pub(super) fn push_row(batch: &mut ObservationBatch, row: Row, d: &Defaults) -> Result<(), String> {
-    let tag = row.tag.ok_or("missing field `tag`")?;
-    let tag = Tag::parse(&tag).map_err(|e| e.to_string())?;
+pub(super) fn push_row(
+    batch: &mut ObservationBatch,
+    row: Row,
+    d: &Defaults,
+) -> Result<(), LineProblem> {
+    let tag = row.tag.ok_or(LineProblem::Missing("tag"))?;
+    let tag = Tag::parse(&tag)?;
     let platform = match row.platform.filter(|p| !p.is_empty()) {
-        Some(p) => parse_ident("platform", &p).map_err(|e| e.to_string())?,
+        Some(p) => parse_ident("platform", &p)?,
         None => d.platform.to_string(),
     };
     let metric = match row.metric.filter(|m| !m.is_empty()) {
-        Some(m) => parse_ident("metric", &m).map_err(|e| e.to_string())?,
+        Some(m) => parse_ident("metric", &m)?,
         None => d.metric.to_string(),
     };
     let value = match row.value {
-        None => return Err("missing field `value`".into()),
+        None => return Err(LineProblem::Missing("value")),
         Some(serde_json::Value::Number(n)) => n
             .as_u64()
-            .ok_or_else(|| format!("bad value {n}: expected a whole number >= 0"))?,
+            .ok_or_else(|| LineProblem::Value(n.to_string()))?,
         Some(serde_json::Value::String(s)) => parse_value(s.trim())?,
-        Some(other) => return Err(format!("bad value {other}: expected a whole number >= 0")),
+        Some(other) => return Err(LineProblem::Value(other.to_string())),
     };
     let observed_at = row.observed_at.filter(|s| !s.is_empty());
     let day = row.day.filter(|s| !s.is_empty());
@@ -128,10 +133,8 @@ pub(super) fn push_row(batch: &mut ObservationBatch, row: Row, d: &Defaults) -> 
             day: parse_day(day.trim())?,
             value,
         }),
-        (Some(_), Some(_)) => return Err("give either `observed_at` or `day`, not both".into()),
-        (None, None) => {
-            return Err("missing field `observed_at` (or `day` for daily counts)".into())
-        }
+        (Some(_), Some(_)) => return Err(LineProblem::BothTimes),
+        (None, None) => return Err(LineProblem::NoTime),
     }
     Ok(())
 }

@@ -58,6 +58,15 @@ fn tsv_bad_line_names_file_and_line() {
         e.to_string(),
         format!("{p}:2: bad value \"5.5\": expected a whole number >= 0")
     );
+    // Typed: the line and what is wrong with it, for callers that act on it.
+    assert!(
+        matches!(
+            &e,
+            crate::IngestError::Line { line: 2, problem: crate::LineProblem::Value(v), .. }
+                if v == "\"5.5\""
+        ),
+        "{e:?}"
+    );
     let p = write(dir.path(), "koch.tsv", "2025-13-06 15:14:19\t5\n");
     let e = source(vec![p.clone()], None)
         .read_all(&NoProgress)

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::{IngestError, ObservationBatch, SnapshotSeries, Tag};
+use crate::{IngestError, LineProblem, ObservationBatch, SnapshotSeries, Tag};
 
 use super::rows::{check_time, line_err, parse_value, quote, Defaults};
 
@@ -18,8 +18,7 @@ pub(super) fn parse_tsv(
     d: &Defaults,
 ) -> Result<ObservationBatch, IngestError> {
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    let tag =
-        Tag::parse(stem).map_err(|e| line_err(path, 0, format!("file name is not a tag: {e}")))?;
+    let tag = Tag::parse(stem).map_err(|e| line_err(path, 0, LineProblem::FileName(e)))?;
     let mut series = SnapshotSeries::new(d.platform, tag, d.metric);
     let now = chrono::Utc::now();
     let latest = (now + chrono::Duration::hours(24)).timestamp();
@@ -38,17 +37,13 @@ pub(super) fn parse_tsv(
         let n = i + 1;
         let mut fields = line.split('\t');
         let (Some(ts), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
-            return Err(line_err(
-                path,
-                n,
-                format!(
-                    "expected `YYYY-MM-DD HH:MM:SS<TAB>value`, got {}",
-                    quote(line)
-                ),
-            ));
+            return Err(line_err(path, n, LineProblem::TsvShape(quote(line))));
         };
         let observed_at = NaiveDateTime::parse_from_str(ts.trim(), "%Y-%m-%d %H:%M:%S")
-            .map_err(|e| line_err(path, n, format!("bad time {}: {e}", quote(ts))))?
+            .map_err(|source| {
+                let quoted = quote(ts);
+                line_err(path, n, LineProblem::TsvTime { quoted, source })
+            })?
             .and_utc();
         let observed_at = check_time(observed_at, now).map_err(|m| line_err(path, n, m))?;
         let value = parse_value(value.trim()).map_err(|m| line_err(path, n, m))?;
