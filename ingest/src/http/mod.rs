@@ -123,12 +123,6 @@ fn resolve_headers(options: &HttpOptions) -> Result<HeaderMap, String> {
     Ok(headers)
 }
 
-/// TLS for outgoing HTTPS: [`tagpulse_io::tls::client_config`] with the system's roots,
-/// shared by the sources and the alert webhooks.
-pub fn tls_config() -> rustls::ClientConfig {
-    tagpulse_io::tls::client_config(true)
-}
-
 impl HttpClient {
     /// A client for source `source` with its `options`; `Err` names the missing env var or
     /// the bad proxy.
@@ -166,7 +160,7 @@ impl HttpClient {
             })
         };
         let mut builder = reqwest::Client::builder()
-            .use_preconfigured_tls(tls_config())
+            .use_preconfigured_tls(tagpulse_io::tls::client_config(true))
             .user_agent(user_agent)
             .redirect(redirect)
             .default_headers(headers)

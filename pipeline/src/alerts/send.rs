@@ -292,7 +292,7 @@ pub fn http_client() -> reqwest::Client {
 
 fn client_within(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
-        .use_preconfigured_tls(tagpulse_ingest::http::tls_config())
+        .use_preconfigured_tls(tagpulse_io::tls::client_config(true))
         .user_agent(format!("tagpulse/{}", env!("CARGO_PKG_VERSION")))
         .timeout(timeout)
         .connect_timeout(timeout)
