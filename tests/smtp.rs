@@ -58,7 +58,7 @@ pub(crate) fn smtp_server() -> Smtp {
 #[tokio::test(flavor = "multi_thread")]
 async fn smtp_security_modes_are_what_they_say_and_the_password_comes_from_env() {
     use tagpulse_config::{SmtpConfig, SmtpSecurity};
-    use tagpulse_pipeline::alerts::send::{send_mail, Mail};
+    use tagpulse_pipeline::alerts::mail::{send_mail, Mail};
     let smtp = smtp_server();
     let cfg = |security, user: Option<&str>| SmtpConfig {
         host: "127.0.0.1".into(),

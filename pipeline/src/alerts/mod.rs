@@ -1,8 +1,9 @@
 //! Alerts: after each job, every `[[alerts]]` entry's rules are evaluated ([`rules`]) and
-//! what is new is delivered to its targets ([`send`]); [`state`] keeps what each target
+//! what is new is delivered to its targets (webhooks: [`send`], e-mail: [`mail`]); [`state`] keeps what each target
 //! received, so a finding goes out once, a failed delivery is tried again next time, and
 //! a target that keeps failing shows in `tagpulse status`. Alerts never fail a job.
 
+pub mod mail;
 pub mod rules;
 pub mod send;
 pub mod state;
@@ -12,8 +13,9 @@ use tagpulse_config::{iso_week_label, AlertConfig};
 
 use crate::runs::RunRecord;
 use crate::{DataDirLock, Pipeline, PipelineError, RenderOutcome};
+use mail::Mail;
 use rules::{Finding, Inputs};
-use send::{DeliveryError, Mail};
+use send::DeliveryError;
 use state::AlertState;
 
 /// What one target of one entry got in one evaluation.
@@ -115,7 +117,7 @@ impl Pipeline {
                         body: new.iter().map(|f| format!("- {}\n", f.text)).collect(),
                         attachments: Vec::new(),
                     };
-                    let result = send::send_mail(smtp, &mail).await;
+                    let result = mail::send_mail(smtp, &mail).await;
                     out.push(settle(alert, "email", ts, &keys(&new), result, now));
                 }
                 if let (true, Some(r)) = (alert.report, report) {
@@ -123,7 +125,7 @@ impl Pipeline {
                     let ts = state.targets.entry("email".into()).or_default();
                     if !ts.sent.contains_key(&key) {
                         let result = match self.report_mail(e.to.clone(), r) {
-                            Ok(mail) => send::send_mail(smtp, &mail).await,
+                            Ok(mail) => mail::send_mail(smtp, &mail).await,
                             Err(why) => Err(why),
                         };
                         out.push(settle(alert, "email", ts, &[key], result, now));
