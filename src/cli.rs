@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
-use tagpulse_config::parse_iso_week;
-use tagpulse_ingest::sources::file::FileFormat;
+use tagpulse_config::{parse_iso_week, WeekError};
+use tagpulse_ingest::sources::file::{FileFormat, UnknownFormat};
 
 /// tagpulse: weekly growth of job and occupation hashtags, and the employer-branding report.
 #[derive(Debug, Parser)]
@@ -27,7 +27,7 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "TAGPULSE_LOG_FORMAT")]
     pub log_format: LogFormat,
 
-    /// The command.
+    /// What to do; see each subcommand's help.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -41,7 +41,7 @@ pub(crate) enum LogFormat {
     Json,
 }
 
-/// The subcommands.
+/// The subcommands, one per job or inspection.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// The main job: every configured source -> store -> transform -> report.
@@ -131,8 +131,8 @@ pub(crate) struct CheckArgs {
     pub tag: Option<tagpulse_config::Tag>,
 }
 
-fn parse_tag(s: &str) -> Result<tagpulse_config::Tag, String> {
-    tagpulse_config::Tag::parse(s).map_err(|e| e.to_string())
+fn parse_tag(s: &str) -> Result<tagpulse_config::Tag, tagpulse_config::TagError> {
+    tagpulse_config::Tag::parse(s)
 }
 
 /// `tagpulse db ...`: needs `[storage] backend = "clickhouse"`.
@@ -216,18 +216,18 @@ pub(crate) struct ReportArgs {
     pub allow_incomplete: bool,
 }
 
-fn parse_week(s: &str) -> Result<NaiveDate, String> {
+fn parse_week(s: &str) -> Result<NaiveDate, WeekError> {
     parse_iso_week(s)
 }
 
-fn parse_format(s: &str) -> Result<FileFormat, String> {
-    FileFormat::from_name(s).ok_or_else(|| format!("unknown format {s:?}: use tsv, csv or jsonl"))
+fn parse_format(s: &str) -> Result<FileFormat, UnknownFormat> {
+    FileFormat::from_name(s).ok_or_else(|| UnknownFormat(s.to_string()))
 }
 
-fn parse_platform(s: &str) -> Result<String, String> {
-    tagpulse_config::parse_ident("platform", s).map_err(|e| e.to_string())
+fn parse_platform(s: &str) -> Result<String, tagpulse_config::TagError> {
+    tagpulse_config::parse_ident("platform", s)
 }
 
-fn parse_metric(s: &str) -> Result<String, String> {
-    tagpulse_config::parse_ident("metric", s).map_err(|e| e.to_string())
+fn parse_metric(s: &str) -> Result<String, tagpulse_config::TagError> {
+    tagpulse_config::parse_ident("metric", s)
 }

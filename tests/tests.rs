@@ -10,7 +10,8 @@
 //! - `report`: report files of the fixtures and the sample, the main job, reruns;
 //! - `sources`: live sources (TikTok, Mastodon, X) against a local server, end to end;
 //! - `generations`: SIGKILL during `transform` and `report`, readers see whole generations;
-//! - `clickhouse`: the same jobs against a real ClickHouse server (see the README).
+//! - `clickhouse`: the same jobs against a real ClickHouse server (see the README);
+//! - `structure`: which source files name a weekly column (what adding one costs).
 //!
 //! A test that needs something from outside (a ClickHouse server, Chromium, root for a
 //! tmpfs) follows one policy, `util::needs`: under `CI=true` its absence fails the test;
@@ -29,5 +30,6 @@ mod report;
 mod schedule;
 mod smtp;
 mod sources;
+mod structure;
 mod transform;
 mod util;

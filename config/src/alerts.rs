@@ -69,7 +69,7 @@ pub struct WebhookTarget {
     /// The environment variable holding the URL.
     #[serde(default)]
     pub url_env: Option<String>,
-    /// The body's shape.
+    /// The body's shape: Slack, Teams, or tagpulse's own JSON.
     #[serde(default = "default_format")]
     pub format: WebhookFormat,
 }
@@ -220,7 +220,7 @@ pub(crate) fn check(
     }
     let mut ids = BTreeSet::new();
     for (i, a) in alerts.iter().enumerate() {
-        crate::checks::path_id("alert", &a.id).map_err(|m| at(i, "id", m))?;
+        crate::checks::path_id("alert", &a.id).map_err(|m| at(i, "id", m.to_string()))?;
         if !ids.insert(a.id.as_str()) {
             return Err(at(i, "id", format!("alert id {:?} is used twice", a.id)));
         }

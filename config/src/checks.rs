@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::time::Duration;
+use tagpulse_model::text::Invalid;
 
 use crate::diagnostics::invalid_at;
 use crate::{clip, key, Backend, Config, ConfigError, KeySegment};
@@ -11,7 +12,7 @@ use crate::{clip, key, Backend, Config, ConfigError, KeySegment};
 /// An id that names files under `data_dir` (quarantine, tokens, backfill progress, alert
 /// state): 1-64 ASCII letters, digits, `-` and `_`, so no id can step out of its folder
 /// (`../x`) or hide (`.x`).
-pub(crate) fn path_id(what: &str, id: &str) -> Result<(), String> {
+pub(crate) fn path_id(what: &str, id: &str) -> Result<(), Invalid> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id
@@ -23,7 +24,8 @@ pub(crate) fn path_id(what: &str, id: &str) -> Result<(), String> {
         Err(format!(
             "{what} id {:?}: use 1-64 letters, digits, - and _ (it names files under data_dir)",
             clip(id, 100)
-        ))
+        )
+        .into())
     }
 }
 
@@ -80,7 +82,7 @@ impl Config {
                     message,
                 )
             };
-            path_id("source", &s.id).map_err(at)?;
+            path_id("source", &s.id).map_err(|e| at(e.to_string()))?;
             if !ids.insert(s.id.clone()) {
                 return Err(at(format!("source id {:?} is used twice", s.id)));
             }

@@ -33,7 +33,9 @@ pub use storage::{
     CLICKHOUSE_PASSWORD_ENV,
 };
 pub use tagpulse_model::text::clip;
-pub use tagpulse_model::{iso_week_label, parse_ident, parse_iso_week, tag, Tag, TagError};
+pub use tagpulse_model::{
+    iso_week_label, parse_ident, parse_iso_week, tag, Tag, TagError, WeekError,
+};
 use taxonomy::merge_taxonomy;
 pub use taxonomy::{default_taxonomy, occupation_pairs, occupations_by_tag, Brand, Occupation};
 
@@ -45,13 +47,12 @@ pub const DEFAULT_CONFIG_FILE: &str = "tagpulse.toml";
 
 /// A configuration that could not be read or is not valid.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
 pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read config {path}: {source}")]
     Io {
-        /// The file.
         path: PathBuf,
-        /// The OS error.
         source: std::io::Error,
     },
     /// A syntax error, unknown key or bad value, with its place in the file.
@@ -63,12 +64,11 @@ pub enum ConfigError {
         line: usize,
         /// The key path, e.g. `sources[0].format`.
         key: String,
-        /// What is wrong.
         message: String,
     },
 }
 
-/// The whole configuration.
+/// The whole configuration, as read from `tagpulse.toml` and checked.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Config {

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
+use tagpulse_model::text::Invalid;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -26,24 +27,25 @@ impl PartialEq for Cron {
 
 impl Cron {
     /// Parses `expr`; the error says what form is expected.
-    pub fn parse(expr: &str) -> Result<Cron, String> {
+    pub fn parse(expr: &str) -> Result<Cron, Invalid> {
         let fields = expr.split_whitespace().count();
         if fields == 5 {
             return Err(format!(
                 "{expr:?} has 5 fields: tagpulse's cron form has seconds first, e.g. \"0 {expr}\" (sec min hour day month weekday)"
-            ));
+            ).into());
         }
         let schedule = cron::Schedule::from_str(expr).map_err(|e| {
             // The crate's message draws a caret under the expression: keep its last line.
             let e = e.to_string();
             let why = e.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("");
-            format!("invalid cron expression {expr:?}: {why} (6 or 7 fields, seconds first, e.g. \"0 0 6 * * Mon\")")
+            Invalid(format!("invalid cron expression {expr:?}: {why} (6 or 7 fields, seconds first, e.g. \"0 0 6 * * Mon\")"))
         })?;
         // "0 0 0 31 2 *" parses but never fires: a job that silently never runs.
         if schedule.upcoming(Utc).next().is_none() {
             return Err(format!(
                 "cron expression {expr:?} never fires (no such date): check the day and month"
-            ));
+            )
+            .into());
         }
         Ok(Cron {
             expr: expr.to_string(),

@@ -44,11 +44,13 @@ impl SourceEntry {
         if let Some(v) = self.schedule_text.take() {
             let parsed = match v.as_str() {
                 Some(expr) => Cron::parse(expr),
-                None => Err("give the schedule as a string, e.g. \"0 0 */6 * * *\"".into()),
+                None => Err(tagpulse_model::text::Invalid(
+                    "give the schedule as a string, e.g. \"0 0 */6 * * *\"".into(),
+                )),
             };
             let mut path = self.path();
             path.push(key("schedule"));
-            self.schedule = parsed.map_err(|m| invalid_at(text, file, &path, m))?;
+            self.schedule = parsed.map_err(|m| invalid_at(text, file, &path, m.to_string()))?;
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::time::Duration;
+use tagpulse_model::text::Invalid;
 
 use serde::{Deserialize, Deserializer};
 
@@ -45,7 +46,7 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
 }
 
-/// The storage backends.
+/// Where observations and weekly tables live: local Parquet (the default) or ClickHouse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
@@ -121,22 +122,23 @@ fn de_ch_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 }
 
 /// Checks a ClickHouse URL: `http://` or `https://host:port`, no credentials in it.
-pub fn check_clickhouse_url(s: &str) -> Result<(), String> {
+pub fn check_clickhouse_url(s: &str) -> Result<(), Invalid> {
     let Some(rest) = s
         .strip_prefix("http://")
         .or_else(|| s.strip_prefix("https://"))
     else {
-        return Err(format!("{s:?} is not an http:// or https:// URL"));
+        return Err(format!("{s:?} is not an http:// or https:// URL").into());
     };
     let authority = rest.split('/').next().unwrap_or("");
     if authority.contains('@') {
         return Err(format!(
             "the URL must not carry credentials: set user in [storage.clickhouse] and the \
              password in {CLICKHOUSE_PASSWORD_ENV}"
-        ));
+        )
+        .into());
     }
     if authority.is_empty() {
-        return Err(format!("{s:?} names no host"));
+        return Err(format!("{s:?} names no host").into());
     }
     Ok(())
 }
@@ -149,7 +151,7 @@ fn de_ch_database<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 
 /// Checks a database name: ASCII letters, digits and `_`, not starting with a digit, so it
 /// can stand in SQL unquoted on every ClickHouse version.
-pub fn check_identifier(s: &str) -> Result<(), String> {
+pub fn check_identifier(s: &str) -> Result<(), Invalid> {
     let ok = !s.is_empty()
         && s.len() <= 64
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -159,6 +161,6 @@ pub fn check_identifier(s: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "{s:?} is not a valid database name (1-64 ASCII letters, digits or _, not starting with a digit)"
-        ))
+        ).into())
     }
 }

@@ -23,6 +23,7 @@ pub use tagpulse_model::{DailyCount, ObservationBatch, Snapshot, SnapshotSeries}
 
 /// What is wrong with one line of an input file (or its name, for a TSV series).
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
 pub enum LineProblem {
     /// A field the row needs is absent.
     #[error("missing field `{0}`")]
@@ -53,9 +54,7 @@ pub enum LineProblem {
     Implausible {
         /// `observed_at` or `day`.
         what: &'static str,
-        /// The time or day.
         at: String,
-        /// Why it cannot be.
         why: &'static str,
     },
     /// A TSV line is not `time<TAB>value` (quoted as given).
@@ -95,57 +94,42 @@ pub enum LineProblem {
 
 /// Why a source could not deliver.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
 pub enum IngestError {
     /// A line of an input file is malformed; nothing of that import is kept.
     #[error("{}:{line}: {problem}", path.display())]
     Line {
-        /// The file.
         path: PathBuf,
         /// 1-based line number (0: the file name).
         line: usize,
-        /// What is wrong with it.
         #[source]
         problem: LineProblem,
     },
     /// A file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
-        /// The file.
         path: PathBuf,
-        /// The OS error.
         source: std::io::Error,
     },
     /// The format could not be told from the file name.
     #[error("{}: cannot tell the format from the extension; pass --format tsv|csv|jsonl", path.display())]
-    UnknownFormat {
-        /// The file.
-        path: PathBuf,
-    },
+    UnknownFormat { path: PathBuf },
     /// A source cannot start: a credential's env var unset, a bad proxy, ...
     #[error("source {source_id}: {message}")]
     Setup {
-        /// The source's id.
         source_id: String,
         /// What is missing, naming the setting.
         message: String,
     },
     /// Ctrl-C or SIGTERM arrived while the source was fetching; nothing of it is kept.
     #[error("source {source_id}: interrupted; nothing of this fetch was stored")]
-    Interrupted {
-        /// The source's id.
-        source_id: String,
-    },
+    Interrupted { source_id: String },
     /// A directory was given where files are read.
     #[error("{0} is a directory: give files or a glob such as {0}/*.tsv")]
     IsDirectory(String),
     /// A glob pattern matched nothing or is invalid.
     #[error("{pattern}: {message}")]
-    Pattern {
-        /// The pattern as given.
-        pattern: String,
-        /// What is wrong.
-        message: String,
-    },
+    Pattern { pattern: String, message: String },
 }
 
 /// Receives progress of a long fetch (bytes read); the binary draws it.
@@ -184,7 +168,7 @@ pub trait Backfill: Send + Sync {
 /// Something that yields observations.
 #[async_trait]
 pub trait Source: Send + Sync {
-    /// The source's id.
+    /// The source's id from `[[sources]]`, used in logs, run records and file names.
     fn id(&self) -> &str;
 
     /// One line for `tagpulse config`: the id, the kind and what it reads.

@@ -22,12 +22,11 @@ pub enum Access {
 /// A step of [`write_atomic`] that failed, with the path it failed on.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot {step} {}: {source}", path.display())]
+#[allow(missing_docs)] // its fields are the values its messages show
 pub struct WriteError {
     /// `create`, `write`, `sync` or `rename into`.
     pub step: &'static str,
-    /// The file or folder concerned.
     pub path: PathBuf,
-    /// What the OS said.
     #[source]
     pub source: io::Error,
 }

@@ -1,6 +1,6 @@
-//! Reading a frame's columns as plain vectors, once for every reader of a table's rows
-//! (`rows`, the run history): a column read must be one its table defines, its type is
-//! cast to what the reader wants, and a missing or mistyped column is a [`RowError`]
+//! Reading a frame's columns as plain vectors, for the row structs every table declares
+//! ([`crate::tables::TableRow`]): a column read must be one its table defines, its type
+//! is cast to what the reader wants, and a missing or mistyped column is a [`RowError`]
 //! naming the table and the column.
 
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
@@ -8,36 +8,26 @@ use polars::prelude::*;
 
 use crate::date_from_days;
 use crate::rows::RowError;
-use crate::tables::TableDef;
-
-/// Where a frame's columns come from: a stored table (whose definition names every
-/// column a reader may read) or another frame a reader is handed.
-enum Source {
-    Table(&'static TableDef),
-    Frame(&'static str),
-}
+use crate::tables::{ColumnType, TableDef};
 
 /// The columns of one frame, read by name.
 pub struct Columns<'a> {
     df: &'a DataFrame,
-    source: Source,
+    /// The table whose definition names every column a reader may read; `None` only in
+    /// this crate's tests of single cells.
+    def: Option<&'static TableDef>,
 }
 
 impl<'a> Columns<'a> {
     /// The columns of `df`, a frame of table `def`.
     pub fn table(df: &'a DataFrame, def: &'static TableDef) -> Self {
-        Columns {
-            df,
-            source: Source::Table(def),
-        }
+        Columns { df, def: Some(def) }
     }
 
-    /// The columns of `df`, a frame called `name` in errors (not a stored table).
-    pub fn frame(df: &'a DataFrame, name: &'static str) -> Self {
-        Columns {
-            df,
-            source: Source::Frame(name),
-        }
+    /// The columns of `df`, read without a definition (tests of one cell type).
+    #[cfg(test)]
+    pub(crate) fn unchecked(df: &'a DataFrame) -> Self {
+        Columns { df, def: None }
     }
 
     /// Rows in the frame.
@@ -46,8 +36,8 @@ impl<'a> Columns<'a> {
     }
 
     fn get(&self, name: &str, dtype: &DataType) -> Result<Series, RowError> {
-        let table = match self.source {
-            Source::Table(def) => {
+        let table = match self.def {
+            Some(def) => {
                 if def.column(name).is_none() {
                     return Err(RowError(format!(
                         "{}: the reader reads `{name}`, which the table does not define",
@@ -56,7 +46,7 @@ impl<'a> Columns<'a> {
                 }
                 def.name
             }
-            Source::Frame(name) => name,
+            None => "frame",
         };
         let c = self
             .df
@@ -134,19 +124,40 @@ impl<'a> Columns<'a> {
             .collect())
     }
 
-    /// Millisecond UTC timestamps; null reads as the epoch.
-    pub fn time_ms(&self, name: &str) -> Result<Vec<DateTime<Utc>>, RowError> {
-        // Physical milliseconds since the epoch, UTC (the model's timestamps carry no zone).
-        let s = self.get(name, &DataType::Datetime(TimeUnit::Milliseconds, None))?;
+    /// UTC timestamps of a column of type `ty` (milli- or microseconds); null reads as
+    /// the epoch.
+    pub fn time(&self, name: &str, ty: ColumnType) -> Result<Vec<DateTime<Utc>>, RowError> {
+        // Physical units since the epoch, UTC (the model's timestamps carry no zone).
+        let s = self.get(name, &ty.polars())?;
         let phys = s.to_physical_repr();
+        let at = |v: i64| match ty {
+            ColumnType::TimeUs => Utc.timestamp_micros(v).single(),
+            _ => Utc.timestamp_millis_opt(v).single(),
+        };
         Ok(phys
             .i64()
             .expect("datetime is i64")
             .iter()
-            .map(|ms| {
-                Utc.timestamp_millis_opt(ms.unwrap_or(0))
-                    .single()
-                    .unwrap_or_default()
+            .map(|v| at(v.unwrap_or(0)).unwrap_or_default())
+            .collect())
+    }
+
+    /// Lists of counts; a null list reads as empty.
+    pub fn u32_lists(&self, name: &str) -> Result<Vec<Vec<u32>>, RowError> {
+        let s = self.get(name, &DataType::List(Box::new(DataType::UInt32)))?;
+        Ok(s.list()
+            .expect("cast to list")
+            .amortized_iter()
+            .map(|l| {
+                l.map(|l| {
+                    l.as_ref()
+                        .u32()
+                        .expect("list of u32")
+                        .iter()
+                        .map(Option::unwrap_or_default)
+                        .collect()
+                })
+                .unwrap_or_default()
             })
             .collect())
     }
@@ -175,7 +186,7 @@ mod tests {
             c.str("colour").unwrap_err().to_string(),
             "runs: the reader reads `colour`, which the table does not define"
         );
-        let f = Columns::frame(&df, "series summary");
+        let f = Columns::unchecked(&df);
         assert_eq!(f.i64("rows_written").unwrap(), [3, 0]);
     }
 }

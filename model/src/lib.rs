@@ -27,7 +27,7 @@ pub use observation::{
 pub use slices::RowSlices;
 pub use tables::{ColumnDef, ColumnType, SchemaError, TableDef, SIGNAL_COLUMNS};
 pub use tag::{parse_ident, Tag, TagError};
-pub use week::{date_from_days, days_from_date, iso_week_label, parse_iso_week};
+pub use week::{date_from_days, days_from_date, iso_week_label, parse_iso_week, WeekError};
 
 /// The weekly tables of one transform (one generation), and the taxonomy they used.
 #[derive(Debug, Clone)]

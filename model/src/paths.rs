@@ -9,10 +9,10 @@ use std::path::{Component, Path, PathBuf};
 #[error(
     "{name:?} cannot name a file in {root}: it must be one plain name (letters, digits, - and _)"
 )]
+#[allow(missing_docs)] // its fields are the values its messages show
 pub struct Escape {
     /// The name as given (clipped).
     pub name: String,
-    /// The folder it was meant for.
     pub root: String,
 }
 

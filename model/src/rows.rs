@@ -1,301 +1,180 @@
 //! The weekly tables and the series summary as plain rows, pulled out of their frames
-//! once, for every reader downstream of the store (the report, the alerts). A column
-//! read here must be one its table defines ([`crate::tables`]), so a renamed or dropped
-//! column fails loudly, naming the table.
+//! once for every reader downstream of the store (the report, the alerts). The row
+//! structs come from the tables' declarations ([`crate::tables`]); what is added here is
+//! the one value no table stores: whether a week's change is within rounding.
+
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use crate::frame::Columns;
-use crate::tables::{WEEKLY_BRAND_METRICS, WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS};
+pub use crate::frames::SeriesRow;
+use crate::tables::TableRow;
+pub use crate::tables::{BrandRow, OccupationRow, TagRow};
 
 /// A frame that does not hold the rows it should: which table, which column, why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct RowError(pub(crate) String);
 
-/// A row of `weekly_tag_metrics`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TagRow {
-    /// Platform.
-    pub platform: String,
-    /// Tag.
-    pub tag: String,
-    /// Metric.
-    pub metric: String,
-    /// Monday of the week.
-    pub week: NaiveDate,
-    /// Counter value at the week's end.
-    pub total_end: Option<f64>,
-    /// Gained in the week.
-    pub gained: Option<f64>,
-    /// Observations in the week.
-    pub observations: u32,
-    /// Counter steps down in the week.
-    pub decreases: u32,
-    /// Daily coverage (daily counts only).
-    pub coverage: Option<f64>,
-    /// Growth and breakout signals.
-    pub signals: Signals,
-}
-
-/// The growth and breakout columns shared by tag and occupation rows.
-#[derive(Debug, Clone, PartialEq)]
+/// The growth and breakout values of a tag or occupation row, for code that treats
+/// both alike (the report's breakouts and CSV files).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Signals {
-    /// Week-over-week growth.
+    /// Week-over-week growth (`wow_growth`).
     pub wow_growth: Option<f64>,
-    /// Growth of total_end.
+    /// Growth of `total_end`.
     pub total_growth: Option<f64>,
     /// Four-week average of gained.
     pub avg4: Option<f64>,
-    /// Momentum against the previous four weeks.
+    /// Gained against the mean of the four weeks before.
     pub momentum: Option<f64>,
-    /// Robust z-score.
+    /// Robust z-score of gained.
     pub z: Option<f64>,
-    /// Median gained of the weeks before, the centre of `z` (the transform's).
+    /// The centre of `z`: median gained of the weeks before.
     pub z_median: Option<f64>,
-    /// Breakout flag.
+    /// Whether the week breaks out.
     pub breakout: bool,
-    /// The counter's rounding step in this week (`resolution`).
+    /// The counter's rounding step in this week.
     pub resolution: Option<f64>,
-    /// The change against the week before is no larger than `resolution`: neither a
-    /// rise nor a fall (see [`crate::signal::within_rounding`]).
+    /// The change against the week before is within rounding.
     pub within_rounding: bool,
 }
 
-/// A row of `weekly_occupation_metrics`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OccupationRow {
-    /// Platform.
-    pub platform: String,
-    /// Occupation.
-    pub occupation: String,
-    /// Metric.
-    pub metric: String,
-    /// Monday of the week.
-    pub week: NaiveDate,
-    /// Sum of member total_end.
-    pub total_end: Option<f64>,
-    /// Sum of member gained.
-    pub gained: Option<f64>,
-    /// Member tags with a value.
-    pub tags_reporting: u32,
-    /// Member tags in the taxonomy.
-    pub tags_total: u32,
-    /// Share of voice.
-    pub share: Option<f64>,
-    /// Growth and breakout signals.
-    pub signals: Signals,
+macro_rules! signals_of {
+    ($($row:ty),*) => {$(
+        impl $row {
+            /// The row's growth and breakout values.
+            pub fn signals(&self) -> Signals {
+                Signals {
+                    wow_growth: self.wow_growth,
+                    total_growth: self.total_growth,
+                    avg4: self.avg4,
+                    momentum: self.momentum,
+                    z: self.z,
+                    z_median: self.z_median,
+                    breakout: self.breakout,
+                    resolution: self.resolution,
+                    within_rounding: self.within_rounding,
+                }
+            }
+        }
+    )*};
 }
 
-/// A row of `weekly_brand_metrics`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BrandRow {
-    /// Platform.
-    pub platform: String,
-    /// Brand.
-    pub brand: String,
-    /// Occupation compared with.
-    pub occupation: String,
-    /// Metric.
-    pub metric: String,
-    /// Monday of the week.
-    pub week: NaiveDate,
-    /// Brand gained.
-    pub gained: Option<f64>,
-    /// Brand gained / occupation gained.
-    pub brand_share: Option<f64>,
-}
+signals_of!(TagRow, OccupationRow);
 
-/// A row of the series summary (data quality).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesRow {
-    /// Platform.
-    pub platform: String,
-    /// Tag.
-    pub tag: String,
-    /// Metric.
-    pub metric: String,
-    /// "snapshots" or "daily".
-    pub kind: String,
-    /// First observation (epoch seconds).
-    pub first_s: i64,
-    /// Last observation (epoch seconds).
-    pub last_s: i64,
-    /// Observations stored.
-    pub observations: u32,
-    /// Longest gap between observations (seconds).
-    pub longest_gap_s: i64,
-    /// Gaps longer than max_gap.
-    pub gaps_over_max: u32,
-}
-
-/// The signal columns, and whether each row's change is within rounding; `series`
-/// holds the three columns naming each row's series, so the week before is found
-/// among the rows.
-fn signals(
-    c: &Columns,
-    series: [&[String]; 3],
-    week: &[NaiveDate],
-) -> Result<Vec<Signals>, RowError> {
-    let gained = c.f64("gained")?;
-    let resolution = c.f64("resolution")?;
-    let key = |i: usize| series.map(|c| c[i].as_str());
-    let by_week: std::collections::HashMap<([&str; 3], NaiveDate), Option<f64>> = (0..gained.len())
-        .map(|i| ((key(i), week[i]), gained[i]))
-        .collect();
-    let (wow, tg, avg4, mom, z, z_median, br) = (
-        c.f64("wow_growth")?,
-        c.f64("total_growth")?,
-        c.f64("avg4")?,
-        c.f64("momentum")?,
-        c.f64("z")?,
-        c.f64("z_median")?,
-        c.bool("breakout")?,
-    );
-    Ok((0..c.height())
-        .map(|i| Signals {
-            wow_growth: wow[i],
-            total_growth: tg[i],
-            avg4: avg4[i],
-            momentum: mom[i],
-            z: z[i],
-            z_median: z_median[i],
-            breakout: br[i],
-            resolution: resolution[i],
-            within_rounding: crate::signal::within_rounding(
-                gained[i],
-                by_week
-                    .get(&(key(i), week[i] - chrono::Duration::weeks(1)))
+/// Sets each row's `within_rounding`: its change against the same series' week before
+/// (found among `rows`) is no larger than its resolution ([`crate::signal::within_rounding`]).
+fn mark_within_rounding<R>(
+    rows: &mut [R],
+    key: impl Fn(&R) -> [&str; 3],
+    week: impl Fn(&R) -> NaiveDate,
+    value: impl Fn(&R) -> (Option<f64>, Option<f64>),
+    set: impl Fn(&mut R, bool),
+) {
+    let flags: Vec<bool> = {
+        let by_week: HashMap<([&str; 3], NaiveDate), Option<f64>> = rows
+            .iter()
+            .map(|r| ((key(r), week(r)), value(r).0))
+            .collect();
+        rows.iter()
+            .map(|r| {
+                let (gained, resolution) = value(r);
+                let before = by_week
+                    .get(&(key(r), week(r) - chrono::Duration::weeks(1)))
                     .copied()
-                    .flatten(),
-                resolution[i],
-            ),
-        })
-        .collect())
+                    .flatten();
+                crate::signal::within_rounding(gained, before, resolution)
+            })
+            .collect()
+    };
+    for (r, flag) in rows.iter_mut().zip(flags) {
+        set(r, flag);
+    }
 }
 
-/// Rows of `weekly_tag_metrics`.
+/// Rows of `weekly_tag_metrics`, each marked within rounding or not.
 pub fn tag_rows(df: &DataFrame) -> Result<Vec<TagRow>, RowError> {
-    let c = Columns::table(df, &WEEKLY_TAG_METRICS);
-    let (platform, tag, metric, week) = (
-        c.str("platform")?,
-        c.str("tag")?,
-        c.str("metric")?,
-        c.date("week_start")?,
+    let mut rows = TagRow::from_frame(df)?;
+    mark_within_rounding(
+        &mut rows,
+        |r| [&r.platform, &r.tag, &r.metric],
+        |r| r.week_start,
+        |r| (r.gained, r.resolution),
+        |r, f| r.within_rounding = f,
     );
-    let (total_end, gained, observations, decreases) = (
-        c.f64("total_end")?,
-        c.f64("gained")?,
-        c.u32("observations")?,
-        c.u32("decreases")?,
-    );
-    let coverage = c.f64("coverage")?;
-    let mut signals = signals(&c, [&platform, &tag, &metric], &week)?.into_iter();
-    Ok((0..df.height())
-        .map(|i| TagRow {
-            platform: platform[i].clone(),
-            tag: tag[i].clone(),
-            metric: metric[i].clone(),
-            week: week[i],
-            total_end: total_end[i],
-            gained: gained[i],
-            observations: observations[i],
-            decreases: decreases[i],
-            coverage: coverage[i],
-            signals: signals.next().expect("one per row"),
-        })
-        .collect())
+    Ok(rows)
 }
 
-/// Rows of `weekly_occupation_metrics`.
+/// Rows of `weekly_occupation_metrics`, each marked within rounding or not.
 pub fn occupation_rows(df: &DataFrame) -> Result<Vec<OccupationRow>, RowError> {
-    let c = Columns::table(df, &WEEKLY_OCCUPATION_METRICS);
-    let (platform, occ, metric, week) = (
-        c.str("platform")?,
-        c.str("occupation")?,
-        c.str("metric")?,
-        c.date("week_start")?,
+    let mut rows = OccupationRow::from_frame(df)?;
+    mark_within_rounding(
+        &mut rows,
+        |r| [&r.platform, &r.occupation, &r.metric],
+        |r| r.week_start,
+        |r| (r.gained, r.resolution),
+        |r, f| r.within_rounding = f,
     );
-    let (total_end, gained, rep, tot, share) = (
-        c.f64("total_end")?,
-        c.f64("gained")?,
-        c.u32("tags_reporting")?,
-        c.u32("tags_total")?,
-        c.f64("share")?,
-    );
-    let mut signals = signals(&c, [&platform, &occ, &metric], &week)?.into_iter();
-    Ok((0..df.height())
-        .map(|i| OccupationRow {
-            platform: platform[i].clone(),
-            occupation: occ[i].clone(),
-            metric: metric[i].clone(),
-            week: week[i],
-            total_end: total_end[i],
-            gained: gained[i],
-            tags_reporting: rep[i],
-            tags_total: tot[i],
-            share: share[i],
-            signals: signals.next().expect("one per row"),
-        })
-        .collect())
+    Ok(rows)
 }
 
-/// Rows of `weekly_brand_metrics`.
+/// Rows of `weekly_brand_metrics` (none from a frame without rows, whatever its columns).
 pub fn brand_rows(df: &DataFrame) -> Result<Vec<BrandRow>, RowError> {
     if df.height() == 0 {
         return Ok(Vec::new());
     }
-    let c = Columns::table(df, &WEEKLY_BRAND_METRICS);
-    let (platform, brand, occ, metric, week, gained, share) = (
-        c.str("platform")?,
-        c.str("brand")?,
-        c.str("occupation")?,
-        c.str("metric")?,
-        c.date("week_start")?,
-        c.f64("gained")?,
-        c.f64("brand_share")?,
-    );
-    Ok((0..df.height())
-        .map(|i| BrandRow {
-            platform: platform[i].clone(),
-            brand: brand[i].clone(),
-            occupation: occ[i].clone(),
-            metric: metric[i].clone(),
-            week: week[i],
-            gained: gained[i],
-            brand_share: share[i],
-        })
-        .collect())
+    BrandRow::from_frame(df)
 }
 
 /// Rows of the series summary.
 pub fn series_rows(df: &DataFrame) -> Result<Vec<SeriesRow>, RowError> {
-    let c = Columns::frame(df, "series summary");
-    let (platform, tag, metric, kind) = (
-        c.str("platform")?,
-        c.str("tag")?,
-        c.str("metric")?,
-        c.str("kind")?,
-    );
-    let (first, last, obs, longest, over) = (
-        c.i64("first_s")?,
-        c.i64("last_s")?,
-        c.u32("observations")?,
-        c.i64("longest_gap_s")?,
-        c.u32("gaps_over_max")?,
-    );
-    Ok((0..df.height())
-        .map(|i| SeriesRow {
-            platform: platform[i].clone(),
-            tag: tag[i].clone(),
-            metric: metric[i].clone(),
-            kind: kind[i].clone(),
-            first_s: first[i],
-            last_s: last[i],
-            observations: obs[i],
-            longest_gap_s: longest[i],
-            gaps_over_max: over[i],
-        })
-        .collect())
+    SeriesRow::from_frame(df)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::WEEKLY_TAG_METRICS;
+
+    fn row(week: NaiveDate, gained: f64, resolution: f64) -> TagRow {
+        TagRow {
+            platform: "tiktok".into(),
+            tag: "azubi".into(),
+            metric: "views".into(),
+            week_start: week,
+            total_end: Some(1e9),
+            gained: Some(gained),
+            observations: 7,
+            resolution: Some(resolution),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tag_rows_round_trip_and_mark_changes_within_rounding() {
+        let w = NaiveDate::from_ymd_opt(2026, 11, 9).unwrap();
+        let week = chrono::Duration::weeks(1);
+        let rows = [
+            row(w, 2e6, 1e6),
+            row(w + week, 3e6, 1e6),
+            row(w + week * 2, 5e6, 1e6),
+        ];
+        let df = TagRow::to_frame(&rows).unwrap();
+        assert_eq!(WEEKLY_TAG_METRICS.check(&df), Ok(()));
+        let back = tag_rows(&df).unwrap();
+        // One step of 1e6 is within rounding; two steps are a change; the first week has
+        // no week before.
+        let flags: Vec<bool> = back.iter().map(|r| r.within_rounding).collect();
+        assert_eq!(flags, [false, true, false]);
+        let unmarked: Vec<TagRow> = back
+            .into_iter()
+            .map(|r| TagRow {
+                within_rounding: false,
+                ..r
+            })
+            .collect();
+        assert_eq!(unmarked, rows);
+    }
 }

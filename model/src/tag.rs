@@ -13,35 +13,22 @@ pub const MAX_TAG_CHARS: usize = 100;
 
 /// Why a tag or identifier was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
 pub enum TagError {
     /// Nothing left after stripping `#` and white space.
     #[error("invalid tag {input:?}: it is empty")]
-    Empty {
-        /// The text as it was given.
-        input: String,
-    },
+    Empty { input: String },
     /// Longer than [`MAX_TAG_CHARS`].
     #[error("invalid tag {input:?}: {chars} characters, at most {MAX_TAG_CHARS} are allowed")]
-    TooLong {
-        /// The text as it was given.
-        input: String,
-        /// Its length after normalisation.
-        chars: usize,
-    },
+    TooLong { input: String, chars: usize },
     /// Holds a character that is not a letter, digit or `_`.
     #[error("invalid tag {input:?}: character {bad:?} is not a letter, digit or '_'")]
-    BadChar {
-        /// The text as it was given.
-        input: String,
-        /// The first offending character.
-        bad: char,
-    },
+    BadChar { input: String, bad: char },
     /// A platform or metric name that is not lowercase ASCII letters, digits or `_`.
     #[error("invalid {what} {input:?}: use lowercase letters, digits and '_' (e.g. \"tiktok\", \"views\")")]
     BadIdent {
         /// "platform" or "metric".
         what: &'static str,
-        /// The text as it was given.
         input: String,
     },
 }
@@ -84,7 +71,7 @@ impl Tag {
         Ok(Tag(normal))
     }
 
-    /// The normalised text.
+    /// The normalised text: NFC, lowercase, no `#`, as stored and shown.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -3,6 +3,26 @@
 
 use std::borrow::Cow;
 
+/// A value given by a person (a config value, a command-line argument) that does not
+/// parse or check; the message says what is wrong and how to write it. A leaf error: it
+/// has no cause below it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl From<String> for Invalid {
+    fn from(message: String) -> Self {
+        Invalid(message)
+    }
+}
+
+impl Invalid {
+    /// Whether the message contains `part` (for tests that check a hint).
+    pub fn contains(&self, part: &str) -> bool {
+        self.0.contains(part)
+    }
+}
+
 /// The first `max` characters of `s`, or `None` when `s` is not longer than that.
 pub fn char_prefix(s: &str, max: usize) -> Option<&str> {
     s.char_indices().nth(max).map(|(i, _)| &s[..i])

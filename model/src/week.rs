@@ -34,18 +34,29 @@ pub fn week_start_secs(w: i64) -> i64 {
 }
 
 /// Parses an ISO week label (`2026-W47`) into the date of its Monday.
-pub fn parse_iso_week(s: &str) -> Result<NaiveDate, String> {
-    let bad = || format!("invalid week {s:?}: write an ISO week like \"2026-W47\"");
+pub fn parse_iso_week(s: &str) -> Result<NaiveDate, WeekError> {
+    let bad = || WeekError::Shape(s.to_string());
     let (y, w) = s.split_once("-W").ok_or_else(bad)?;
     let year: i32 = y.parse().map_err(|_| bad())?;
     let week: u32 = w.parse().map_err(|_| bad())?;
     // Observations start in 1970 (and ClickHouse's Date cannot go below it).
     if !(1970..=9999).contains(&year) || y.len() != 4 {
-        return Err(format!(
-            "invalid week {s:?}: the year must have four digits, 1970 to 9999 (e.g. \"2026-W47\")"
-        ));
+        return Err(WeekError::Year(s.to_string()));
     }
     NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)
+}
+
+/// A text that is not an ISO week tagpulse can use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeekError {
+    /// Not `YYYY-Www`, or a week the year does not have.
+    #[error("invalid week {0:?}: write an ISO week like \"2026-W47\"")]
+    Shape(String),
+    /// A year outside 1970..=9999 or not written with four digits.
+    #[error(
+        "invalid week {0:?}: the year must have four digits, 1970 to 9999 (e.g. \"2026-W47\")"
+    )]
+    Year(String),
 }
 
 /// The ISO week label (`2026-W47`) of a date.
@@ -81,7 +92,11 @@ mod tests {
         assert!(parse_iso_week("2026-W60").is_err());
         for bad in ["0000-W01", "1969-W10", "10000-W01", "26-W01"] {
             let e = parse_iso_week(bad).unwrap_err();
-            assert!(e.contains("four digits, 1970 to 9999"), "{bad}: {e}");
+            assert_eq!(e, WeekError::Year(bad.to_string()));
+            assert!(
+                e.to_string().contains("four digits, 1970 to 9999"),
+                "{bad}: {e}"
+            );
         }
         assert_eq!(
             iso_week_label(NaiveDate::from_ymd_opt(1, 1, 8).unwrap()),

@@ -56,7 +56,7 @@ pub enum JobOutput {
     Import(ImportOutcome),
     /// One outcome per source asked.
     Ingest(Vec<SourceOutcome>),
-    /// The range's progress.
+    /// What the backfill fetched and stored, per tag and range.
     Backfill(BackfillOutcome),
     /// The weekly tables written.
     Transform(RecomputeOutcome),
@@ -65,7 +65,7 @@ pub enum JobOutput {
     Report {
         /// The recompute before the report, when the job asked for one.
         recomputed: Option<RecomputeOutcome>,
-        /// The report written.
+        /// The report written, if the tables had a complete week.
         rendered: Option<RenderOutcome>,
     },
     /// The main job's parts.

@@ -39,11 +39,13 @@ pub use job::{chain_line, error_line, Job, JobDone, JobOutput};
 pub use lock::DataDirLock;
 pub use outcome::{
     ImportOutcome, RecomputeOutcome, RenderOutcome, RunOutcome, SourceOutcome, SourceStatus,
+    StepFailure,
 };
 pub use status::Freshness;
 
 /// A job failed.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
 pub enum PipelineError {
     /// The config is invalid (e.g. a bad key in a source's section).
     #[error(transparent)]
@@ -54,7 +56,7 @@ pub enum PipelineError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The transform failed.
+    /// The transform failed (polars, or a table off its definition).
     #[error(transparent)]
     Transform(#[from] TransformError),
     /// Polars failed outside the transform (the series summary, source ids).
@@ -66,7 +68,6 @@ pub enum PipelineError {
     /// `--source` named no configured source.
     #[error("no source {id:?} in the config; configured: {known}")]
     UnknownSource {
-        /// The id asked for.
         id: String,
         /// The configured ids, comma-separated.
         known: String,
@@ -74,7 +75,6 @@ pub enum PipelineError {
     /// Another tagpulse holds the data directory's lock.
     #[error("{data_dir} is in use by another tagpulse process (PID {holder}); waited {waited} (storage.lock_timeout): let it finish, or stop it")]
     Locked {
-        /// The data directory.
         data_dir: String,
         /// The holder's PID as it wrote it, or `unknown`.
         holder: String,
@@ -84,7 +84,6 @@ pub enum PipelineError {
     /// Another `tagpulse schedule` runs on this data directory.
     #[error("another `tagpulse schedule` (PID {holder}) already runs on {data_dir}: stop it first (one scheduler per data directory)")]
     AlreadyScheduled {
-        /// The data directory.
         data_dir: String,
         /// The holder's PID as it wrote it, or `unknown`.
         holder: String,
@@ -110,7 +109,6 @@ pub enum PipelineError {
     /// The source or the range cannot be backfilled.
     #[error("backfill {source_id}: {message}")]
     Backfill {
-        /// The source's id.
         source_id: String,
         /// Why, naming the flag or the file.
         message: String,
@@ -140,11 +138,8 @@ pub enum PipelineError {
     /// A file or directory of the report could not be written.
     #[error("cannot {what} {path}: {source}")]
     Io {
-        /// What was being done.
         what: &'static str,
-        /// The path.
         path: String,
-        /// The OS error.
         source: std::io::Error,
     },
 }
@@ -447,12 +442,14 @@ impl Pipeline {
             }
         }
         let recompute = if self.shutdown.is_requested() {
-            Err("interrupted: the weekly tables and the report were left as they were".into())
+            Err(StepFailure(
+                "interrupted: the weekly tables and the report were left as they were".into(),
+            ))
         } else {
-            self.recompute().await.map_err(|e| e.to_string())
+            self.recompute().await.map_err(|e| StepFailure::of(&e))
         };
         let render = match &recompute {
-            Ok(_) => Some(self.render(req).await.map_err(|e| e.to_string())),
+            Ok(_) => Some(self.render(req).await.map_err(|e| StepFailure::of(&e))),
             Err(_) => None,
         };
         RunOutcome {

@@ -96,7 +96,7 @@ impl DataDirLock {
         Ok(DataDirLock { _file: file, path })
     }
 
-    /// The lock file.
+    /// The lock file (`<data_dir>/.lock`), named in messages about the holder.
     pub fn path(&self) -> &Path {
         &self.path
     }

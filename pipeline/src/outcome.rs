@@ -129,15 +129,28 @@ pub struct RenderOutcome {
     pub dir: PathBuf,
 }
 
+/// A step of `run` that failed, kept as the line it prints (the error and its causes):
+/// an outcome is cloned and compared, which the error itself cannot be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StepFailure(pub String);
+
+impl StepFailure {
+    /// The failure of `e`, with its causes.
+    pub fn of(e: &(dyn std::error::Error + 'static)) -> Self {
+        StepFailure(crate::job::error_line(e))
+    }
+}
+
 /// What `run` did: every source, then the weekly tables and the report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
     /// One entry per configured source, in config order.
     pub sources: Vec<SourceOutcome>,
     /// The recompute, or why it failed.
-    pub recompute: Result<RecomputeOutcome, String>,
+    pub recompute: Result<RecomputeOutcome, StepFailure>,
     /// The report (absent when the recompute failed), or why it failed.
-    pub render: Option<Result<RenderOutcome, String>>,
+    pub render: Option<Result<RenderOutcome, StepFailure>>,
 }
 
 impl RunOutcome {
@@ -155,8 +168,8 @@ impl RunOutcome {
     pub fn failure(&self) -> Option<String> {
         let failed: Vec<String> = self.failed_sources().iter().map(|s| s.describe()).collect();
         let stage = match (&self.recompute, &self.render) {
-            (Err(e), _) => Some(e.clone()),
-            (Ok(_), Some(Err(e))) => Some(e.clone()),
+            (Err(e), _) => Some(e.0.clone()),
+            (Ok(_), Some(Err(e))) => Some(e.0.clone()),
             _ => None,
         };
         match (failed.is_empty(), stage) {
@@ -261,7 +274,7 @@ mod tests {
         assert!(ok.is_success());
         assert_eq!(ok.failure(), None);
         let broken = RunOutcome {
-            recompute: Err("no observations".into()),
+            recompute: Err(StepFailure("no observations".into())),
             render: None,
             ..out
         };

@@ -54,7 +54,7 @@ fn week_csv<T>(
     rows: Vec<&T>,
     week: NaiveDate,
     key: impl Fn(&T) -> (&str, &str, Option<f64>),
-    record: impl Fn(&T) -> (Vec<String>, &Signals),
+    record: impl Fn(&T) -> (Vec<String>, Signals),
 ) -> Result<Vec<u8>, ReportError> {
     let err = |e: &dyn std::fmt::Display| ReportError::Input(format!("{file}: {e}"));
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -78,7 +78,7 @@ fn week_csv<T>(
         let line: Vec<String> = [iso_week_label(week), week.to_string()]
             .into_iter()
             .chain(fields)
-            .chain(signal_fields(signals))
+            .chain(signal_fields(&signals))
             .collect();
         w.write_record(&line).map_err(|e| err(&e))?;
     }
@@ -101,7 +101,7 @@ pub(crate) fn occupations_csv(
             "tags_reporting",
             "tags_total",
         ],
-        rows.iter().filter(|r| r.week == week).collect(),
+        rows.iter().filter(|r| r.week_start == week).collect(),
         week,
         |r| (r.platform.as_str(), r.metric.as_str(), r.gained),
         |r| {
@@ -115,7 +115,7 @@ pub(crate) fn occupations_csv(
                 r.tags_reporting.to_string(),
                 r.tags_total.to_string(),
             ];
-            (fields, &r.signals)
+            (fields, r.signals())
         },
     )
 }
@@ -138,7 +138,7 @@ pub(crate) fn tags_csv(
             "decreases",
             "coverage",
         ],
-        rows.iter().filter(|r| r.week == week).collect(),
+        rows.iter().filter(|r| r.week_start == week).collect(),
         week,
         |r| (r.platform.as_str(), r.metric.as_str(), r.gained),
         |r| {
@@ -158,7 +158,7 @@ pub(crate) fn tags_csv(
                 r.decreases.to_string(),
                 csv_num(r.coverage),
             ];
-            (fields, &r.signals)
+            (fields, r.signals())
         },
     )
 }

@@ -88,8 +88,8 @@ fn tag_table(title: &str, rows: &[TagLine], unit: &str) -> Markup {
                         td.l { "#" (t.row.tag) }
                         td.l { (t.occupations) }
                         td { (human(t.row.gained)) }
-                        td { (rounded_growth(t.row.signals.wow_growth, t.row.signals.within_rounding)) }
-                        td { (human(t.row.signals.avg4)) }
+                        td { (rounded_growth(t.row.wow_growth, t.row.within_rounding)) }
+                        td { (human(t.row.avg4)) }
                         td.l.spark { (svg(&t.spark)) }
                     }
                 }
@@ -139,11 +139,11 @@ fn panel(p: &MetricView, page: &Page) -> Markup {
                 tr { th.l { "Occupation" } th { (unit) " gained" } th { "WoW" } th { "4-wk avg" } th { "Momentum" } th { "Share of voice" } th { "Tags reporting" } }
                 @for o in &p.occupations {
                     tr {
-                        td.l { (o.occupation) @if o.signals.breakout { " ⚡" } }
+                        td.l { (o.occupation) @if o.breakout { " ⚡" } }
                         td { (human(o.gained)) }
-                        td { (rounded_growth(o.signals.wow_growth, o.signals.within_rounding)) }
-                        td { (human(o.signals.avg4)) }
-                        td { (growth(o.signals.momentum)) }
+                        td { (rounded_growth(o.wow_growth, o.within_rounding)) }
+                        td { (human(o.avg4)) }
+                        td { (growth(o.momentum)) }
                         td { (share(o.share)) }
                         td { (o.tags_reporting) " of " (o.tags_total) }
                     }
@@ -230,7 +230,7 @@ fn panel(p: &MetricView, page: &Page) -> Markup {
     }
 }
 
-/// The week's page.
+/// The week's `index.html`: headline, tables and charts in one self-contained page.
 pub(crate) fn page(page: &Page) -> String {
     let markup = html! {
         (DOCTYPE)

@@ -34,13 +34,18 @@ pub const TREND_WEEKS: i64 = 12;
 
 /// Rendering failed.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
 pub enum ReportError {
     /// The embedded font could not be registered.
     #[error("cannot register the embedded font")]
     Font,
     /// A chart could not be drawn.
-    #[error("chart {0}")]
-    Chart(String),
+    #[error("chart {name}")]
+    Chart {
+        name: String,
+        /// Why.
+        source: charts::DrawError,
+    },
     /// The tables lack what the report needs.
     #[error("bad report input: {0}")]
     Input(String),
@@ -50,7 +55,6 @@ pub enum ReportError {
     /// The requested week has no data.
     #[error("no data for {week}: the tables cover {first} to {last}")]
     NoSuchWeek {
-        /// The week asked for.
         week: String,
         /// First week in the data.
         first: String,
@@ -63,16 +67,14 @@ pub enum ReportError {
     /// Writing a file failed.
     #[error("cannot write {path}: {source}")]
     Io {
-        /// The path.
         path: String,
-        /// The OS error.
         source: std::io::Error,
     },
 }
 
 /// Everything the report is made from.
 pub struct ReportInput<'a> {
-    /// The weekly tables.
+    /// The weekly tables the report reads (one generation).
     pub tables: &'a WeeklyTables,
     /// The series summary (data quality per series, computed by the transform).
     pub series: &'a polars::prelude::DataFrame,
@@ -130,9 +132,9 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
     if tags.is_empty() {
         return Err(ReportError::Empty);
     }
-    let first = tags.iter().map(|r| r.week).min().expect("non-empty");
-    let last = tags.iter().map(|r| r.week).max().expect("non-empty");
-    if !tags.iter().any(|r| r.week == input.week) {
+    let first = tags.iter().map(|r| r.week_start).min().expect("non-empty");
+    let last = tags.iter().map(|r| r.week_start).max().expect("non-empty");
+    if !tags.iter().any(|r| r.week_start == input.week) {
         return Err(ReportError::NoSuchWeek {
             week: iso_week_label(input.week),
             first: iso_week_label(first),
@@ -147,7 +149,7 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
     };
     let pairs: BTreeSet<(String, String)> = tags
         .iter()
-        .filter(|r| r.week == input.week)
+        .filter(|r| r.week_start == input.week)
         .map(|r| (r.platform.clone(), r.metric.clone()))
         .collect();
     let mut views = Vec::new();

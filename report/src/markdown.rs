@@ -23,7 +23,7 @@ pub(crate) fn summary(page: &Page) -> String {
                 "| {} | {} | {} | {} |\n",
                 o.occupation.replace('|', "\\|"),
                 human(o.gained),
-                wow(o.signals.wow_growth, o.signals.within_rounding),
+                wow(o.wow_growth, o.within_rounding),
                 share(o.share)
             ));
         }

@@ -25,15 +25,13 @@ pub use parquet::ParquetStore;
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
 pub enum StoreError {
     /// A file or directory could not be read or written.
     #[error("{what} {path}: {source}")]
     Io {
-        /// What was being done.
         what: &'static str,
-        /// The path.
         path: String,
-        /// The OS error.
         source: std::io::Error,
     },
     /// A file could not be replaced (which step, which path).
@@ -41,20 +39,10 @@ pub enum StoreError {
     Write(#[from] tagpulse_io::WriteError),
     /// Polars could not read or write a frame.
     #[error("{what}: {source}")]
-    Polars {
-        /// What was being done.
-        what: String,
-        /// The polars error.
-        source: PolarsError,
-    },
+    Polars { what: String, source: PolarsError },
     /// A file in the lake is not readable Parquet (e.g. copied in by hand, or damaged).
     #[error("{path} is not a readable Parquet file ({message}); move it out of the data directory and re-import its data if needed")]
-    Corrupt {
-        /// The file.
-        path: String,
-        /// What the reader said.
-        message: String,
-    },
+    Corrupt { path: String, message: String },
     /// Frames that do not match their table's definition (refused before writing).
     #[error("refusing to store {0}")]
     Schema(SchemaError),
@@ -66,37 +54,26 @@ pub enum StoreError {
     ClickHouse {
         /// The server's URL (never with credentials).
         url: String,
-        /// What was being done.
         what: String,
-        /// The client's error and its causes.
         message: String,
     },
     /// A batch could not be delivered to ClickHouse and waits in the local spool.
     #[error("{reason}; kept {snapshots} snapshots and {daily} daily counts in the spool at {dir}: the next run that reaches the server delivers them")]
     Spooled {
-        /// Why delivery failed.
         reason: String,
         /// Snapshots spooled.
         snapshots: usize,
         /// Daily counts spooled.
         daily: usize,
-        /// The spool directory.
         dir: String,
     },
     /// Delivery failed and so did writing the spool: the batch is not stored.
     #[error("{reason}; and the spool could not be written either ({spool}): nothing of this batch was stored")]
-    SpoolFailed {
-        /// Why delivery failed.
-        reason: String,
-        /// Why spooling failed.
-        spool: String,
-    },
+    SpoolFailed { reason: String, spool: String },
     /// The database was migrated by a newer tagpulse.
     #[error("database {database} is at schema version {found}, but this tagpulse knows only up to {known}: upgrade tagpulse")]
     SchemaTooNew {
-        /// The database.
         database: String,
-        /// Its version.
         found: u32,
         /// The newest version this build knows.
         known: u32,

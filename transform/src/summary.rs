@@ -2,7 +2,7 @@
 
 use polars::prelude::*;
 
-use tagpulse_model::frames::{names, SERIES_SUMMARY};
+use tagpulse_model::frames::SERIES_SUMMARY;
 
 use crate::series::Grouped;
 use crate::{cols_of, dedup_latest, Params, Snapshots, SERIES};
@@ -86,7 +86,7 @@ pub(crate) fn summary_of(
         ])
         .sort(["platform", "tag", "metric", "t"], Default::default());
     let days = spans(days, cols_of(&SERIES))?.with_column(lit("daily").alias("kind"));
-    let columns = cols_of(&names(&SERIES_SUMMARY));
+    let columns = cols_of(&SERIES_SUMMARY.names());
     Ok(concat(
         [snap.select(columns.clone()), days.select(columns)],
         UnionArgs::default(),

@@ -120,7 +120,7 @@ pub const WEEK_COLUMNS: [&str; 11] = {
     let mut out = [""; 11];
     let mut i = 0;
     while i < 11 {
-        out[i] = all[i + 3].0;
+        out[i] = all.columns[i + 3].name;
         i += 1;
     }
     out

@@ -70,7 +70,7 @@ pub struct HttpClient {
     /// Where unreadable payloads go.
     pub quarantine: Quarantine,
     /// Why the source cannot run, found when it was built.
-    setup_error: Option<String>,
+    setup_error: Option<HeaderError>,
     /// The platform's reading of an error body (a quota is not a rate limit).
     classify: Option<fn(&mut HttpFailure, &[u8])>,
 }
@@ -104,20 +104,38 @@ async fn read_limited(mut resp: reqwest::Response, max: u64) -> Result<bytes::By
     Ok(body.freeze())
 }
 
+/// A configured header that cannot be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
+pub enum HeaderError {
+    /// Its value comes from an env var that is not set.
+    #[error("header {name}: environment variable {env} is not set")]
+    EnvUnset { name: String, env: String },
+    /// Its value holds characters a header cannot carry (the value is never shown: it
+    /// may be a secret).
+    #[error("header {name}: the value is not a valid header value")]
+    BadValue { name: String },
+    /// Its name is not a header name.
+    #[error("{name:?} is not a valid header name")]
+    BadName { name: String },
+}
+
 /// The configured headers, values read from env vars and marked sensitive (never logged).
-fn resolve_headers(options: &HttpOptions) -> Result<HeaderMap, String> {
+fn resolve_headers(options: &HttpOptions) -> Result<HeaderMap, HeaderError> {
     let mut headers = HeaderMap::new();
     for (name, spec) in &options.headers {
         let value = match spec {
             HeaderSpec::Literal(v) => v.clone(),
-            HeaderSpec::Env { env } => std::env::var(env)
-                .map_err(|_| format!("header {name}: environment variable {env} is not set"))?,
+            HeaderSpec::Env { env } => std::env::var(env).map_err(|_| HeaderError::EnvUnset {
+                name: name.clone(),
+                env: env.clone(),
+            })?,
         };
         let mut value = HeaderValue::from_str(&value)
-            .map_err(|_| format!("header {name}: the value is not a valid header value"))?;
+            .map_err(|_| HeaderError::BadValue { name: name.clone() })?;
         value.set_sensitive(true);
         let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("{name:?} is not a valid header name"))?;
+            .map_err(|_| HeaderError::BadName { name: name.clone() })?;
         headers.insert(name, value);
     }
     Ok(headers)
@@ -220,7 +238,7 @@ impl HttpClient {
         match &self.setup_error {
             Some(message) => Err(IngestError::Setup {
                 source_id: self.source.clone(),
-                message: message.clone(),
+                message: message.to_string(),
             }),
             None => Ok(()),
         }

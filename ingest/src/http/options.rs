@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use tagpulse_model::text::Invalid;
 
 use serde::{Deserialize, Deserializer};
 use tagpulse_config::{key, ConfigError, Diagnostics, KeySegment, SourceEntry};
@@ -47,7 +48,7 @@ pub struct HttpOptions {
 pub const DEFAULT_MAX_BODY: u64 = 8 << 20;
 
 /// A size: a number of bytes, or a string with `B`, `KiB`, `MiB` or `GiB`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, Invalid> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
@@ -57,16 +58,14 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "MiB" => 1 << 20,
         "GiB" => 1 << 30,
         other => {
-            return Err(format!(
-                "invalid size {s:?}: unit {other:?}; write e.g. \"8MiB\""
-            ))
+            return Err(format!("invalid size {s:?}: unit {other:?}; write e.g. \"8MiB\"").into())
         }
     };
     n.parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(scale))
         .filter(|b| *b > 0)
-        .ok_or_else(|| format!("invalid size {s:?}: write a positive size such as \"8MiB\""))
+        .ok_or_else(|| format!("invalid size {s:?}: write a positive size such as \"8MiB\"").into())
 }
 
 fn de_opt_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -87,11 +86,11 @@ fn de_opt_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum HeaderSpec {
-    /// The value itself.
+    /// The value as written in the config (not a secret).
     Literal(String),
     /// `{ env = "VAR" }`: the value of `VAR` (a secret stays out of the file).
     Env {
-        /// The variable's name.
+        /// The env var holding the value (read at start, never logged).
         env: String,
     },
 }
@@ -101,22 +100,22 @@ pub enum HeaderSpec {
 pub struct RateLimit {
     /// Requests allowed in each period.
     pub requests: u32,
-    /// The period.
+    /// The period the requests are spread over.
     pub per: Duration,
 }
 
 impl RateLimit {
     /// Parses `"1/s"`, `"300/5m"`, `"10/1h"`.
-    pub fn parse(s: &str) -> Result<RateLimit, String> {
-        let (n, per) = s
-            .split_once('/')
-            .ok_or_else(|| format!("invalid rate {s:?}: write e.g. \"1/s\" or \"300/5m\""))?;
-        let requests: u32 = n
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| format!("invalid rate {s:?}: {n:?} is not a positive count"))?;
+    pub fn parse(s: &str) -> Result<RateLimit, Invalid> {
+        let (n, per) = s.split_once('/').ok_or_else(|| {
+            Invalid(format!(
+                "invalid rate {s:?}: write e.g. \"1/s\" or \"300/5m\""
+            ))
+        })?;
+        let requests: u32 =
+            n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Invalid(format!("invalid rate {s:?}: {n:?} is not a positive count"))
+            })?;
         let per = per.trim();
         let per = if per.starts_with(|c: char| c.is_ascii_digit()) {
             per.to_string()
@@ -127,7 +126,9 @@ impl RateLimit {
             .ok()
             .filter(|d| !d.is_zero())
             .ok_or_else(|| {
-                format!("invalid rate {s:?}: {per:?} is not a period such as s, 5m, 1h")
+                Invalid(format!(
+                    "invalid rate {s:?}: {per:?} is not a period such as s, 5m, 1h"
+                ))
             })?;
         Ok(RateLimit { requests, per })
     }

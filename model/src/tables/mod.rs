@@ -8,10 +8,14 @@
 //! computes it.
 
 mod catalog;
+mod cell;
+mod declare;
 
 use polars::prelude::*;
 
 pub use catalog::*;
+pub use cell::{holds, Cell, TableRow};
+pub(crate) use declare::table;
 
 /// The logical type of a stored column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +32,10 @@ pub enum ColumnType {
     U64,
     /// An unsigned 32-bit count.
     U32,
+    /// A signed 64-bit integer (epoch seconds, week numbers; in-flight frames only).
+    I64,
+    /// A list of unsigned 32-bit counts (a histogram; in-flight frames only).
+    U32List,
     /// A 64-bit float.
     F64,
     /// A flag (`UInt8` 0/1 in ClickHouse).
@@ -44,6 +52,8 @@ impl ColumnType {
             ColumnType::TimeUs => DataType::Datetime(TimeUnit::Microseconds, None),
             ColumnType::U64 => DataType::UInt64,
             ColumnType::U32 => DataType::UInt32,
+            ColumnType::I64 => DataType::Int64,
+            ColumnType::U32List => DataType::List(Box::new(DataType::UInt32)),
             ColumnType::F64 => DataType::Float64,
             ColumnType::Bool => DataType::Boolean,
         }
@@ -57,6 +67,8 @@ impl ColumnType {
             ColumnType::TimeMs | ColumnType::TimeUs => "DateTime('UTC')",
             ColumnType::U64 => "UInt64",
             ColumnType::U32 => "UInt32",
+            ColumnType::I64 => "Int64",
+            ColumnType::U32List => "Array(UInt32)",
             ColumnType::F64 => "Float64",
             ColumnType::Bool => "UInt8",
         }
@@ -71,6 +83,8 @@ impl ColumnType {
             ColumnType::TimeUs => "timestamp (µs, UTC)",
             ColumnType::U64 => "u64",
             ColumnType::U32 => "u32",
+            ColumnType::I64 => "i64",
+            ColumnType::U32List => "list of u32",
             ColumnType::F64 => "f64",
             ColumnType::Bool => "bool",
         }
@@ -228,10 +242,9 @@ pub fn markdown_reference() -> String {
 /// A frame does not match its table's definition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{table}: {message}")]
+#[allow(missing_docs)] // its fields are the values its messages show
 pub struct SchemaError {
-    /// The table.
     pub table: &'static str,
-    /// What differs.
     pub message: String,
 }
 

@@ -21,7 +21,7 @@ use state::AlertState;
 /// What one target of one entry got in one evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
-    /// The entry's id.
+    /// The `[[alerts]]` entry's id, which names its state file.
     pub alert: String,
     /// `webhook` or `email`.
     pub target: &'static str,

@@ -31,7 +31,7 @@ pub struct Finding {
 pub struct Inputs<'a> {
     /// The weekly tables, when computed.
     pub tables: Option<&'a WeeklyTables>,
-    /// The run history.
+    /// The run history, for the run-failure and staleness rules.
     pub history: &'a RunHistory,
     /// The configured sources' ids.
     pub sources: &'a [String],
@@ -100,7 +100,7 @@ fn breakouts(
     let label = iso_week_label(w);
     for r in tag_rows(&t.tags)?
         .into_iter()
-        .filter(|r| r.week == w && r.signals.breakout && big_enough(r.gained, min_gained))
+        .filter(|r| r.week_start == w && r.breakout && big_enough(r.gained, min_gained))
     {
         out.push(Finding {
             rule: Rule::Breakout,
@@ -110,16 +110,16 @@ fn breakouts(
                 r.tag,
                 series(&r.platform, &r.metric),
                 human(r.gained),
-                r.signals.z.unwrap_or(f64::NAN)
+                r.z.unwrap_or(f64::NAN)
             ),
             subject: format!("#{}", r.tag),
             week: Some(label.clone()),
-            value: r.signals.z,
+            value: r.z,
         });
     }
     for r in occupation_rows(&t.occupations)?
         .into_iter()
-        .filter(|r| r.week == w && r.signals.breakout && big_enough(r.gained, min_gained))
+        .filter(|r| r.week_start == w && r.breakout && big_enough(r.gained, min_gained))
     {
         out.push(Finding {
             rule: Rule::Breakout,
@@ -132,11 +132,11 @@ fn breakouts(
                 r.occupation,
                 series(&r.platform, &r.metric),
                 human(r.gained),
-                r.signals.z.unwrap_or(f64::NAN)
+                r.z.unwrap_or(f64::NAN)
             ),
             subject: r.occupation,
             week: Some(label.clone()),
-            value: r.signals.z,
+            value: r.z,
         });
     }
     Ok(())
@@ -152,9 +152,9 @@ fn wow(
     let label = iso_week_label(w);
     // A change within the counter's rounding is no rise or fall to alert on.
     for r in occupation_rows(&t.occupations)?.into_iter().filter(|r| {
-        r.week == w && !r.signals.within_rounding && big_enough(r.gained, alert.min_gained)
+        r.week_start == w && !r.within_rounding && big_enough(r.gained, alert.min_gained)
     }) {
-        let Some(g) = r.signals.wow_growth else {
+        let Some(g) = r.wow_growth else {
             continue;
         };
         let (hit, bound) = match rule {
@@ -203,7 +203,7 @@ fn share_changes(
     let occupation_gained: std::collections::HashMap<(String, String, String), Option<f64>> =
         occupation_rows(&t.occupations)?
             .into_iter()
-            .filter(|r| r.week == w)
+            .filter(|r| r.week_start == w)
             .map(|r| ((r.platform, r.metric, r.occupation), r.gained))
             .collect();
     let before = w - Duration::days(7);
@@ -211,7 +211,7 @@ fn share_changes(
         (&a.platform, &a.metric, &a.brand, &a.occupation)
             == (&b.platform, &b.metric, &b.brand, &b.occupation)
     };
-    for now in rows.iter().filter(|r| r.week == w) {
+    for now in rows.iter().filter(|r| r.week_start == w) {
         let key = (
             now.platform.clone(),
             now.metric.clone(),
@@ -223,7 +223,7 @@ fn share_changes(
         ) {
             continue;
         }
-        let Some(prev) = rows.iter().find(|r| r.week == before && same(r, now)) else {
+        let Some(prev) = rows.iter().find(|r| r.week_start == before && same(r, now)) else {
             continue;
         };
         let (Some(a), Some(b)) = (prev.brand_share, now.brand_share) else {
@@ -419,6 +419,7 @@ mod tests {
     #[test]
     fn wow_alerts_say_fell_skip_rounding_and_respect_min_gained() {
         use polars::prelude::*;
+        use tagpulse_model::tables::{OccupationRow, TableRow};
         // Weeks from 2026-11-02 (W45); W47 holds the newest rows, so W46 is reported.
         let (w45, w46, w47) = (20_759i32, 20_766, 20_773);
         let date = |v: Vec<i32>| {
@@ -434,31 +435,25 @@ mod tests {
         // A: 100 -> 56 (fell 44%); B: 30M -> 40M, one 10M rounding step (+33%, within
         // rounding); C: 10 -> 30 (+200%) but below min_gained.
         let names = ["A", "B", "C", "A", "B", "C"];
-        let weeks = vec![w45, w45, w45, w46, w46, w46];
+        let weeks = [w45, w45, w45, w46, w46, w46];
         let gained = [100.0, 30e6, 10.0, 56.0, 40e6, 30.0];
         let res = [1.0, 1e7, 1.0, 1.0, 1e7, 1.0];
         let wow = [None, None, None, Some(-0.44), Some(1.0 / 3.0), Some(2.0)];
-        let none = || vec![None::<f64>; 6];
-        let occ = DataFrame::new_infer_height(vec![
-            Column::new("platform".into(), vec!["tiktok"; 6]),
-            Column::new("occupation".into(), names),
-            Column::new("metric".into(), vec!["views"; 6]),
-            date(weeks),
-            Column::new("total_end".into(), none()),
-            Column::new("gained".into(), gained),
-            Column::new("tags_reporting".into(), [1u32; 6]),
-            Column::new("tags_total".into(), [1u32; 6]),
-            Column::new("share".into(), none()),
-            Column::new("resolution".into(), res),
-            Column::new("wow_growth".into(), wow),
-            Column::new("total_growth".into(), none()),
-            Column::new("avg4".into(), none()),
-            Column::new("momentum".into(), none()),
-            Column::new("z".into(), none()),
-            Column::new("z_median".into(), none()),
-            Column::new("breakout".into(), [false; 6]),
-        ])
-        .unwrap();
+        let rows: Vec<OccupationRow> = (0..6)
+            .map(|i| OccupationRow {
+                platform: "tiktok".into(),
+                occupation: names[i].into(),
+                metric: "views".into(),
+                week_start: tagpulse_model::date_from_days(weeks[i]).unwrap(),
+                gained: Some(gained[i]),
+                tags_reporting: 1,
+                tags_total: 1,
+                resolution: Some(res[i]),
+                wow_growth: wow[i],
+                ..Default::default()
+            })
+            .collect();
+        let occ = OccupationRow::to_frame(&rows).unwrap();
         let tables = WeeklyTables {
             tags,
             occupations: occ,

@@ -14,15 +14,11 @@ use super::rules::Finding;
 /// Why a delivery failed. Its text goes to the log and `tagpulse status`; it never holds
 /// a webhook URL or a password.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
 pub enum DeliveryError {
     /// An env var the target needs is not set.
     #[error("{var} is not set ({what})")]
-    MissingEnv {
-        /// The variable.
-        var: String,
-        /// What it holds.
-        what: &'static str,
-    },
+    MissingEnv { var: String, what: &'static str },
     /// The webhook target names no URL.
     #[error("no url")]
     NoUrl,
@@ -31,27 +27,17 @@ pub enum DeliveryError {
     Unreachable(#[source] reqwest::Error),
     /// The webhook did not answer in time; it may have the post.
     #[error("the webhook did not answer within {secs} s (not tried again in this job: it may have the post)")]
-    WebhookTimeout {
-        /// The per-attempt limit.
-        secs: f64,
-    },
+    WebhookTimeout { secs: f64 },
     /// The webhook answered with a redirect, which is not followed.
     #[error("the webhook answered HTTP {0} (a redirect, not followed: configure the final URL)")]
     Redirect(u16),
     /// The webhook answered with an error status.
     #[error("the webhook answered HTTP {status}: {text}")]
-    Status {
-        /// The HTTP status.
-        status: u16,
-        /// The start of its answer.
-        text: String,
-    },
+    Status { status: u16, text: String },
     /// The SMTP transport could not be set up for the host.
     #[error("smtp {host}: {source}")]
     SmtpSetup {
-        /// The server.
         host: String,
-        /// lettre's reason.
         #[source]
         source: lettre::transport::smtp::Error,
     },
@@ -60,27 +46,21 @@ pub enum DeliveryError {
     Address {
         /// `smtp.from` or `recipient`.
         what: &'static str,
-        /// The address as configured.
         value: String,
-        /// Why it does not parse.
         #[source]
         source: lettre::address::AddressError,
     },
     /// A file to attach cannot be read.
     #[error("cannot attach {}: {source}", path.display())]
     Attach {
-        /// The file.
         path: std::path::PathBuf,
-        /// The OS error.
         #[source]
         source: std::io::Error,
     },
     /// A file the mail is made of cannot be read.
     #[error("cannot read {}: {source}", path.display())]
     Read {
-        /// The file.
         path: std::path::PathBuf,
-        /// The OS error.
         #[source]
         source: std::io::Error,
     },
@@ -90,24 +70,14 @@ pub enum DeliveryError {
     /// The SMTP server refused or failed.
     #[error("smtp {host}:{port}: {source}")]
     Smtp {
-        /// The server.
         host: String,
-        /// Its port.
         port: u16,
-        /// lettre's reason.
         #[source]
         source: lettre::transport::smtp::Error,
     },
     /// The SMTP server did not answer in time.
     #[error("smtp {host}:{port}: the server did not answer within {secs} s")]
-    SmtpTimeout {
-        /// The server.
-        host: String,
-        /// Its port.
-        port: u16,
-        /// The per-attempt limit.
-        secs: f64,
-    },
+    SmtpTimeout { host: String, port: u16, secs: f64 },
 }
 
 impl DeliveryError {

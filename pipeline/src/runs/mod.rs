@@ -299,7 +299,7 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The recorded runs.
+    /// Every recorded run, oldest first, from the backend's run tables.
     pub fn history(&self) -> Result<RunHistory, PipelineError> {
         RunHistory::read(&self.config().storage.data_dir)
     }

@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 /// What the scheduler asks of time.
 #[async_trait]
 pub trait Clock: Send + Sync + 'static {
-    /// The current instant.
+    /// Now, in UTC (a fake clock in tests).
     fn now(&self) -> DateTime<Utc>;
     /// Returns at `t` or soon after.
     async fn sleep_until(&self, t: DateTime<Utc>);
 }
 
-/// The wall clock.
+/// The system's wall clock, used outside tests.
 pub struct SystemClock;
 
 /// Longest single sleep: the wall clock is checked again after it, so a clock step

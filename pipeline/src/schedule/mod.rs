@@ -49,7 +49,7 @@ impl fmt::Display for JobId {
 /// A job and its cron expression.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// The job.
+    /// Which job the entry runs.
     pub job: JobId,
     /// When it fires.
     pub cron: Cron,

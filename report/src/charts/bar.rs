@@ -4,7 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{text_style, with_source_line, Draw, DOWN, FONT, UNKNOWN, UP};
+use super::{text_style, with_source_line, Draw, DrawError, DOWN, FONT, UNKNOWN, UP};
 use crate::format::human;
 
 /// Horizontal bars: value per category, coloured by the sign of its change.
@@ -20,8 +20,7 @@ pub struct BarChart {
 }
 
 impl Draw for BarChart {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
         let area = with_source_line(area, &self.source)?;
         // At least two lanes: plotters collapses a one-segment range to zero height.
         let lanes = self.bars.len().max(2) as i32;
@@ -42,8 +41,7 @@ impl Draw for BarChart {
             .x_label_area_size(44)
             .y_label_area_size(190)
             // plotters' integer ranges are inclusive: 0..lanes-1 holds `lanes` segments.
-            .build_cartesian_2d(left..max + span * 0.18, (0..lanes - 1).into_segmented())
-            .map_err(e)?;
+            .build_cartesian_2d(left..max + span * 0.18, (0..lanes - 1).into_segmented())?;
         chart
             .configure_mesh()
             .disable_y_mesh()
@@ -57,8 +55,7 @@ impl Draw for BarChart {
             })
             .label_style(text_style(13))
             .axis_desc_style(text_style(14))
-            .draw()
-            .map_err(e)?;
+            .draw()?;
         let colour = |c: Option<f64>| match c {
             Some(c) if c > 0.0 => UP,
             Some(c) if c < 0.0 => DOWN,
@@ -76,20 +73,18 @@ impl Draw for BarChart {
                     colour(*change).filled(),
                 );
                 bar.set_margin(4, 4, 0, 0);
-                chart.draw_series(std::iter::once(bar)).map_err(e)?;
+                chart.draw_series(std::iter::once(bar))?;
             }
             let (x, anchor) = if *v < 0.0 {
                 (*v - span * 0.01, HPos::Right)
             } else {
                 (*v + span * 0.01, HPos::Left)
             };
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    human(Some(*v)),
-                    (x, SegmentValue::CenterOf(i)),
-                    text_style(12).pos(Pos::new(anchor, VPos::Center)),
-                )))
-                .map_err(e)?;
+            chart.draw_series(std::iter::once(Text::new(
+                human(Some(*v)),
+                (x, SegmentValue::CenterOf(i)),
+                text_style(12).pos(Pos::new(anchor, VPos::Center)),
+            )))?;
         }
         for (label, c) in [
             ("up vs last week", UP),
@@ -97,8 +92,7 @@ impl Draw for BarChart {
             ("within rounding or no comparison", UNKNOWN),
         ] {
             chart
-                .draw_series(std::iter::empty::<Rectangle<(f64, SegmentValue<i32>)>>())
-                .map_err(e)?
+                .draw_series(std::iter::empty::<Rectangle<(f64, SegmentValue<i32>)>>())?
                 .label(label)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
         }
@@ -108,8 +102,7 @@ impl Draw for BarChart {
             .label_font(text_style(12))
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(e)?;
+            .draw()?;
         Ok(())
     }
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{side_legend, text_style, with_source_line, Draw, FONT, PALETTE};
+use super::{side_legend, text_style, with_source_line, Draw, DrawError, FONT, PALETTE};
 use crate::format::{human, short_date};
 
 /// Weekly lines, one per series, with gaps where a week has no value.
@@ -61,8 +61,7 @@ impl LineChart {
 }
 
 impl Draw for LineChart {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
         let area = with_source_line(area, &self.source)?;
         let (w, _) = area.dim_in_pixel();
         let (area, side) = area.split_horizontally(w.saturating_sub(200));
@@ -94,8 +93,7 @@ impl Draw for LineChart {
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(70)
-            .build_cartesian_2d(0..n - 1, (lo - if lo < 0.0 { pad } else { 0.0 })..hi + pad)
-            .map_err(e)?;
+            .build_cartesian_2d(0..n - 1, (lo - if lo < 0.0 { pad } else { 0.0 })..hi + pad)?;
         let scale = self.scale;
         let weeks = self.weeks.clone();
         chart
@@ -117,8 +115,7 @@ impl Draw for LineChart {
             .label_style(text_style(12))
             .axis_desc_style(text_style(14))
             .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(e)?;
+            .draw()?;
         for (k, (_, values)) in self.series.iter().enumerate() {
             let colour = PALETTE[k % PALETTE.len()];
             let style = ShapeStyle::from(&colour).stroke_width(2);
@@ -134,11 +131,9 @@ impl Draw for LineChart {
                 }
             }
             let points: Vec<(i32, f64)> = segments.iter().flatten().copied().collect();
-            chart
-                .draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))
-                .map_err(e)?;
+            chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
             for seg in segments.into_iter().filter(|s| s.len() > 1) {
-                chart.draw_series(LineSeries::new(seg, style)).map_err(e)?;
+                chart.draw_series(LineSeries::new(seg, style))?;
             }
         }
         Ok(())

@@ -46,10 +46,34 @@ pub struct Chart {
     pub png: Vec<u8>,
 }
 
+/// Why a chart could not be drawn or rasterised.
+#[derive(Debug, thiserror::Error)]
+pub enum DrawError {
+    /// plotters refused to draw (its error is generic over the backend, so it is kept as
+    /// its message).
+    #[error("{0}")]
+    Plot(String),
+    /// The SVG plotters wrote does not parse.
+    #[error("the chart's SVG does not parse: {0}")]
+    Svg(#[from] resvg::usvg::Error),
+    /// The chart has no area to rasterise.
+    #[error("empty chart")]
+    Empty,
+    /// The PNG encoder failed.
+    #[error("cannot encode the PNG")]
+    Png(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        DrawError::Plot(e.to_string())
+    }
+}
+
 /// Something plotters can draw on any backend.
 pub trait Draw {
-    /// Draws on `area`; errors are reported as text.
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String>;
+    /// Draws on `area`.
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError>;
 }
 
 fn register_font() -> Result<(), ReportError> {
@@ -67,8 +91,17 @@ fn register_font() -> Result<(), ReportError> {
 
 /// Renders `d` at `w`x`h` pixels to SVG, and to PNG at twice that size (for slides).
 pub fn render(name: &str, d: &impl Draw, (w, h): (u32, u32)) -> Result<Chart, ReportError> {
-    let svg = render_svg(d, (w, h)).map_err(|e| ReportError::Chart(format!("{name}: {e}")))?;
-    let png = rasterise(&svg, 2.0).map_err(|e| ReportError::Chart(format!("{name}: {e}")))?;
+    let svg = render_svg(d, (w, h)).map_err(|e| match e {
+        ReportError::Chart { source, .. } => ReportError::Chart {
+            name: name.to_string(),
+            source,
+        },
+        other => other,
+    })?;
+    let png = rasterise(&svg, 2.0).map_err(|source| ReportError::Chart {
+        name: name.to_string(),
+        source,
+    })?;
     Ok(Chart {
         name: name.to_string(),
         svg,
@@ -82,9 +115,12 @@ pub fn render_svg(d: &impl Draw, (w, h): (u32, u32)) -> Result<String, ReportErr
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-        d.draw(&root).map_err(ReportError::Chart)?;
-        root.present()
-            .map_err(|e| ReportError::Chart(e.to_string()))?;
+        let chart = |source| ReportError::Chart {
+            name: "sparkline".into(),
+            source,
+        };
+        d.draw(&root).map_err(chart)?;
+        root.present().map_err(|e| chart(e.into()))?;
     }
     Ok(svg)
 }
@@ -103,48 +139,45 @@ fn font_db() -> std::sync::Arc<resvg::usvg::fontdb::Database> {
 }
 
 /// Rasterises an SVG document to PNG, `scale` times its size, with the embedded fonts.
-pub fn rasterise(svg: &str, scale: f32) -> Result<Vec<u8>, String> {
+pub fn rasterise(svg: &str, scale: f32) -> Result<Vec<u8>, DrawError> {
     use resvg::{tiny_skia, usvg};
     let opt = usvg::Options {
         font_family: "DejaVu Sans".into(),
         fontdb: font_db(),
         ..Default::default()
     };
-    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| e.to_string())?;
+    let tree = usvg::Tree::from_str(svg, &opt)?;
     let size = tree
         .size()
         .to_int_size()
         .scale_by(scale)
-        .ok_or("empty chart")?;
-    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("empty chart")?;
+        .ok_or(DrawError::Empty)?;
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).ok_or(DrawError::Empty)?;
     pixmap.fill(tiny_skia::Color::WHITE);
     resvg::render(
         &tree,
         tiny_skia::Transform::from_scale(scale, scale),
         &mut pixmap.as_mut(),
     );
-    pixmap.encode_png().map_err(|e| e.to_string())
+    pixmap.encode_png().map_err(|e| DrawError::Png(e.into()))
 }
 
 /// A legend in its own column, so it never hides data.
 fn side_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     items: &[(String, RGBColor)],
-) -> Result<(), String> {
-    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+) -> Result<(), DrawError> {
     for (i, (name, colour)) in items.iter().enumerate() {
         let y = 56 + 22 * i as i32;
         area.draw(&PathElement::new(
             vec![(4, y), (24, y)],
             ShapeStyle::from(colour).stroke_width(3),
-        ))
-        .map_err(e)?;
+        ))?;
         area.draw_text(
             name,
             &text_style(12).pos(Pos::new(HPos::Left, VPos::Center)),
             (30, y),
-        )
-        .map_err(e)?;
+        )?;
     }
     Ok(())
 }
@@ -157,17 +190,15 @@ fn text_style(size: u32) -> TextStyle<'static> {
 fn with_source_line<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     source: &str,
-) -> Result<DrawingArea<DB, Shift>, String> {
-    area.fill(&WHITE).map_err(|e| e.to_string())?;
+) -> Result<DrawingArea<DB, Shift>, DrawError> {
+    area.fill(&WHITE)?;
     let (_, h) = area.dim_in_pixel();
     let (upper, lower) = area.split_vertically(h.saturating_sub(22));
-    lower
-        .draw_text(
-            source,
-            &text_style(12).color(&RGBColor(90, 90, 90)),
-            (12, 4),
-        )
-        .map_err(|e| e.to_string())?;
+    lower.draw_text(
+        source,
+        &text_style(12).color(&RGBColor(90, 90, 90)),
+        (12, 4),
+    )?;
     Ok(upper)
 }
 

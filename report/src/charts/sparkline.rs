@@ -3,7 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{Draw, UP};
+use super::{Draw, DrawError, UP};
 
 /// A small line of the last weeks, no axes (for table rows).
 pub struct Sparkline {
@@ -12,9 +12,8 @@ pub struct Sparkline {
 }
 
 impl Draw for Sparkline {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-        area.fill(&WHITE).map_err(e)?;
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+        area.fill(&WHITE)?;
         let vals: Vec<f64> = self.values.iter().flatten().copied().collect();
         if vals.is_empty() {
             return Ok(());
@@ -24,8 +23,7 @@ impl Draw for Sparkline {
         let n = self.values.len().max(2) as i32;
         let mut chart = ChartBuilder::on(area)
             .margin(3)
-            .build_cartesian_2d(0..n - 1, lo..hi)
-            .map_err(e)?;
+            .build_cartesian_2d(0..n - 1, lo..hi)?;
         let mut seg: Vec<(i32, f64)> = Vec::new();
         let mut segs = Vec::new();
         for (i, v) in self.values.iter().enumerate() {
@@ -37,12 +35,8 @@ impl Draw for Sparkline {
         segs.push(seg);
         for s in segs {
             if let Some(last) = s.last().copied() {
-                chart
-                    .draw_series(LineSeries::new(s, ShapeStyle::from(&UP).stroke_width(2)))
-                    .map_err(e)?;
-                chart
-                    .draw_series(std::iter::once(Circle::new(last, 2, UP.filled())))
-                    .map_err(e)?;
+                chart.draw_series(LineSeries::new(s, ShapeStyle::from(&UP).stroke_width(2)))?;
+                chart.draw_series(std::iter::once(Circle::new(last, 2, UP.filled())))?;
             }
         }
         Ok(())

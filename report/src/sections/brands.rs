@@ -35,7 +35,7 @@ pub(crate) fn build(
         let history: BTreeMap<NaiveDate, (Option<f64>, Option<f64>)> = pair_rows
             .iter()
             .filter(|r| r.brand == brand && r.occupation == occupation)
-            .map(|r| (r.week, (r.gained, r.brand_share)))
+            .map(|r| (r.week_start, (r.gained, r.brand_share)))
             .collect();
         let Some(now) = history.get(&ctx.week) else {
             continue;

@@ -11,13 +11,13 @@ use tagpulse_model::rows::Signals;
 pub(crate) fn of_tags(ctx: &Context, tags: &TagSection) -> Result<Vec<Breakout>, ReportError> {
     tags.this_week
         .iter()
-        .filter(|r| r.signals.breakout)
+        .filter(|r| r.breakout)
         .map(|r| {
             breakout(
                 ctx,
                 format!("#{}", r.tag),
                 r.gained,
-                &r.signals,
+                &r.signals(),
                 &tags.history[r.tag.as_str()],
             )
         })
@@ -32,13 +32,13 @@ pub(crate) fn of_occupations(
     occupations
         .this_week
         .iter()
-        .filter(|r| r.signals.breakout)
+        .filter(|r| r.breakout)
         .map(|r| {
             breakout(
                 ctx,
                 r.occupation.clone(),
                 r.gained,
-                &r.signals,
+                &r.signals(),
                 &occupations.history[r.occupation.as_str()],
             )
         })

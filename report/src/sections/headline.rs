@@ -65,19 +65,18 @@ pub(crate) fn sentences(p: &MetricView, week: NaiveDate, general: &BTreeSet<&str
             .filter(|o| !general.contains(o.occupation.as_str()))
     };
     let fastest = occupations()
-        .filter(|o| o.gained.is_some_and(|g| g > 0.0) && !o.signals.within_rounding)
-        .filter(|o| o.signals.wow_growth.is_some_and(|w| w > 0.0))
+        .filter(|o| o.gained.is_some_and(|g| g > 0.0) && !o.within_rounding)
+        .filter(|o| o.wow_growth.is_some_and(|w| w > 0.0))
         .max_by(|a, b| {
-            a.signals
-                .wow_growth
+            a.wow_growth
                 .unwrap_or(0.0)
-                .total_cmp(&b.signals.wow_growth.unwrap_or(0.0))
+                .total_cmp(&b.wow_growth.unwrap_or(0.0))
         });
     match fastest {
         Some(f) => out.push(format!(
             "Fastest-growing occupation: {} ({} week over week).",
             f.occupation,
-            pct(f.signals.wow_growth)
+            pct(f.wow_growth)
         )),
         None if p.occupations.iter().any(|o| o.gained.is_some()) => {
             out.push("No occupation grew beyond the counters' rounding this week.".to_string())

@@ -27,11 +27,11 @@ impl<'r> OccupationSection<'r> {
         let history = histories(
             &pair_rows,
             |r| r.occupation.as_str(),
-            |r| (r.week, r.gained),
+            |r| (r.week_start, r.gained),
         );
         let mut this_week: Vec<OccupationRow> = pair_rows
             .iter()
-            .filter(|r| r.week == ctx.week)
+            .filter(|r| r.week_start == ctx.week)
             .map(|r| (*r).clone())
             .collect();
         sort_desc(&mut this_week, |r| r.gained);
@@ -50,7 +50,7 @@ fn bar_chart(ctx: &Context, this_week: &[OccupationRow]) -> Result<Option<Chart>
     let bars: Vec<(String, f64, Option<f64>)> = this_week
         .iter()
         .filter_map(|r| {
-            let change = r.signals.wow_growth.filter(|_| !r.signals.within_rounding);
+            let change = r.wow_growth.filter(|_| !r.within_rounding);
             r.gained.map(|g| (r.occupation.clone(), g, change))
         })
         .collect();

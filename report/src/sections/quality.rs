@@ -44,23 +44,26 @@ pub(crate) fn build(
     let mut gaps = Vec::new();
     let mut steps_down = Vec::new();
     for (tag, mut rs) in by_tag {
-        rs.sort_by_key(|r| r.week);
+        rs.sort_by_key(|r| r.week_start);
         // A series' first and last rows lack a boundary by nature (it starts; the next
         // snapshot is not in yet): no gap. Between them, a week without gained is one.
         let inner = rs.get(1..rs.len().saturating_sub(1)).unwrap_or_default();
         let mut run: Option<Gap> = None;
-        for r in inner.iter().filter(|r| (first..=last).contains(&r.week)) {
+        for r in inner
+            .iter()
+            .filter(|r| (first..=last).contains(&r.week_start))
+        {
             match (&mut run, r.gained.is_none()) {
-                (Some(g), true) if g.to + Duration::days(1) == r.week => {
-                    g.to = r.week + Duration::days(6);
+                (Some(g), true) if g.to + Duration::days(1) == r.week_start => {
+                    g.to = r.week_start + Duration::days(6);
                     g.weeks += 1;
                 }
                 (_, true) => {
                     gaps.extend(run.take());
                     run = Some(Gap {
                         tag: tag.to_string(),
-                        from: r.week,
-                        to: r.week + Duration::days(6),
+                        from: r.week_start,
+                        to: r.week_start + Duration::days(6),
                         weeks: 1,
                     });
                 }
@@ -70,8 +73,8 @@ pub(crate) fn build(
         gaps.extend(run);
         let downs: Vec<(NaiveDate, u32)> = rs
             .iter()
-            .filter(|r| (first..=last).contains(&r.week) && r.decreases > 0)
-            .map(|r| (r.week, r.decreases))
+            .filter(|r| (first..=last).contains(&r.week_start) && r.decreases > 0)
+            .map(|r| (r.week_start, r.decreases))
             .collect();
         if !downs.is_empty() {
             steps_down.push((tag.to_string(), downs));
@@ -115,30 +118,18 @@ pub(crate) fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tagpulse_model::rows::Signals;
 
     fn row(tag: &str, week: NaiveDate, gained: Option<f64>, decreases: u32) -> TagRow {
         TagRow {
             platform: "tiktok".into(),
             tag: tag.into(),
             metric: "views".into(),
-            week,
+            week_start: week,
             total_end: None,
             gained,
             observations: 1,
             decreases,
-            coverage: None,
-            signals: Signals {
-                wow_growth: None,
-                total_growth: None,
-                avg4: None,
-                momentum: None,
-                z: None,
-                z_median: None,
-                breakout: false,
-                resolution: None,
-                within_rounding: false,
-            },
+            ..Default::default()
         }
     }
 

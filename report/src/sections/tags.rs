@@ -30,17 +30,17 @@ impl<'r> TagSection<'r> {
             .iter()
             .filter(|r| ctx.in_pair(&r.platform, &r.metric))
             .collect();
-        let history = histories(&pair_rows, |r| r.tag.as_str(), |r| (r.week, r.gained));
+        let history = histories(&pair_rows, |r| r.tag.as_str(), |r| (r.week_start, r.gained));
         let this_week: Vec<&TagRow> = pair_rows
             .iter()
             .copied()
-            .filter(|r| r.week == ctx.week)
+            .filter(|r| r.week_start == ctx.week)
             .collect();
         let total_gained = sum_known(this_week.iter().map(|r| r.gained));
         let prev_total = sum_known(
             pair_rows
                 .iter()
-                .filter(|r| r.week == ctx.prev)
+                .filter(|r| r.week_start == ctx.prev)
                 .map(|r| r.gained),
         );
         let total_wow = match (total_gained, prev_total) {
@@ -50,7 +50,7 @@ impl<'r> TagSection<'r> {
         let total_resolution = this_week
             .iter()
             .filter(|r| r.gained.is_some())
-            .map(|r| r.signals.resolution.unwrap_or(0.0))
+            .map(|r| r.resolution.unwrap_or(0.0))
             .sum::<f64>();
         let total_within_rounding = tagpulse_model::signal::within_rounding(
             total_gained,
@@ -77,20 +77,20 @@ impl<'r> TagSection<'r> {
         let mut by_wow: Vec<&TagRow> = this_week
             .iter()
             .copied()
-            .filter(|r| r.signals.wow_growth.is_some() && r.gained.is_some_and(|g| g > 0.0))
-            .filter(|r| !r.signals.within_rounding)
+            .filter(|r| r.wow_growth.is_some() && r.gained.is_some_and(|g| g > 0.0))
+            .filter(|r| !r.within_rounding)
             .collect();
-        sort_desc(&mut by_wow, |r| r.signals.wow_growth);
+        sort_desc(&mut by_wow, |r| r.wow_growth);
         let rising = by_wow
             .iter()
-            .filter(|r| r.signals.wow_growth > Some(0.0))
+            .filter(|r| r.wow_growth > Some(0.0))
             .take(n)
             .map(|r| line(r))
             .collect::<Result<Vec<_>, _>>()?;
         let falling = by_wow
             .iter()
             .rev()
-            .filter(|r| r.signals.wow_growth < Some(0.0))
+            .filter(|r| r.wow_growth < Some(0.0))
             .take(n)
             .map(|r| line(r))
             .collect::<Result<Vec<_>, _>>()?;

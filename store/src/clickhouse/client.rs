@@ -140,16 +140,25 @@ impl ClickHouseStore {
         }
         let bytes =
             codec::encode(def, df).map_err(polars_err(format!("cannot convert {}", def.name)))?;
-        let what = format!("insert into {}{suffix}", def.name);
+        self.send_rowbinary(&format!("{}{suffix}", def.name), bytes.into())
+            .await
+    }
+
+    /// One `INSERT INTO {db}.<table> FORMAT RowBinary` of `data`, sent in chunks.
+    pub(super) async fn send_rowbinary(
+        &self,
+        table: &str,
+        data: bytes::Bytes,
+    ) -> Result<(), StoreError> {
+        let what = format!("insert into {table}");
         let sql = for_database(
-            &format!("INSERT INTO {{db}}.{}{suffix} FORMAT RowBinary", def.name),
+            &format!("INSERT INTO {{db}}.{table} FORMAT RowBinary"),
             &self.cfg.database,
         );
         let mut insert = self
             .client
             .insert_formatted_with(sql)
             .with_timeouts(Some(self.cfg.timeout), Some(self.cfg.timeout));
-        let data = bytes::Bytes::from(bytes);
         let mut at = 0;
         while at < data.len() {
             let end = (at + CHUNK_BYTES).min(data.len());
@@ -161,14 +170,25 @@ impl ClickHouseStore {
 
     /// Every row of `table`, in its sort order, as a frame with the table's schema.
     pub(super) async fn fetch_table(&self, def: &TableDef) -> Result<DataFrame, StoreError> {
-        let what = format!("read {}", def.name);
-        let sql = for_database(&select_all(def), &self.cfg.database);
+        self.fetch_frame(def, &format!("read {}", def.name), &select_all(def))
+            .await
+    }
+
+    /// The rows of `sql` (which selects `def`'s columns in order; `{db}` is the
+    /// database) as a frame with `def`'s schema.
+    pub(super) async fn fetch_frame(
+        &self,
+        def: &TableDef,
+        what: &str,
+        sql: &str,
+    ) -> Result<DataFrame, StoreError> {
+        let sql = for_database(sql, &self.cfg.database);
         let mut cursor = self
             .client
             .query(&sql)
             .fetch_bytes("RowBinary")
-            .map_err(|e| self.error(&what, &e))?;
-        let bytes = self.timed(&what, cursor.collect()).await?;
+            .map_err(|e| self.error(what, &e))?;
+        let bytes = self.timed(what, cursor.collect()).await?;
         codec::decode(def, &bytes).map_err(polars_err(format!("cannot decode {}", def.name)))
     }
 }

@@ -4,7 +4,9 @@
 //! new weekly column needs no row struct: its definition is its encoding. RowBinary is
 //! the binary format ClickHouse 18.16 and current servers share: little-endian numbers,
 //! strings as LEB128 length + bytes, `Date` as u16 days, `DateTime` as u32 seconds,
-//! `Nullable(T)` as one flag byte (1 = null) before a present value.
+//! `Array(T)` as LEB128 length + elements, `Nullable(T)` as one flag byte (1 = null)
+//! before a present value. The per-week snapshot summary comes back the same way
+//! ([`tagpulse_model::frames::SNAPSHOT_WEEKS`]).
 
 use polars::prelude::*;
 use tagpulse_model::{ColumnType, TableDef};
@@ -16,6 +18,11 @@ enum Values {
     U64(Vec<Option<u64>>),
     F64(Vec<Option<f64>>),
     Bool(Vec<Option<bool>>),
+    /// Lists of counts, flat, with each row's end in `ends`.
+    Lists {
+        flat: Vec<u32>,
+        ends: Vec<usize>,
+    },
 }
 
 fn bad(table: &TableDef, message: String) -> PolarsError {
@@ -61,8 +68,19 @@ pub fn encode(table: &TableDef, df: &DataFrame) -> PolarsResult<Vec<u8>> {
             }
             ColumnType::U64 => Values::U64(s.u64()?.iter().collect()),
             ColumnType::U32 => Values::U64(s.u32()?.iter().map(|v| v.map(u64::from)).collect()),
+            ColumnType::I64 => Values::Int(s.i64()?.iter().collect()),
             ColumnType::F64 => Values::F64(s.f64()?.iter().collect()),
             ColumnType::Bool => Values::Bool(s.bool()?.iter().collect()),
+            ColumnType::U32List => {
+                let (mut flat, mut ends) = (Vec::new(), Vec::new());
+                for l in s.list()?.amortized_iter() {
+                    if let Some(l) = l {
+                        flat.extend(l.as_ref().u32()?.iter().map(Option::unwrap_or_default));
+                    }
+                    ends.push(flat.len());
+                }
+                Values::Lists { flat, ends }
+            }
         });
     }
     let mut out = Vec::with_capacity(df.height() * table.columns.len() * 9);
@@ -74,6 +92,7 @@ pub fn encode(table: &TableDef, df: &DataFrame) -> PolarsResult<Vec<u8>> {
                 Values::U64(v) => v[row].is_some(),
                 Values::F64(v) => v[row].is_some(),
                 Values::Bool(v) => v[row].is_some(),
+                Values::Lists { .. } => true,
             };
             if def.nullable {
                 out.push(u8::from(!present));
@@ -97,6 +116,9 @@ pub fn encode(table: &TableDef, df: &DataFrame) -> PolarsResult<Vec<u8>> {
                     })?;
                     out.extend_from_slice(&d.to_le_bytes());
                 }
+                (ColumnType::I64, Values::Int(v)) => {
+                    out.extend_from_slice(&v[row].unwrap_or_default().to_le_bytes())
+                }
                 (_, Values::Int(v)) => {
                     let secs = v[row].unwrap_or_default();
                     let secs = u32::try_from(secs).map_err(|_| {
@@ -114,6 +136,14 @@ pub fn encode(table: &TableDef, df: &DataFrame) -> PolarsResult<Vec<u8>> {
                     out.extend_from_slice(&v[row].unwrap_or_default().to_le_bytes())
                 }
                 (_, Values::Bool(v)) => out.push(u8::from(v[row].unwrap_or_default())),
+                (_, Values::Lists { flat, ends }) => {
+                    let start = if row == 0 { 0 } else { ends[row - 1] };
+                    let items = &flat[start..ends[row]];
+                    leb128(&mut out, items.len() as u64);
+                    for c in items {
+                        out.extend_from_slice(&c.to_le_bytes());
+                    }
+                }
             }
         }
     }
@@ -178,10 +208,16 @@ pub fn decode(table: &TableDef, bytes: &[u8]) -> PolarsResult<DataFrame> {
         .iter()
         .map(|c| match c.ty {
             ColumnType::Text => Values::Text(Vec::new()),
-            ColumnType::Date | ColumnType::TimeMs | ColumnType::TimeUs => Values::Int(Vec::new()),
+            ColumnType::Date | ColumnType::TimeMs | ColumnType::TimeUs | ColumnType::I64 => {
+                Values::Int(Vec::new())
+            }
             ColumnType::U64 | ColumnType::U32 => Values::U64(Vec::new()),
             ColumnType::F64 => Values::F64(Vec::new()),
             ColumnType::Bool => Values::Bool(Vec::new()),
+            ColumnType::U32List => Values::Lists {
+                flat: Vec::new(),
+                ends: Vec::new(),
+            },
         })
         .collect();
     let mut r = Reader {
@@ -207,6 +243,8 @@ pub fn decode(table: &TableDef, bytes: &[u8]) -> PolarsResult<DataFrame> {
                     None
                 } else if def.ty == ColumnType::Date {
                     Some(i64::from(u16::from_le_bytes(r.array()?)))
+                } else if def.ty == ColumnType::I64 {
+                    Some(i64::from_le_bytes(r.array()?))
                 } else {
                     Some(i64::from(u32::from_le_bytes(r.array()?)) * per_second(def.ty))
                 }),
@@ -223,6 +261,14 @@ pub fn decode(table: &TableDef, bytes: &[u8]) -> PolarsResult<DataFrame> {
                     Some(f64::from_le_bytes(r.array()?))
                 }),
                 Values::Bool(v) => v.push(if null { None } else { Some(r.take(1)?[0] != 0) }),
+                Values::Lists { flat, ends } => {
+                    let n = r.leb128()? as usize;
+                    flat.reserve(n);
+                    for _ in 0..n {
+                        flat.push(u32::from_le_bytes(r.array()?));
+                    }
+                    ends.push(flat.len());
+                }
             }
         }
     }
@@ -238,6 +284,15 @@ pub fn decode(table: &TableDef, bytes: &[u8]) -> PolarsResult<DataFrame> {
                 Values::U64(v) => Column::new(name, v),
                 Values::F64(v) => Column::new(name, v),
                 Values::Bool(v) => Column::new(name, v),
+                Values::Lists { flat, ends } => {
+                    let rows = ends.iter().scan(0, |start, &end| {
+                        let row = &flat[*start..end];
+                        *start = end;
+                        Some(row)
+                    });
+                    let rows: Vec<&[u32]> = rows.collect();
+                    tagpulse_model::steps::steps_column(def.name, rows.into_iter())
+                }
             };
             col.cast(&def.ty.polars())
         })

@@ -1,12 +1,23 @@
 //! Applying the numbered migrations of [`super::schema`], and the database's status.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use clickhouse::Row;
+use serde::{Deserialize, Serialize};
 use tagpulse_model::tables::{OBSERVATION_TABLES, RUN_TABLES, WEEKLY_TABLES};
 
-use super::rows;
 use super::schema::{latest_version, Step, MIGRATIONS, MIGRATIONS_TABLE};
 use super::ClickHouseStore;
 use crate::StoreError;
+
+/// A row of `schema_migrations`: the one table only ClickHouse has, so its row is
+/// written here rather than in the model.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
+pub(super) struct MigrationRow {
+    pub version: u32,
+    pub name: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub applied_at: DateTime<Utc>,
+}
 
 /// What `migrate` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,11 +94,10 @@ impl ClickHouseStore {
                 }
                 self.execute(&what, &step.sql()).await?;
             }
-            let row = rows::MigrationRow {
+            let row = MigrationRow {
                 version: m.version,
                 name: m.name.to_string(),
-                applied_at: chrono::DateTime::from_timestamp(Utc::now().timestamp(), 0)
-                    .unwrap_or_default(),
+                applied_at: DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default(),
             };
             self.insert("schema_migrations", &[row]).await?;
             tracing::info!(database = %db, version = m.version, name = m.name, "applied migration");
@@ -116,7 +126,7 @@ impl ClickHouseStore {
                     .fetch_one::<u64>(),
             )
             .await?;
-        let applied: Vec<rows::MigrationRow> = if exists > 0 {
+        let applied: Vec<MigrationRow> = if exists > 0 {
             self.fetch(
                 "read schema_migrations",
                 "SELECT version, any(name), min(applied_at) FROM {db}.schema_migrations GROUP BY version ORDER BY version")

@@ -7,10 +7,25 @@ use clickhouse::test::{handlers, status, Mock};
 use tagpulse_config::{ClickHouseConfig, Tag};
 use tagpulse_model::{tables, ObservationBatch, Snapshot, WeeklyTables};
 
-use super::rows::{MigrationRow, SnapshotRow};
+use super::migrations::MigrationRow;
 use super::schema::{latest_version, MIGRATIONS};
 use super::ClickHouseStore;
 use crate::{Store, StoreError};
+
+/// A row of `snapshots` as ClickHouse receives it, decoded by the mock server.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, serde::Deserialize)]
+struct SnapshotRow {
+    platform: String,
+    tag: String,
+    metric: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    observed_at: DateTime<Utc>,
+    value: u64,
+    source: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    ingested_at: DateTime<Utc>,
+    ingested_us: u64,
+}
 
 fn store(mock: &Mock, data_dir: &std::path::Path) -> ClickHouseStore {
     let cfg = ClickHouseConfig {

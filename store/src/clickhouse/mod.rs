@@ -13,7 +13,8 @@
 //! only after its insert has been acknowledged.
 //!
 //! Files: `client` (requests with timeouts), `codec` (RowBinary from the model),
-//! `migrations` + `schema` (DDL, `migrate`, `status`), `rows` (observation rows),
+//! `migrations` + `schema` (DDL, `migrate`, `status`), `observations` (their
+//! ClickHouse layout),
 //! `spool`, `transfer` (Parquet lake in and out), `store` (the [`Store`] impl);
 //! `mock_tests` checks their request sequences against the crate's mock server.
 //!
@@ -23,7 +24,7 @@ mod client;
 pub mod codec;
 mod http;
 mod migrations;
-mod rows;
+mod observations;
 pub mod schema;
 mod spool;
 mod store;

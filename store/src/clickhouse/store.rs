@@ -10,34 +10,37 @@ use tagpulse_model::tables::{RUNS, RUN_SOURCES, WEEKLY_TABLES};
 use tagpulse_model::{ObservationBatch, WeeklyTables};
 
 use super::schema::weekly_swap;
-use super::{rows, ClickHouseStore, ObservationCache};
+use super::{observations, ClickHouseStore, ObservationCache};
 use crate::parquet;
 use crate::{polars_err, AppendStats, Store, StoreError};
 
-/// Rows for the observation tables; an empty frame (of any schema) gives none.
-pub(super) fn observation_rows(
-    snapshots: &DataFrame,
-    daily: &DataFrame,
-) -> Result<(Vec<rows::SnapshotRow>, Vec<rows::DailyRow>), StoreError> {
-    let srows = if snapshots.height() > 0 {
-        rows::snapshot_rows(snapshots).map_err(polars_err("cannot store snapshots"))?
-    } else {
-        Vec::new()
-    };
-    let drows = if daily.height() > 0 {
-        rows::daily_rows(daily).map_err(polars_err("cannot store daily counts"))?
-    } else {
-        Vec::new()
-    };
-    Ok((srows, drows))
+/// Observation frames encoded for their INSERTs, and how many rows they hold.
+pub(super) struct Encoded {
+    snapshots: Vec<bytes::Bytes>,
+    daily: Vec<bytes::Bytes>,
+    stats: AppendStats,
 }
 
 impl ClickHouseStore {
-    pub(super) async fn insert_rows(
+    /// Encodes frames of the observation tables (an empty frame, of any schema, gives
+    /// none) in batches of `batch_rows`.
+    pub(super) fn encode_observations(
         &self,
-        srows: &[rows::SnapshotRow],
-        drows: &[rows::DailyRow],
-    ) -> Result<AppendStats, StoreError> {
+        snapshots: &DataFrame,
+        daily: &DataFrame,
+    ) -> Result<Encoded, StoreError> {
+        let batch = usize::try_from(self.cfg.batch_rows).unwrap_or(usize::MAX);
+        Ok(Encoded {
+            snapshots: observations::encode(false, snapshots, batch)?,
+            daily: observations::encode(true, daily, batch)?,
+            stats: AppendStats {
+                snapshots: snapshots.height(),
+                daily: daily.height(),
+            },
+        })
+    }
+
+    pub(super) async fn insert_encoded(&self, e: &Encoded) -> Result<AppendStats, StoreError> {
         // Dropped before writing: a failed insert may still have stored some rows.
         {
             let mut cache = self.cache.lock().expect("cache lock");
@@ -45,35 +48,36 @@ impl ClickHouseStore {
             cache.snapshots = None;
             cache.daily = None;
         }
-        self.insert("snapshots", srows).await?;
-        self.insert("daily_counts", drows).await?;
-        Ok(AppendStats {
-            snapshots: srows.len(),
-            daily: drows.len(),
-        })
+        for (daily, batches) in [(false, &e.snapshots), (true, &e.daily)] {
+            for b in batches {
+                self.send_rowbinary(observations::stored(daily).name, b.clone())
+                    .await?;
+            }
+        }
+        Ok(e.stats)
+    }
+
+    /// Every stored observation of one kind, deduplicated, in the model's schema.
+    async fn read_observations(&self, daily: bool) -> Result<DataFrame, StoreError> {
+        let def = observations::stored(daily);
+        let df = self
+            .fetch_frame(
+                def,
+                &format!("read {}", def.name),
+                &observations::select_final(daily),
+            )
+            .await?;
+        observations::to_model(df).map_err(polars_err(format!("cannot read {}", def.name)))
     }
 
     pub(super) async fn snapshots(&self) -> Result<DataFrame, StoreError> {
-        self.cached(|c| &mut c.snapshots, async {
-            let rows: Vec<rows::SnapshotRow> = self
-                .fetch("read snapshots", "SELECT ?fields FROM {db}.snapshots FINAL")
-                .await?;
-            rows::snapshots_frame(&rows).map_err(polars_err("cannot build the snapshots frame"))
-        })
-        .await
+        self.cached(|c| &mut c.snapshots, self.read_observations(false))
+            .await
     }
 
     pub(super) async fn daily(&self) -> Result<DataFrame, StoreError> {
-        self.cached(|c| &mut c.daily, async {
-            let rows: Vec<rows::DailyRow> = self
-                .fetch(
-                    "read daily_counts",
-                    "SELECT ?fields FROM {db}.daily_counts FINAL",
-                )
-                .await?;
-            rows::daily_frame(&rows).map_err(polars_err("cannot build the daily frame"))
-        })
-        .await
+        self.cached(|c| &mut c.daily, self.read_observations(true))
+            .await
     }
 
     /// The cached frame `slot` picks, or `read`'s result, kept unless a write overlapped.
@@ -115,10 +119,10 @@ impl Store for ClickHouseStore {
             parquet::daily_frame(batch, now).map_err(polars_err("cannot build daily counts"))?;
         // Rows that ClickHouse cannot hold (e.g. a time before 1970) are a data error, not
         // an outage: refuse the batch here instead of spooling it forever.
-        let (srows, drows) = observation_rows(&snapshots, &daily)?;
+        let encoded = self.encode_observations(&snapshots, &daily)?;
         let delivered = async {
             self.ready().await?;
-            self.insert_rows(&srows, &drows).await
+            self.insert_encoded(&encoded).await
         }
         .await;
         match delivered {

@@ -4,7 +4,6 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::store::observation_rows;
 use super::ClickHouseStore;
 use crate::parquet::ParquetStore;
 use crate::{polars_err, AppendStats, Store, StoreError};
@@ -27,8 +26,8 @@ impl ClickHouseStore {
         snapshots: &DataFrame,
         daily: &DataFrame,
     ) -> Result<AppendStats, StoreError> {
-        let (srows, drows) = observation_rows(snapshots, daily)?;
-        self.insert_rows(&srows, &drows).await
+        let encoded = self.encode_observations(snapshots, daily)?;
+        self.insert_encoded(&encoded).await
     }
 
     /// Copies every observation and the weekly tables into a Parquet lake at `dir`.

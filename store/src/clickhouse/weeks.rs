@@ -11,14 +11,13 @@
 //! per element, which ran out of memory, and cannot capture an alias of the same SELECT
 //! at all; so `steps` is written out as 20 `countEqual`s, one per rounding step 10^k.
 
-use clickhouse::Row;
 use polars::prelude::*;
-use serde::Deserialize;
 
 use super::ClickHouseStore;
+use tagpulse_model::frames::SNAPSHOT_WEEKS;
 use tagpulse_model::week::WEEK_OFFSET_DAYS;
 
-use crate::{polars_err, StoreError};
+use crate::StoreError;
 
 /// The query; `{max_gap}` is the configured `max_gap` in seconds (a number, not text),
 /// `{steps}` the histogram of [`steps_sql`].
@@ -72,60 +71,16 @@ pub(crate) fn sql(max_gap_secs: i64) -> String {
         .replace("{steps}", &steps_sql())
 }
 
-/// One row of [`SQL`], in its column order.
-#[derive(Debug, Clone, PartialEq, Row, Deserialize)]
-pub(super) struct WeekRow {
-    platform: String,
-    tag: String,
-    metric: String,
-    week: i64,
-    n: u32,
-    first_t: i64,
-    first_v: u64,
-    last_t: i64,
-    last_v: u64,
-    max_v: u64,
-    decreases: u32,
-    longest_gap: i64,
-    gaps_over: u32,
-    steps: Vec<u32>,
-}
-
-/// The rows as a frame with the columns of `tagpulse_model::frames::SNAPSHOT_WEEKS`.
-fn frame(rows: &[WeekRow]) -> PolarsResult<DataFrame> {
-    let s = |name: &str, f: fn(&WeekRow) -> &str| {
-        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
-    };
-    let i = |name: &str, f: fn(&WeekRow) -> i64| {
-        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
-    };
-    let u = |name: &str, f: fn(&WeekRow) -> u64| {
-        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
-    };
-    DataFrame::new_infer_height(vec![
-        s("platform", |r| &r.platform),
-        s("tag", |r| &r.tag),
-        s("metric", |r| &r.metric),
-        i("week", |r| r.week),
-        u("n", |r| r.n.into()),
-        i("first_t", |r| r.first_t),
-        u("first_v", |r| r.first_v),
-        i("last_t", |r| r.last_t),
-        u("last_v", |r| r.last_v),
-        u("max_v", |r| r.max_v),
-        u("decreases", |r| r.decreases.into()),
-        i("longest_gap", |r| r.longest_gap),
-        u("gaps_over", |r| r.gaps_over.into()),
-        tagpulse_model::steps::steps_column("steps", rows.iter().map(|r| r.steps.as_slice())),
-    ])
-}
-
 impl ClickHouseStore {
-    /// Every series' weeks, summarised by the server.
+    /// Every series' weeks, summarised by the server, as a frame of
+    /// [`SNAPSHOT_WEEKS`] (the SQL selects its columns, in order, with its types).
     pub(super) async fn weeks(&self, max_gap_secs: i64) -> Result<DataFrame, StoreError> {
-        let sql = sql(max_gap_secs);
-        let rows: Vec<WeekRow> = self.fetch("summarise snapshots by week", &sql).await?;
-        frame(&rows).map_err(polars_err("cannot build the weekly summaries"))
+        self.fetch_frame(
+            &SNAPSHOT_WEEKS,
+            "summarise snapshots by week",
+            &sql(max_gap_secs),
+        )
+        .await
     }
 }
 
@@ -133,29 +88,22 @@ impl ClickHouseStore {
 mod tests {
     use super::*;
 
+    /// The codec decodes by position: the outer SELECT must name the definition's
+    /// columns in its order.
     #[test]
-    fn the_frame_has_the_models_columns_in_order() {
-        let row = WeekRow {
-            platform: "tiktok".into(),
-            tag: "azubi".into(),
-            metric: "views".into(),
-            week: 2_968,
-            n: 2,
-            first_t: 1,
-            first_v: 10,
-            last_t: 2,
-            last_v: 20,
-            max_v: 20,
-            decreases: 0,
-            longest_gap: 1,
-            gaps_over: 0,
-            steps: vec![0; 20],
-        };
-        let df = frame(&[row]).unwrap();
-        let got: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
-        assert_eq!(
-            got,
-            tagpulse_model::frames::names(&tagpulse_model::frames::SNAPSHOT_WEEKS)
+    fn the_query_selects_the_models_columns_in_order() {
+        let sql = sql(3600);
+        let outer = &sql[..sql.find("\nFROM (").expect("outer select")];
+        let mut names: Vec<&str> = vec!["platform", "tag", "metric"];
+        assert!(
+            outer.starts_with("SELECT platform, tag, metric,"),
+            "{outer}"
         );
+        names.extend(outer.split(" AS ").skip(1).map(|rest| {
+            rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                .next()
+                .unwrap()
+        }));
+        assert_eq!(names, SNAPSHOT_WEEKS.names());
     }
 }

@@ -56,7 +56,7 @@ fn default_max_pages() -> u32 {
     50
 }
 
-/// The registry's constructor.
+/// Builds the source from its `[[sources]]` entry (registered in `sources::REGISTRY`).
 pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
     let defaults = Defaults {
         base_url: "https://bsky.social",

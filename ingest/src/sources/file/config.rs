@@ -46,6 +46,11 @@ pub enum FileFormat {
     Jsonl,
 }
 
+/// A format name that is none of tsv, csv, jsonl (on the command line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format {0:?}: use tsv, csv or jsonl")]
+pub struct UnknownFormat(pub String);
+
 impl FileFormat {
     /// Parses a format name as given on the command line.
     pub fn from_name(s: &str) -> Option<FileFormat> {

@@ -20,7 +20,7 @@ use tagpulse_config::{ConfigError, SourceEntry};
 
 use super::BuildContext;
 use crate::{Backfill, Fetched, IngestError, ObservationBatch, Progress, Source, Tag};
-pub use config::{FileFormat, FileSourceConfig};
+pub use config::{FileFormat, FileSourceConfig, UnknownFormat};
 use csv::parse_csv;
 use jsonl::parse_jsonl;
 use rows::Defaults;

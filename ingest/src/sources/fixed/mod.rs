@@ -28,7 +28,7 @@ pub(super) struct FixedSourceConfig {
     pub observed_at: DateTime<Utc>,
 }
 
-/// The registry's constructor.
+/// Builds the source from its `[[sources]]` entry (registered in `sources::REGISTRY`).
 pub(super) fn build(
     entry: &SourceEntry,
     ctx: BuildContext,

@@ -37,7 +37,7 @@ fn default_platform() -> String {
     "mastodon".into()
 }
 
-/// The registry's constructor.
+/// Builds the source from its `[[sources]]` entry (registered in `sources::REGISTRY`).
 pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
     let defaults = Defaults {
         base_url: "https://mastodon.social",

@@ -67,7 +67,7 @@ fn default_max_count() -> u32 {
     100
 }
 
-/// The registry's constructor.
+/// Builds the source from its `[[sources]]` entry (registered in `sources::REGISTRY`).
 pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
     let defaults = Defaults {
         base_url: "https://open.tiktokapis.com",

@@ -115,7 +115,9 @@ impl TikTokResearchSource {
             })?;
         // A count that is not a whole number in u64 is no count: store nothing of the tag.
         if let Some(e) = page.videos.iter().find_map(|v| video_views(v).err()) {
-            return Err(self.http.unreadable(tag.as_str(), "query", &answer, &e));
+            return Err(self
+                .http
+                .unreadable(tag.as_str(), "query", &answer, &e.to_string()));
         }
         Ok(page)
     }
@@ -158,7 +160,7 @@ impl TikTokResearchSource {
                 };
                 for video in &page.videos {
                     add_video(&mut days, &mut seen, video)
-                        .map_err(|e| HttpFailure::fatal(FailureKind::Parse, e))?;
+                        .map_err(|e| HttpFailure::fatal(FailureKind::Parse, e.to_string()))?;
                 }
                 let next = page.cursor.unwrap_or(cursor);
                 if !page.has_more {
@@ -177,12 +179,41 @@ impl TikTokResearchSource {
     }
 }
 
+/// A video of a Research API answer that cannot be counted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
+pub(super) enum VideoError {
+    /// `create_time` is missing or not a time.
+    #[error("video {id}: no readable create_time")]
+    NoCreateTime {
+        /// The video's id as the answer wrote it.
+        id: String,
+    },
+    /// `view_count` is missing.
+    #[error("video {id}: no view_count")]
+    NoViewCount { id: String },
+    /// `view_count` is negative, fractional, beyond u64 or null.
+    #[error("video {id}: view_count {text} is not a whole number from 0 to {max}", max = u64::MAX)]
+    BadViewCount {
+        id: String,
+        /// The value as written, clipped.
+        text: String,
+    },
+    /// A day's views add up past u64.
+    #[error("the views of {videos} on {day} add up past {max}", max = u64::MAX)]
+    Overflow {
+        /// Videos counted that day so far.
+        videos: u64,
+        day: chrono::NaiveDate,
+    },
+}
+
 /// Adds one video to its creation day (once per id; outside the window it is ignored).
 fn add_video(
     days: &mut DayCounts,
     seen: &mut HashSet<String>,
     video: &Value,
-) -> Result<(), String> {
+) -> Result<(), VideoError> {
     let id = video.get("id").map(|v| v.to_string()).unwrap_or_default();
     if !id.is_empty() && !seen.insert(id.clone()) {
         return Ok(());
@@ -191,17 +222,13 @@ fn add_video(
         .get("create_time")
         .and_then(Value::as_i64)
         .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .ok_or_else(|| format!("video {id}: no readable create_time"))?;
+        .ok_or_else(|| VideoError::NoCreateTime { id: id.clone() })?;
     let views = video_views(video)?;
     if let Some(day) = days.get_mut(&created.date_naive()) {
         day.0 += 1;
-        day.1 = day.1.checked_add(views).ok_or_else(|| {
-            format!(
-                "the views of {} on {} add up past {}",
-                day.0,
-                created.date_naive(),
-                u64::MAX
-            )
+        day.1 = day.1.checked_add(views).ok_or(VideoError::Overflow {
+            videos: day.0,
+            day: created.date_naive(),
         })?;
     }
     Ok(())
@@ -209,16 +236,13 @@ fn add_video(
 
 /// A video's `view_count`: a whole number from 0 to u64::MAX, else an error naming it
 /// (negative, fractional, beyond u64, null or missing are never summed as 0).
-fn video_views(video: &Value) -> Result<u64, String> {
+fn video_views(video: &Value) -> Result<u64, VideoError> {
     let id = video.get("id").map(|v| v.to_string()).unwrap_or_default();
     match video.get("view_count") {
-        Some(v) => v.as_u64().ok_or_else(|| {
-            format!(
-                "video {id}: view_count {} is not a whole number from 0 to {}",
-                tagpulse_model::text::clip(&v.to_string(), 40),
-                u64::MAX
-            )
+        Some(v) => v.as_u64().ok_or_else(|| VideoError::BadViewCount {
+            id,
+            text: tagpulse_model::text::clip(&v.to_string(), 40).into_owned(),
         }),
-        None => Err(format!("video {id}: no view_count")),
+        None => Err(VideoError::NoViewCount { id }),
     }
 }

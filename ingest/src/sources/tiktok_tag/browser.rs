@@ -20,7 +20,9 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use super::chromium::{kill_processes_naming, reap_stale_browsers, Chromium, PROFILE_PREFIX};
+use super::chromium::{
+    kill_processes_naming, reap_stale_browsers, Chromium, StartError, PROFILE_PREFIX,
+};
 use super::parse::{self, Counters, NoCounters};
 use crate::http::{HttpClient, HttpFailure};
 use crate::{FailureKind, Tag};
@@ -34,16 +36,46 @@ const CANDIDATES: &[&str] = &[
     "chrome",
 ];
 
+/// Why no browser session could be had.
+#[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
+pub enum BrowserError {
+    /// The configured `browser` path is not a file.
+    #[error("browser {}: no such file (install Chromium, on Debian `apt install chromium`, or fix the path)", path.display())]
+    NoSuchFile { path: PathBuf },
+    /// None of the usual names is on PATH.
+    #[error("no Chromium found on PATH (looked for {}): install one (Debian: `apt install chromium`) or set `browser` to its path", CANDIDATES.join(", "))]
+    NotOnPath,
+    /// The fresh profile folder could not be made.
+    #[error("cannot create a browser profile folder: {0}")]
+    Profile(#[source] std::io::Error),
+    /// The process did not start.
+    #[error("cannot start {}: {source} (is it a Chromium? Debian: `apt install chromium`)", executable.display())]
+    Start {
+        executable: PathBuf,
+        /// Why.
+        source: StartError,
+    },
+    /// It started but DevTools did not connect.
+    #[error("cannot start {}: no DevTools connection: {source} (is it a Chromium? Debian: `apt install chromium`)", executable.display())]
+    Connect {
+        executable: PathBuf,
+        source: chromiumoxide::error::CdpError,
+    },
+    /// No page could be opened.
+    #[error("cannot open a browser page: {0}")]
+    Page(#[source] chromiumoxide::error::CdpError),
+}
+
 /// The Chromium to start: `configured`, else the first of `CANDIDATES` on PATH.
-pub fn find_browser(configured: Option<&Path>) -> Result<PathBuf, String> {
+pub fn find_browser(configured: Option<&Path>) -> Result<PathBuf, BrowserError> {
     if let Some(path) = configured {
         return if path.is_file() {
             Ok(path.to_path_buf())
         } else {
-            Err(format!(
-                "browser {}: no such file (install Chromium, on Debian `apt install chromium`, or fix the path)",
-                path.display()
-            ))
+            Err(BrowserError::NoSuchFile {
+                path: path.to_path_buf(),
+            })
         };
     }
     let dirs = std::env::var_os("PATH").unwrap_or_default();
@@ -55,10 +87,7 @@ pub fn find_browser(configured: Option<&Path>) -> Result<PathBuf, String> {
             }
         }
     }
-    Err(format!(
-        "no Chromium found on PATH (looked for {}): install one (Debian: `apt install chromium`) or set `browser` to its path",
-        CANDIDATES.join(", ")
-    ))
+    Err(BrowserError::NotOnPath)
 }
 
 /// Chromium's switches: headless, DevTools on a free port, and none of its own network
@@ -117,7 +146,7 @@ struct PageAnswer {
 impl BrowserSession {
     /// Starts `executable` headless with a fresh profile; `timeout` bounds each DevTools
     /// request (a page load included).
-    pub async fn launch(executable: &Path, timeout: Duration) -> Result<Self, String> {
+    pub async fn launch(executable: &Path, timeout: Duration) -> Result<Self, BrowserError> {
         let reaped = reap_stale_browsers(&std::env::temp_dir());
         if reaped > 0 {
             tracing::info!(
@@ -127,22 +156,19 @@ impl BrowserSession {
         let profile = tempfile::Builder::new()
             .prefix(&format!("{PROFILE_PREFIX}{}-", std::process::id()))
             .tempdir()
-            .map_err(|e| format!("cannot create a browser profile folder: {e}"))?;
+            .map_err(BrowserError::Profile)?;
         let mut args: Vec<String> = BROWSER_ARGS.iter().map(|a| a.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         if running_as_root() {
             // Chromium refuses to start its sandbox as root (containers, CI).
             args.extend(["--no-sandbox".into(), "--disable-setuid-sandbox".into()]);
         }
-        let cannot_start = |e: String| {
-            format!(
-                "cannot start {}: {e} (is it a Chromium? Debian: `apt install chromium`)",
-                executable.display()
-            )
-        };
         let mut chromium = Chromium::start(executable, args, Duration::from_secs(30))
             .await
-            .map_err(cannot_start)?;
+            .map_err(|source| BrowserError::Start {
+                executable: executable.to_path_buf(),
+                source,
+            })?;
         let handler_config = HandlerConfig {
             request_timeout: timeout,
             ..HandlerConfig::default()
@@ -152,7 +178,10 @@ impl BrowserSession {
                 Ok(b) => b,
                 Err(e) => {
                     chromium.stop(Duration::ZERO).await;
-                    return Err(cannot_start(format!("no DevTools connection: {e}")));
+                    return Err(BrowserError::Connect {
+                        executable: executable.to_path_buf(),
+                        source: e,
+                    });
                 }
             };
         // The DevTools connection is served by this task until the browser goes away.
@@ -171,7 +200,7 @@ impl BrowserSession {
             }),
             Err(e) => {
                 process.close().await;
-                Err(format!("cannot open a browser page: {e}"))
+                Err(BrowserError::Page(e))
             }
         }
     }

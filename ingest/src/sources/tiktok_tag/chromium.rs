@@ -26,6 +26,30 @@ const LISTENING: &str = "DevTools listening on ";
 /// Lines of Chromium's stderr kept for the error when it exits before listening.
 const KEPT_LINES: usize = 6;
 
+/// Why Chromium did not start.
+#[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // its fields are the values its messages show
+pub enum StartError {
+    /// No thread could be started to keep the process.
+    #[error("cannot start a thread for the browser: {0}")]
+    Thread(#[source] std::io::Error),
+    /// The executable could not be run.
+    #[error("{0}")]
+    Spawn(#[source] std::io::Error),
+    /// It exited before listening; `said` holds its last stderr lines.
+    #[error("it exited without opening its DevTools port{}", if said.is_empty() { String::new() } else { format!(": {said}") })]
+    Exited {
+        /// Its last stderr lines, joined with ` | `.
+        said: String,
+    },
+    /// The keeper thread ended without an answer.
+    #[error("the browser's keeper thread ended early")]
+    KeeperEnded,
+    /// It did not listen in time.
+    #[error("it did not open its DevTools port within {secs} s")]
+    Timeout { secs: u64 },
+}
+
 /// A started Chromium; stopping (or dropping) it ends the process.
 pub struct Chromium {
     /// The DevTools WebSocket address of its browser target.
@@ -43,7 +67,7 @@ impl Chromium {
         executable: &Path,
         args: Vec<String>,
         launch_timeout: Duration,
-    ) -> Result<Chromium, String> {
+    ) -> Result<Chromium, StartError> {
         let (url_tx, url_rx) = oneshot::channel();
         let (stop_tx, stop_rx) = mpsc::channel::<Duration>();
         let (done_tx, done_rx) = oneshot::channel();
@@ -56,7 +80,7 @@ impl Chromium {
         std::thread::Builder::new()
             .name("chromium-keeper".into())
             .spawn(move || keep(cmd, url_tx, stop_rx, done_tx))
-            .map_err(|e| format!("cannot start a thread for the browser: {e}"))?;
+            .map_err(StartError::Thread)?;
         let mut chromium = Chromium {
             ws_url: String::new(),
             stop: Some(stop_tx),
@@ -69,11 +93,10 @@ impl Chromium {
                 return Ok(chromium);
             }
             Ok(Ok(Err(e))) => e,
-            Ok(Err(_)) => "the browser's keeper thread ended early".to_string(),
-            Err(_) => format!(
-                "it did not open its DevTools port within {} s",
-                launch_timeout.as_secs()
-            ),
+            Ok(Err(_)) => StartError::KeeperEnded,
+            Err(_) => StartError::Timeout {
+                secs: launch_timeout.as_secs(),
+            },
         };
         chromium.stop(Duration::ZERO).await;
         Err(failure)
@@ -95,14 +118,14 @@ impl Chromium {
 /// for the stop (a dropped [`Chromium`] stops at once) and ends the process.
 fn keep(
     mut cmd: Command,
-    url_tx: oneshot::Sender<Result<String, String>>,
+    url_tx: oneshot::Sender<Result<String, StartError>>,
     stop_rx: mpsc::Receiver<Duration>,
     done_tx: oneshot::Sender<()>,
 ) {
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            let _ = url_tx.send(Err(e.to_string()));
+            let _ = url_tx.send(Err(StartError::Spawn(e)));
             return;
         }
     };
@@ -132,7 +155,7 @@ fn keep(
 
 /// Reads Chromium's stderr to its end, sending the DevTools address once it appears, or
 /// the last lines when the process exits without one.
-fn drain(stderr: std::process::ChildStderr, url_tx: oneshot::Sender<Result<String, String>>) {
+fn drain(stderr: std::process::ChildStderr, url_tx: oneshot::Sender<Result<String, StartError>>) {
     let mut url_tx = Some(url_tx);
     let mut last: VecDeque<String> = VecDeque::new();
     let mut reader = BufReader::new(stderr);
@@ -157,13 +180,8 @@ fn drain(stderr: std::process::ChildStderr, url_tx: oneshot::Sender<Result<Strin
     }
     if let Some(tx) = url_tx {
         let said: Vec<String> = last.into_iter().filter(|l| !l.is_empty()).collect();
-        let _ = tx.send(Err(if said.is_empty() {
-            "it exited without opening its DevTools port".to_string()
-        } else {
-            format!(
-                "it exited without opening its DevTools port: {}",
-                said.join(" | ")
-            )
+        let _ = tx.send(Err(StartError::Exited {
+            said: said.join(" | "),
         }));
     }
 }
@@ -344,7 +362,7 @@ mod tests {
             Err(e) => e,
         };
         assert_eq!(
-            err,
+            err.to_string(),
             "it exited without opening its DevTools port: cannot open display"
         );
         let silent = fake(dir.path(), "exec sleep 300");
@@ -353,10 +371,7 @@ mod tests {
             Ok(_) => panic!("no address, no browser"),
             Err(e) => e,
         };
-        assert!(
-            err.contains("did not open its DevTools port within"),
-            "{err}"
-        );
+        assert!(matches!(err, StartError::Timeout { secs: 0 }), "{err}");
         assert!(started.elapsed() < Duration::from_secs(3));
     }
 }

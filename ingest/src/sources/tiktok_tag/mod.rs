@@ -75,7 +75,7 @@ fn default_via() -> Vec<Way> {
     vec![Way::Json, Way::Html]
 }
 
-/// The registry's constructor.
+/// Builds the source from its `[[sources]]` entry (registered in `sources::REGISTRY`).
 pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
     let defaults = Defaults {
         base_url: "https://www.tiktok.com",
@@ -173,9 +173,10 @@ impl TikTokTagSource {
         if !self.cfg.via.contains(&Way::Browser) {
             return Ok(None);
         }
-        let setup = |message| IngestError::Setup {
+        // Each of these errors quotes its cause, so its text is the whole story.
+        let setup = |e: browser::BrowserError| IngestError::Setup {
             source_id: self.cfg.id.clone(),
-            message,
+            message: e.to_string(),
         };
         let executable = browser::find_browser(self.cfg.browser.as_deref()).map_err(setup)?;
         let session = BrowserSession::launch(&executable, self.http.deadline())

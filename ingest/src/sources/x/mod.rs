@@ -36,7 +36,7 @@ fn default_token_env() -> String {
     "TAGPULSE_X_TOKEN".into()
 }
 
-/// The registry's constructor.
+/// Builds the source from its `[[sources]]` entry (registered in `sources::REGISTRY`).
 pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
     let defaults = Defaults {
         base_url: "https://api.x.com",
