@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
-use tagpulse_config::{parse_iso_week, WeekError};
+use tagpulse_config::{parse_iso_week, Language, WeekError};
 use tagpulse_ingest::sources::file::{FileFormat, UnknownFormat};
 
 /// tagpulse: weekly growth of job and occupation hashtags, and the employer-branding report.
@@ -214,10 +214,17 @@ pub(crate) struct ReportArgs {
     /// banner saying so; it is listed as a preview, not a report, in the index.
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// Language of the report: en, nl or de; overrides `report.language`.
+    #[arg(long, value_parser = parse_language, value_name = "LANG")]
+    pub language: Option<Language>,
 }
 
 fn parse_week(s: &str) -> Result<NaiveDate, WeekError> {
     parse_iso_week(s)
+}
+
+fn parse_language(s: &str) -> Result<Language, tagpulse_config::Invalid> {
+    Language::parse(s)
 }
 
 fn parse_format(s: &str) -> Result<FileFormat, UnknownFormat> {

@@ -83,6 +83,7 @@ fn render_request(args: &ReportArgs) -> RenderRequest {
         week: args.week,
         out_dir: args.out_dir.clone(),
         allow_incomplete: args.allow_incomplete,
+        language: args.language,
     }
 }
 

@@ -314,3 +314,131 @@ paths = ["missing/*.csv"]
         "{html}"
     );
 }
+
+/// The sample in Dutch and German: every fixed text, the dates and the numbers in the
+/// language, `lang` on the pages; English stays the default; a bad language is refused
+/// naming key and line.
+#[test]
+fn the_report_speaks_dutch_and_german_and_links_its_weeks_and_files() {
+    let dir = sample_checkout();
+    let d = dir.path();
+    ok(d, &["run", "-q"]);
+    let en = fs::read_to_string(d.join("reports/2026-W46/index.html")).unwrap();
+    assert!(en.contains(r#"<html lang="en">"#));
+    // Every English heading of the page, none of which may survive a translation.
+    let english = [
+        "What happened this week",
+        "Which occupations are growing?",
+        "How has that moved over time?",
+        "Which tags moved most?",
+        "What broke out?",
+        "Can I trust these numbers?",
+        "What the figures mean",
+        "gained by tracked tags",
+        "Synthetic sample data.",
+    ];
+    for e in english {
+        assert!(en.contains(e), "English page lacks {e:?}");
+    }
+    for (lang, week, words) in [
+        (
+            "nl",
+            "week 46, 9–15 nov 2026",
+            [
+                "Welke beroepen groeien?",
+                "Kan ik deze cijfers vertrouwen?",
+                "Wat de cijfers betekenen",
+                "Synthetische voorbeelddata.",
+                " mln",
+            ],
+        ),
+        (
+            "de",
+            "KW 46, 9.–15. Nov. 2026",
+            [
+                "Welche Berufe wachsen?",
+                "Kann ich diesen Zahlen trauen?",
+                "Was die Zahlen bedeuten",
+                "Synthetische Beispieldaten.",
+                " Mio.",
+            ],
+        ),
+    ] {
+        let out = ok(d, &["report", "--language", lang, "--out-dir", lang]);
+        assert!(out.contains("2026-W46"), "{out}");
+        let html = fs::read_to_string(d.join(lang).join("2026-W46/index.html")).unwrap();
+        assert!(html.contains(&format!(r#"<html lang="{lang}">"#)), "{lang}");
+        assert!(html.contains(week), "{lang}: {week}");
+        for w in words {
+            assert!(html.contains(w), "{lang} page lacks {w:?}");
+        }
+        for e in english {
+            assert!(!html.contains(e), "{lang} page still says {e:?}");
+        }
+        // Decimal commas: a percentage such as "+33,4" and no "+33.4".
+        let pct = regex_like_percent(&html);
+        assert!(pct.len() > 5, "{lang}: {pct:?}");
+        assert!(pct.iter().all(|p| p.contains(',')), "{lang}: {pct:?}");
+        let summary = fs::read_to_string(d.join(lang).join("2026-W46/summary.md")).unwrap();
+        assert!(summary.contains(week), "{lang} summary: {summary}");
+        let index = fs::read_to_string(d.join(lang).join("index.html")).unwrap();
+        assert!(index.contains(&format!(r#"<html lang="{lang}">"#)));
+        assert!(
+            index.contains(week),
+            "the index shows the week's dates: {index}"
+        );
+    }
+    // Links: the list of weeks, the files to download; a later week links back.
+    assert!(en.contains(r#"href="../index.html""#));
+    for f in [
+        "occupations.csv",
+        "tags.csv",
+        "summary.md",
+        "occupations-tiktok-views.png",
+    ] {
+        assert!(
+            en.contains(&format!(r#"href="{f}""#)),
+            "no download link to {f}"
+        );
+        assert!(d.join("reports/2026-W46").join(f).is_file(), "{f} exists");
+    }
+    ok(d, &["report", "--week", "2026-W45"]);
+    let w45 = fs::read_to_string(d.join("reports/2026-W45/index.html")).unwrap();
+    assert!(
+        w45.contains(r#"href="../2026-W46/index.html" rel="next""#),
+        "W45 links W46"
+    );
+    let index = fs::read_to_string(d.join("reports/index.html")).unwrap();
+    assert!(
+        index.contains("week 45, 2–8 Nov 2026") && index.contains("Broke out"),
+        "{index}"
+    );
+    // A language the report does not have is a config error with its line.
+    let toml = fs::read_to_string(d.join("tagpulse.toml")).unwrap();
+    let bad = toml.replace("[report]\n", "[report]\nlanguage = \"fr\"\n");
+    assert_ne!(bad, toml, "the sample config has a [report] table");
+    fs::write(d.join("tagpulse.toml"), bad).unwrap();
+    let (_, err) = fails(d, &["report"]);
+    assert!(
+        err.contains("report.language") && err.contains("unknown variant `fr`"),
+        "{err}"
+    );
+}
+
+/// The signed percentages of a page (`+33.4%`, `-12,0 %`), as written.
+fn regex_like_percent(html: &str) -> Vec<String> {
+    let b = html.as_bytes();
+    let mut out = Vec::new();
+    for (i, c) in b.iter().enumerate() {
+        if (*c == b'+' || *c == b'-') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            let end = (i + 1..b.len())
+                .find(|&j| !(b[j].is_ascii_digit() || b[j] == b'.' || b[j] == b','))
+                .unwrap_or(b.len());
+            let rest = &html[end..];
+            if rest.starts_with('%') || rest.starts_with("\u{a0}%") {
+                out.push(html[i..end].to_string());
+            }
+        }
+    }
+    out
+}

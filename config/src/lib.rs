@@ -33,6 +33,7 @@ pub use storage::{
     CLICKHOUSE_PASSWORD_ENV,
 };
 pub use tagpulse_model::text::clip;
+pub use tagpulse_model::text::Invalid;
 pub use tagpulse_model::{
     iso_week_label, parse_ident, parse_iso_week, tag, Tag, TagError, WeekError,
 };
@@ -202,6 +203,48 @@ pub struct ReportConfig {
     /// When `tagpulse schedule` recomputes and renders (default Mondays 06:00).
     #[serde(default = "default_report_schedule")]
     pub schedule: Cron,
+    /// The report's language: every fixed text, the headline, dates and numbers.
+    #[serde(default)]
+    pub language: Language,
+}
+
+/// A language the report is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// English (the default).
+    #[default]
+    En,
+    /// Dutch (Nederlands).
+    Nl,
+    /// German (Deutsch).
+    De,
+}
+
+impl Language {
+    /// Every language, English first.
+    pub const ALL: [Language; 3] = [Language::En, Language::Nl, Language::De];
+
+    /// The language of a code (`en`, `nl`, `de`), as `--language` takes it.
+    pub fn parse(code: &str) -> Result<Language, tagpulse_model::text::Invalid> {
+        Language::ALL
+            .into_iter()
+            .find(|l| l.code() == code)
+            .ok_or_else(|| {
+                tagpulse_model::text::Invalid(format!(
+                    "unknown language {code:?}: use en, nl or de"
+                ))
+            })
+    }
+
+    /// The BCP 47 code, as in `<html lang>`: `en`, `nl`, `de`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Nl => "nl",
+            Language::De => "de",
+        }
+    }
 }
 
 impl Default for ReportConfig {
@@ -212,6 +255,7 @@ impl Default for ReportConfig {
             base_url: None,
             week: None,
             schedule: default_report_schedule(),
+            language: Language::default(),
         }
     }
 }

@@ -181,6 +181,8 @@ pub struct RenderRequest {
     pub out_dir: Option<PathBuf>,
     /// Render a week that is not complete yet, with a banner saying so.
     pub allow_incomplete: bool,
+    /// The report's language; else `[report] language`.
+    pub language: Option<tagpulse_config::Language>,
 }
 
 /// The config and the store it names: everything a job needs.

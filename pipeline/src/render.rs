@@ -88,6 +88,8 @@ pub(crate) async fn render(
         cfg.brands.clone(),
         cfg.report.top_n,
     );
+    let language = req.language.unwrap_or(cfg.report.language);
+    let neighbours = neighbours(&out_dir, week);
     // Charts are drawn and rasterised here: CPU work, off the async workers.
     let files = crate::blocking(move || {
         tagpulse_report::render(&tagpulse_report::ReportInput {
@@ -102,6 +104,8 @@ pub(crate) async fn render(
             synthetic,
             incomplete,
             generated_at: chrono::Utc::now(),
+            language,
+            neighbours,
         })
     })
     .await?;
@@ -110,7 +114,7 @@ pub(crate) async fn render(
     generation::publish(&out_dir, &files.week_label, |dir| {
         files.write_into(dir).map_err(PipelineError::from)
     })?;
-    write_index(&out_dir, latest)?;
+    write_index(&out_dir, latest, language)?;
     Ok(RenderOutcome {
         week,
         dir: out_dir.join(iso_week_label(week)),
@@ -154,24 +158,58 @@ async fn stored_sources(store: &dyn Store) -> Result<Vec<String>, PipelineError>
     Ok(ids.into_iter().collect())
 }
 
-/// Rewrites `<out_dir>/index.html` from the week folders present, atomically: weeks up
-/// to `latest` (the latest complete week) as reports, later ones as previews.
-fn write_index(out_dir: &Path, latest: Option<chrono::NaiveDate>) -> Result<(), PipelineError> {
-    let mut weeks: Vec<String> = std::fs::read_dir(out_dir)
-        .map_err(io("list", out_dir))?
+/// The week folders under `out_dir` that hold a report, newest first.
+fn published_weeks(out_dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut weeks: Vec<String> = std::fs::read_dir(out_dir)?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join("index.html").is_file())
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
         .filter(|n| parse_iso_week(n).is_ok())
         .collect();
     weeks.sort_by(|a, b| b.cmp(a));
+    Ok(weeks)
+}
+
+/// The published weeks just before and after `week`, for the page's links (a page
+/// rendered before its next week exists links it only when rendered again).
+fn neighbours(out_dir: &Path, week: chrono::NaiveDate) -> (Option<String>, Option<String>) {
+    let label = iso_week_label(week);
+    let weeks = published_weeks(out_dir).unwrap_or_default();
+    // Folder names sort as weeks do (`2026-W09` < `2026-W10`).
+    let previous = weeks.iter().find(|w| **w < label).cloned();
+    let next = weeks.iter().rev().find(|w| **w > label).cloned();
+    (previous, next)
+}
+
+/// Rewrites `<out_dir>/index.html` from the week folders present, atomically: weeks up
+/// to `latest` (the latest complete week) as reports, later ones as previews, each with
+/// its dates and first headline sentence from its `week.json`.
+fn write_index(
+    out_dir: &Path,
+    latest: Option<chrono::NaiveDate>,
+    language: tagpulse_config::Language,
+) -> Result<(), PipelineError> {
+    let weeks = published_weeks(out_dir).map_err(io("list", out_dir))?;
+    let entry = |label: String| {
+        let stored =
+            std::fs::read_to_string(out_dir.join(&label).join(tagpulse_report::WEEK_ENTRY))
+                .ok()
+                .and_then(|text| tagpulse_report::WeekEntry::from_json(&text));
+        tagpulse_report::IndexEntry {
+            label,
+            title: stored.as_ref().map(|e| e.title.clone()),
+            headline: stored.map(|e| e.headline).filter(|h| !h.is_empty()),
+        }
+    };
     let (reports, previews): (Vec<String>, Vec<String>) = weeks.into_iter().partition(|w| {
         parse_iso_week(w)
             .ok()
             .zip(latest)
             .is_some_and(|(w, l)| w <= l)
     });
-    let page = tagpulse_report::index_page(&reports, &previews);
+    let reports: Vec<_> = reports.into_iter().map(entry).collect();
+    let previews: Vec<_> = previews.into_iter().map(entry).collect();
+    let page = tagpulse_report::index_page(language, &reports, &previews);
     Ok(tagpulse_io::write_bytes(
         &out_dir.join("index.html"),
         tagpulse_io::Access::Shared,

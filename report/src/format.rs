@@ -1,97 +1,42 @@
-//! Numbers and dates for people: 1.2M, +3.4%, "week 47, 16-22 Nov 2026".
+//! Numbers and dates for people in English (1.2M, +3.4%, "week 47, 16-22 Nov 2026"), for
+//! the alerts and other English text; the report itself writes through [`crate::i18n`].
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::NaiveDate;
+
+use crate::i18n::{Language, Locale};
+
+/// English numbers and dates (the alerts' language).
+const EN: Locale = Locale(Language::En);
 
 /// A count in short form: 259, 12.3K, 1.2M, 43.6B; "–" when missing.
 pub fn human(v: Option<f64>) -> String {
-    let Some(v) = v else {
-        return "–".into();
-    };
-    let a = v.abs();
-    let sign = if v < 0.0 { "-" } else { "" };
-    let (x, unit) = if a >= 1e12 {
-        (a / 1e12, "T")
-    } else if a >= 1e9 {
-        (a / 1e9, "B")
-    } else if a >= 1e6 {
-        (a / 1e6, "M")
-    } else if a >= 1e4 {
-        (a / 1e3, "K")
-    } else {
-        return format!("{sign}{}", a.round() as i64);
-    };
-    let digits = if x >= 100.0 { 0 } else { 1 };
-    format!("{sign}{x:.digits$}{unit}")
+    EN.human(v)
 }
 
 /// A ratio as a signed percentage: +3.4%, -12.0%; "–" when missing.
 pub fn pct(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_finite() => format!("{:+.1}%", v * 100.0),
-        _ => "–".into(),
-    }
+    EN.pct(v)
 }
 
 /// What a week-over-week change reads as: "≈ within rounding" when the change is no
 /// larger than the counter's rounding step, else [`pct`].
 pub fn wow(v: Option<f64>, within_rounding: bool) -> String {
-    if within_rounding {
-        WITHIN_ROUNDING.into()
-    } else {
-        pct(v)
-    }
+    EN.wow(v, within_rounding)
 }
-
-/// The words for a change no larger than the counter's rounding step.
-pub const WITHIN_ROUNDING: &str = "≈ within rounding";
 
 /// A share as an unsigned percentage: 2.1%; "–" when missing.
 pub fn share(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_finite() => {
-            let p = v * 100.0;
-            if p != 0.0 && p.abs() < 0.1 {
-                format!("{p:.2}%")
-            } else {
-                format!("{p:.1}%")
-            }
-        }
-        _ => "–".into(),
-    }
+    EN.share(v)
 }
 
 /// A signed change of a count: +1.2M / -3.4K.
 pub fn signed(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v > 0.0 => format!("+{}", human(Some(v))),
-        other => human(other),
-    }
+    EN.signed(v)
 }
 
 /// "week 47, 16-22 Nov 2026" for the week starting on `monday`.
 pub fn week_title(monday: NaiveDate) -> String {
-    let sunday = monday + Duration::days(6);
-    let w = monday.iso_week().week();
-    if monday.month() == sunday.month() {
-        format!("week {w}, {}–{}", monday.day(), sunday.format("%-d %b %Y"))
-    } else if monday.year() == sunday.year() {
-        format!(
-            "week {w}, {} – {}",
-            monday.format("%-d %b"),
-            sunday.format("%-d %b %Y")
-        )
-    } else {
-        format!(
-            "week {w}, {} – {}",
-            monday.format("%-d %b %Y"),
-            sunday.format("%-d %b %Y")
-        )
-    }
-}
-
-/// "16 Nov" for chart axes.
-pub fn short_date(d: NaiveDate) -> String {
-    d.format("%-d %b").to_string()
+    EN.week_title(monday)
 }
 
 /// Display name of a platform ("tiktok" -> "TikTok").

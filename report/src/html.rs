@@ -1,27 +1,32 @@
-//! The HTML page: one self-contained file, inline CSS and SVG, no JavaScript.
+//! The HTML pages: one self-contained file per week (inline CSS and SVG, no JavaScript)
+//! and the list of weeks, in the report's language.
 
-use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use tagpulse_model::signal::{BREAKOUT_Z, Z_WINDOW};
 
-use crate::format::{human, share, week_title, wow};
+use crate::i18n::{fill, Locale, Texts};
 use crate::view::{Breakout, MetricView, Page, TagLine};
 use crate::TREND_WEEKS;
 
 const CSS: &str = r#"
 :root { --ink:#1d2330; --muted:#5b6475; --line:#e3e6ec; --up:#0072B2; --down:#D55E00; --bg:#f7f8fa; }
 * { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; }
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: var(--ink); margin: 0; background: var(--bg); }
 main { max-width: 1100px; margin: 0 auto; padding: 24px 28px 48px; background: #fff; }
 h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 20px; margin: 36px 0 10px; border-bottom: 2px solid var(--line); padding-bottom: 4px; }
 h3 { font-size: 16px; margin: 20px 0 8px; }
+h1, h2, h3 { overflow-wrap: anywhere; }
 .sub { color: var(--muted); margin: 0 0 18px; }
+nav { display: flex; flex-wrap: wrap; gap: 6px 16px; font-size: 14px; margin: 4px 0 12px; }
+nav a { color: var(--up); }
 .banner { background: #fff4d6; border: 1px solid #e6c15a; padding: 8px 12px; border-radius: 6px; margin: 12px 0; }
 .headline { font-size: 17px; margin: 8px 0 16px; padding-left: 18px; }
 .tiles { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; margin: 12px 0 8px; }
-.tile { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
+.tile { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; min-width: 0; }
 .tile .v { font-size: 26px; font-weight: 650; } .tile .k { color: var(--muted); font-size: 13px; }
-table { border-collapse: collapse; width: 100%; margin: 8px 0 12px; font-size: 14px; }
+.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; margin: 8px 0 12px; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: right; vertical-align: middle; }
 th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
 td.l, th.l { text-align: left; }
@@ -30,30 +35,35 @@ td.l, th.l { text-align: left; }
 .spark svg { width: 120px; height: 28px; display: block; }
 .note { color: var(--muted); font-size: 13px; }
 ul.q li { margin: 3px 0; }
+dl.glossary { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
+dl.glossary dt { font-weight: 600; } dl.glossary dd { margin: 0; }
+ul.weeks { padding-left: 18px; } ul.weeks li { margin: 6px 0; } ul.weeks .h { color: var(--muted); }
 footer { margin-top: 40px; color: var(--muted); font-size: 13px; border-top: 1px solid var(--line); padding-top: 10px; }
 @media (max-width: 800px) { .tiles { grid-template-columns: 1fr 1fr; } }
-@media print { @page { size: A4 landscape; margin: 12mm; } body { background: #fff; } main { max-width: none; padding: 0; }
-  h2 { break-before: auto; } .chart, table { break-inside: avoid; } }
+@media (max-width: 520px) {
+  main { padding: 14px 12px 32px; } h1 { font-size: 21px; } h2 { font-size: 18px; }
+  .tile .v { font-size: 21px; } .headline { font-size: 16px; }
+  dl.glossary { grid-template-columns: 1fr; } dl.glossary dd { margin-bottom: 6px; }
+  th, td { padding: 4px 6px; }
+}
+@media print { @page { size: A4 landscape; margin: 12mm; } body { background: #fff; font-size: 12px; }
+  main { max-width: none; padding: 0; } nav { display: none; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; } h2 { margin-top: 18px; }
+  .chart, table, .tiles, dl.glossary, ul.headline { break-inside: avoid; page-break-inside: avoid; }
+  .scroll { overflow: visible; } }
 "#;
 
-fn growth(v: Option<f64>) -> Markup {
-    rounded_growth(v, false)
-}
-
 /// A week-over-week change, coloured as a rise or fall unless it is within rounding.
-fn rounded_growth(v: Option<f64>, within_rounding: bool) -> Markup {
+fn rounded_growth(loc: Locale, v: Option<f64>, within_rounding: bool) -> Markup {
     let class = match v {
         _ if within_rounding => "flat",
         Some(x) if x > 0.0 => "up",
         Some(x) if x < 0.0 => "down",
         _ => "",
     };
-    html! { span class=(class) title=[within_rounding.then_some(ROUNDING_TITLE)] { (wow(v, within_rounding)) } }
+    let title = within_rounding.then_some(loc.texts().rounding_title);
+    html! { span class=(class) title=[title] { (loc.wow(v, within_rounding)) } }
 }
-
-/// The tooltip of a change within rounding.
-const ROUNDING_TITLE: &str =
-    "The change is no larger than the counter's rounding step: the platform shows rounded figures, so it may be no change at all.";
 
 fn svg(s: &str) -> Markup {
     // Plotters' SVG starts with an XML declaration in some versions; inline SVG must not.
@@ -61,180 +71,249 @@ fn svg(s: &str) -> Markup {
     PreEscaped(body.to_string())
 }
 
-fn date_time(secs: i64) -> String {
-    DateTime::<Utc>::from_timestamp(secs, 0)
-        .map(|t| t.format("%-d %b %Y %H:%M UTC").to_string())
-        .unwrap_or_default()
-}
-
-fn duration(secs: i64) -> String {
-    match secs {
-        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
-        s if s % 3600 == 0 => format!("{} hours", s / 3600),
-        s => format!("{s} seconds"),
+/// A chart as a figure a screen reader can name: the chart's title is its label.
+fn chart(t: &Texts, c: &crate::charts::Chart, title: &str) -> Markup {
+    html! {
+        div.chart role="img" aria-label=(fill(t.chart_label, &[("title", title)])) { (svg(&c.svg)) }
     }
 }
 
-fn tag_table(title: &str, rows: &[TagLine], unit: &str) -> Markup {
+fn tag_table(loc: Locale, title: &str, rows: &[TagLine], unit: &str) -> Markup {
+    let t = loc.texts();
     html! {
         h3 { (title) }
         @if rows.is_empty() {
-            p.note { "No tag qualifies this week." }
+            p.note { (t.no_tag_qualifies) }
         } @else {
-            table {
-                tr { th.l { "Tag" } th.l { "Occupation" } th { (unit) " gained" } th { "WoW" } th { "4-wk avg" } th.l { "Last 12 weeks" } }
-                @for t in rows {
+            div.scroll { table {
+                tr {
+                    th.l { (t.col_tag) } th.l { (t.col_occupation) }
+                    th { (fill(t.col_unit_gained, &[("unit", unit)])) } th { (t.col_wow) } th { (t.col_avg4) }
+                    th.l { (fill(t.col_last_weeks, &[("weeks", &TREND_WEEKS.to_string())])) }
+                }
+                @for l in rows {
                     tr {
-                        td.l { "#" (t.row.tag) }
-                        td.l { (t.occupations) }
-                        td { (human(t.row.gained)) }
-                        td { (rounded_growth(t.row.wow_growth, t.row.within_rounding)) }
-                        td { (human(t.row.avg4)) }
-                        td.l.spark { (svg(&t.spark)) }
+                        td.l { "#" (l.row.tag) }
+                        td.l { (l.occupations) }
+                        td { (loc.human(l.row.gained)) }
+                        td { (rounded_growth(loc, l.row.wow_growth, l.row.within_rounding)) }
+                        td { (loc.human(l.row.avg4)) }
+                        td.l.spark { (svg(&l.spark)) }
                     }
                 }
-            }
+            } }
         }
     }
 }
 
-fn breakout_table(title: &str, rows: &[Breakout]) -> Markup {
+fn breakout_table(loc: Locale, title: &str, rows: &[Breakout]) -> Markup {
+    let t = loc.texts();
     html! {
         @if !rows.is_empty() {
             h3 { (title) }
-            table {
-                tr { th.l { "Name" } th { "Gained" } th { (format!("Median of previous {Z_WINDOW} weeks")) } th { "z" } th { "WoW" } th.l { "Last 12 weeks" } }
+            div.scroll { table {
+                tr {
+                    th.l { (t.col_name) } th { (t.col_gained) }
+                    th { (fill(t.col_median, &[("window", &Z_WINDOW.to_string())])) } th { "z" } th { (t.col_wow) }
+                    th.l { (fill(t.col_last_weeks, &[("weeks", &TREND_WEEKS.to_string())])) }
+                }
                 @for b in rows {
                     tr {
                         td.l { (b.name) }
-                        td { (human(b.gained)) }
-                        td { (human(b.z_median)) }
-                        td { (b.z.map(|z| format!("{z:.1}")).unwrap_or_else(|| "–".into())) }
-                        td { (rounded_growth(b.wow, b.within_rounding)) }
+                        td { (loc.human(b.gained)) }
+                        td { (loc.human(b.z_median)) }
+                        td { (b.z.map(|z| loc.decimal(z, 1)).unwrap_or_else(|| "–".into())) }
+                        td { (rounded_growth(loc, b.wow, b.within_rounding)) }
                         td.l.spark { (svg(&b.spark)) }
                     }
                 }
-            }
+            } }
         }
     }
 }
 
-fn panel(p: &MetricView, page: &Page) -> Markup {
-    let unit = p.metric.replace('_', " ");
+/// Up to `max` items joined with ", ", then "and N more".
+fn listed(t: &Texts, items: Vec<String>, max: usize, sep: &str) -> String {
+    let n = items.len();
+    let mut out = items.into_iter().take(max).collect::<Vec<_>>().join(sep);
+    if n > max {
+        out.push_str(&fill(t.and_more, &[("n", &(n - max).to_string())]));
+    }
+    out
+}
+
+fn quality(loc: Locale, p: &MetricView, page: &Page, unit: &str) -> Markup {
+    let t = loc.texts();
+    let q = &p.quality;
+    let weeks = TREND_WEEKS.to_string();
+    html! {
+        h2 { (t.h_quality) }
+        ul.q {
+            li {
+                strong { (q.no_data.len()) } (fill(t.q_no_data, &[("unit", unit)]))
+                @if !q.no_data.is_empty() {
+                    ": " span.note { (listed(t, q.no_data.iter().map(|t| format!("#{t}")).collect(), 40, ", ")) }
+                }
+                "."
+            }
+            li {
+                strong { (q.gaps.len()) } (fill(t.q_gaps, &[("weeks", &weeks), ("max_gap", &loc.duration(page.max_gap_secs))]))
+                @if !q.gaps.is_empty() {
+                    ": " span.note { (listed(t, q.gaps.iter().map(|g| fill(t.gap_item, &[
+                        ("tag", &g.tag),
+                        ("from", &loc.day_month(g.from)),
+                        ("to", &loc.date(g.to)),
+                        ("n", &g.weeks.to_string()),
+                        ("weeks_word", if g.weeks == 1 { t.week_one } else { t.week_many }),
+                    ])).collect(), 10, ", ")) }
+                }
+                "."
+            }
+            li {
+                strong { (q.steps_down.iter().flat_map(|s| s.1.iter().map(|x| x.1)).sum::<u32>()) } (fill(t.q_steps_down, &[("weeks", &weeks)]))
+                @if !q.steps_down.is_empty() {
+                    ": " span.note { (q.steps_down.iter().take(10).map(|(tag, weeks)| format!("#{tag} ×{} ({})", weeks.iter().map(|w| w.1).sum::<u32>(), weeks.iter().map(|(w, n)| format!("{} ×{n}", w.format("%G-W%V"))).collect::<Vec<_>>().join(", "))).collect::<Vec<_>>().join("; ")) }
+                }
+                "."
+            }
+            @if !q.stale.is_empty() {
+                li { strong { (q.stale.len()) } (t.q_stale)
+                    span.note { (q.stale.iter().take(10).map(|s| fill(t.stale_item, &[("tag", &s.tag), ("at", &loc.date_time_secs(s.last_s))])).collect::<Vec<_>>().join(", ")) } "." }
+            }
+            @if !q.partial.is_empty() {
+                li { strong { (q.partial.len()) } (t.q_partial)
+                    span.note { (q.partial.iter().take(10).map(|(tag, c)| fill(t.partial_item, &[("tag", tag), ("pct", &loc.percent(c * 100.0, 0, false))])).collect::<Vec<_>>().join(", ")) } "." }
+            }
+            @if let Some(f) = &q.freshest {
+                li { (fill(t.q_freshest, &[("tag", &f.tag), ("at", &loc.date_time_secs(f.last_s))])) }
+            }
+            li { (t.q_how_gained) }
+        }
+    }
+}
+
+fn panel(loc: Locale, p: &MetricView, page: &Page) -> Markup {
+    let t = loc.texts();
+    let unit = t.metric(&p.metric);
     let breakouts = p.tag_breakouts.len() + p.occupation_breakouts.len();
+    let (z, window) = (loc.decimal(BREAKOUT_Z, 1), Z_WINDOW.to_string());
+    let z = z
+        .trim_end_matches(['0'])
+        .trim_end_matches(['.', ','])
+        .to_string();
+    let zw = [("z", z.as_str()), ("window", window.as_str())];
     html! {
         section id=(p.slug) {
-            h2 { "What happened this week — " (p.label) }
+            h2 { (fill(t.h_week, &[("label", &p.label)])) }
             ul.headline { @for line in &p.headline { li { (line) } } }
             div.tiles {
-                div.tile { div.v { (human(p.total_gained)) } div.k { (unit) " gained by tracked tags" } }
-                div.tile { div.v { (rounded_growth(p.total_wow, p.total_within_rounding)) } div.k { "vs the week before" } }
-                div.tile { div.v { (p.tags_reporting) " / " (p.tags_tracked) } div.k { "tags reporting / tracked" } }
-                div.tile { div.v { (breakouts) } div.k { "breakouts (tags and occupations)" } }
+                div.tile { div.v { (loc.human(p.total_gained)) } div.k { (fill(t.tile_gained, &[("unit", &unit)])) } }
+                div.tile { div.v { (rounded_growth(loc, p.total_wow, p.total_within_rounding)) } div.k { (t.tile_vs_before) } }
+                div.tile { div.v { (p.tags_reporting) " / " (p.tags_tracked) } div.k { (t.tile_reporting) } }
+                div.tile { div.v { (breakouts) } div.k { (t.tile_breakouts) } }
             }
 
-            h2 { "Which occupations are growing?" }
-            @if let Some(c) = &p.occupation_chart { div.chart { (svg(&c.svg)) } }
-            table {
-                tr { th.l { "Occupation" } th { (unit) " gained" } th { "WoW" } th { "4-wk avg" } th { "Momentum" } th { "Share of voice" } th { "Tags reporting" } }
+            h2 { (t.h_occupations) }
+            @if let Some(c) = &p.occupation_chart { (chart(t, c, &c.title)) }
+            div.scroll { table {
+                tr {
+                    th.l { (t.col_occupation) } th { (fill(t.col_unit_gained, &[("unit", &unit)])) } th { (t.col_wow) }
+                    th { (t.col_avg4) } th { (t.col_momentum) } th { (t.col_share) } th { (t.col_reporting) }
+                }
                 @for o in &p.occupations {
                     tr {
                         td.l { (o.occupation) @if o.breakout { " ⚡" } }
-                        td { (human(o.gained)) }
-                        td { (rounded_growth(o.wow_growth, o.within_rounding)) }
-                        td { (human(o.avg4)) }
-                        td { (growth(o.momentum)) }
-                        td { (share(o.share)) }
-                        td { (o.tags_reporting) " of " (o.tags_total) }
+                        td { (loc.human(o.gained)) }
+                        td { (rounded_growth(loc, o.wow_growth, o.within_rounding)) }
+                        td { (loc.human(o.avg4)) }
+                        td { (rounded_growth(loc, o.momentum, false)) }
+                        td { (loc.share(o.share)) }
+                        td { (fill(t.reporting_of, &[("n", &o.tags_reporting.to_string()), ("total", &o.tags_total.to_string())])) }
                     }
                 }
-            }
-            p.note { "Momentum compares this week with the mean of the four weeks before it. Share of voice is the occupation's gained over that of all tracked " (p.label) " tags." }
+            } }
+            p.note { (fill(t.note_momentum, &[("label", &p.label)])) }
 
-            h2 { "How has that moved over time?" }
-            @if let Some(c) = &p.trend_chart { div.chart { (svg(&c.svg)) } } @else { p.note { "No occupation has data yet." } }
+            h2 { (t.h_trend) }
+            @if let Some(c) = &p.trend_chart { (chart(t, c, &c.title)) } @else { p.note { (t.no_occupation_data) } }
 
-            h2 { "Which tags moved most?" }
-            (tag_table("Rising fastest (WoW)", &p.rising, &unit))
-            (tag_table("Falling fastest (WoW)", &p.falling, &unit))
-            (tag_table("Most gained", &p.top_gained, &unit))
+            h2 { (t.h_tags) }
+            (tag_table(loc, t.tags_rising, &p.rising, &unit))
+            (tag_table(loc, t.tags_falling, &p.falling, &unit))
+            (tag_table(loc, t.tags_most_gained, &p.top_gained, &unit))
 
-            h2 { "What broke out?" }
+            h2 { (t.h_breakouts) }
             @if breakouts == 0 {
-                p { (format!("Nothing broke out this week: no tag or occupation gained {BREAKOUT_Z} robust standard deviations above its previous {Z_WINDOW} weeks.")) }
+                p { (fill(t.nothing_broke_out, &zw)) }
             } @else {
-                p.note { (format!("A breakout gains far more than usual: z ≥ {BREAKOUT_Z}, where z compares this week with the median of the previous {Z_WINDOW} weeks, scaled by their median absolute deviation but never by less than the counter's rounding step (a tag shown as 1.23B moves in steps of 10M), so one extra rounding step is no breakout. The median column shows what a usual week gained.")) }
-                (breakout_table("Tags", &p.tag_breakouts))
-                (breakout_table("Occupations", &p.occupation_breakouts))
+                p.note { (fill(t.breakout_note, &zw)) }
+                (breakout_table(loc, t.breakout_tags, &p.tag_breakouts))
+                (breakout_table(loc, t.breakout_occupations, &p.occupation_breakouts))
             }
 
             @if page.has_brands {
-                h2 { "How is my brand doing?" }
+                h2 { (t.h_brands) }
                 @if p.brands.is_empty() {
-                    p.note { "No brand tag has data on " (p.label) " this week." }
+                    p.note { (fill(t.no_brand_data, &[("label", &p.label)])) }
                 } @else {
-                    table {
-                        tr { th.l { "Brand" } th.l { "Occupation" } th { "Brand gained" } th { "Occupation gained" } th { "Brand share" } th { "Last week" } }
+                    div.scroll { table {
+                        tr {
+                            th.l { (t.col_brand) } th.l { (t.col_occupation) } th { (t.col_brand_gained) }
+                            th { (t.col_occupation_gained) } th { (t.col_brand_share) } th { (t.col_last_week) }
+                        }
                         @for b in &p.brands {
                             tr {
                                 td.l { (b.brand) } td.l { (b.occupation) }
-                                td { (human(b.gained)) } td { (human(b.occupation_gained)) }
-                                td { (share(b.share)) } td { (share(b.prev_share)) }
+                                td { (loc.human(b.gained)) } td { (loc.human(b.occupation_gained)) }
+                                td { (loc.share(b.share)) } td { (loc.share(b.prev_share)) }
                             }
                         }
-                    }
-                    @if let Some(c) = &p.brand_chart { div.chart { (svg(&c.svg)) } }
+                    } }
+                    @if let Some(c) = &p.brand_chart { (chart(t, c, &c.title)) }
                 }
             }
 
-            h2 { "Can I trust these numbers?" }
-            ul.q {
-                li {
-                    strong { (p.quality.no_data.len()) } " taxonomy or brand tags have no " (unit) " figure this week"
-                    @if !p.quality.no_data.is_empty() {
-                        ": " span.note { (p.quality.no_data.iter().take(40).map(|t| format!("#{t}")).collect::<Vec<_>>().join(", "))
-                        @if p.quality.no_data.len() > 40 { " and " (p.quality.no_data.len() - 40) " more" } }
-                    }
-                    "."
-                }
-                li {
-                    strong { (p.quality.gaps.len()) } " gaps in the last " (TREND_WEEKS) " weeks: weeks without a figure inside a series (observations further apart than max_gap, " (duration(page.max_gap_secs)) ", or no day counted)"
-                    @if !p.quality.gaps.is_empty() {
-                        ": " span.note { (p.quality.gaps.iter().take(10).map(|g| format!("#{} {} – {} ({} week{})", g.tag, g.from.format("%-d %b"), g.to.format("%-d %b %Y"), g.weeks, if g.weeks == 1 { "" } else { "s" })).collect::<Vec<_>>().join(", "))
-                        @if p.quality.gaps.len() > 10 { " and " (p.quality.gaps.len() - 10) " more" } }
-                    }
-                    "."
-                }
-                li {
-                    strong { (p.quality.steps_down.iter().flat_map(|s| s.1.iter().map(|x| x.1)).sum::<u32>()) } " counter steps down in the last " (TREND_WEEKS) " weeks (rounded counters; removed by the running maximum)"
-                    @if !p.quality.steps_down.is_empty() {
-                        ": " span.note { (p.quality.steps_down.iter().take(10).map(|(t, weeks)| format!("#{t} ×{} ({})", weeks.iter().map(|w| w.1).sum::<u32>(), weeks.iter().map(|(w, n)| format!("{} ×{n}", w.format("%G-W%V"))).collect::<Vec<_>>().join(", "))).collect::<Vec<_>>().join("; ")) }
-                    }
-                    "."
-                }
-                @if !p.quality.stale.is_empty() {
-                    li { strong { (p.quality.stale.len()) } " series have no observation since the week began: "
-                        span.note { (p.quality.stale.iter().take(10).map(|s| format!("#{} (last seen {})", s.tag, date_time(s.last_s))).collect::<Vec<_>>().join(", ")) } "." }
-                }
-                @if !p.quality.partial.is_empty() {
-                    li { strong { (p.quality.partial.len()) } " daily-count series are partial this week: "
-                        span.note { (p.quality.partial.iter().take(10).map(|(t, c)| format!("#{t} ({:.0}% of days)", c * 100.0)).collect::<Vec<_>>().join(", ")) } "." }
-                }
-                @if let Some(f) = &p.quality.freshest {
-                    li { "Freshest observation: #" (f.tag) ", " (date_time(f.last_s)) "." }
-                }
-                li { "How “gained” is computed: counters are made monotone (running maximum), read at Monday 00:00 UTC by linear interpolation between the nearest observations (never across a gap over max_gap), and differenced; daily counts are summed per ISO week. See docs/metrics.md." }
-            }
+            (quality(loc, p, page, &unit))
             p.note { (p.source_line) }
         }
     }
 }
 
+/// Links to the other weeks, the list of weeks and this week's files.
+fn nav(t: &Texts, page: &Page) -> Markup {
+    html! {
+        nav aria-label=(t.nav_all_weeks) {
+            a href="../index.html" { (t.nav_all_weeks) }
+            @if let Some(w) = &page.previous { a href=(format!("../{w}/index.html")) rel="prev" { (t.nav_previous) " (" (w) ")" } }
+            @if let Some(w) = &page.next { a href=(format!("../{w}/index.html")) rel="next" { (t.nav_next) " (" (w) ")" } }
+        }
+    }
+}
+
+fn downloads(t: &Texts, page: &Page) -> Markup {
+    html! {
+        h2 { (t.nav_downloads) }
+        ul.downloads {
+            @for f in &page.downloads { li { a href=(f) download { (f) } } }
+        }
+    }
+}
+
+fn glossary(t: &Texts) -> Markup {
+    html! {
+        h2 id="glossary" { (t.h_glossary) }
+        dl.glossary { @for (term, meaning) in &t.glossary { dt { (term) } dd { (meaning) } } }
+    }
+}
+
 /// The week's `index.html`: headline, tables and charts in one self-contained page.
 pub(crate) fn page(page: &Page) -> String {
+    let loc = page.loc;
+    let t = loc.texts();
+    let week_title = loc.week_title(page.week);
     let markup = html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(loc.0.code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -242,21 +321,24 @@ pub(crate) fn page(page: &Page) -> String {
                 style { (PreEscaped(CSS)) }
             }
             body { main {
-                h1 { "Occupation hashtags — " (week_title(page.week)) }
-                p.sub { "Weekly employer-branding report by tagpulse · " (page.week_label) }
+                h1 { (fill(t.page_h1, &[("week", &week_title)])) }
+                p.sub { (fill(t.page_sub, &[("label", &page.week_label)])) }
+                (nav(t, page))
                 @if page.incomplete {
-                    div.banner.incomplete { strong { "Incomplete week." } " This week has no observation after its end yet, so its figures are missing or will change: a preview, not a report. The weekly report covers complete weeks only." }
+                    div.banner.incomplete { strong { (t.incomplete_strong) } (t.incomplete_text) }
                 }
                 @if page.synthetic {
-                    div.banner { strong { "Synthetic sample data." } " These figures come from the bundled, generated sample (examples/sample), not from a platform." }
+                    div.banner { strong { (t.synthetic_strong) } (t.synthetic_text) }
                 }
-                @for p in &page.views { (panel(p, page)) }
+                @for p in &page.views { (panel(loc, p, page)) }
+                (glossary(t))
+                (downloads(t, page))
                 footer {
-                    @if let Some((a, b)) = page.data_range { "Data from " (date_time(a)) " to " (date_time(b)) ". " }
-                    "Sources: " (if page.sources.is_empty() { "–".to_string() } else { page.sources.join(", ") }) ". "
-                    @if page.synthetic { strong { "Synthetic sample data. " } }
-                    "tagpulse " (env!("CARGO_PKG_VERSION")) ", generated " (page.generated_at.format("%Y-%m-%d %H:%M UTC")) ". "
-                    "Values of different platforms or metrics are never added together."
+                    @if let Some((a, b)) = page.data_range { (fill(t.footer_range, &[("from", &loc.date_time_secs(a)), ("to", &loc.date_time_secs(b))])) }
+                    (fill(t.footer_sources, &[("sources", &if page.sources.is_empty() { "–".to_string() } else { page.sources.join(", ") })]))
+                    @if page.synthetic { strong { (t.synthetic_strong) " " } }
+                    (fill(t.footer_generated, &[("version", env!("CARGO_PKG_VERSION")), ("at", &loc.date_time(page.generated_at))]))
+                    (t.footer_never_added)
                 }
             } }
         }
@@ -264,20 +346,42 @@ pub(crate) fn page(page: &Page) -> String {
     markup.into_string()
 }
 
+/// One week in the list of weeks: its folder, its title and its first headline sentence
+/// (from the week's `week.json`; an older folder without one shows its name only).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IndexEntry {
+    /// The folder, e.g. `2026-W46`.
+    pub label: String,
+    /// The week's dates in the report's language.
+    pub title: Option<String>,
+    /// The first headline sentence.
+    pub headline: Option<String>,
+}
+
 /// The list of weeks: reports, then previews of incomplete weeks.
-pub(crate) fn index(reports: &[String], previews: &[String]) -> String {
+pub(crate) fn index(loc: Locale, reports: &[IndexEntry], previews: &[IndexEntry]) -> String {
+    let t = loc.texts();
+    let item = |e: &IndexEntry, suffix: &str| {
+        html! {
+            li {
+                a href=(format!("{}/index.html", e.label)) { (e.label) (suffix) }
+                @if let Some(title) = &e.title { " · " (title) }
+                @if let Some(h) = &e.headline { br; span.h { (h) } }
+            }
+        }
+    };
     html! {
         (DOCTYPE)
-        html lang="en" {
-            head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1"; title { "tagpulse reports" } style { (PreEscaped(CSS)) } }
+        html lang=(loc.0.code()) {
+            head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1"; title { (t.index_title) } style { (PreEscaped(CSS)) } }
             body { main {
-                h1 { "tagpulse weekly reports" }
-                @if reports.is_empty() { p { "No report yet." } }
-                ul.reports { @for w in reports { li { a href=(format!("{w}/index.html")) { (w) } } } }
+                h1 { (t.index_title) }
+                @if reports.is_empty() { p { (t.index_none) } }
+                ul.weeks.reports { @for e in reports { (item(e, "")) } }
                 @if !previews.is_empty() {
-                    h2 { "Previews of incomplete weeks" }
-                    p.note { "Rendered with --allow-incomplete before the week had an observation after its end: their figures are missing or will change." }
-                    ul.previews { @for w in previews { li { a href=(format!("{w}/index.html")) { (w) " (incomplete)" } } } }
+                    h2 { (t.index_previews) }
+                    p.note { (t.index_previews_note) }
+                    ul.weeks.previews { @for e in previews { (item(e, t.index_incomplete)) } }
                 }
             } }
         }

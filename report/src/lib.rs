@@ -15,6 +15,7 @@ pub mod charts;
 mod csv;
 pub mod format;
 mod html;
+pub mod i18n;
 mod markdown;
 mod sections;
 mod view;
@@ -26,7 +27,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tagpulse_config::{iso_week_label, Brand, Occupation};
 use tagpulse_model::{rows, WeeklyTables};
 
-use format::week_title;
+use i18n::{fill, Language, Locale};
 use view::Page;
 
 /// Weeks shown in trend charts and sparklines.
@@ -96,6 +97,11 @@ pub struct ReportInput<'a> {
     pub incomplete: bool,
     /// When the report is generated.
     pub generated_at: DateTime<Utc>,
+    /// The language the report is written in.
+    pub language: Language,
+    /// The published weeks just before and after this one (folder names), linked from
+    /// the page; `None` when there is none yet.
+    pub neighbours: (Option<String>, Option<String>),
 }
 
 /// The files of one week's report, by relative path.
@@ -159,9 +165,14 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
     // The pair with the most activity leads the page.
     sections::sort_desc(&mut views, |v| v.total_gained);
     let week_label = iso_week_label(input.week);
+    let loc = Locale(input.language);
     let page = Page {
         week: input.week,
-        title: format!("tagpulse weekly report — {}", week_title(input.week)),
+        title: fill(
+            loc.texts().page_title,
+            &[("week", &loc.week_title(input.week))],
+        ),
+        loc,
         week_label: week_label.clone(),
         views,
         data_range: series
@@ -174,7 +185,21 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
         generated_at: input.generated_at,
         max_gap_secs: input.max_gap_secs,
         has_brands: !input.brands.is_empty(),
+        previous: input.neighbours.0.clone(),
+        next: input.neighbours.1.clone(),
+        downloads: Vec::new(),
     };
+    let mut page = page;
+    page.downloads = ["occupations.csv", "tags.csv", "summary.md"]
+        .into_iter()
+        .map(String::from)
+        .chain(page.views.iter().flat_map(|v| {
+            [&v.occupation_chart, &v.trend_chart, &v.brand_chart]
+                .into_iter()
+                .flatten()
+                .map(|c| format!("{}.png", c.name))
+        }))
+        .collect();
     let mut files = vec![(PathBuf::from("index.html"), html::page(&page).into_bytes())];
     for v in &page.views {
         for c in [&v.occupation_chart, &v.trend_chart, &v.brand_chart]
@@ -199,6 +224,17 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
     ));
     let summary = markdown::summary(&page);
     files.push((PathBuf::from("summary.md"), summary.clone().into_bytes()));
+    let entry = WeekEntry {
+        week: week_label.clone(),
+        title: loc.week_title(input.week),
+        headline: page
+            .views
+            .first()
+            .and_then(|v| v.headline.first())
+            .cloned()
+            .unwrap_or_default(),
+    };
+    files.push((PathBuf::from(WEEK_ENTRY), entry.to_json().into_bytes()));
     Ok(ReportFiles {
         week_label,
         files,
@@ -206,10 +242,39 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
     })
 }
 
+/// The file in each week folder that the list of weeks reads.
+pub const WEEK_ENTRY: &str = "week.json";
+
+/// What the list of weeks shows of one week, kept in its folder as [`WEEK_ENTRY`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct WeekEntry {
+    /// The folder name, e.g. `2026-W46`.
+    pub week: String,
+    /// The week's dates in the report's language.
+    pub title: String,
+    /// The first headline sentence of the leading panel.
+    pub headline: String,
+}
+
+impl WeekEntry {
+    /// The entry as the JSON stored in the week folder.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("plain strings serialise")
+    }
+
+    /// The entry of a week folder's [`WEEK_ENTRY`] text; `None` when it does not parse.
+    pub fn from_json(text: &str) -> Option<WeekEntry> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+pub use html::IndexEntry;
+
 /// `reports/index.html`: the weekly reports, newest first, and apart from them the
-/// previews of weeks that were not complete when rendered.
-pub fn index_page(reports: &[String], previews: &[String]) -> String {
-    html::index(reports, previews)
+/// previews of weeks that were not complete when rendered, each with its dates and
+/// first headline sentence where its folder has them.
+pub fn index_page(language: Language, reports: &[IndexEntry], previews: &[IndexEntry]) -> String {
+    html::index(Locale(language), reports, previews)
 }
 
 #[cfg(test)]

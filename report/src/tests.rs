@@ -135,6 +135,8 @@ fn render_with(week: NaiveDate, apprentices_general: bool) -> Result<ReportFiles
         occupations: vec!["Chefs".into()],
     }];
     render(&ReportInput {
+        language: crate::i18n::Language::En,
+        neighbours: (Some("2026-W45".into()), None),
         tables: &tables,
         series: &series,
         occupations: &occupations,
@@ -259,19 +261,24 @@ fn csv_signal_columns_are_table_columns() {
 
 #[test]
 fn the_index_keeps_previews_of_incomplete_weeks_apart() {
+    let entry = |w: &str| IndexEntry {
+        label: w.into(),
+        ..Default::default()
+    };
     let page = index_page(
-        &["2026-W46".into(), "2026-W45".into()],
-        &["2026-W47".into()],
+        Language::En,
+        &[entry("2026-W46"), entry("2026-W45")],
+        &[entry("2026-W47")],
     );
     let reports =
-        &page[page.find("<ul class=\"reports\">").unwrap()..page.find("Previews").unwrap()];
+        &page[page.find("<ul class=\"weeks reports\">").unwrap()..page.find("Previews").unwrap()];
     assert!(reports.contains("2026-W46/index.html") && reports.contains("2026-W45"));
     assert!(!reports.contains("2026-W47"), "{page}");
     assert!(
         page.contains(r#"<a href="2026-W47/index.html">2026-W47 (incomplete)</a>"#),
         "{page}"
     );
-    let empty = index_page(&["2026-W46".into()], &[]);
+    let empty = index_page(Language::En, &[entry("2026-W46")], &[]);
     assert!(!empty.contains("Previews"));
 }
 

@@ -100,6 +100,8 @@ pub(crate) struct Gap {
 
 /// The whole page's model.
 pub(crate) struct Page {
+    /// The language and its number and date formats.
+    pub loc: crate::i18n::Locale,
     pub week: NaiveDate,
     pub week_label: String,
     pub title: String,
@@ -114,4 +116,9 @@ pub(crate) struct Page {
     pub generated_at: DateTime<Utc>,
     pub max_gap_secs: i64,
     pub has_brands: bool,
+    /// The published weeks before and after this one (folder names), for the links.
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    /// The week folder's files a reader may download (CSV, Markdown, PNG charts).
+    pub downloads: Vec<String>,
 }

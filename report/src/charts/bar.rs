@@ -5,7 +5,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{text_style, with_source_line, Draw, DrawError, DOWN, FONT, UNKNOWN, UP};
-use crate::format::human;
+use crate::i18n::Locale;
 
 /// Horizontal bars: value per category, coloured by the sign of its change.
 pub struct BarChart {
@@ -17,9 +17,15 @@ pub struct BarChart {
     pub source: String,
     /// (label, value, change) from the top bar down.
     pub bars: Vec<(String, f64, Option<f64>)>,
+    /// Numbers and the legend in the report's language.
+    pub loc: Locale,
 }
 
 impl Draw for BarChart {
+    fn title(&self) -> &str {
+        &self.title
+    }
+
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
         let area = with_source_line(area, &self.source)?;
         // At least two lanes: plotters collapses a one-segment range to zero height.
@@ -47,7 +53,7 @@ impl Draw for BarChart {
             .disable_y_mesh()
             .x_desc(&self.x_label)
             .x_labels(6)
-            .x_label_formatter(&|v| human(Some(*v)))
+            .x_label_formatter(&|v| self.loc.human(Some(*v)))
             .y_labels(lanes as usize)
             .y_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
@@ -81,15 +87,15 @@ impl Draw for BarChart {
                 (*v + span * 0.01, HPos::Left)
             };
             chart.draw_series(std::iter::once(Text::new(
-                human(Some(*v)),
+                self.loc.human(Some(*v)),
                 (x, SegmentValue::CenterOf(i)),
                 text_style(12).pos(Pos::new(anchor, VPos::Center)),
             )))?;
         }
         for (label, c) in [
-            ("up vs last week", UP),
-            ("down vs last week", DOWN),
-            ("within rounding or no comparison", UNKNOWN),
+            (self.loc.texts().legend_up, UP),
+            (self.loc.texts().legend_down, DOWN),
+            (self.loc.texts().legend_unknown, UNKNOWN),
         ] {
             chart
                 .draw_series(std::iter::empty::<Rectangle<(f64, SegmentValue<i32>)>>())?

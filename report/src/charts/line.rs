@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{side_legend, text_style, with_source_line, Draw, DrawError, FONT, PALETTE};
-use crate::format::{human, short_date};
+use crate::i18n::Locale;
 
 /// Weekly lines, one per series, with gaps where a week has no value.
 pub struct LineChart {
@@ -21,6 +21,8 @@ pub struct LineChart {
     pub series: Vec<(String, Vec<Option<f64>>)>,
     /// How values are shown on the axis.
     pub scale: Scale,
+    /// Numbers, dates and the axis words in the report's language.
+    pub loc: Locale,
 }
 
 /// Value axis of a line chart.
@@ -61,6 +63,10 @@ impl LineChart {
 }
 
 impl Draw for LineChart {
+    fn title(&self) -> &str {
+        &self.title
+    }
+
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
         let area = with_source_line(area, &self.source)?;
         let (w, _) = area.dim_in_pixel();
@@ -96,21 +102,22 @@ impl Draw for LineChart {
             .build_cartesian_2d(0..n - 1, (lo - if lo < 0.0 { pad } else { 0.0 })..hi + pad)?;
         let scale = self.scale;
         let weeks = self.weeks.clone();
+        let loc = self.loc;
         chart
             .configure_mesh()
-            .x_desc("Week starting (Monday, UTC)")
+            .x_desc(self.loc.texts().axis_week)
             .y_desc(&self.y_label)
             .x_labels(self.weeks.len().min(12))
             .x_label_formatter(&|i| {
                 weeks
                     .get(*i as usize)
-                    .map(|d| short_date(*d))
+                    .map(|d| loc.day_month(*d))
                     .unwrap_or_default()
             })
             .y_label_formatter(&|v| match scale {
-                Scale::Log => human(Some(10f64.powf(*v))),
-                Scale::Linear => human(Some(*v)),
-                Scale::Percent => format!("{:.1}%", v * 100.0),
+                Scale::Log => loc.human(Some(10f64.powf(*v))),
+                Scale::Linear => loc.human(Some(*v)),
+                Scale::Percent => loc.percent(v * 100.0, 1, false),
             })
             .label_style(text_style(12))
             .axis_desc_style(text_style(14))

@@ -40,6 +40,8 @@ const FONT: &str = "sans-serif";
 pub struct Chart {
     /// File stem, e.g. `occupations-tiktok-views`.
     pub name: String,
+    /// The chart's title, also its accessible label on the page.
+    pub title: String,
     /// Standalone SVG document.
     pub svg: String,
     /// PNG image.
@@ -74,6 +76,11 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawE
 pub trait Draw {
     /// Draws on `area`.
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError>;
+
+    /// The chart's title (none for a sparkline).
+    fn title(&self) -> &str {
+        ""
+    }
 }
 
 fn register_font() -> Result<(), ReportError> {
@@ -104,6 +111,7 @@ pub fn render(name: &str, d: &impl Draw, (w, h): (u32, u32)) -> Result<Chart, Re
     })?;
     Ok(Chart {
         name: name.to_string(),
+        title: d.title().to_string(),
         svg,
         png,
     })
@@ -212,6 +220,7 @@ mod tests {
         let c = render(
             "bars",
             &BarChart {
+                loc: crate::i18n::Locale(crate::i18n::Language::En),
                 title: "Views gained".into(),
                 x_label: "views gained in the week".into(),
                 source: "TikTok tag views".into(),
@@ -259,6 +268,7 @@ mod tests {
         let c = render(
             "lines",
             &LineChart {
+                loc: crate::i18n::Locale(crate::i18n::Language::En),
                 title: "Trend".into(),
                 y_label: "views gained per week".into(),
                 source: "src".into(),
@@ -317,6 +327,7 @@ mod degenerate {
     fn bars_svg(bars: Vec<(String, f64, Option<f64>)>) -> String {
         render_svg(
             &BarChart {
+                loc: crate::i18n::Locale(crate::i18n::Language::En),
                 title: "t".into(),
                 x_label: "x".into(),
                 source: "s".into(),
@@ -377,6 +388,7 @@ mod degenerate {
             for scale in [Scale::Linear, Scale::Log, Scale::Percent] {
                 let svg = render_svg(
                     &LineChart {
+                        loc: crate::i18n::Locale(crate::i18n::Language::En),
                         title: "t".into(),
                         y_label: "y".into(),
                         source: "s".into(),

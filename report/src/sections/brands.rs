@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 
 use super::{Context, TREND_LINES};
 use crate::charts::{self, Chart, LineChart, Scale};
+use crate::i18n::fill;
 use crate::view::BrandLine;
 use crate::{ReportError, TREND_WEEKS};
 use tagpulse_model::rows::{BrandRow, OccupationRow};
@@ -49,7 +50,10 @@ pub(crate) fn build(
             prev_share: history.get(&ctx.prev).and_then(|p| p.1),
         });
         share_series.push((
-            format!("{brand} in {occupation}"),
+            fill(
+                ctx.t.brand_in,
+                &[("brand", brand), ("occupation", occupation)],
+            ),
             ctx.weeks
                 .iter()
                 .map(|w| history.get(w).and_then(|p| p.1))
@@ -62,11 +66,12 @@ pub(crate) fn build(
     let chart = charts::render(
         &format!("brand-share-{}", ctx.slug),
         &LineChart {
-            title: format!(
-                "Brand share of occupation {} gained (last {TREND_WEEKS} weeks)",
-                ctx.unit()
+            title: fill(
+                ctx.t.chart_brand_title,
+                &[("unit", &ctx.unit()), ("weeks", &TREND_WEEKS.to_string())],
             ),
-            y_label: "brand share of the occupation (%)".into(),
+            y_label: ctx.t.chart_brand_y.into(),
+            loc: ctx.loc,
             source: ctx.source_line.clone(),
             weeks: ctx.weeks.clone(),
             series: share_series.into_iter().take(TREND_LINES).collect(),

@@ -10,36 +10,46 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
-use super::metric_unit;
-use crate::format::{human, pct, platform_name, share, week_title};
+use crate::format::platform_name;
+use crate::i18n::{fill, Locale};
 use crate::view::{Breakout, MetricView};
 
 /// Breakouts named in the headline; the rest are counted.
 const NAMED_BREAKOUTS: usize = 3;
 
 /// "+660.0% week over week", or "within rounding of last week", or nothing.
-fn change_words(wow: Option<f64>, within_rounding: bool) -> Option<String> {
+fn change_words(loc: Locale, wow: Option<f64>, within_rounding: bool) -> Option<String> {
+    let t = loc.texts();
     if within_rounding {
-        return Some("within rounding of last week".into());
+        return Some(t.hl_within_rounding.into());
     }
-    wow.map(|w| format!("{} week over week", pct(Some(w))))
+    wow.map(|w| fill(t.hl_wow, &[("pct", &loc.pct(Some(w)))]))
 }
 
-fn breakout_words(b: &Breakout) -> String {
-    let mut parts = vec![format!("z {:.1}", b.z.unwrap_or_default())];
-    parts.extend(change_words(b.wow, b.within_rounding));
+fn breakout_words(loc: Locale, b: &Breakout) -> String {
+    let mut parts = vec![format!("z {}", loc.decimal(b.z.unwrap_or_default(), 1))];
+    parts.extend(change_words(loc, b.wow, b.within_rounding));
     format!("{} ({})", b.name, parts.join(", "))
 }
 
 /// Three to five plain sentences on the week; `general` names the generic groups.
-pub(crate) fn sentences(p: &MetricView, week: NaiveDate, general: &BTreeSet<&str>) -> Vec<String> {
-    let unit = metric_unit(&p.metric);
+pub(crate) fn sentences(
+    p: &MetricView,
+    week: NaiveDate,
+    general: &BTreeSet<&str>,
+    loc: Locale,
+) -> Vec<String> {
+    let t = loc.texts();
+    let unit = t.metric(&p.metric);
     let mut out = Vec::new();
     if p.total_gained.is_none() {
-        out.push(format!(
-            "No tracked {} tag has a complete {unit} figure for {}.",
-            platform_name(&p.platform),
-            week_title(week)
+        out.push(fill(
+            t.hl_no_complete,
+            &[
+                ("platform", &platform_name(&p.platform)),
+                ("unit", &unit),
+                ("week", &loc.week_title(week)),
+            ],
         ));
     }
     let mut breakouts: Vec<&Breakout> = p
@@ -51,13 +61,17 @@ pub(crate) fn sentences(p: &MetricView, week: NaiveDate, general: &BTreeSet<&str
     let named: Vec<String> = breakouts
         .iter()
         .take(NAMED_BREAKOUTS)
-        .map(|b| breakout_words(b))
+        .map(|b| breakout_words(loc, b))
         .collect();
     let rest = breakouts.len().saturating_sub(NAMED_BREAKOUTS);
+    let names = named.join(", ");
     out.push(match (named.len(), rest) {
-        (0, _) => "Nothing broke out this week.".into(),
-        (_, 0) => format!("Broke out: {}.", named.join(", ")),
-        _ => format!("Broke out: {}, and {rest} more.", named.join(", ")),
+        (0, _) => t.hl_nothing.into(),
+        (_, 0) => fill(t.hl_broke_out, &[("names", &names)]),
+        _ => fill(
+            t.hl_broke_out_more,
+            &[("names", &names), ("rest", &rest.to_string())],
+        ),
     });
     let occupations = || {
         p.occupations
@@ -73,39 +87,48 @@ pub(crate) fn sentences(p: &MetricView, week: NaiveDate, general: &BTreeSet<&str
                 .total_cmp(&b.wow_growth.unwrap_or(0.0))
         });
     match fastest {
-        Some(f) => out.push(format!(
-            "Fastest-growing occupation: {} ({} week over week).",
-            f.occupation,
-            pct(f.wow_growth)
+        Some(f) => out.push(fill(
+            t.hl_fastest,
+            &[
+                ("occupation", &f.occupation),
+                ("pct", &loc.pct(f.wow_growth)),
+            ],
         )),
         None if p.occupations.iter().any(|o| o.gained.is_some()) => {
-            out.push("No occupation grew beyond the counters' rounding this week.".to_string())
+            out.push(t.hl_none_grew.to_string())
         }
         None => {}
     }
     if let Some(b) = p.brands.iter().find(|b| b.share.is_some()) {
-        let verb = match (b.share, b.prev_share) {
-            (Some(s), Some(q)) if s > q => {
-                format!("rose to {} (from {})", share(Some(s)), share(Some(q)))
-            }
-            (Some(s), Some(q)) if s < q => {
-                format!("fell to {} (from {})", share(Some(s)), share(Some(q)))
-            }
-            (Some(s), _) => format!("was {}", share(Some(s))),
-            _ => unreachable!("filtered on share"),
+        let (now, before) = (loc.share(b.share), loc.share(b.prev_share));
+        let template = match (b.share, b.prev_share) {
+            (Some(s), Some(q)) if s > q => t.hl_share_rose,
+            (Some(s), Some(q)) if s < q => t.hl_share_fell,
+            _ => t.hl_share_was,
         };
-        out.push(format!("{}'s share of {} {verb}.", b.brand, b.occupation));
+        out.push(fill(
+            template,
+            &[
+                ("brand", &b.brand),
+                ("occupation", &b.occupation),
+                ("now", &now),
+                ("before", &before),
+            ],
+        ));
     }
     if let Some(top) = occupations().find(|o| o.gained.is_some()) {
-        out.push(format!(
-            "{} gained the most: {} {unit}{}.",
-            top.occupation,
-            human(top.gained),
-            match top.share {
-                Some(s) => format!(", {} of all tracked {unit}", share(Some(s))),
-                None => String::new(),
-            }
-        ));
+        let gained = loc.human(top.gained);
+        let share = loc.share(top.share);
+        let values = [
+            ("occupation", top.occupation.as_str()),
+            ("gained", &gained),
+            ("unit", &unit),
+            ("share", &share),
+        ];
+        out.push(match top.share {
+            Some(_) => fill(t.hl_top_share, &values),
+            None => fill(t.hl_top, &values),
+        });
     }
     out
 }

@@ -17,6 +17,7 @@ use chrono::{Duration, NaiveDate};
 
 use crate::charts::{self, Sparkline};
 use crate::format::platform_name;
+use crate::i18n::{fill, Locale, Texts};
 use crate::view::MetricView;
 use crate::{ReportError, ReportInput, TREND_WEEKS};
 use tagpulse_model::rows::{BrandRow, OccupationRow, SeriesRow, TagRow};
@@ -48,6 +49,9 @@ pub(crate) struct Context<'a> {
     pub slug: String,
     pub label: String,
     pub source_line: String,
+    /// The report's language: numbers, dates and texts.
+    pub loc: Locale,
+    pub t: &'static Texts,
 }
 
 impl<'a> Context<'a> {
@@ -58,19 +62,22 @@ impl<'a> Context<'a> {
         series: &[SeriesRow],
     ) -> Self {
         let week = input.week;
-        let label = format!("{} {}", platform_name(platform), metric_unit(metric));
+        let loc = Locale(input.language);
+        let t = loc.texts();
+        let label = format!("{} {}", platform_name(platform), t.metric(metric));
         let kinds: std::collections::BTreeSet<&str> = series
             .iter()
             .filter(|s| s.platform == platform && s.metric == metric)
             .map(|s| s.kind.as_str())
             .collect();
-        let source_line = if kinds.contains("daily") && !kinds.contains("snapshots") {
-            format!("Source: {label}, daily counts summed per ISO week (UTC). tagpulse.")
-        } else {
-            format!(
-                "Source: {label}, counter snapshots interpolated to Monday 00:00 UTC. tagpulse."
-            )
-        };
+        let source_line = fill(
+            if kinds.contains("daily") && !kinds.contains("snapshots") {
+                t.source_daily
+            } else {
+                t.source_snapshots
+            },
+            &[("label", &label)],
+        );
         Context {
             input,
             platform,
@@ -84,6 +91,8 @@ impl<'a> Context<'a> {
             slug: format!("{platform}-{metric}"),
             label,
             source_line,
+            loc,
+            t,
         }
     }
 
@@ -94,7 +103,7 @@ impl<'a> Context<'a> {
 
     /// The metric in words, e.g. "video views".
     fn unit(&self) -> String {
-        metric_unit(self.metric)
+        self.t.metric(self.metric)
     }
 
     /// `gained` per trend week of one series.
@@ -124,6 +133,7 @@ pub(crate) fn build_view(
     rows: &WeekRows,
 ) -> Result<MetricView, ReportError> {
     let ctx = Context::new(input, platform, metric, rows.series);
+    let ctx_loc = ctx.loc;
     let tags = tags::TagSection::build(&ctx, rows.tags)?;
     let occupations = occupations::OccupationSection::build(&ctx, rows.occupations)?;
     let trend_chart = trend::chart(&ctx, &occupations)?;
@@ -162,7 +172,7 @@ pub(crate) fn build_view(
         .filter(|o| o.general)
         .map(|o| o.name.as_str())
         .collect();
-    view.headline = headline::sentences(&view, input.week, &general);
+    view.headline = headline::sentences(&view, input.week, &general, ctx_loc);
     Ok(view)
 }
 
@@ -189,9 +199,4 @@ pub(crate) fn sort_desc<T>(v: &mut [T], key: impl Fn(&T) -> Option<f64>) {
         );
         b.total_cmp(&a)
     });
-}
-
-/// A metric name in words: `video_views` -> "video views".
-pub(crate) fn metric_unit(metric: &str) -> String {
-    metric.replace('_', " ")
 }

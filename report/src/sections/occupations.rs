@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{histories, sort_desc, Context, History};
 use crate::charts::{self, BarChart, Chart};
-use crate::format::week_title;
+use crate::i18n::fill;
 use crate::ReportError;
 use tagpulse_model::rows::OccupationRow;
 
@@ -62,8 +62,12 @@ fn bar_chart(ctx: &Context, this_week: &[OccupationRow]) -> Result<Option<Chart>
     Ok(Some(charts::render(
         &format!("occupations-{}", ctx.slug),
         &BarChart {
-            title: format!("Occupations by {unit} gained, {}", week_title(ctx.week)),
-            x_label: format!("{unit} gained in the week"),
+            title: fill(
+                ctx.t.chart_occupations_title,
+                &[("unit", &unit), ("week", &ctx.loc.week_title(ctx.week))],
+            ),
+            x_label: fill(ctx.t.chart_occupations_x, &[("unit", &unit)]),
+            loc: ctx.loc,
             source: ctx.source_line.clone(),
             bars,
         },

@@ -140,7 +140,7 @@ fn occupation_labels(ctx: &Context) -> BTreeMap<tagpulse_config::Tag, Vec<String
         for t in &b.tags {
             labels
                 .entry(t.clone())
-                .or_insert_with(|| vec![format!("brand: {}", b.name)]);
+                .or_insert_with(|| vec![crate::i18n::fill(ctx.t.brand_tag, &[("brand", &b.name)])]);
         }
     }
     labels

@@ -3,6 +3,7 @@
 use super::occupations::OccupationSection;
 use super::{Context, TREND_LINES};
 use crate::charts::{self, Chart, LineChart, Scale};
+use crate::i18n::fill;
 use crate::{ReportError, TREND_WEEKS};
 
 /// One line per leading occupation; log scale when their sizes differ widely.
@@ -30,15 +31,20 @@ pub(crate) fn chart(
     Ok(Some(charts::render(
         &format!("trend-{}", ctx.slug),
         &LineChart {
-            title: format!("Top occupations, {unit} gained per week (last {TREND_WEEKS} weeks)"),
+            title: fill(
+                ctx.t.chart_trend_title,
+                &[("unit", &unit), ("weeks", &TREND_WEEKS.to_string())],
+            ),
             y_label: format!(
-                "{unit} gained per week{}",
+                "{}{}",
+                fill(ctx.t.chart_trend_y, &[("unit", &unit)]),
                 if scale == Scale::Log {
-                    " (log scale)"
+                    ctx.t.log_scale
                 } else {
                     ""
                 }
             ),
+            loc: ctx.loc,
             source: ctx.source_line.clone(),
             weeks: ctx.weeks.clone(),
             series,

@@ -161,6 +161,12 @@ mod tests {
             assert_eq!(stored(daily).names(), want);
             assert_eq!(stored(daily).name, def.name);
         }
+        // Both reads are also run on a modern engine by scripts/check-modern-clickhouse,
+        // which executes every literal of this folder that is a whole select.
+        assert_eq!(
+            select_final(false),
+            "SELECT platform, tag, metric, observed_at, value, source, ingested_at, ingested_us FROM {db}.snapshots FINAL"
+        );
         assert_eq!(
             select_final(true),
             "SELECT platform, tag, metric, day, value, source, ingested_at, ingested_us FROM {db}.daily_counts FINAL"

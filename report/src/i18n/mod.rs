@@ -1,0 +1,493 @@
+//! The report's languages: every fixed text in one [`Texts`] per language (`en.rs`,
+//! `nl.rs`, `de.rs`), and numbers and dates as each language writes them ([`Locale`]).
+//!
+//! A text with values has `{name}` placeholders, filled by [`fill`]; a test checks that
+//! every language has every text, none empty, with the same placeholders as English.
+//! The struct makes a missing text a compile error; the test catches a translation that
+//! lost or misspelt a placeholder.
+
+mod de;
+mod en;
+mod nl;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
+pub use tagpulse_config::Language;
+
+/// Every fixed text of the report in one language.
+#[derive(Debug)]
+pub struct Texts {
+    // The page.
+    /// `<h1>`: `{week}` is the week's title.
+    pub page_h1: &'static str,
+    /// `<title>`.
+    pub page_title: &'static str,
+    /// Under the `<h1>`: `{label}` is the ISO week.
+    pub page_sub: &'static str,
+    /// Banner of a preview, bold part.
+    pub incomplete_strong: &'static str,
+    /// Banner of a preview, the rest.
+    pub incomplete_text: &'static str,
+    /// Banner of the synthetic sample, bold part.
+    pub synthetic_strong: &'static str,
+    /// Banner of the synthetic sample, the rest.
+    pub synthetic_text: &'static str,
+    /// Footer: `{from}`, `{to}`.
+    pub footer_range: &'static str,
+    /// Footer: `{sources}`.
+    pub footer_sources: &'static str,
+    /// Footer: `{version}`, `{at}`.
+    pub footer_generated: &'static str,
+    /// Footer's last sentence.
+    pub footer_never_added: &'static str,
+    /// Navigation: the list of weeks.
+    pub nav_all_weeks: &'static str,
+    /// Navigation: the week before.
+    pub nav_previous: &'static str,
+    /// Navigation: the week after.
+    pub nav_next: &'static str,
+    /// Navigation: the downloads.
+    pub nav_downloads: &'static str,
+    /// `aria-label` of a chart: `{title}`.
+    pub chart_label: &'static str,
+
+    // A panel (one platform and metric).
+    /// `{label}`, e.g. TikTok views.
+    pub h_week: &'static str,
+    /// KPI tile: `{unit}`.
+    pub tile_gained: &'static str,
+    /// KPI tile.
+    pub tile_vs_before: &'static str,
+    /// KPI tile.
+    pub tile_reporting: &'static str,
+    /// KPI tile.
+    pub tile_breakouts: &'static str,
+    /// Section heading.
+    pub h_occupations: &'static str,
+    /// Column.
+    pub col_occupation: &'static str,
+    /// Column: `{unit}`.
+    pub col_unit_gained: &'static str,
+    /// Column (week over week).
+    pub col_wow: &'static str,
+    /// Column (four-week average).
+    pub col_avg4: &'static str,
+    /// Column.
+    pub col_momentum: &'static str,
+    /// Column.
+    pub col_share: &'static str,
+    /// Column.
+    pub col_reporting: &'static str,
+    /// Cell: `{n}` of `{total}` tags.
+    pub reporting_of: &'static str,
+    /// Under the occupations table: `{label}`.
+    pub note_momentum: &'static str,
+    /// Section heading.
+    pub h_trend: &'static str,
+    /// No trend chart.
+    pub no_occupation_data: &'static str,
+    /// Section heading.
+    pub h_tags: &'static str,
+    /// Table title.
+    pub tags_rising: &'static str,
+    /// Table title.
+    pub tags_falling: &'static str,
+    /// Table title.
+    pub tags_most_gained: &'static str,
+    /// An empty tag table.
+    pub no_tag_qualifies: &'static str,
+    /// Column.
+    pub col_tag: &'static str,
+    /// Column: `{weeks}`.
+    pub col_last_weeks: &'static str,
+    /// Section heading.
+    pub h_breakouts: &'static str,
+    /// No breakout: `{z}`, `{window}`.
+    pub nothing_broke_out: &'static str,
+    /// Above the breakout tables: `{z}`, `{window}`.
+    pub breakout_note: &'static str,
+    /// Table title.
+    pub breakout_tags: &'static str,
+    /// Table title.
+    pub breakout_occupations: &'static str,
+    /// Column.
+    pub col_name: &'static str,
+    /// Column.
+    pub col_gained: &'static str,
+    /// Column: `{window}`.
+    pub col_median: &'static str,
+    /// Section heading.
+    pub h_brands: &'static str,
+    /// No brand row: `{label}`.
+    pub no_brand_data: &'static str,
+    /// Column.
+    pub col_brand: &'static str,
+    /// Column.
+    pub col_brand_gained: &'static str,
+    /// Column.
+    pub col_occupation_gained: &'static str,
+    /// Column.
+    pub col_brand_share: &'static str,
+    /// Column.
+    pub col_last_week: &'static str,
+    /// Section heading.
+    pub h_quality: &'static str,
+    /// After a bold count: `{unit}`.
+    pub q_no_data: &'static str,
+    /// A list cut short: `{n}`.
+    pub and_more: &'static str,
+    /// After a bold count: `{weeks}`, `{max_gap}`.
+    pub q_gaps: &'static str,
+    /// One gap: `{tag}`, `{from}`, `{to}`, `{n}`, `{weeks_word}`.
+    pub gap_item: &'static str,
+    /// One week.
+    pub week_one: &'static str,
+    /// Several weeks.
+    pub week_many: &'static str,
+    /// After a bold count: `{weeks}`.
+    pub q_steps_down: &'static str,
+    /// After a bold count.
+    pub q_stale: &'static str,
+    /// One stale series: `{tag}`, `{at}`.
+    pub stale_item: &'static str,
+    /// After a bold count.
+    pub q_partial: &'static str,
+    /// One partial series: `{tag}`, `{pct}`.
+    pub partial_item: &'static str,
+    /// `{tag}`, `{at}`.
+    pub q_freshest: &'static str,
+    /// How gained is computed.
+    pub q_how_gained: &'static str,
+    /// `{n}` days.
+    pub days: &'static str,
+    /// `{n}` hours.
+    pub hours: &'static str,
+    /// `{n}` seconds.
+    pub seconds: &'static str,
+    /// Tooltip of a change within rounding.
+    pub rounding_title: &'static str,
+    /// A change within rounding, in a cell.
+    pub within_rounding: &'static str,
+
+    // The glossary.
+    /// Section heading.
+    pub h_glossary: &'static str,
+    /// (term, one plain sentence), in the order shown.
+    pub glossary: [(&'static str, &'static str); 8],
+
+    // The list of weeks.
+    /// `<h1>` and `<title>`.
+    pub index_title: &'static str,
+    /// No week yet.
+    pub index_none: &'static str,
+    /// Heading of the previews.
+    pub index_previews: &'static str,
+    /// Under it.
+    pub index_previews_note: &'static str,
+    /// After a preview's week.
+    pub index_incomplete: &'static str,
+
+    // The headline sentences.
+    /// A change within rounding.
+    pub hl_within_rounding: &'static str,
+    /// `{pct}` week over week.
+    pub hl_wow: &'static str,
+    /// `{platform}`, `{unit}`, `{week}`.
+    pub hl_no_complete: &'static str,
+    /// No breakout.
+    pub hl_nothing: &'static str,
+    /// `{names}`.
+    pub hl_broke_out: &'static str,
+    /// `{names}`, `{rest}`.
+    pub hl_broke_out_more: &'static str,
+    /// `{occupation}`, `{pct}`.
+    pub hl_fastest: &'static str,
+    /// No occupation grew.
+    pub hl_none_grew: &'static str,
+    /// `{brand}`, `{occupation}`, `{now}`, `{before}`.
+    pub hl_share_rose: &'static str,
+    /// `{brand}`, `{occupation}`, `{now}`, `{before}`.
+    pub hl_share_fell: &'static str,
+    /// `{brand}`, `{occupation}`, `{now}`.
+    pub hl_share_was: &'static str,
+    /// `{occupation}`, `{gained}`, `{unit}`.
+    pub hl_top: &'static str,
+    /// `{occupation}`, `{gained}`, `{unit}`, `{share}`.
+    pub hl_top_share: &'static str,
+
+    // Sections and charts.
+    /// `{label}`.
+    pub source_daily: &'static str,
+    /// `{label}`.
+    pub source_snapshots: &'static str,
+    /// `{brand}`, `{occupation}`.
+    pub brand_in: &'static str,
+    /// A brand tag's "occupation": `{brand}`.
+    pub brand_tag: &'static str,
+    /// `{unit}`, `{weeks}`.
+    pub chart_brand_title: &'static str,
+    /// Axis.
+    pub chart_brand_y: &'static str,
+    /// `{unit}`, `{week}`.
+    pub chart_occupations_title: &'static str,
+    /// Axis: `{unit}`.
+    pub chart_occupations_x: &'static str,
+    /// `{unit}`, `{weeks}`.
+    pub chart_trend_title: &'static str,
+    /// Axis: `{unit}`.
+    pub chart_trend_y: &'static str,
+    /// After the axis name.
+    pub log_scale: &'static str,
+    /// Legend.
+    pub legend_up: &'static str,
+    /// Legend.
+    pub legend_down: &'static str,
+    /// Legend.
+    pub legend_unknown: &'static str,
+    /// Time axis.
+    pub axis_week: &'static str,
+
+    // summary.md.
+    /// The synthetic-sample note.
+    pub md_synthetic: &'static str,
+    /// Columns of its table.
+    pub md_columns: [&'static str; 4],
+    /// `{link}`, `{at}`, `{version}`.
+    pub md_full_report: &'static str,
+
+    /// Known metrics in words (`views` -> views); others are shown with `_` as spaces.
+    pub metrics: [(&'static str, &'static str); 5],
+}
+
+impl Texts {
+    /// The texts of `lang`.
+    pub fn of(lang: Language) -> &'static Texts {
+        match lang {
+            Language::En => &en::TEXTS,
+            Language::Nl => &nl::TEXTS,
+            Language::De => &de::TEXTS,
+        }
+    }
+
+    /// A metric in words.
+    pub fn metric(&self, metric: &str) -> String {
+        self.metrics
+            .iter()
+            .find(|(m, _)| *m == metric)
+            .map(|(_, w)| w.to_string())
+            .unwrap_or_else(|| metric.replace('_', " "))
+    }
+}
+
+/// `template` with each `{name}` replaced by its value.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match values.iter().find(|(k, _)| *k == name) {
+                    Some((_, v)) => out.push_str(v),
+                    None => out.push_str(&rest[open..open + close + 2]),
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// How one language writes numbers and dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Locale(pub Language);
+
+/// Short month names, January first.
+const MONTHS: [[&str; 12]; 3] = [
+    [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ],
+    [
+        "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+    ],
+    [
+        "Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.",
+        "Dez.",
+    ],
+];
+
+impl Locale {
+    fn index(self) -> usize {
+        match self.0 {
+            Language::En => 0,
+            Language::Nl => 1,
+            Language::De => 2,
+        }
+    }
+
+    /// The texts of this locale's language.
+    pub fn texts(self) -> &'static Texts {
+        Texts::of(self.0)
+    }
+
+    /// `x` with `digits` decimals and this language's decimal mark.
+    pub fn decimal(self, x: f64, digits: usize) -> String {
+        let s = format!("{x:.digits$}");
+        match self.0 {
+            Language::En => s,
+            _ => s.replace('.', ","),
+        }
+    }
+
+    /// A count in short form: 259, 12.3K, 1.2M (en); 1,2 mln (nl); 1,2 Mio. (de); "–"
+    /// when missing.
+    pub fn human(self, v: Option<f64>) -> String {
+        let Some(v) = v else {
+            return "–".into();
+        };
+        let a = v.abs();
+        let sign = if v < 0.0 { "-" } else { "" };
+        const UNITS: [[&str; 4]; 3] = [
+            ["K", "M", "B", "T"],
+            ["K", " mln", " mld", " bln"],
+            [" Tsd.", " Mio.", " Mrd.", " Bio."],
+        ];
+        let units = UNITS[self.index()];
+        let (x, unit) = if a >= 1e12 {
+            (a / 1e12, units[3])
+        } else if a >= 1e9 {
+            (a / 1e9, units[2])
+        } else if a >= 1e6 {
+            (a / 1e6, units[1])
+        } else if a >= 1e4 {
+            (a / 1e3, units[0])
+        } else {
+            return format!("{sign}{}", a.round() as i64);
+        };
+        let digits = if x >= 100.0 { 0 } else { 1 };
+        format!("{sign}{}{unit}", self.decimal(x, digits))
+    }
+
+    /// `p` percent with `digits` decimals: `+3.4%` (en, nl with a decimal comma) or
+    /// `+3,4 %` (de); the sign only when `signed`.
+    pub fn percent(self, p: f64, digits: usize, signed: bool) -> String {
+        let sign = if signed && p >= 0.0 { "+" } else { "" };
+        let space = if self.0 == Language::De { "\u{a0}" } else { "" };
+        format!("{sign}{}{space}%", self.decimal(p, digits))
+    }
+
+    /// A ratio as a signed percentage: +3.4%; "–" when missing.
+    pub fn pct(self, v: Option<f64>) -> String {
+        match v {
+            Some(v) if v.is_finite() => self.percent(v * 100.0, 1, true),
+            _ => "–".into(),
+        }
+    }
+
+    /// A share as an unsigned percentage: 2.1%, 0.04%; "–" when missing.
+    pub fn share(self, v: Option<f64>) -> String {
+        match v {
+            Some(v) if v.is_finite() => {
+                let p = v * 100.0;
+                let digits = if p != 0.0 && p.abs() < 0.1 { 2 } else { 1 };
+                self.percent(p, digits, false)
+            }
+            _ => "–".into(),
+        }
+    }
+
+    /// A week-over-week change: the within-rounding words, or [`Locale::pct`].
+    pub fn wow(self, v: Option<f64>, within_rounding: bool) -> String {
+        if within_rounding {
+            self.texts().within_rounding.into()
+        } else {
+            self.pct(v)
+        }
+    }
+
+    /// A signed change of a count: +1.2M / -3400.
+    pub fn signed(self, v: Option<f64>) -> String {
+        match v {
+            Some(v) if v > 0.0 => format!("+{}", self.human(Some(v))),
+            other => self.human(other),
+        }
+    }
+
+    fn month(self, d: NaiveDate) -> &'static str {
+        MONTHS[self.index()][d.month0() as usize]
+    }
+
+    /// Day and month: `16 Nov` / `16 nov` / `16. Nov.`.
+    pub fn day_month(self, d: NaiveDate) -> String {
+        match self.0 {
+            Language::De => format!("{}. {}", d.day(), self.month(d)),
+            _ => format!("{} {}", d.day(), self.month(d)),
+        }
+    }
+
+    /// A date: `16 Nov 2026` / `16 nov 2026` / `16. Nov. 2026`.
+    pub fn date(self, d: NaiveDate) -> String {
+        format!("{} {}", self.day_month(d), d.year())
+    }
+
+    /// A time in UTC: `16 Nov 2026 14:05 UTC` (`16. Nov. 2026, 14:05 UTC` in German).
+    pub fn date_time(self, t: DateTime<Utc>) -> String {
+        let comma = if self.0 == Language::De { "," } else { "" };
+        format!(
+            "{}{comma} {:02}:{:02} UTC",
+            self.date(t.date_naive()),
+            t.hour(),
+            t.minute()
+        )
+    }
+
+    /// A time in UTC from epoch seconds; empty when out of range.
+    pub fn date_time_secs(self, secs: i64) -> String {
+        DateTime::<Utc>::from_timestamp(secs, 0)
+            .map(|t| self.date_time(t))
+            .unwrap_or_default()
+    }
+
+    /// The week starting on `monday`: `week 47, 16–22 Nov 2026` / `week 47, 16–22 nov
+    /// 2026` / `KW 47, 16.–22. Nov. 2026`; across months and years both ends are written.
+    pub fn week_title(self, monday: NaiveDate) -> String {
+        let sunday = monday + Duration::days(6);
+        let w = monday.iso_week().week();
+        let prefix = match self.0 {
+            Language::De => format!("KW {w}"),
+            _ => format!("week {w}"),
+        };
+        let range = if monday.month() == sunday.month() {
+            let day = match self.0 {
+                Language::De => format!("{}.", monday.day()),
+                _ => monday.day().to_string(),
+            };
+            format!("{day}–{}", self.date(sunday))
+        } else if monday.year() == sunday.year() {
+            format!("{} – {}", self.day_month(monday), self.date(sunday))
+        } else {
+            format!("{} – {}", self.date(monday), self.date(sunday))
+        };
+        format!("{prefix}, {range}")
+    }
+
+    /// A duration given in seconds, in whole days, hours or seconds.
+    pub fn duration(self, secs: i64) -> String {
+        let t = self.texts();
+        let (n, template) = match secs {
+            s if s % 86_400 == 0 => (s / 86_400, t.days),
+            s if s % 3600 == 0 => (s / 3600, t.hours),
+            s => (s, t.seconds),
+        };
+        fill(template, &[("n", &n.to_string())])
+    }
+}
+
+#[cfg(test)]
+mod tests;
