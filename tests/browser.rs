@@ -17,12 +17,7 @@ use crate::util::*;
 
 /// Whether a Chromium is on PATH.
 fn chromium_found() -> bool {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .any(|name| {
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-                .any(|d| d.join(name).is_file())
-        })
+    chromium().is_some()
 }
 
 const SEED: &str = "n0nce-7";

@@ -442,3 +442,133 @@ fn regex_like_percent(html: &str) -> Vec<String> {
     }
     out
 }
+
+/// What the browser measured on a page (see [`MEASURE`]).
+#[derive(Debug, serde::Deserialize)]
+struct Layout {
+    /// The page's width and the viewport's, in CSS pixels.
+    scroll_width: f64,
+    viewport: f64,
+    /// The smallest chart text as shown, in CSS pixels, and how many were measured.
+    min_chart_text: f64,
+    chart_texts: usize,
+    /// Charts shown, and those with an accessible label.
+    charts: usize,
+    labelled: usize,
+    /// Hover titles in the charts shown.
+    titles: usize,
+}
+
+/// Appended to a copy of a page: measures it as a reader's browser lays it out and
+/// posts the figures to the frame holding it.
+const MEASURE: &str = r#"<script>
+addEventListener('load', () => {
+  const shown = el => el.getClientRects().length > 0;
+  let min = Infinity, n = 0, charts = 0, labelled = 0, titles = 0;
+  for (const c of document.querySelectorAll('.chart')) {
+    for (const svg of c.querySelectorAll('svg')) {
+      if (!shown(svg)) continue;
+      charts++;
+      if (c.getAttribute('role') === 'img' && c.getAttribute('aria-label')) labelled++;
+      titles += svg.querySelectorAll('title').length;
+      const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+      for (const t of svg.querySelectorAll('text')) {
+        const size = parseFloat(t.getAttribute('font-size')) * scale;
+        if (t.textContent.trim() && size) { min = Math.min(min, size); n++; }
+      }
+    }
+  }
+  parent.postMessage(JSON.stringify({
+    scroll_width: document.documentElement.scrollWidth, viewport: innerWidth,
+    min_chart_text: min, chart_texts: n, charts, labelled, titles }), '*');
+});
+</script>"#;
+
+/// Lays `page` out in headless Chromium at `width` CSS pixels and returns the figures.
+/// The page sits in a frame that wide (headless windows are at least 500 px), which
+/// writes what the page posts onto its `<body data-layout>` for `--dump-dom`.
+fn measure(chrome: &std::path::Path, page: &std::path::Path, width: u32) -> Layout {
+    let html = fs::read_to_string(page).unwrap();
+    let probe = page.with_file_name("probe.html");
+    fs::write(
+        &probe,
+        html.replace("</body>", &format!("{MEASURE}</body>")),
+    )
+    .unwrap();
+    let frame = page.with_file_name("frame.html");
+    fs::write(
+        &frame,
+        format!(
+            "<!DOCTYPE html><html><body><iframe src=\"probe.html\" width=\"{width}\" height=\"900\" \
+             style=\"border:0\"></iframe><script>addEventListener('message', e => \
+             document.body.dataset.layout = e.data)</script></body></html>"
+        ),
+    )
+    .unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--window-size=1500,1000",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", frame.display()))
+        .output()
+        .unwrap();
+    fs::remove_file(&probe).unwrap();
+    fs::remove_file(&frame).unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let at = dom.find("data-layout=\"").unwrap_or_else(|| {
+        panic!(
+            "no measurement in the DOM: {dom}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let rest = &dom[at + "data-layout=\"".len()..];
+    let json = rest[..rest.find('"').unwrap()].replace("&quot;", "\"");
+    serde_json::from_str(&json).unwrap()
+}
+
+/// The sample's page in each language, laid out by a real browser at a laptop's and a
+/// phone's width: no sideways panning, chart text at least 11 px as shown, every chart
+/// shown labelled and with hover titles.
+#[test]
+fn the_pages_fit_a_phone_and_a_laptop_in_a_real_browser() {
+    require!(
+        "Chromium",
+        chromium().is_some(),
+        "install it (Debian: apt install chromium); .ci/run does"
+    );
+    let chrome = chromium().unwrap();
+    let dir = sample_checkout();
+    let d = dir.path();
+    ok(d, &["run", "-q"]);
+    for lang in ["en", "nl", "de"] {
+        ok(d, &["report", "-q", "--language", lang, "--out-dir", lang]);
+        let page = d.join(lang).join("2026-W46/index.html");
+        for width in [1400, 375] {
+            let l = measure(&chrome, &page, width);
+            assert_eq!(l.viewport, f64::from(width), "{lang} at {width}: {l:?}");
+            assert!(
+                l.scroll_width <= l.viewport,
+                "{lang} at {width} px pans sideways: {l:?}"
+            );
+            assert!(
+                l.charts >= 3 && l.labelled == l.charts,
+                "{lang} at {width}: {l:?}"
+            );
+            assert!(l.chart_texts > 50, "{lang} at {width}: {l:?}");
+            assert!(
+                l.min_chart_text >= 11.0,
+                "{lang} at {width}: chart text of {:.1} px",
+                l.min_chart_text
+            );
+            assert!(l.titles > 30, "{lang} at {width}: {l:?}");
+        }
+    }
+}

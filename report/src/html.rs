@@ -32,6 +32,7 @@ th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: upp
 td.l, th.l { text-align: left; }
 .up { color: var(--up); font-weight: 600; } .down { color: var(--down); font-weight: 600; } .flat { color: var(--muted); }
 .chart svg { max-width: 100%; height: auto; display: block; margin: 6px 0; }
+.chart .narrow { display: none; }
 .spark svg { width: 120px; height: 28px; display: block; }
 .note { color: var(--muted); font-size: 13px; }
 ul.q li { margin: 3px 0; }
@@ -45,6 +46,8 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; border-top: 1px
   .tile .v { font-size: 21px; } .headline { font-size: 16px; }
   dl.glossary { grid-template-columns: 1fr; } dl.glossary dd { margin-bottom: 6px; }
   th, td { padding: 4px 6px; }
+  .chart .wide { display: none; } .chart .narrow { display: block; }
+  .chart .narrow svg { width: 100%; height: auto; }
 }
 @media print { @page { size: A4 landscape; margin: 12mm; } body { background: #fff; font-size: 12px; }
   main { max-width: none; padding: 0; } nav { display: none; }
@@ -74,7 +77,10 @@ fn svg(s: &str) -> Markup {
 /// A chart as a figure a screen reader can name: the chart's title is its label.
 fn chart(t: &Texts, c: &crate::charts::Chart, title: &str) -> Markup {
     html! {
-        div.chart role="img" aria-label=(fill(t.chart_label, &[("title", title)])) { (svg(&c.svg)) }
+        div.chart role="img" aria-label=(fill(t.chart_label, &[("title", title)])) {
+            div.wide { (svg(&c.svg)) }
+            div.narrow { (svg(&c.svg_narrow)) }
+        }
     }
 }
 

@@ -1,10 +1,10 @@
 //! Lines over weeks: occupation trends (linear or log) and brand shares (percent).
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{side_legend, text_style, with_source_line, Draw, DrawError, FONT, PALETTE};
+use super::{framed, legend, text_style, Draw, DrawError, Tip, TipShape, Tips, PALETTE};
 use crate::i18n::Locale;
 
 /// Weekly lines, one per series, with gaps where a week has no value.
@@ -67,17 +67,34 @@ impl Draw for LineChart {
         &self.title
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
-        let area = with_source_line(area, &self.source)?;
-        let (w, _) = area.dim_in_pixel();
-        let (area, side) = area.split_horizontally(w.saturating_sub(200));
-        let legend: Vec<(String, RGBColor)> = self
+    fn narrow_height(&self, _wide: u32) -> u32 {
+        // The plot, the legend rows under it, a two-line title and source.
+        330 + 22 * self.series.len() as u32 + 50
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        tips: &mut Tips,
+    ) -> Result<(), DrawError> {
+        let (narrow, area) = framed(area, &self.title, &self.source)?;
+        let items: Vec<(String, RGBColor)> = self
             .series
             .iter()
             .enumerate()
             .map(|(k, s)| (s.0.clone(), PALETTE[k % PALETTE.len()]))
             .collect();
-        side_legend(&side, &legend)?;
+        let (w, h) = area.dim_in_pixel();
+        let area = if narrow {
+            let (plot, below) =
+                area.split_vertically(h.saturating_sub(22 * items.len() as u32 + 8));
+            legend(&below, &items, 12)?;
+            plot
+        } else {
+            let (plot, side) = area.split_horizontally(w.saturating_sub(200));
+            legend(&side, &items, 24)?;
+            plot
+        };
         let ys: Vec<f64> = self
             .series
             .iter()
@@ -95,35 +112,48 @@ impl Draw for LineChart {
         let pad = ((hi - lo) * 0.08).max(if self.scale == Scale::Log { 0.1 } else { 1e-9 });
         let n = self.weeks.len().max(2) as i32;
         let mut chart = ChartBuilder::on(&area)
-            .caption(&self.title, (FONT, 20))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(70)
+            .margin(if narrow { 8 } else { 12 })
+            .x_label_area_size(48)
+            .y_label_area_size(if narrow { 58 } else { 74 })
             .build_cartesian_2d(0..n - 1, (lo - if lo < 0.0 { pad } else { 0.0 })..hi + pad)?;
         let scale = self.scale;
         let weeks = self.weeks.clone();
         let loc = self.loc;
+        // A week's label carries its year where the year is new (and on the first).
+        let label = |i: usize| -> String {
+            let Some(d) = weeks.get(i) else {
+                return String::new();
+            };
+            let year_changed = i == 0 || weeks.get(i - 1).is_some_and(|p| p.year() != d.year());
+            if year_changed {
+                loc.date(*d)
+            } else {
+                loc.day_month(*d)
+            }
+        };
+        let years = match (self.weeks.first(), self.weeks.last()) {
+            (Some(a), Some(b)) if a.year() != b.year() => format!("{}–{}", a.year(), b.year()),
+            (Some(a), _) => a.year().to_string(),
+            _ => String::new(),
+        };
         chart
             .configure_mesh()
-            .x_desc(self.loc.texts().axis_week)
+            .x_desc(format!("{}, {years}", self.loc.texts().axis_week))
             .y_desc(&self.y_label)
-            .x_labels(self.weeks.len().min(12))
-            .x_label_formatter(&|i| {
-                weeks
-                    .get(*i as usize)
-                    .map(|d| loc.day_month(*d))
-                    .unwrap_or_default()
-            })
+            .x_labels(self.weeks.len().min(if narrow { 3 } else { 6 }))
+            .x_label_formatter(&|i| label(*i as usize))
+            .y_labels(if narrow { 4 } else { 6 })
             .y_label_formatter(&|v| match scale {
                 Scale::Log => loc.human(Some(10f64.powf(*v))),
                 Scale::Linear => loc.human(Some(*v)),
                 Scale::Percent => loc.percent(v * 100.0, 1, false),
             })
-            .label_style(text_style(12))
-            .axis_desc_style(text_style(14))
-            .light_line_style(RGBColor(235, 235, 235))
+            .label_style(text_style(14))
+            .axis_desc_style(text_style(15))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(228, 228, 228))
             .draw()?;
-        for (k, (_, values)) in self.series.iter().enumerate() {
+        for (k, (name, values)) in self.series.iter().enumerate() {
             let colour = PALETTE[k % PALETTE.len()];
             let style = ShapeStyle::from(&colour).stroke_width(2);
             // Break the line where a week has no value rather than bridging it.
@@ -140,7 +170,27 @@ impl Draw for LineChart {
             let points: Vec<(i32, f64)> = segments.iter().flatten().copied().collect();
             chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
             for seg in segments.into_iter().filter(|s| s.len() > 1) {
+                tips.push(Tip {
+                    shape: TipShape::Line(seg.iter().map(|p| chart.backend_coord(p)).collect()),
+                    text: name.clone(),
+                });
                 chart.draw_series(LineSeries::new(seg, style))?;
+            }
+            for p in &points {
+                let (x, y) = chart.backend_coord(p);
+                let v = values[p.0 as usize].unwrap_or_default();
+                let value = match scale {
+                    Scale::Percent => loc.percent(v * 100.0, 2, false),
+                    _ => loc.exact(v),
+                };
+                let week = weeks
+                    .get(p.0 as usize)
+                    .map(|d| loc.week_title(*d))
+                    .unwrap_or_default();
+                tips.push(Tip {
+                    shape: TipShape::Circle(x, y, 7),
+                    text: format!("{name}, {week}: {value}"),
+                });
             }
         }
         Ok(())

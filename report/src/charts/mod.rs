@@ -3,6 +3,12 @@
 //! Each chart is a struct implementing [`Draw`] once, generic over the backend, so the
 //! SVG and the PNG always show the same thing. Text uses DejaVu Sans registered from
 //! bytes: no system font is needed, on a server or in CI.
+//!
+//! Every chart is drawn twice: wide (for laptops, slides and the PNG) and narrow (320 px,
+//! for phones, where the page shows it instead), each laying itself out for its width, so
+//! text is at least 11 px where it is shown. While drawing, a chart notes a [`Tip`] for
+//! every bar, point and line; they become transparent shapes with a `<title>` (the exact
+//! value and week) over the SVG, which a browser shows on hover.
 
 use std::sync::OnceLock;
 
@@ -20,16 +26,83 @@ pub use bar::BarChart;
 pub use line::{LineChart, Scale};
 pub use sparkline::Sparkline;
 
-/// Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-pub const PALETTE: [RGBColor; 7] = [
+/// Okabe-Ito, without its near pairs (sky blue next to blue, vermillion next to orange)
+/// and its yellow (too faint on white): five colours told apart with the common
+/// colour-vision deficiencies, so a chart draws at most five lines.
+pub const PALETTE: [RGBColor; 5] = [
     RGBColor(0, 114, 178),
     RGBColor(230, 159, 0),
     RGBColor(0, 158, 115),
     RGBColor(204, 121, 167),
-    RGBColor(86, 180, 233),
-    RGBColor(213, 94, 0),
     RGBColor(0, 0, 0),
 ];
+
+/// Width of the narrow (phone) variant of a chart, in pixels.
+pub const NARROW: u32 = 320;
+
+/// The smallest text size given to plotters: its SVG writes sizes at 0.806 of this
+/// (plotters' points to pixels), so 14 is 11.3 px.
+const MIN_TEXT: u32 = 14;
+
+/// A hover target noted while drawing: a shape in pixels and what it shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tip {
+    /// Where it is.
+    pub shape: TipShape,
+    /// The text shown on hover (`<title>`).
+    pub text: String,
+}
+
+/// The shape of a [`Tip`], in the SVG's pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TipShape {
+    /// A bar: left, top, width, height.
+    Rect(i32, i32, i32, i32),
+    /// A point: centre and radius.
+    Circle(i32, i32, i32),
+    /// A line through its points.
+    Line(Vec<(i32, i32)>),
+}
+
+/// The tips of one drawing, filled by [`Draw::draw`].
+pub type Tips = Vec<Tip>;
+
+/// `svg` with every tip as a transparent shape carrying a `<title>`, on top.
+fn with_tips(svg: &str, tips: &[Tip]) -> String {
+    if tips.is_empty() {
+        return svg.to_string();
+    }
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut g = String::from(r#"<g class="tips" fill="transparent">"#);
+    for t in tips {
+        let title = format!("<title>{}</title>", esc(&t.text));
+        match &t.shape {
+            TipShape::Rect(x, y, w, h) => g.push_str(&format!(
+                r#"<rect x="{x}" y="{y}" width="{w}" height="{h}">{title}</rect>"#
+            )),
+            TipShape::Circle(x, y, r) => g.push_str(&format!(
+                r#"<circle cx="{x}" cy="{y}" r="{r}">{title}</circle>"#
+            )),
+            TipShape::Line(points) => {
+                let p: Vec<String> = points.iter().map(|(x, y)| format!("{x},{y}")).collect();
+                g.push_str(&format!(
+                    r#"<polyline points="{}" fill="none" stroke="transparent" stroke-width="8">{title}</polyline>"#,
+                    p.join(" ")
+                ));
+            }
+        }
+    }
+    g.push_str("</g>");
+    match svg.rfind("</svg>") {
+        Some(end) => format!("{}{g}{}", &svg[..end], &svg[end..]),
+        None => svg.to_string(),
+    }
+}
 const UP: RGBColor = RGBColor(0, 114, 178);
 const DOWN: RGBColor = RGBColor(213, 94, 0);
 const UNKNOWN: RGBColor = RGBColor(153, 153, 153);
@@ -44,6 +117,8 @@ pub struct Chart {
     pub title: String,
     /// Standalone SVG document.
     pub svg: String,
+    /// The same chart laid out for a phone ([`NARROW`] pixels wide), inline only.
+    pub svg_narrow: String,
     /// PNG image.
     pub png: Vec<u8>,
 }
@@ -74,8 +149,17 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawE
 
 /// Something plotters can draw on any backend.
 pub trait Draw {
-    /// Draws on `area`.
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError>;
+    /// Draws on `area` (laid out for its width), noting a tip per bar, point and line.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        tips: &mut Tips,
+    ) -> Result<(), DrawError>;
+
+    /// The height of the narrow variant, given the wide one's.
+    fn narrow_height(&self, wide: u32) -> u32 {
+        wide
+    }
 
     /// The chart's title (none for a sparkline).
     fn title(&self) -> &str {
@@ -96,15 +180,18 @@ fn register_font() -> Result<(), ReportError> {
     }
 }
 
-/// Renders `d` at `w`x`h` pixels to SVG, and to PNG at twice that size (for slides).
+/// Renders `d` at `w`x`h` pixels to SVG, and to PNG at twice that size (for slides),
+/// and its narrow variant for phones.
 pub fn render(name: &str, d: &impl Draw, (w, h): (u32, u32)) -> Result<Chart, ReportError> {
-    let svg = render_svg(d, (w, h)).map_err(|e| match e {
+    let named = |e| match e {
         ReportError::Chart { source, .. } => ReportError::Chart {
             name: name.to_string(),
             source,
         },
         other => other,
-    })?;
+    };
+    let svg = render_svg(d, (w, h)).map_err(named)?;
+    let svg_narrow = render_svg(d, (NARROW, d.narrow_height(h))).map_err(named)?;
     let png = rasterise(&svg, 2.0).map_err(|source| ReportError::Chart {
         name: name.to_string(),
         source,
@@ -113,6 +200,7 @@ pub fn render(name: &str, d: &impl Draw, (w, h): (u32, u32)) -> Result<Chart, Re
         name: name.to_string(),
         title: d.title().to_string(),
         svg,
+        svg_narrow,
         png,
     })
 }
@@ -121,16 +209,17 @@ pub fn render(name: &str, d: &impl Draw, (w, h): (u32, u32)) -> Result<Chart, Re
 pub fn render_svg(d: &impl Draw, (w, h): (u32, u32)) -> Result<String, ReportError> {
     register_font()?;
     let mut svg = String::new();
+    let mut tips = Tips::new();
     {
         let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
         let chart = |source| ReportError::Chart {
             name: "sparkline".into(),
             source,
         };
-        d.draw(&root).map_err(chart)?;
+        d.draw(&root, &mut tips).map_err(chart)?;
         root.present().map_err(|e| chart(e.into()))?;
     }
-    Ok(svg)
+    Ok(with_tips(&svg, &tips))
 }
 
 /// The embedded fonts as resvg's font database, built once.
@@ -170,28 +259,80 @@ pub fn rasterise(svg: &str, scale: f32) -> Result<Vec<u8>, DrawError> {
     pixmap.encode_png().map_err(|e| DrawError::Png(e.into()))
 }
 
-/// A legend in its own column, so it never hides data.
-fn side_legend<DB: DrawingBackend>(
+/// A legend in its own area (a column beside the plot, or rows under it on a phone),
+/// from `top`, so it never hides data.
+fn legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     items: &[(String, RGBColor)],
+    top: i32,
 ) -> Result<(), DrawError> {
     for (i, (name, colour)) in items.iter().enumerate() {
-        let y = 56 + 22 * i as i32;
+        let y = top + 22 * i as i32;
         area.draw(&PathElement::new(
             vec![(4, y), (24, y)],
             ShapeStyle::from(colour).stroke_width(3),
         ))?;
         area.draw_text(
             name,
-            &text_style(12).pos(Pos::new(HPos::Left, VPos::Center)),
+            &text_style(MIN_TEXT).pos(Pos::new(HPos::Left, VPos::Center)),
             (30, y),
         )?;
     }
     Ok(())
 }
 
+/// Text of `size` (at least [`MIN_TEXT`]).
 fn text_style(size: u32) -> TextStyle<'static> {
-    TextStyle::from((FONT, size).into_font())
+    TextStyle::from((FONT, size.max(MIN_TEXT)).into_font())
+}
+
+/// `s` cut to `max` characters, ending in `…` when cut (labels on a phone).
+fn clip(s: &str, max: usize) -> String {
+    tagpulse_model::text::clip(s, max.saturating_sub(1)).into_owned()
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces (a longer word
+/// stands alone).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// Writes the title, centred and wrapped to the width, and returns the area under it.
+fn title_block<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<DrawingArea<DB, Shift>, DrawError> {
+    let (w, _) = area.dim_in_pixel();
+    // About 9 px per character at the title's 16 px.
+    let lines = wrap(title, (w as usize).saturating_sub(24) / 9);
+    let style = TextStyle::from((FONT, 20).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    for (i, line) in lines.iter().enumerate() {
+        area.draw_text(line, &style, (w as i32 / 2, 10 + 24 * i as i32))?;
+    }
+    let (_, below) = area.split_vertically(16 + 24 * lines.len() as u32);
+    Ok(below)
+}
+
+/// A chart's frame: the source line under it and the title over it. Returns whether
+/// the area is a phone's ([`NARROW`] wide) and the area left for the plot.
+fn framed<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    source: &str,
+) -> Result<(bool, DrawingArea<DB, Shift>), DrawError> {
+    let narrow = area.dim_in_pixel().0 <= NARROW;
+    let area = with_source_line(area, source)?;
+    Ok((narrow, title_block(&area, title)?))
 }
 
 /// Splits off a bottom strip and writes the source line there.
@@ -200,13 +341,18 @@ fn with_source_line<DB: DrawingBackend>(
     source: &str,
 ) -> Result<DrawingArea<DB, Shift>, DrawError> {
     area.fill(&WHITE)?;
-    let (_, h) = area.dim_in_pixel();
-    let (upper, lower) = area.split_vertically(h.saturating_sub(22));
-    lower.draw_text(
-        source,
-        &text_style(12).color(&RGBColor(90, 90, 90)),
-        (12, 4),
-    )?;
+    let (w, h) = area.dim_in_pixel();
+    // On a phone the line wraps, at spaces, into a higher strip.
+    let lines = wrap(source, (w as usize).saturating_sub(24) / 7);
+    let strip = 22 * lines.len() as u32;
+    let (upper, lower) = area.split_vertically(h.saturating_sub(strip));
+    for (i, line) in lines.iter().enumerate() {
+        lower.draw_text(
+            line,
+            &text_style(MIN_TEXT).color(&RGBColor(90, 90, 90)),
+            (12, 4 + 20 * i as i32),
+        )?;
+    }
     Ok(upper)
 }
 
@@ -400,6 +546,153 @@ mod degenerate {
                 )
                 .unwrap();
                 assert_eq!(empty_rects(&svg), Vec::<String>::new(), "{scale:?}");
+            }
+        }
+    }
+
+    /// Every text size in an SVG, in pixels.
+    fn font_sizes(svg: &str) -> Vec<f64> {
+        svg.split("font-size=\"")
+            .skip(1)
+            .map(|rest| rest[..rest.find('"').unwrap()].parse().unwrap())
+            .collect()
+    }
+
+    fn trend(loc: crate::i18n::Locale) -> LineChart {
+        let weeks: Vec<NaiveDate> = (0..12)
+            .map(|i| NaiveDate::from_ymd_opt(2026, 10, 12).unwrap() + chrono::Duration::weeks(i))
+            .collect();
+        LineChart {
+            loc,
+            title: "Top occupations, views gained per week (last 12 weeks)".into(),
+            y_label: "views gained per week".into(),
+            source: "Source: TikTok views, counter snapshots interpolated to Monday 00:00 UTC. tagpulse.".into(),
+            weeks,
+            series: (0..5)
+                .map(|k| {
+                    let name = format!("Occupation {k} with a long name");
+                    (name, (0..12).map(|w| Some(1e6 * (k + 1) as f64 + w as f64)).collect())
+                })
+                .collect(),
+            scale: Scale::Linear,
+        }
+    }
+
+    #[test]
+    fn text_is_at_least_11_px_wide_and_narrow_and_the_narrow_chart_fits_a_phone() {
+        let loc = crate::i18n::Locale(crate::i18n::Language::En);
+        let bars = BarChart {
+            loc,
+            title: "Occupations by views gained, week 46, 9–15 Nov 2026".into(),
+            x_label: "views gained in the week".into(),
+            source: "Source: TikTok views, counter snapshots interpolated to Monday 00:00 UTC. tagpulse.".into(),
+            bars: vec![
+                ("Nursing and care in hospitals".into(), 70_912_345.0, Some(0.12)),
+                ("Chefs & kitchen".into(), 3_000_000.0, Some(-0.1)),
+            ],
+        };
+        let b = render("bars", &bars, (960, 300)).unwrap();
+        let l = render("lines", &trend(loc), (960, 460)).unwrap();
+        for (what, svg) in [
+            ("bar", &b.svg),
+            ("bar narrow", &b.svg_narrow),
+            ("line", &l.svg),
+            ("line narrow", &l.svg_narrow),
+        ] {
+            let sizes = font_sizes(svg);
+            assert!(!sizes.is_empty(), "{what}");
+            let min = sizes.iter().copied().fold(f64::MAX, f64::min);
+            assert!(min >= 11.0, "{what}: text of {min} px");
+        }
+        assert!(
+            b.svg_narrow
+                .starts_with(&format!("<svg width=\"{NARROW}\"")),
+            "{}",
+            &b.svg_narrow[..60]
+        );
+        // The long name is clipped on the phone, whole on the wide chart.
+        assert!(b.svg.contains("Nursing and care in hospitals"));
+        assert!(b.svg_narrow.contains("Nursing and ca…"), "{}", b.svg_narrow);
+        // The narrow legend lists every line under the plot, not beside it.
+        for k in 0..5 {
+            assert!(l
+                .svg_narrow
+                .contains(&format!("Occupation {k} with a long name")));
+        }
+    }
+
+    #[test]
+    fn every_bar_point_and_line_has_a_title_with_its_exact_value_and_week() {
+        let loc = crate::i18n::Locale(crate::i18n::Language::De);
+        let l = render("lines", &trend(loc), (960, 460)).unwrap();
+        let titles = l.svg.matches("<title>").count();
+        assert_eq!(titles, 5 * 12 + 5, "a title per point and per line");
+        assert!(
+            l.svg.contains(
+                "<title>Occupation 0 with a long name, KW 42, 12.–18. Okt. 2026: 1.000.000</title>"
+            ),
+            "{}",
+            l.svg
+        );
+        let bars = bars_svg(vec![
+            ("A".into(), 70_912_345.0, Some(0.5)),
+            ("B".into(), 10.0, None),
+        ]);
+        assert!(
+            bars.contains("<title>A: 70,912,345 (+50.0%)</title>"),
+            "{bars}"
+        );
+        assert!(bars.contains("<title>B: 10</title>"), "{bars}");
+    }
+
+    #[test]
+    fn time_axes_carry_the_year_and_the_palette_has_no_near_pair() {
+        let l = render(
+            "lines",
+            &trend(crate::i18n::Locale(crate::i18n::Language::En)),
+            (960, 460),
+        )
+        .unwrap();
+        assert!(l.svg.contains("12 Oct 2026"), "the first week has its year");
+        assert!(l.svg.contains("Week starting (Monday, UTC), 2026"));
+        // CIE76 colour difference in L*a*b* (sRGB, D65).
+        let lab = |c: RGBColor| {
+            let lin = |u: u8| {
+                let u = f64::from(u) / 255.0;
+                if u <= 0.04045 {
+                    u / 12.92
+                } else {
+                    ((u + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            let (r, g, b) = (lin(c.0), lin(c.1), lin(c.2));
+            let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+            let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+            let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+            let f = |t: f64| {
+                if t > 0.008856 {
+                    t.cbrt()
+                } else {
+                    7.787 * t + 16.0 / 116.0
+                }
+            };
+            (
+                116.0 * f(y) - 16.0,
+                500.0 * (f(x) - f(y)),
+                200.0 * (f(y) - f(z)),
+            )
+        };
+        let dist = |a: RGBColor, b: RGBColor| {
+            let (p, q) = (lab(a), lab(b));
+            ((p.0 - q.0).powi(2) + (p.1 - q.1).powi(2) + (p.2 - q.2).powi(2)).sqrt()
+        };
+        // Okabe-Ito's near pairs, which the palette leaves out, are closer than 45.
+        let (blue, sky) = (RGBColor(0, 114, 178), RGBColor(86, 180, 233));
+        let (orange, vermillion) = (RGBColor(230, 159, 0), RGBColor(213, 94, 0));
+        assert!(dist(blue, sky) < 45.0 && dist(orange, vermillion) < 45.0);
+        for (i, a) in PALETTE.iter().enumerate() {
+            for b in &PALETTE[i + 1..] {
+                assert!(dist(*a, *b) > 45.0, "{a:?} and {b:?} are too close");
             }
         }
     }

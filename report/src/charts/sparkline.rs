@@ -3,7 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{Draw, DrawError, UP};
+use super::{Draw, DrawError, Tips, UP};
 
 /// A small line of the last weeks, no axes (for table rows).
 pub struct Sparkline {
@@ -12,7 +12,11 @@ pub struct Sparkline {
 }
 
 impl Draw for Sparkline {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        _tips: &mut Tips,
+    ) -> Result<(), DrawError> {
         area.fill(&WHITE)?;
         let vals: Vec<f64> = self.values.iter().flatten().copied().collect();
         if vals.is_empty() {

@@ -382,6 +382,32 @@ impl Locale {
         format!("{sign}{}{space}%", self.decimal(p, digits))
     }
 
+    /// A value in full, thousands grouped: 70,912,345 (en), 70.912.345 (nl, de); two
+    /// decimals when it is not whole.
+    pub fn exact(self, v: f64) -> String {
+        let (group, mark) = match self.0 {
+            Language::En => (',', '.'),
+            _ => ('.', ','),
+        };
+        let sign = if v < 0.0 { "-" } else { "" };
+        let a = v.abs();
+        let whole = a.trunc() as u128;
+        let digits = whole.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(group);
+            }
+            out.push(c);
+        }
+        let frac = ((a - a.trunc()) * 100.0).round() as u32;
+        if frac > 0 && frac < 100 {
+            out.push(mark);
+            out.push_str(&format!("{frac:02}"));
+        }
+        format!("{sign}{out}")
+    }
+
     /// A ratio as a signed percentage: +3.4%; "–" when missing.
     pub fn pct(self, v: Option<f64>) -> String {
         match v {

@@ -94,6 +94,9 @@ fn numbers_in_each_language() {
     assert_eq!(nl.share(Some(0.0004)), "0,04%");
     assert_eq!(de.wow(Some(0.5), true), "≈ innerhalb der Rundung");
     assert_eq!(en.signed(Some(1_200_000.0)), "+1.2M");
+    assert_eq!(en.exact(70_912_345.0), "70,912,345");
+    assert_eq!(de.exact(-1_234.5), "-1.234,50");
+    assert_eq!(nl.exact(999.0), "999");
 }
 
 #[test]

@@ -23,7 +23,7 @@ use crate::{ReportError, ReportInput, TREND_WEEKS};
 use tagpulse_model::rows::{BrandRow, OccupationRow, SeriesRow, TagRow};
 
 /// Lines at most in the trend and brand-share charts: more are unreadable.
-const TREND_LINES: usize = 7;
+const TREND_LINES: usize = charts::PALETTE.len();
 
 /// `gained` per week of one series (a tag, an occupation).
 pub(crate) type History = BTreeMap<NaiveDate, Option<f64>>;
