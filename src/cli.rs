@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use tagpulse_config::{parse_iso_week, Language, WeekError};
-use tagpulse_ingest::sources::file::{FileFormat, UnknownFormat};
+use tagpulse_ingest::sources::file::{Delimiter, FileFormat, UnknownFormat};
 
 /// tagpulse: weekly growth of job and occupation hashtags, and the employer-branding report.
 #[derive(Debug, Parser)]
@@ -196,6 +196,9 @@ pub(crate) struct ImportArgs {
     /// File format; inferred from each file's extension when absent.
     #[arg(long, value_parser = parse_format)]
     pub format: Option<FileFormat>,
+    /// CSV delimiter: `,`, `;` or `\t`; detected from each file's header when absent.
+    #[arg(long, value_parser = parse_delimiter, value_name = "CHAR")]
+    pub delimiter: Option<Delimiter>,
     /// Files or glob patterns.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
@@ -225,6 +228,10 @@ fn parse_week(s: &str) -> Result<NaiveDate, WeekError> {
 
 fn parse_language(s: &str) -> Result<Language, tagpulse_config::Invalid> {
     Language::parse(s)
+}
+
+fn parse_delimiter(s: &str) -> Result<Delimiter, tagpulse_config::Invalid> {
+    Delimiter::parse(s)
 }
 
 fn parse_format(s: &str) -> Result<FileFormat, UnknownFormat> {

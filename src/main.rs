@@ -112,6 +112,7 @@ async fn run(cli: Cli, shutdown: &Shutdown) -> Result<()> {
             format: args.format,
             platform: args.platform,
             metric: args.metric,
+            delimiter: args.delimiter,
         }),
         Command::Ingest(args) => Job::Ingest(args.sources),
         Command::Backfill(args) => Job::Backfill(BackfillRequest {

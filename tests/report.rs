@@ -44,7 +44,7 @@ fn fixture_report_for_a_chosen_week_answers_the_questions() {
         .filter(|w| **w == NaiveDate::from_ymd_opt(2026, 8, 10).unwrap())
         .count();
     assert_eq!(csv.lines().count(), week33 + 1);
-    assert!(csv.starts_with("week,week_start,platform,metric,tag,occupations,gained"));
+    assert!(csv.starts_with("Week,Week start,Platform,Metric,Tag,Occupations,Gained,Gained (raw)"));
     assert!(fs::read_to_string(d.join("reports/index.html"))
         .unwrap()
         .contains("2026-W33/index.html"));
@@ -212,7 +212,7 @@ fn main_job_on_the_bundled_sample_writes_the_report_and_reruns_do_not_double_cou
     let occ_csv = fs::read_to_string(rep.join("occupations.csv")).unwrap();
     let nursing_line = occ_csv.lines().find(|l| l.contains(",Nursing,")).unwrap();
     assert!(
-        nursing_line.starts_with("2026-W46,2026-11-09,tiktok,views,Nursing,"),
+        nursing_line.starts_with("2026-W46,2026-11-09,tiktok,views,Nursing,70910399,70910398.8"),
         "{nursing_line}"
     );
 
@@ -381,6 +381,39 @@ fn the_report_speaks_dutch_and_german_and_links_its_weeks_and_files() {
         assert!(pct.iter().all(|p| p.contains(',')), "{lang}: {pct:?}");
         let summary = fs::read_to_string(d.join(lang).join("2026-W46/summary.md")).unwrap();
         assert!(summary.contains(week), "{lang} summary: {summary}");
+        // The spreadsheet files: headers in the language, `;` between fields, decimal
+        // commas, a rounded and a raw column per measure.
+        let csv = fs::read_to_string(d.join(lang).join("2026-W46/occupations.csv")).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(';').collect();
+        let (occ, raw) = if lang == "nl" {
+            ("Beroep", "Erbij (exact)")
+        } else {
+            ("Beruf", "Zuwachs (exakt)")
+        };
+        assert!(
+            header.contains(&occ) && header.contains(&raw),
+            "{lang}: {header:?}"
+        );
+        let nursing: Vec<&str> = csv
+            .lines()
+            .find(|l| l.contains(";Nursing;"))
+            .unwrap()
+            .split(';')
+            .collect();
+        assert_eq!(nursing.len(), header.len(), "{lang}");
+        let share = nursing[header
+            .iter()
+            .position(|h| h.ends_with("(%)") && h.starts_with("Share"))
+            .unwrap()];
+        assert!(
+            share.contains(',') && !share.contains('.'),
+            "{lang}: share {share}"
+        );
+        let brands = fs::read_to_string(d.join(lang).join("2026-W46/brands.csv")).unwrap();
+        assert!(
+            brands.lines().count() > 1 && brands.contains(";Acme Care;"),
+            "{lang}: {brands}"
+        );
         let index = fs::read_to_string(d.join(lang).join("index.html")).unwrap();
         assert!(index.contains(&format!(r#"<html lang="{lang}">"#)));
         assert!(
@@ -413,8 +446,20 @@ fn the_report_speaks_dutch_and_german_and_links_its_weeks_and_files() {
         index.contains("week 45, 2–8 Nov 2026") && index.contains("Broke out"),
         "{index}"
     );
-    // A language the report does not have is a config error with its line.
+    // With a base_url the summary links the published page in full.
     let toml = fs::read_to_string(d.join("tagpulse.toml")).unwrap();
+    let published = toml.replace(
+        "[report]\n",
+        "[report]\nbase_url = \"https://intranet.example/tp/\"\n",
+    );
+    fs::write(d.join("tagpulse.toml"), &published).unwrap();
+    ok(d, &["report", "-q"]);
+    let summary = fs::read_to_string(d.join("reports/2026-W46/summary.md")).unwrap();
+    assert!(
+        summary.contains("Full report: https://intranet.example/tp/2026-W46/index.html ("),
+        "{summary}"
+    );
+    // A language the report does not have is a config error with its line.
     let bad = toml.replace("[report]\n", "[report]\nlanguage = \"fr\"\n");
     assert_ne!(bad, toml, "the sample config has a [report] table");
     fs::write(d.join("tagpulse.toml"), bad).unwrap();

@@ -206,6 +206,20 @@ pub struct ReportConfig {
     /// The report's language: every fixed text, the headline, dates and numbers.
     #[serde(default)]
     pub language: Language,
+    /// The CSV files' delimiter: `,`, `;`, `\t` or `|`; default `,` in English and `;`
+    /// where the decimal mark is a comma (nl, de).
+    #[serde(default, deserialize_with = "de_delimiter")]
+    pub csv_delimiter: Option<char>,
+}
+
+fn de_delimiter<'de, D: Deserializer<'de>>(d: D) -> Result<Option<char>, D::Error> {
+    let s = String::deserialize(d)?;
+    match s.as_str() {
+        "," | ";" | "\t" | "|" => Ok(s.chars().next()),
+        _ => Err(serde::de::Error::custom(format!(
+            "{s:?} is not a CSV delimiter: use \",\", \";\", \"\\t\" or \"|\""
+        ))),
+    }
 }
 
 /// A language the report is written in.
@@ -256,6 +270,7 @@ impl Default for ReportConfig {
             week: None,
             schedule: default_report_schedule(),
             language: Language::default(),
+            csv_delimiter: None,
         }
     }
 }

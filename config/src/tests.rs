@@ -262,3 +262,28 @@ fn taxonomy_defaults_can_be_switched_off() {
     assert_eq!(c.occupations.len(), 1);
     assert_eq!(occupation_pairs(&c.occupations).len(), 1);
 }
+
+#[test]
+fn report_language_and_csv_delimiter() {
+    let c = Config::from_toml(
+        "[report]\nlanguage = \"de\"\ncsv_delimiter = \"\\t\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.report.language, Language::De);
+    assert_eq!(c.report.csv_delimiter, Some('\t'));
+    assert_eq!(
+        Config::from_toml("", "t.toml").unwrap().report.language,
+        Language::En
+    );
+    let (line, key, msg) = err("[report]\n\nlanguage = \"fr\"\n");
+    assert_eq!((line, key.as_str()), (3, "report.language"));
+    assert!(msg.contains("unknown variant `fr`"), "{msg}");
+    let (line, key, msg) = err("[report]\ncsv_delimiter = \"::\"\n");
+    assert_eq!((line, key.as_str()), (2, "report.csv_delimiter"));
+    assert!(msg.contains("is not a CSV delimiter"), "{msg}");
+    assert_eq!(Language::parse("nl"), Ok(Language::Nl));
+    assert!(Language::parse("NL")
+        .unwrap_err()
+        .contains("use en, nl or de"));
+}

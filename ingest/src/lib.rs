@@ -78,6 +78,16 @@ pub enum LineProblem {
     /// The CSV header lacks a column the rows need.
     #[error("header lacks column `{0}`")]
     CsvColumn(&'static str),
+    /// The CSV header lacks a column and looks split by another delimiter.
+    #[error("header lacks column `{need}`: it looks `{looks}`-separated, not `{used}`: give --delimiter '{looks}' (or delimiter = \"{looks}\" in the source)")]
+    CsvOtherDelimiter {
+        /// The column missing.
+        need: &'static str,
+        /// The delimiter used.
+        used: &'static str,
+        /// The one the header seems to use.
+        looks: &'static str,
+    },
     /// The CSV header has neither `observed_at` nor `day`.
     #[error("header lacks column `observed_at` (or `day`)")]
     CsvTimeColumn,

@@ -54,6 +54,7 @@ proptest! {
             let p = Pipeline::open(cfg).unwrap();
             p.import(
                 ImportRequest {
+                    delimiter: None,
                     paths: vec![a.display().to_string(), b.display().to_string()],
                     format: None,
                     platform: "tiktok".into(),
@@ -84,6 +85,7 @@ fn the_recompute_summary_is_dropped_by_an_append() {
         let p = dir.path().join(name);
         std::fs::write(&p, lines).unwrap();
         ImportRequest {
+            delimiter: None,
             paths: vec![p.display().to_string()],
             format: None,
             platform: "tiktok".into(),

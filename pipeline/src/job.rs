@@ -322,6 +322,7 @@ mod tests {
     fn every_job_has_its_record_name() {
         let names: Vec<&str> = [
             Job::Import(ImportRequest {
+                delimiter: None,
                 paths: vec![],
                 format: None,
                 platform: "tiktok".into(),
@@ -380,6 +381,7 @@ mod off_the_workers {
         rt.block_on(async {
             let pipeline = Pipeline::open(cfg).unwrap();
             let req = ImportRequest {
+                delimiter: None,
                 paths,
                 format: None,
                 platform: "tiktok".into(),

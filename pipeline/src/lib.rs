@@ -170,6 +170,8 @@ pub struct ImportRequest {
     pub platform: String,
     /// Metric of rows that name none.
     pub metric: String,
+    /// The CSV delimiter; detected from each file's header when absent.
+    pub delimiter: Option<tagpulse_ingest::sources::file::Delimiter>,
 }
 
 /// Where and which week to render.
@@ -365,6 +367,7 @@ impl Pipeline {
             metric: req.metric,
             tags: None,
             synthetic: false,
+            delimiter: req.delimiter,
         });
         let files = source.resolve_paths()?.len();
         let batch = {

@@ -89,6 +89,8 @@ pub(crate) async fn render(
         cfg.report.top_n,
     );
     let language = req.language.unwrap_or(cfg.report.language);
+    let csv_delimiter = cfg.report.csv_delimiter;
+    let base_url = cfg.report.base_url.clone();
     let neighbours = neighbours(&out_dir, week);
     // Charts are drawn and rasterised here: CPU work, off the async workers.
     let files = crate::blocking(move || {
@@ -105,6 +107,8 @@ pub(crate) async fn render(
             incomplete,
             generated_at: chrono::Utc::now(),
             language,
+            csv_delimiter,
+            base_url,
             neighbours,
         })
     })

@@ -99,6 +99,11 @@ pub struct ReportInput<'a> {
     pub generated_at: DateTime<Utc>,
     /// The language the report is written in.
     pub language: Language,
+    /// The CSV delimiter; `None`: `,` in English, `;` in Dutch and German.
+    pub csv_delimiter: Option<char>,
+    /// Where the reports are published (`[report] base_url`): the summary's link is
+    /// absolute when set.
+    pub base_url: Option<String>,
     /// The published weeks just before and after this one (folder names), linked from
     /// the page; `None` when there is none yet.
     pub neighbours: (Option<String>, Option<String>),
@@ -190,8 +195,9 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
         downloads: Vec::new(),
     };
     let mut page = page;
-    page.downloads = ["occupations.csv", "tags.csv", "summary.md"]
+    page.downloads = ["occupations.csv", "tags.csv", "brands.csv", "summary.md"]
         .into_iter()
+        .filter(|f| *f != "brands.csv" || !input.brands.is_empty())
         .map(String::from)
         .chain(page.views.iter().flat_map(|v| {
             [&v.occupation_chart, &v.trend_chart, &v.brand_chart]
@@ -214,15 +220,22 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
         }
     }
     let by_tag = tagpulse_config::occupations_by_tag(input.occupations);
+    let style = csv::CsvStyle::new(input.language, input.csv_delimiter);
     files.push((
         PathBuf::from("occupations.csv"),
-        csv::occupations_csv(&occupations, input.week)?,
+        csv::occupations_csv(style, &occupations, input.week)?,
     ));
     files.push((
         PathBuf::from("tags.csv"),
-        csv::tags_csv(&tags, input.week, &by_tag)?,
+        csv::tags_csv(style, &tags, input.week, by_tag)?,
     ));
-    let summary = markdown::summary(&page);
+    if !input.brands.is_empty() {
+        files.push((
+            PathBuf::from("brands.csv"),
+            csv::brands_csv(style, &brands, input.week)?,
+        ));
+    }
+    let summary = markdown::summary(&page, input.base_url.as_deref());
     files.push((PathBuf::from("summary.md"), summary.clone().into_bytes()));
     let entry = WeekEntry {
         week: week_label.clone(),

@@ -1,7 +1,6 @@
 //! Unit tests of the report: headline, ranking, brands, files, CSV layout, week errors.
 
 use super::*;
-use crate::csv::CSV_SIGNALS;
 use polars::prelude::*;
 use tagpulse_config::Tag;
 
@@ -136,6 +135,8 @@ fn render_with(week: NaiveDate, apprentices_general: bool) -> Result<ReportFiles
     }];
     render(&ReportInput {
         language: crate::i18n::Language::En,
+        csv_delimiter: None,
+        base_url: None,
         neighbours: (Some("2026-W45".into()), None),
         tables: &tables,
         series: &series,
@@ -174,7 +175,7 @@ fn headline_ranking_brand_and_files() {
     }
     let s = &files.summary;
     // News first: the breakout, the fastest occupation, the brand; the largest last.
-    let lines: Vec<&str> = s.lines().filter(|l| l.starts_with("- ")).collect();
+    let lines: Vec<&str> = s.lines().filter(|l| l.starts_with("- ")).take(4).collect();
     assert_eq!(
         lines,
         [
@@ -188,11 +189,21 @@ fn headline_ranking_brand_and_files() {
     // The sum over all tags is a tile, not a sentence.
     assert!(!s.contains("Tracked TikTok tags gained"), "{s}");
     // Chefs' 50 -> 40 is within its rounding step of 10.
-    assert!(s.contains("| Chefs | 40 | ≈ within rounding |"), "{s}");
-    // Occupations ranked by gained.
-    let a = s.find("| Apprentices |").unwrap();
-    let c = s.find("| Chefs |").unwrap();
+    assert!(
+        s.contains("- Chefs: 40 views, within rounding of last week, 11.8% share of voice"),
+        "{s}"
+    );
+    // Occupations ranked by gained; text Slack shows as written: no heading marks,
+    // no emphasis, no pipe table; the link relative without a base_url.
+    let a = s.find("- Apprentices: 300 views").unwrap();
+    let c = s.find("- Chefs: 40").unwrap();
     assert!(a < c);
+    assert!(
+        !s.contains('#') || s.lines().all(|l| !l.starts_with('#')),
+        "{s}"
+    );
+    assert!(!s.contains("**") && !s.contains('|'), "{s}");
+    assert!(s.contains("Full report: 2026-W47/index.html ("), "{s}");
     let html = String::from_utf8(files.files[0].1.clone()).unwrap();
     // Data quality: taxonomy tags without a figure, the series with long gaps, steps down.
     assert!(
@@ -223,15 +234,18 @@ fn headline_ranking_brand_and_files() {
     let csv = String::from_utf8(csv.1.clone()).unwrap();
     assert_eq!(
         csv.lines().next().unwrap(),
-        "week,week_start,platform,metric,tag,occupations,gained,total_end,observations,decreases,coverage,resolution,wow_growth,total_growth,avg4,momentum,z,breakout,within_rounding"
+        "Week,Week start,Platform,Metric,Tag,Occupations,Gained,Gained (raw),Total,Total (raw),\
+         Observations,Steps down,Days covered (%),Days covered (raw),Rounding step,Rounding step (raw),\
+         WoW (%),WoW (raw),Total growth (%),Total growth (raw),4-wk avg,4-wk avg (raw),\
+         Momentum (%),Momentum (raw),z,z (raw),Breakout,Within rounding"
     );
     assert_eq!(
         csv.lines().nth(1).unwrap(),
-        "2026-W47,2026-11-16,tiktok,views,azubi,Apprentices,300,,28,2,,1,2,,,,5,true,false"
+        "2026-W47,2026-11-16,tiktok,views,azubi,Apprentices,300,300,,,28,2,,,1,1,200.0,2,,,,,,,5.0,5,yes,no"
     );
     assert_eq!(
         csv.lines().nth(2).unwrap(),
-        "2026-W47,2026-11-16,tiktok,views,koch,Chefs,40,,27,0,,10,-0.2,,,,,false,true"
+        "2026-W47,2026-11-16,tiktok,views,koch,Chefs,40,40,,,27,0,,,10,10,-20.0,-0.2,,,,,,,,,no,yes"
     );
 }
 
@@ -247,16 +261,46 @@ fn a_generic_group_is_never_named_the_fastest_or_largest() {
     );
     assert!(s.contains("- Chefs gained the most: 40 views"), "{s}");
     // It is still shown in the table.
-    assert!(s.contains("| Apprentices | 300 | +200.0% |"), "{s}");
+    assert!(
+        s.contains("- Apprentices: 300 views, +200.0% week over week,"),
+        "{s}"
+    );
 }
 
 #[test]
-fn csv_signal_columns_are_table_columns() {
-    use tagpulse_model::tables::{WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS};
-    for c in CSV_SIGNALS {
-        assert!(WEEKLY_TAG_METRICS.column(c).is_some(), "{c}");
-        assert!(WEEKLY_OCCUPATION_METRICS.column(c).is_some(), "{c}");
-    }
+fn csv_columns_show_table_columns() {
+    use tagpulse_model::tables::{
+        WEEKLY_BRAND_METRICS, WEEKLY_OCCUPATION_METRICS, WEEKLY_TAG_METRICS,
+    };
+    let week = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+    let check = |def: &tagpulse_model::TableDef, columns: Vec<Option<&'static str>>| {
+        let shown: Vec<&str> = columns.into_iter().flatten().collect();
+        assert!(shown.len() >= 2, "{}", def.name);
+        for c in shown {
+            assert!(def.column(c).is_some(), "{}: {c}", def.name);
+        }
+    };
+    check(
+        &WEEKLY_TAG_METRICS,
+        crate::csv::tag_cols(week, Default::default())
+            .iter()
+            .map(|c| c.column)
+            .collect(),
+    );
+    check(
+        &WEEKLY_OCCUPATION_METRICS,
+        crate::csv::occupation_cols(week)
+            .iter()
+            .map(|c| c.column)
+            .collect(),
+    );
+    check(
+        &WEEKLY_BRAND_METRICS,
+        crate::csv::brand_cols(week)
+            .iter()
+            .map(|c| c.column)
+            .collect(),
+    );
 }
 
 #[test]

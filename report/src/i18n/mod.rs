@@ -249,13 +249,81 @@ pub struct Texts {
     // summary.md.
     /// The synthetic-sample note.
     pub md_synthetic: &'static str,
-    /// Columns of its table.
-    pub md_columns: [&'static str; 4],
+    /// Before the top occupations.
+    pub md_top: &'static str,
+    /// One top occupation: `{occupation}`, `{gained}`, `{unit}`, `{change}`, `{share}`.
+    pub md_row: &'static str,
     /// `{link}`, `{at}`, `{version}`.
     pub md_full_report: &'static str,
 
     /// Known metrics in words (`views` -> views); others are shown with `_` as spaces.
     pub metrics: [(&'static str, &'static str); 5],
+
+    /// The spreadsheet files.
+    pub csv: CsvTexts,
+}
+
+/// The headers and words of the CSV files.
+#[derive(Debug)]
+pub struct CsvTexts {
+    /// ISO week.
+    pub week: &'static str,
+    /// Its Monday.
+    pub week_start: &'static str,
+    /// Platform.
+    pub platform: &'static str,
+    /// Metric.
+    pub metric: &'static str,
+    /// Occupation.
+    pub occupation: &'static str,
+    /// Tag.
+    pub tag: &'static str,
+    /// A tag's occupations.
+    pub occupations: &'static str,
+    /// Brand.
+    pub brand: &'static str,
+    /// Gained.
+    pub gained: &'static str,
+    /// Counter at the week's end.
+    pub total: &'static str,
+    /// Share of voice.
+    pub share: &'static str,
+    /// Member tags with a figure.
+    pub tags_reporting: &'static str,
+    /// Member tags.
+    pub tags_total: &'static str,
+    /// Observations in the week.
+    pub observations: &'static str,
+    /// Counter steps down.
+    pub decreases: &'static str,
+    /// Days present (daily counts).
+    pub coverage: &'static str,
+    /// The rounding step.
+    pub resolution: &'static str,
+    /// Week over week.
+    pub wow: &'static str,
+    /// Growth of the total.
+    pub total_growth: &'static str,
+    /// Four-week average.
+    pub avg4: &'static str,
+    /// Momentum.
+    pub momentum: &'static str,
+    /// z.
+    pub z: &'static str,
+    /// Breakout.
+    pub breakout: &'static str,
+    /// Change within rounding.
+    pub within_rounding: &'static str,
+    /// Brand share of the occupation.
+    pub brand_share: &'static str,
+    /// The raw column of a measure: `{name}`.
+    pub raw: &'static str,
+    /// A ratio's rounded column, in percent: `{name}`.
+    pub percent: &'static str,
+    /// True.
+    pub yes: &'static str,
+    /// False.
+    pub no: &'static str,
 }
 
 impl Texts {

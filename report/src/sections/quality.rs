@@ -152,6 +152,8 @@ mod tests {
         let (tables, series) = crate::tests::input_tables();
         let occupations = [];
         let input = crate::ReportInput {
+            csv_delimiter: None,
+            base_url: None,
             neighbours: (None, None),
             language: crate::i18n::Language::En,
             tables: &tables,

@@ -32,6 +32,44 @@ pub struct FileSourceConfig {
     /// Marks the data as synthetic (the bundled sample): the report says so.
     #[serde(default)]
     pub synthetic: bool,
+    /// The CSV delimiter (`,`, `;` or `\t`); detected from each file's header when absent.
+    #[serde(default, deserialize_with = "de_delimiter")]
+    pub delimiter: Option<Delimiter>,
+}
+
+/// A CSV field delimiter tagpulse reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delimiter(pub u8);
+
+impl Delimiter {
+    /// The delimiter written as in the config or on the command line: `,`, `;`, `\t`
+    /// (or a tab).
+    pub fn parse(s: &str) -> Result<Delimiter, tagpulse_config::Invalid> {
+        match s {
+            "," => Ok(Delimiter(b',')),
+            ";" => Ok(Delimiter(b';')),
+            "\t" | "\\t" => Ok(Delimiter(b'\t')),
+            _ => Err(tagpulse_config::Invalid(format!(
+                "{s:?} is not a CSV delimiter tagpulse reads: use \",\", \";\" or \"\\t\""
+            ))),
+        }
+    }
+
+    /// How to write it in a message: `,`, `;` or `\t`.
+    pub fn shown(self) -> &'static str {
+        match self.0 {
+            b';' => ";",
+            b'\t' => "\\t",
+            _ => ",",
+        }
+    }
+}
+
+fn de_delimiter<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Delimiter>, D::Error> {
+    let s = String::deserialize(d)?;
+    Delimiter::parse(&s)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// Formats the file source reads.

@@ -20,7 +20,7 @@ use tagpulse_config::{ConfigError, SourceEntry};
 
 use super::BuildContext;
 use crate::{Backfill, Fetched, IngestError, ObservationBatch, Progress, Source, Tag};
-pub use config::{FileFormat, FileSourceConfig, UnknownFormat};
+pub use config::{Delimiter, FileFormat, FileSourceConfig, UnknownFormat};
 use csv::parse_csv;
 use jsonl::parse_jsonl;
 use rows::Defaults;
@@ -143,6 +143,7 @@ impl FileSource {
         let defaults = Defaults {
             platform: &self.cfg.platform,
             metric: &self.cfg.metric,
+            delimiter: self.cfg.delimiter,
         };
         let mut part = match format {
             FileFormat::Tsv => parse_tsv(path, text, &defaults)?,

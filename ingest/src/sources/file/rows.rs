@@ -14,6 +14,8 @@ use crate::{parse_ident, DailyCount, IngestError, LineProblem, ObservationBatch,
 pub(super) struct Defaults<'a> {
     pub platform: &'a str,
     pub metric: &'a str,
+    /// The CSV delimiter; detected from the header when `None`.
+    pub delimiter: Option<super::Delimiter>,
 }
 
 pub(super) fn line_err(path: &Path, line: usize, problem: LineProblem) -> IngestError {

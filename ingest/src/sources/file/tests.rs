@@ -14,6 +14,7 @@ fn source(paths: Vec<String>, format: Option<FileFormat>) -> FileSource {
         metric: "views".into(),
         tags: None,
         synthetic: false,
+        delimiter: None,
     })
 }
 
@@ -123,6 +124,79 @@ fn csv_with_a_byte_order_mark() {
     let b = source(vec![p], None).read_all(&NoProgress).unwrap();
     assert_eq!(b.snapshots.len(), 1);
     assert_eq!(b.snapshots[0].value, 7);
+}
+
+#[test]
+fn semicolon_and_tab_csv_are_detected_and_a_forced_delimiter_that_does_not_fit_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    // A Dutch or German spreadsheet's export: `;` between fields, and a field with a
+    // comma in quotes that must not make it look comma-separated.
+    let semi = write(
+        dir.path(),
+        "nl.csv",
+        "tag;observed_at;value;platform\r\nstagiair;2026-11-16 00:00:00;1200;\"tik,tok\"\r\nazubi;2026-11-16 06:00:00;7;\r\n",
+    );
+    let err = source(vec![semi.clone()], None)
+        .read_all(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("nl.csv:2: invalid platform \"tik,tok\""),
+        "`;` detected, the quoted field read whole, the CRLF line counted right: {err}"
+    );
+    let ok = write(
+        dir.path(),
+        "ok.csv",
+        "tag;observed_at;value\nstagiair;2026-11-16 00:00:00;1200\nazubi;2026-11-16 06:00:00;7\n",
+    );
+    let b = source(vec![ok.clone()], None)
+        .read_all(&NoProgress)
+        .unwrap();
+    assert_eq!(b.snapshots.len(), 2);
+    assert_eq!(
+        (b.snapshots[0].tag.as_str(), b.snapshots[0].value),
+        ("stagiair", 1200)
+    );
+    let tab = write(
+        dir.path(),
+        "t.csv",
+        "tag\tday\tvalue\nazubi\t2026-11-20\t3\n",
+    );
+    let b = source(vec![tab], None).read_all(&NoProgress).unwrap();
+    assert_eq!(b.daily[0].value, 3);
+    // Forced to `,` (the config or --delimiter), a `;` file is named for what it is.
+    let mut forced = source(vec![ok.clone()], None);
+    forced.cfg.delimiter = Some(Delimiter(b','));
+    let err = forced.read_all(&NoProgress).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!("{ok}:1: header lacks column `tag`: it looks `;`-separated, not `,`: give --delimiter ';' (or delimiter = \";\" in the source)")
+    );
+    assert_eq!(Delimiter::parse("\\t").unwrap(), Delimiter(b'\t'));
+    assert!(Delimiter::parse("|")
+        .unwrap_err()
+        .to_string()
+        .contains("not a CSV delimiter"));
+}
+
+#[test]
+fn crlf_lines_are_counted_like_lf_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, end) in [("lf.csv", "\n"), ("crlf.csv", "\r\n")] {
+        let text = [
+            "tag,observed_at,value",
+            "ok,2026-01-01T00:00:00Z,1",
+            "not ok,2026-01-01T00:00:00Z,1",
+            "",
+        ]
+        .join(end);
+        let p = write(dir.path(), name, &text);
+        let e = source(vec![p.clone()], None)
+            .read_all(&NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with(&format!("{p}:3: invalid tag")), "{name}: {e}");
+    }
 }
 
 #[test]
