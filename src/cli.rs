@@ -58,6 +58,9 @@ pub(crate) enum Command {
     Import(ImportArgs),
     /// Recompute all weekly tables from the stored observations.
     Transform,
+    /// Chart and tabulate up to five tags' weekly gained side by side (and indexed to
+    /// 100) into `<out_dir>/compare/`; reads the weekly tables only.
+    Compare(CompareArgs),
     /// Render the weekly report from the weekly tables.
     Report(ReportArgs),
     /// Check the configuration and print what it resolves to.
@@ -202,6 +205,29 @@ pub(crate) struct ImportArgs {
     /// Files or glob patterns.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
+}
+
+/// Arguments of `compare`.
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// Platform of the tags.
+    #[arg(long, default_value = "tiktok", value_parser = parse_platform)]
+    pub platform: String,
+    /// Metric of the tags.
+    #[arg(long, default_value = "views", value_parser = parse_metric)]
+    pub metric: String,
+    /// Weeks back from the newest week with data.
+    #[arg(long, default_value_t = 26, value_parser = clap::value_parser!(i64).range(2..=520))]
+    pub weeks: i64,
+    /// Output directory; overrides `report.out_dir` (files go to its `compare/`).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Language: en, nl or de; overrides `report.language`.
+    #[arg(long, value_parser = parse_language, value_name = "LANG")]
+    pub language: Option<Language>,
+    /// One to five tags (`#` optional).
+    #[arg(required = true, num_args = 1..=5, value_parser = parse_tag, value_name = "TAG")]
+    pub tags: Vec<tagpulse_config::Tag>,
 }
 
 /// Arguments of `report` and `run`.

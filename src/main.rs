@@ -21,7 +21,7 @@ use tagpulse_config::{Config, DEFAULT_CONFIG_FILE};
 use tagpulse_ingest::shutdown::Shutdown;
 use tagpulse_pipeline::runs::Trigger;
 use tagpulse_pipeline::{
-    BackfillRequest, ImportRequest, Job, Pipeline, PipelineError, RenderRequest,
+    BackfillRequest, CompareRequest, ImportRequest, Job, Pipeline, PipelineError, RenderRequest,
 };
 use tracing::info;
 
@@ -103,6 +103,21 @@ async fn run(cli: Cli, shutdown: &Shutdown) -> Result<()> {
         }
         Command::Schedule(_) => return schedule(cfg, shutdown).await,
         Command::Status(args) => return show::print_status(cfg, args.runs).await,
+        // Reads the weekly tables and writes charts apart from the data: no lock, no record.
+        Command::Compare(args) => {
+            let files = open_pipeline(cfg, shutdown)?
+                .compare(CompareRequest {
+                    tags: args.tags,
+                    platform: args.platform,
+                    metric: args.metric,
+                    weeks: args.weeks,
+                    out_dir: args.out_dir,
+                    language: args.language,
+                })
+                .await?;
+            printed::compared(&files);
+            return Ok(());
+        }
         // Reads and stores nothing: no lock, no record.
         Command::Sources(SourcesCommand::Check(args)) => {
             return sources_cmd::check(&open_pipeline(cfg, shutdown)?, args).await

@@ -85,3 +85,11 @@ fn report(r: &RenderOutcome) {
         r.dir.join("index.html").display()
     );
 }
+
+/// What `compare` wrote.
+pub(crate) fn compared(files: &[std::path::PathBuf]) {
+    println!("comparison written:");
+    for f in files {
+        println!("  {}", f.display());
+    }
+}

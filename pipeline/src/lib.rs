@@ -174,6 +174,23 @@ pub struct ImportRequest {
     pub delimiter: Option<tagpulse_ingest::sources::file::Delimiter>,
 }
 
+/// Which tags `compare` sets side by side.
+#[derive(Debug, Clone)]
+pub struct CompareRequest {
+    /// The tags (one to five).
+    pub tags: Vec<tagpulse_config::Tag>,
+    /// Their platform.
+    pub platform: String,
+    /// Their metric.
+    pub metric: String,
+    /// Weeks back from the newest week with data.
+    pub weeks: i64,
+    /// Output directory; else `[report] out_dir` (the files go to its `compare/`).
+    pub out_dir: Option<PathBuf>,
+    /// Language; else `[report] language`.
+    pub language: Option<tagpulse_config::Language>,
+}
+
 /// Where and which week to render.
 #[derive(Debug, Clone, Default)]
 pub struct RenderRequest {
@@ -427,6 +444,42 @@ impl Pipeline {
             occupation_rows: tables.occupations.height(),
             brand_rows: tables.brands.height(),
         })
+    }
+
+    /// Charts and a CSV of up to five tags' weekly gained, side by side and indexed to
+    /// 100, written to `<out_dir>/compare/`; reads the weekly tables only (no lock, no
+    /// run record). Returns the files written.
+    pub async fn compare(&self, req: CompareRequest) -> Result<Vec<PathBuf>, PipelineError> {
+        let out_dir = req
+            .out_dir
+            .clone()
+            .unwrap_or_else(|| self.cfg.report.out_dir.clone())
+            .join("compare");
+        let tables = self.store.read_weekly().await?;
+        let language = req.language.unwrap_or(self.cfg.report.language);
+        let files = blocking(move || {
+            tagpulse_report::compare::compare(&tagpulse_report::compare::CompareInput {
+                tables: &tables,
+                tags: req.tags.iter().map(|t| t.as_str().to_string()).collect(),
+                platform: req.platform,
+                metric: req.metric,
+                weeks: req.weeks,
+                language,
+            })
+        })
+        .await?;
+        std::fs::create_dir_all(&out_dir).map_err(|source| PipelineError::Io {
+            what: "create",
+            path: out_dir.display().to_string(),
+            source,
+        })?;
+        let mut written = Vec::new();
+        for (name, bytes) in files {
+            let path = out_dir.join(name);
+            tagpulse_io::write_bytes(&path, tagpulse_io::Access::Shared, &bytes)?;
+            written.push(path);
+        }
+        Ok(written)
     }
 
     /// Renders the report of one week from the stored weekly tables.

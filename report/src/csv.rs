@@ -162,6 +162,11 @@ impl CsvStyle {
         }
     }
 
+    /// A number with every digit and the language's decimal mark.
+    pub(crate) fn raw(&self, x: f64) -> String {
+        self.number(x, None)
+    }
+
     /// The cell rounded (`raw = false`) or raw.
     fn write(&self, c: &Cell, raw: bool) -> String {
         let t = &self.loc.texts().csv;

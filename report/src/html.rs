@@ -5,7 +5,8 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use tagpulse_model::signal::{BREAKOUT_Z, Z_WINDOW};
 
 use crate::i18n::{fill, Locale, Texts};
-use crate::view::{Breakout, MetricView, Page, TagLine};
+use crate::tag_pages::tag_href;
+use crate::view::{Breakout, MetricView, Page, TagLine, TagPage};
 use crate::TREND_WEEKS;
 
 const CSS: &str = r#"
@@ -99,7 +100,7 @@ fn tag_table(loc: Locale, title: &str, rows: &[TagLine], unit: &str) -> Markup {
                 }
                 @for l in rows {
                     tr {
-                        td.l { "#" (l.row.tag) }
+                        td.l { a href=(tag_href(&l.row.tag)) { "#" (l.row.tag) } }
                         td.l { (l.occupations) }
                         td { (loc.human(l.row.gained)) }
                         td { (rounded_growth(loc, l.row.wow_growth, l.row.within_rounding)) }
@@ -125,7 +126,12 @@ fn breakout_table(loc: Locale, title: &str, rows: &[Breakout]) -> Markup {
                 }
                 @for b in rows {
                     tr {
-                        td.l { (b.name) }
+                        td.l {
+                            @match &b.tag {
+                                Some(tag) => { a href=(tag_href(tag)) { (b.name) } }
+                                None => { (b.name) }
+                            }
+                        }
                         td { (loc.human(b.gained)) }
                         td { (loc.human(b.z_median)) }
                         td { (b.z.map(|z| loc.decimal(z, 1)).unwrap_or_else(|| "–".into())) }
@@ -350,6 +356,67 @@ pub(crate) fn page(page: &Page) -> String {
         }
     };
     markup.into_string()
+}
+
+/// A tag's page (`tags/<tag>.html`): its weeks per platform and metric.
+pub(crate) fn tag_page(page: &TagPage) -> String {
+    let loc = page.loc;
+    let t = loc.texts();
+    let week_title = loc.week_title(page.week);
+    let title = fill(t.tag_h1, &[("tag", &page.tag), ("week", &week_title)]);
+    html! {
+        (DOCTYPE)
+        html lang=(loc.0.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · tagpulse" }
+                style { (PreEscaped(CSS)) }
+            }
+            body { main {
+                h1 { (title) }
+                p.sub { (page.week_label) }
+                nav {
+                    a href="../index.html" { (t.tag_back) }
+                    a href="../../index.html" { (t.nav_all_weeks) }
+                }
+                @if page.synthetic {
+                    div.banner { strong { (t.synthetic_strong) } (t.synthetic_text) }
+                }
+                p {
+                    @if page.occupations.is_empty() { (t.tag_no_occupation) }
+                    @else { (fill(t.tag_occupations, &[("list", &page.occupations.join(", "))])) }
+                }
+                @for p in &page.panels {
+                    h2 { (p.label) }
+                    (chart(t, &p.gained_chart, &p.gained_chart.title))
+                    @if let Some(c) = &p.total_chart { (chart(t, c, &c.title)) }
+                    p.note { (t.tag_band_note) }
+                    div.scroll { table {
+                        tr {
+                            th.l { (t.csv.week) } th { (fill(t.col_unit_gained, &[("unit", &p.unit)])) } th { (t.col_wow) }
+                            th { (t.csv.total) } th { (t.csv.resolution) } th { "z" } th.l { (t.csv.breakout) }
+                        }
+                        @for r in &p.rows {
+                            tr {
+                                td.l { (loc.week_title(r.week_start)) }
+                                td { (loc.human(r.gained)) }
+                                td { (rounded_growth(loc, r.wow_growth, r.within_rounding)) }
+                                td { (loc.human(r.total_end)) }
+                                td { (loc.human(r.resolution)) }
+                                td { (r.z.map(|z| loc.decimal(z, 1)).unwrap_or_else(|| "–".into())) }
+                                td.l { @if r.breakout { "⚡ " (t.tag_breakout) } }
+                            }
+                        }
+                    } }
+                    h3 { (t.h_quality) }
+                    ul.q { @for n in &p.notes { li { (n) } } }
+                }
+                (glossary(t))
+            } }
+        }
+    }
+    .into_string()
 }
 
 /// One week in the list of weeks: its folder, its title and its first headline sentence

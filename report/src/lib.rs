@@ -12,12 +12,14 @@
 //! pair gets its own panel.
 
 pub mod charts;
+pub mod compare;
 mod csv;
 pub mod format;
 mod html;
 pub mod i18n;
 mod markdown;
 mod sections;
+pub mod tag_pages;
 mod view;
 
 use std::collections::BTreeSet;
@@ -62,6 +64,9 @@ pub enum ReportError {
         /// Last week in the data.
         last: String,
     },
+    /// A comparison that cannot be made.
+    #[error(transparent)]
+    Compare(#[from] compare::CompareError),
     /// The weekly tables are empty.
     #[error("the weekly tables are empty: import observations and run `tagpulse transform` first")]
     Empty,
@@ -125,6 +130,12 @@ impl ReportFiles {
     pub fn write_into(&self, dir: &Path) -> Result<(), ReportError> {
         for (rel, bytes) in &self.files {
             let p = dir.join(rel);
+            if let Some(parent) = p.parent().filter(|d| !d.is_dir()) {
+                std::fs::create_dir_all(parent).map_err(|source| ReportError::Io {
+                    path: parent.display().to_string(),
+                    source,
+                })?;
+            }
             std::fs::write(&p, bytes).map_err(|source| ReportError::Io {
                 path: p.display().to_string(),
                 source,
@@ -235,6 +246,7 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
             csv::brands_csv(style, &brands, input.week)?,
         ));
     }
+    files.extend(tag_pages::pages(input, loc, &tags, &series)?);
     let summary = markdown::summary(&page, input.base_url.as_deref());
     files.push((PathBuf::from("summary.md"), summary.clone().into_bytes()));
     let entry = WeekEntry {

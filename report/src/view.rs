@@ -53,6 +53,8 @@ pub(crate) struct TagLine {
 /// A breakout with the context that explains it.
 pub(crate) struct Breakout {
     pub name: String,
+    /// The tag, for a tag's breakout (its page is linked).
+    pub tag: Option<String>,
     pub gained: Option<f64>,
     pub z: Option<f64>,
     /// The median gained of the weeks before, as the transform computed it for `z`.
@@ -121,4 +123,30 @@ pub(crate) struct Page {
     pub next: Option<String>,
     /// The week folder's files a reader may download (CSV, Markdown, PNG charts).
     pub downloads: Vec<String>,
+}
+
+/// A tag's page: one panel per platform and metric it has in the window.
+pub(crate) struct TagPage {
+    pub loc: crate::i18n::Locale,
+    pub tag: String,
+    pub week: NaiveDate,
+    pub week_label: String,
+    /// The taxonomy's occupations of the tag.
+    pub occupations: Vec<String>,
+    pub panels: Vec<TagPanel>,
+    pub synthetic: bool,
+}
+
+/// One platform and metric of a tag's page.
+pub(crate) struct TagPanel {
+    /// e.g. "TikTok views".
+    pub label: String,
+    /// The metric in words.
+    pub unit: String,
+    /// The window's rows, newest first.
+    pub rows: Vec<TagRow>,
+    pub gained_chart: Chart,
+    pub total_chart: Option<Chart>,
+    /// Data-quality sentences.
+    pub notes: Vec<String>,
 }

@@ -7,6 +7,11 @@ use plotters::prelude::*;
 use super::{framed, legend, text_style, Draw, DrawError, Tip, TipShape, Tips, PALETTE};
 use crate::i18n::Locale;
 
+/// The band's fill: light grey, under everything.
+const BAND: RGBColor = RGBColor(225, 228, 234);
+/// A marked week's ring: Okabe-Ito vermillion, apart from the lines' colours.
+const MARK: RGBColor = RGBColor(213, 94, 0);
+
 /// Weekly lines, one per series, with gaps where a week has no value.
 pub struct LineChart {
     /// Chart title.
@@ -23,6 +28,12 @@ pub struct LineChart {
     pub scale: Scale,
     /// Numbers, dates and the axis words in the report's language.
     pub loc: Locale,
+    /// A shaded band per week (low, high) around the first series, e.g. its value plus
+    /// and minus the counter's rounding step; empty for none.
+    pub band: Vec<Option<(f64, f64)>>,
+    /// Weeks (indices into `weeks`) marked on the first series, with what the mark
+    /// means (e.g. breakouts).
+    pub marked: (Vec<usize>, String),
 }
 
 /// Value axis of a line chart.
@@ -153,6 +164,26 @@ impl Draw for LineChart {
             .light_line_style(TRANSPARENT)
             .bold_line_style(RGBColor(228, 228, 228))
             .draw()?;
+        // The band first, under the lines: runs of weeks that have one.
+        let mut run: Vec<(i32, f64, f64)> = Vec::new();
+        let band = |run: &[(i32, f64, f64)]| {
+            let upper = run.iter().map(|(i, _, hi)| (*i, *hi));
+            let lower = run.iter().rev().map(|(i, lo, _)| (*i, *lo));
+            Polygon::new(upper.chain(lower).collect::<Vec<_>>(), BAND.filled())
+        };
+        for (i, b) in self.band.iter().enumerate() {
+            match b.and_then(|(lo, hi)| Some((self.y(lo.max(1e-9))?, self.y(hi)?))) {
+                Some((lo, hi)) => run.push((i as i32, lo, hi)),
+                None if !run.is_empty() => {
+                    chart.draw_series(std::iter::once(band(&run)))?;
+                    run.clear();
+                }
+                None => {}
+            }
+        }
+        if !run.is_empty() {
+            chart.draw_series(std::iter::once(band(&run)))?;
+        }
         for (k, (name, values)) in self.series.iter().enumerate() {
             let colour = PALETTE[k % PALETTE.len()];
             let style = ShapeStyle::from(&colour).stroke_width(2);
@@ -190,6 +221,25 @@ impl Draw for LineChart {
                 tips.push(Tip {
                     shape: TipShape::Circle(x, y, 7),
                     text: format!("{name}, {week}: {value}"),
+                });
+            }
+        }
+        if let Some((_, first)) = self.series.first() {
+            let (marked, meaning) = &self.marked;
+            for i in marked {
+                let Some(y) = first.get(*i).copied().flatten().and_then(|v| self.y(v)) else {
+                    continue;
+                };
+                let p = (*i as i32, y);
+                chart.draw_series(std::iter::once(Circle::new(p, 6, MARK.stroke_width(3))))?;
+                let (x, y) = chart.backend_coord(&p);
+                let week = weeks
+                    .get(*i)
+                    .map(|d| loc.week_title(*d))
+                    .unwrap_or_default();
+                tips.push(Tip {
+                    shape: TipShape::Circle(x, y, 9),
+                    text: format!("{meaning}, {week}"),
                 });
             }
         }

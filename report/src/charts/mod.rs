@@ -182,7 +182,17 @@ fn register_font() -> Result<(), ReportError> {
 
 /// Renders `d` at `w`x`h` pixels to SVG, and to PNG at twice that size (for slides),
 /// and its narrow variant for phones.
-pub fn render(name: &str, d: &impl Draw, (w, h): (u32, u32)) -> Result<Chart, ReportError> {
+pub fn render(name: &str, d: &impl Draw, size: (u32, u32)) -> Result<Chart, ReportError> {
+    let mut chart = render_inline(name, d, size)?;
+    chart.png = rasterise(&chart.svg, 2.0).map_err(|source| ReportError::Chart {
+        name: name.to_string(),
+        source,
+    })?;
+    Ok(chart)
+}
+
+/// Renders `d` wide and narrow for a page, without a PNG (the tag pages' charts).
+pub fn render_inline(name: &str, d: &impl Draw, (w, h): (u32, u32)) -> Result<Chart, ReportError> {
     let named = |e| match e {
         ReportError::Chart { source, .. } => ReportError::Chart {
             name: name.to_string(),
@@ -190,18 +200,12 @@ pub fn render(name: &str, d: &impl Draw, (w, h): (u32, u32)) -> Result<Chart, Re
         },
         other => other,
     };
-    let svg = render_svg(d, (w, h)).map_err(named)?;
-    let svg_narrow = render_svg(d, (NARROW, d.narrow_height(h))).map_err(named)?;
-    let png = rasterise(&svg, 2.0).map_err(|source| ReportError::Chart {
-        name: name.to_string(),
-        source,
-    })?;
     Ok(Chart {
         name: name.to_string(),
         title: d.title().to_string(),
-        svg,
-        svg_narrow,
-        png,
+        svg: render_svg(d, (w, h)).map_err(named)?,
+        svg_narrow: render_svg(d, (NARROW, d.narrow_height(h))).map_err(named)?,
+        png: Vec::new(),
     })
 }
 
@@ -414,6 +418,8 @@ mod tests {
         let c = render(
             "lines",
             &LineChart {
+                band: Vec::new(),
+                marked: Default::default(),
                 loc: crate::i18n::Locale(crate::i18n::Language::En),
                 title: "Trend".into(),
                 y_label: "views gained per week".into(),
@@ -534,6 +540,8 @@ mod degenerate {
             for scale in [Scale::Linear, Scale::Log, Scale::Percent] {
                 let svg = render_svg(
                     &LineChart {
+                        band: Vec::new(),
+                        marked: Default::default(),
                         loc: crate::i18n::Locale(crate::i18n::Language::En),
                         title: "t".into(),
                         y_label: "y".into(),
@@ -563,6 +571,8 @@ mod degenerate {
             .map(|i| NaiveDate::from_ymd_opt(2026, 10, 12).unwrap() + chrono::Duration::weeks(i))
             .collect();
         LineChart {
+            band: Vec::new(),
+            marked: Default::default(),
             loc,
             title: "Top occupations, views gained per week (last 12 weeks)".into(),
             y_label: "views gained per week".into(),

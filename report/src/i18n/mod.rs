@@ -261,6 +261,38 @@ pub struct Texts {
 
     /// The spreadsheet files.
     pub csv: CsvTexts,
+
+    // A tag's page.
+    /// `<h1>`: `{tag}`, `{week}`.
+    pub tag_h1: &'static str,
+    /// Back to the week's page.
+    pub tag_back: &'static str,
+    /// `{list}` of the tag's occupations.
+    pub tag_occupations: &'static str,
+    /// A tag in no occupation.
+    pub tag_no_occupation: &'static str,
+    /// Chart: `{tag}`, `{unit}`, `{weeks}`.
+    pub tag_chart_gained: &'static str,
+    /// Chart: `{tag}`, `{unit}`, `{weeks}`.
+    pub tag_chart_total: &'static str,
+    /// Under the charts.
+    pub tag_band_note: &'static str,
+    /// What a ring marks.
+    pub tag_breakout: &'static str,
+    /// `{n}` of the last `{weeks}` weeks without a figure.
+    pub tag_q_missing: &'static str,
+    /// `{n}` steps down in the last `{weeks}` weeks.
+    pub tag_q_steps: &'static str,
+    /// `{at}`: the last observation.
+    pub tag_q_last: &'static str,
+
+    // `tagpulse compare`.
+    /// Chart: `{tags}`, `{unit}`.
+    pub compare_title: &'static str,
+    /// Chart: `{tags}`, `{unit}`, `{week}` (the base week).
+    pub compare_indexed_title: &'static str,
+    /// The index's axis and CSV column.
+    pub compare_index: &'static str,
 }
 
 /// The headers and words of the CSV files.

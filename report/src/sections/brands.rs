@@ -66,6 +66,8 @@ pub(crate) fn build(
     let chart = charts::render(
         &format!("brand-share-{}", ctx.slug),
         &LineChart {
+            band: Vec::new(),
+            marked: Default::default(),
             title: fill(
                 ctx.t.chart_brand_title,
                 &[("unit", &ctx.unit()), ("weeks", &TREND_WEEKS.to_string())],

@@ -15,6 +15,7 @@ pub(crate) fn of_tags(ctx: &Context, tags: &TagSection) -> Result<Vec<Breakout>,
         .map(|r| {
             breakout(
                 ctx,
+                Some(r.tag.clone()),
                 format!("#{}", r.tag),
                 r.gained,
                 &r.signals(),
@@ -36,6 +37,7 @@ pub(crate) fn of_occupations(
         .map(|r| {
             breakout(
                 ctx,
+                None,
                 r.occupation.clone(),
                 r.gained,
                 &r.signals(),
@@ -47,12 +49,14 @@ pub(crate) fn of_occupations(
 
 fn breakout(
     ctx: &Context,
+    tag: Option<String>,
     name: String,
     gained: Option<f64>,
     signals: &Signals,
     history: &History,
 ) -> Result<Breakout, ReportError> {
     Ok(Breakout {
+        tag,
         name,
         gained,
         z: signals.z,

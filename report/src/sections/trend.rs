@@ -31,6 +31,8 @@ pub(crate) fn chart(
     Ok(Some(charts::render(
         &format!("trend-{}", ctx.slug),
         &LineChart {
+            band: Vec::new(),
+            marked: Default::default(),
             title: fill(
                 ctx.t.chart_trend_title,
                 &[("unit", &unit), ("weeks", &TREND_WEEKS.to_string())],
