@@ -605,7 +605,8 @@ fn measure(chrome: &std::path::Path, page: &std::path::Path, width: u32) -> Layo
 
 /// The sample's page in each language, laid out by a real browser at a laptop's and a
 /// phone's width: no sideways panning, chart text at least 11 px as shown, every chart
-/// shown labelled and with hover titles.
+/// shown labelled and with hover titles; printed, A4 landscape on at most six pages
+/// (ten before the print styles).
 #[test]
 fn the_pages_fit_a_phone_and_a_laptop_in_a_real_browser() {
     require!(
@@ -643,6 +644,43 @@ fn the_pages_fit_a_phone_and_a_laptop_in_a_real_browser() {
             );
             assert!(l.titles > 30, "{lang} at {width}: {l:?}");
         }
+        let pdf = d.join(format!("{lang}.pdf"));
+        let profile = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(&chrome)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-pdf-header-footer",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("--print-to-pdf={}", pdf.display()))
+            .arg(format!("file://{}", week.join("index.html").display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bytes = fs::read(&pdf).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        // One media box per page: A4 landscape is 842 x 595 points.
+        let boxes: Vec<&str> = text.split("/MediaBox [0 0 ").skip(1).collect();
+        assert!(
+            (2..=6).contains(&boxes.len()),
+            "{lang}: {} printed pages",
+            boxes.len()
+        );
+        let size: Vec<f64> = boxes[0]
+            .split([' ', ']'])
+            .take(2)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert!(
+            (size[0] - 842.0).abs() < 1.0 && (size[1] - 595.0).abs() < 1.0,
+            "{lang}: {size:?}"
+        );
     }
 }
 

@@ -50,11 +50,22 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; border-top: 1px
   .chart .wide { display: none; } .chart .narrow { display: block; }
   .chart .narrow svg { width: 100%; height: auto; }
 }
-@media print { @page { size: A4 landscape; margin: 12mm; } body { background: #fff; font-size: 12px; }
-  main { max-width: none; padding: 0; } nav { display: none; }
-  h2, h3 { break-after: avoid; page-break-after: avoid; } h2 { margin-top: 18px; }
+@media print { @page { size: A4 landscape; margin: 10mm; }
+  body { background: #fff; font-size: 10px; line-height: 1.3; }
+  main { max-width: none; padding: 0; } nav, .downloads-block { display: none; }
+  h1 { font-size: 18px; } h2 { font-size: 14px; margin: 10px 0 4px; } h3 { font-size: 12px; margin: 6px 0 3px; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  .headline { font-size: 11px; margin: 4px 0 6px; } .banner { padding: 3px 8px; margin: 4px 0; }
+  .tiles { margin: 4px 0; gap: 6px; } .tile { padding: 3px 8px; } .tile .v { font-size: 15px; }
+  table { font-size: 9.5px; } th, td { padding: 1px 5px; } th { font-size: 8.5px; }
+  .spark svg { width: 90px; height: 15px; }
+  .chart svg { max-height: 78mm; width: auto; margin: 2px auto; }
+  .tag-tables { display: grid; grid-template-columns: 1fr 1fr; gap: 0 14px; }
+  .tag-tables > * { break-inside: avoid; }
+  dl.glossary { grid-template-columns: max-content 1fr max-content 1fr; font-size: 9px; gap: 2px 10px; }
+  .note, ul.q { font-size: 9px; } ul.q li { margin: 1px 0; }
   .chart, table, .tiles, dl.glossary, ul.headline { break-inside: avoid; page-break-inside: avoid; }
-  .scroll { overflow: visible; } }
+  .scroll { overflow: visible; margin: 2px 0 6px; } }
 "#;
 
 /// A week-over-week change, coloured as a rise or fall unless it is within rounding.
@@ -250,9 +261,11 @@ fn panel(loc: Locale, p: &MetricView, page: &Page) -> Markup {
             @if let Some(c) = &p.trend_chart { (chart(t, c, &c.title)) } @else { p.note { (t.no_occupation_data) } }
 
             h2 { (t.h_tags) }
-            (tag_table(loc, t.tags_rising, &p.rising, &unit))
-            (tag_table(loc, t.tags_falling, &p.falling, &unit))
-            (tag_table(loc, t.tags_most_gained, &p.top_gained, &unit))
+            div.tag-tables {
+                div { (tag_table(loc, t.tags_rising, &p.rising, &unit)) }
+                div { (tag_table(loc, t.tags_falling, &p.falling, &unit)) }
+                div { (tag_table(loc, t.tags_most_gained, &p.top_gained, &unit)) }
+            }
 
             h2 { (t.h_breakouts) }
             @if breakouts == 0 {
@@ -304,9 +317,11 @@ fn nav(t: &Texts, page: &Page) -> Markup {
 
 fn downloads(t: &Texts, page: &Page) -> Markup {
     html! {
-        h2 { (t.nav_downloads) }
-        ul.downloads {
-            @for f in &page.downloads { li { a href=(f) download { (f) } } }
+        div.downloads-block {
+            h2 { (t.nav_downloads) }
+            ul.downloads {
+                @for f in &page.downloads { li { a href=(f) download { (f) } } }
+            }
         }
     }
 }
