@@ -459,11 +459,29 @@ fn the_report_speaks_dutch_and_german_and_links_its_weeks_and_files() {
         );
         assert!(d.join("reports/2026-W46").join(f).is_file(), "{f} exists");
     }
+    let csv46 = fs::read(d.join("reports/2026-W46/tags.csv")).unwrap();
     ok(d, &["report", "--week", "2026-W45"]);
     let w45 = fs::read_to_string(d.join("reports/2026-W45/index.html")).unwrap();
     assert!(
         w45.contains(r#"href="../2026-W46/index.html" rel="next""#),
         "W45 links W46"
+    );
+    // W46, published before W45 existed, now links back to it; nothing else changed.
+    let w46 = fs::read_to_string(d.join("reports/2026-W46/index.html")).unwrap();
+    assert!(
+        w46.contains(r#"href="../2026-W45/index.html" rel="prev""#),
+        "W46 links W45"
+    );
+    let without_nav =
+        |h: &str| h[..h.find("<nav ").unwrap()].to_string() + &h[h.find("</nav>").unwrap()..];
+    assert_eq!(without_nav(&w46), without_nav(&en));
+    assert_eq!(
+        fs::read(d.join("reports/2026-W46/tags.csv")).unwrap(),
+        csv46
+    );
+    assert!(
+        d.join("reports/2026-W46/tags/elektriker.html").is_file(),
+        "the tag pages came along"
     );
     let index = fs::read_to_string(d.join("reports/index.html")).unwrap();
     assert!(

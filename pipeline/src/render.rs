@@ -92,6 +92,7 @@ pub(crate) async fn render(
     let csv_delimiter = cfg.report.csv_delimiter;
     let base_url = cfg.report.base_url.clone();
     let neighbours = neighbours(&out_dir, week);
+    let around = neighbours.clone();
     // Charts are drawn and rasterised here: CPU work, off the async workers.
     let files = crate::blocking(move || {
         tagpulse_report::render(&tagpulse_report::ReportInput {
@@ -118,6 +119,7 @@ pub(crate) async fn render(
     generation::publish(&out_dir, &files.week_label, |dir| {
         files.write_into(dir).map_err(PipelineError::from)
     })?;
+    relink_neighbours(&out_dir, &files.week_label, around)?;
     write_index(&out_dir, latest, language)?;
     Ok(RenderOutcome {
         week,
@@ -183,6 +185,38 @@ fn neighbours(out_dir: &Path, week: chrono::NaiveDate) -> (Option<String>, Optio
     let previous = weeks.iter().find(|w| **w < label).cloned();
     let next = weeks.iter().rev().find(|w| **w > label).cloned();
     (previous, next)
+}
+
+/// Points the published weeks around `label` at it: the week before gains its "next"
+/// link, the week after its "previous" one. Each is published anew as a copy of its
+/// folder with only the page's navigation changed; its figures stay as rendered.
+fn relink_neighbours(
+    out_dir: &Path,
+    label: &str,
+    (before, after): (Option<String>, Option<String>),
+) -> Result<(), PipelineError> {
+    for (week, previous, next) in [(before, None, Some(label)), (after, Some(label), None)] {
+        let Some(week) = week else { continue };
+        let Some(dir) = generation::resolve(out_dir, &week)? else {
+            continue;
+        };
+        let Ok(html) = std::fs::read_to_string(dir.join("index.html")) else {
+            continue;
+        };
+        let Some(page) = tagpulse_report::relink(&html, previous, next) else {
+            continue;
+        };
+        generation::publish(out_dir, &week, |staging| {
+            generation::copy_tree(&dir, staging)?;
+            tagpulse_io::write_bytes(
+                &staging.join("index.html"),
+                tagpulse_io::Access::Shared,
+                page.as_bytes(),
+            )?;
+            Ok::<(), PipelineError>(())
+        })?;
+    }
+    Ok(())
 }
 
 /// Rewrites `<out_dir>/index.html` from the week folders present, atomically: weeks up

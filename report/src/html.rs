@@ -304,15 +304,46 @@ fn panel(loc: Locale, p: &MetricView, page: &Page) -> Markup {
     }
 }
 
-/// Links to the other weeks, the list of weeks and this week's files.
+/// Links to the list of weeks and the weeks before and after.
 fn nav(t: &Texts, page: &Page) -> Markup {
+    week_nav(t, page.previous.as_deref(), page.next.as_deref())
+}
+
+fn week_nav(t: &Texts, previous: Option<&str>, next: Option<&str>) -> Markup {
     html! {
         nav aria-label=(t.nav_all_weeks) {
             a href="../index.html" { (t.nav_all_weeks) }
-            @if let Some(w) = &page.previous { a href=(format!("../{w}/index.html")) rel="prev" { (t.nav_previous) " (" (w) ")" } }
-            @if let Some(w) = &page.next { a href=(format!("../{w}/index.html")) rel="next" { (t.nav_next) " (" (w) ")" } }
+            @if let Some(w) = previous { a href=(format!("../{w}/index.html")) rel="prev" { (t.nav_previous) " (" (w) ")" } }
+            @if let Some(w) = next { a href=(format!("../{w}/index.html")) rel="next" { (t.nav_next) " (" (w) ")" } }
         }
     }
+}
+
+/// The week's link (`rel` "prev" or "next") in a week page's navigation, as written.
+fn linked(html: &str, rel: &str) -> Option<String> {
+    let nav = &html[html.find("<nav ")?..];
+    let nav = &nav[..nav.find("</nav>")?];
+    let at = nav.find(&format!("rel=\"{rel}\""))?;
+    let href = nav[..at].rfind("href=\"../")? + "href=\"../".len();
+    Some(nav[href..href + nav[href..].find('/')?].to_string())
+}
+
+/// A week page (as rendered) with its navigation linking `previous` and `next`
+/// (`None` keeps the link it has); `None` when nothing changes or it is no week page.
+/// A page rendered while its next week did not exist gains that link this way when the
+/// next week is published, without being rendered again.
+pub fn relink(html: &str, previous: Option<&str>, next: Option<&str>) -> Option<String> {
+    let code = html.split("<html lang=\"").nth(1)?.split('"').next()?;
+    let t = crate::i18n::Texts::of(crate::i18n::Language::parse(code).ok()?);
+    let (start, end) = (html.find("<nav ")?, html.find("</nav>")? + "</nav>".len());
+    let (old_prev, old_next) = (linked(html, "prev"), linked(html, "next"));
+    let previous = previous.map(str::to_string).or(old_prev.clone());
+    let next = next.map(str::to_string).or(old_next.clone());
+    if (previous.clone(), next.clone()) == (old_prev, old_next) {
+        return None;
+    }
+    let nav = week_nav(t, previous.as_deref(), next.as_deref()).into_string();
+    Some(format!("{}{nav}{}", &html[..start], &html[end..]))
 }
 
 fn downloads(t: &Texts, page: &Page) -> Markup {

@@ -293,7 +293,7 @@ impl WeekEntry {
     }
 }
 
-pub use html::IndexEntry;
+pub use html::{relink, IndexEntry};
 
 /// `reports/index.html`: the weekly reports, newest first, and apart from them the
 /// previews of weeks that were not complete when rendered, each with its dates and

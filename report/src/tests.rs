@@ -334,3 +334,33 @@ fn a_week_outside_the_data_is_a_clear_error() {
         "no data for 2025-W02: the tables cover 2026-W46 to 2026-W47"
     );
 }
+
+#[test]
+fn relink_sets_a_week_pages_neighbours_in_its_language() {
+    let page = |lang: &str, nav: &str| {
+        format!("<!DOCTYPE html><html lang=\"{lang}\"><body><h1>x</h1>{nav}<p>figures</p></body></html>")
+    };
+    let bare = page(
+        "nl",
+        "<nav aria-label=\"Alle weken\"><a href=\"../index.html\">Alle weken</a></nav>",
+    );
+    let next = relink(&bare, None, Some("2026-W47")).unwrap();
+    assert!(
+        next.contains(
+            r#"<a href="../2026-W47/index.html" rel="next">Volgende week → (2026-W47)</a>"#
+        ),
+        "{next}"
+    );
+    assert!(next.ends_with("<p>figures</p></body></html>"));
+    // The previous link is kept when only the next one is set; nothing to do is None.
+    let both = relink(&next, Some("2026-W45"), None).unwrap();
+    assert!(
+        both.contains("rel=\"prev\"") && both.contains("rel=\"next\""),
+        "{both}"
+    );
+    assert_eq!(relink(&both, Some("2026-W45"), Some("2026-W47")), None);
+    assert_eq!(
+        relink("<html><body>not a week page</body></html>", None, Some("x")),
+        None
+    );
+}

@@ -52,15 +52,7 @@ where
     );
     let staging = gens.join(format!(".tmp-{id}"));
     std::fs::create_dir_all(&staging).map_err(io("cannot create", &staging))?;
-    let staged = fill(&staging).and_then(|()| {
-        for entry in std::fs::read_dir(&staging).map_err(io("cannot list", &staging))? {
-            let path = entry.map_err(io("cannot list", &staging))?.path();
-            File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(io("cannot sync", &path))?;
-        }
-        Ok(())
-    });
+    let staged = fill(&staging).and_then(|()| sync_tree(&staging).map_err(E::from));
     if let Err(e) = staged {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
@@ -136,6 +128,39 @@ fn is_orphan(id: &str) -> bool {
         Some(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
         None => false,
     }
+}
+
+/// Syncs every file and folder under `dir` (a report has a `tags/` folder), then `dir`.
+fn sync_tree(dir: &Path) -> Result<(), StoreError> {
+    for entry in std::fs::read_dir(dir).map_err(io("cannot list", dir))? {
+        let path = entry.map_err(io("cannot list", dir))?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(io("cannot sync", &path))?;
+        }
+    }
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(io("cannot sync", dir))
+}
+
+/// Copies the files of `from` (and its folders) into `to`, for a new generation that
+/// changes few of them.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<(), StoreError> {
+    std::fs::create_dir_all(to).map_err(io("cannot create", to))?;
+    for entry in std::fs::read_dir(from).map_err(io("cannot list", from))? {
+        let path = entry.map_err(io("cannot list", from))?.path();
+        let dest = to.join(path.file_name().expect("a listed entry has a name"));
+        if path.is_dir() {
+            copy_tree(&path, &dest)?;
+        } else {
+            std::fs::copy(&path, &dest).map_err(io("cannot copy", &path))?;
+        }
+    }
+    Ok(())
 }
 
 /// The directory `<parent>/<name>` points at now, or `None` when nothing was published.
