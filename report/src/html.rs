@@ -111,7 +111,10 @@ fn tag_table(loc: Locale, title: &str, rows: &[TagLine], unit: &str) -> Markup {
                 }
                 @for l in rows {
                     tr {
-                        td.l { a href=(tag_href(&l.row.tag)) { "#" (l.row.tag) } }
+                        td.l {
+                            @if l.page { a href=(tag_href(&l.row.tag)) { "#" (l.row.tag) } }
+                            @else { "#" (l.row.tag) }
+                        }
                         td.l { (l.occupations) }
                         td { (loc.human(l.row.gained)) }
                         td { (rounded_growth(loc, l.row.wow_growth, l.row.within_rounding)) }

@@ -1,5 +1,5 @@
-//! One page per tag of the week (`tags/<tag>.html`), linked from every table that names
-//! the tag: its last 52 weeks per platform and metric (gained with the rounding band and
+//! One page per tracked tag of the week (`tags/<tag>.html`: the config's occupation and
+//! brand tags), linked from every table that names the tag: its last 52 weeks per platform and metric (gained with the rounding band and
 //! breakouts marked, the total), every week in a table, its occupations and its data
 //! quality. Charts are inline SVG only: no PNG per tag.
 
@@ -26,7 +26,9 @@ pub fn tag_href(tag: &str) -> String {
     format!("{TAG_DIR}/{tag}.html")
 }
 
-/// The pages of every tag with a row in the reported week.
+/// The pages of every tracked tag with a row in the reported week. Only tracked tags:
+/// data holding thousands of other tags (a Research API dump) would write thousands of
+/// pages nobody asked for.
 pub(crate) fn pages(
     input: &ReportInput,
     loc: Locale,
@@ -50,10 +52,11 @@ pub(crate) fn pages(
             .push(r);
     }
     let by_occupation = tagpulse_config::occupations_by_tag(input.occupations);
+    let tracked = input.tracked_tags();
     let mut out = Vec::new();
     for (tag, pairs) in by_tag {
-        // A page for the tags of this week only.
-        if !pairs.values().flatten().any(|r| r.week_start == week) {
+        // A page for the tracked tags of this week only.
+        if !tracked.contains(tag) || !pairs.values().flatten().any(|r| r.week_start == week) {
             continue;
         }
         let occupations = tagpulse_config::Tag::parse(tag)

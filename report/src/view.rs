@@ -44,6 +44,8 @@ pub(crate) struct MetricView {
 /// A tag in a "moved most" table.
 pub(crate) struct TagLine {
     pub row: TagRow,
+    /// The tag is tracked, so it has a page to link.
+    pub page: bool,
     /// The tag's occupations (or its brand), comma-separated.
     pub occupations: String,
     /// Inline SVG of the tag's gained over the trend weeks.

@@ -15,7 +15,10 @@ pub(crate) fn of_tags(ctx: &Context, tags: &TagSection) -> Result<Vec<Breakout>,
         .map(|r| {
             breakout(
                 ctx,
-                Some(r.tag.clone()),
+                ctx.input
+                    .tracked_tags()
+                    .contains(r.tag.as_str())
+                    .then(|| r.tag.clone()),
                 format!("#{}", r.tag),
                 r.gained,
                 &r.signals(),
