@@ -584,7 +584,9 @@ fn a_stopped_server_means_spool_then_exactly_once_delivery() {
     // Stopped in the middle of an import's inserts (small batches, stopped as soon as the
     // first batch is visible): a restart and one more run store everything exactly once.
     // A new platform makes every observation new, so only a working spool can pass.
-    let small_batches = ch_storage(&url, db).replace("batch_rows = 20000", "batch_rows = 200");
+    // Batches this small keep the import going long enough to be caught mid-way even on a
+    // busy machine (each is one INSERT).
+    let small_batches = ch_storage(&url, db).replace("batch_rows = 20000", "batch_rows = 50");
     write_config(d, &small_batches, TAXONOMY);
     let mut child = Command::new(BIN)
         .args(["import", "--platform", "instagram", &fixture_glob()])
