@@ -13,8 +13,10 @@ mod nl;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 pub use tagpulse_config::Language;
 
-/// Every fixed text of the report in one language.
+/// Every fixed text of the report in one language. A field without a doc line is
+/// documented by its English text in `en.rs`; those with values name their placeholders.
 #[derive(Debug)]
+#[allow(missing_docs)]
 pub struct Texts {
     // The page.
     /// `<h1>`: `{week}` is the week's title.
@@ -37,7 +39,6 @@ pub struct Texts {
     pub footer_sources: &'static str,
     /// Footer: `{version}`, `{at}`.
     pub footer_generated: &'static str,
-    /// Footer's last sentence.
     pub footer_never_added: &'static str,
     /// Navigation: the list of weeks.
     pub nav_all_weeks: &'static str,
@@ -55,15 +56,10 @@ pub struct Texts {
     pub h_week: &'static str,
     /// KPI tile: `{unit}`.
     pub tile_gained: &'static str,
-    /// KPI tile.
     pub tile_vs_before: &'static str,
-    /// KPI tile.
     pub tile_reporting: &'static str,
-    /// KPI tile.
     pub tile_breakouts: &'static str,
-    /// Section heading.
     pub h_occupations: &'static str,
-    /// Column.
     pub col_occupation: &'static str,
     /// Column: `{unit}`.
     pub col_unit_gained: &'static str,
@@ -71,65 +67,42 @@ pub struct Texts {
     pub col_wow: &'static str,
     /// Column (four-week average).
     pub col_avg4: &'static str,
-    /// Column.
     pub col_momentum: &'static str,
-    /// Column.
     pub col_share: &'static str,
-    /// Column.
     pub col_reporting: &'static str,
     /// Cell: `{n}` of `{total}` tags.
     pub reporting_of: &'static str,
     /// Under the occupations table: `{label}`.
     pub note_momentum: &'static str,
-    /// Section heading.
     pub h_trend: &'static str,
-    /// No trend chart.
     pub no_occupation_data: &'static str,
-    /// Section heading.
     pub h_tags: &'static str,
-    /// Table title.
     pub tags_rising: &'static str,
-    /// Table title.
     pub tags_falling: &'static str,
-    /// Table title.
     pub tags_most_gained: &'static str,
-    /// An empty tag table.
     pub no_tag_qualifies: &'static str,
-    /// Column.
     pub col_tag: &'static str,
     /// Column: `{weeks}`.
     pub col_last_weeks: &'static str,
-    /// Section heading.
     pub h_breakouts: &'static str,
     /// No breakout: `{z}`, `{window}`.
     pub nothing_broke_out: &'static str,
     /// Above the breakout tables: `{z}`, `{window}`.
     pub breakout_note: &'static str,
-    /// Table title.
     pub breakout_tags: &'static str,
-    /// Table title.
     pub breakout_occupations: &'static str,
-    /// Column.
     pub col_name: &'static str,
-    /// Column.
     pub col_gained: &'static str,
     /// Column: `{window}`.
     pub col_median: &'static str,
-    /// Section heading.
     pub h_brands: &'static str,
     /// No brand row: `{label}`.
     pub no_brand_data: &'static str,
-    /// Column.
     pub col_brand: &'static str,
-    /// Column.
     pub col_brand_gained: &'static str,
-    /// Column.
     pub col_occupation_gained: &'static str,
-    /// Column.
     pub col_brand_share: &'static str,
-    /// Column.
     pub col_last_week: &'static str,
-    /// Section heading.
     pub h_quality: &'static str,
     /// After a bold count: `{unit}`.
     pub q_no_data: &'static str,
@@ -139,23 +112,18 @@ pub struct Texts {
     pub q_gaps: &'static str,
     /// One gap: `{tag}`, `{from}`, `{to}`, `{n}`, `{weeks_word}`.
     pub gap_item: &'static str,
-    /// One week.
     pub week_one: &'static str,
-    /// Several weeks.
     pub week_many: &'static str,
     /// After a bold count: `{weeks}`.
     pub q_steps_down: &'static str,
-    /// After a bold count.
     pub q_stale: &'static str,
     /// One stale series: `{tag}`, `{at}`.
     pub stale_item: &'static str,
-    /// After a bold count.
     pub q_partial: &'static str,
     /// One partial series: `{tag}`, `{pct}`.
     pub partial_item: &'static str,
     /// `{tag}`, `{at}`.
     pub q_freshest: &'static str,
-    /// How gained is computed.
     pub q_how_gained: &'static str,
     /// `{n}` days.
     pub days: &'static str,
@@ -169,7 +137,6 @@ pub struct Texts {
     pub within_rounding: &'static str,
 
     // The glossary.
-    /// Section heading.
     pub h_glossary: &'static str,
     /// (term, one plain sentence), in the order shown.
     pub glossary: [(&'static str, &'static str); 8],
@@ -177,23 +144,17 @@ pub struct Texts {
     // The list of weeks.
     /// `<h1>` and `<title>`.
     pub index_title: &'static str,
-    /// No week yet.
     pub index_none: &'static str,
-    /// Heading of the previews.
     pub index_previews: &'static str,
-    /// Under it.
     pub index_previews_note: &'static str,
-    /// After a preview's week.
     pub index_incomplete: &'static str,
 
     // The headline sentences.
-    /// A change within rounding.
     pub hl_within_rounding: &'static str,
     /// `{pct}` week over week.
     pub hl_wow: &'static str,
     /// `{platform}`, `{unit}`, `{week}`.
     pub hl_no_complete: &'static str,
-    /// No breakout.
     pub hl_nothing: &'static str,
     /// `{names}`.
     pub hl_broke_out: &'static str,
@@ -201,7 +162,6 @@ pub struct Texts {
     pub hl_broke_out_more: &'static str,
     /// `{occupation}`, `{pct}`.
     pub hl_fastest: &'static str,
-    /// No occupation grew.
     pub hl_none_grew: &'static str,
     /// `{brand}`, `{occupation}`, `{now}`, `{before}`.
     pub hl_share_rose: &'static str,
@@ -225,7 +185,6 @@ pub struct Texts {
     pub brand_tag: &'static str,
     /// `{unit}`, `{weeks}`.
     pub chart_brand_title: &'static str,
-    /// Axis.
     pub chart_brand_y: &'static str,
     /// `{unit}`, `{week}`.
     pub chart_occupations_title: &'static str,
@@ -235,21 +194,14 @@ pub struct Texts {
     pub chart_trend_title: &'static str,
     /// Axis: `{unit}`.
     pub chart_trend_y: &'static str,
-    /// After the axis name.
     pub log_scale: &'static str,
-    /// Legend.
     pub legend_up: &'static str,
-    /// Legend.
     pub legend_down: &'static str,
-    /// Legend.
     pub legend_unknown: &'static str,
-    /// Time axis.
     pub axis_week: &'static str,
 
     // summary.md.
-    /// The synthetic-sample note.
     pub md_synthetic: &'static str,
-    /// Before the top occupations.
     pub md_top: &'static str,
     /// One top occupation: `{occupation}`, `{gained}`, `{unit}`, `{change}`, `{share}`.
     pub md_row: &'static str,
@@ -259,25 +211,20 @@ pub struct Texts {
     /// Known metrics in words (`views` -> views); others are shown with `_` as spaces.
     pub metrics: [(&'static str, &'static str); 5],
 
-    /// The spreadsheet files.
     pub csv: CsvTexts,
 
     // A tag's page.
     /// `<h1>`: `{tag}`, `{week}`.
     pub tag_h1: &'static str,
-    /// Back to the week's page.
     pub tag_back: &'static str,
     /// `{list}` of the tag's occupations.
     pub tag_occupations: &'static str,
-    /// A tag in no occupation.
     pub tag_no_occupation: &'static str,
     /// Chart: `{tag}`, `{unit}`, `{weeks}`.
     pub tag_chart_gained: &'static str,
     /// Chart: `{tag}`, `{unit}`, `{weeks}`.
     pub tag_chart_total: &'static str,
-    /// Under the charts.
     pub tag_band_note: &'static str,
-    /// What a ring marks.
     pub tag_breakout: &'static str,
     /// `{n}` of the last `{weeks}` weeks without a figure.
     pub tag_q_missing: &'static str,
@@ -295,66 +242,42 @@ pub struct Texts {
     pub compare_index: &'static str,
 }
 
-/// The headers and words of the CSV files.
+/// The headers and words of the CSV files (documented by their English text in `en.rs`).
 #[derive(Debug)]
+#[allow(missing_docs)]
 pub struct CsvTexts {
-    /// ISO week.
     pub week: &'static str,
-    /// Its Monday.
     pub week_start: &'static str,
-    /// Platform.
     pub platform: &'static str,
-    /// Metric.
     pub metric: &'static str,
-    /// Occupation.
     pub occupation: &'static str,
-    /// Tag.
     pub tag: &'static str,
-    /// A tag's occupations.
     pub occupations: &'static str,
-    /// Brand.
     pub brand: &'static str,
-    /// Gained.
     pub gained: &'static str,
-    /// Counter at the week's end.
     pub total: &'static str,
-    /// Share of voice.
     pub share: &'static str,
-    /// Member tags with a figure.
     pub tags_reporting: &'static str,
-    /// Member tags.
     pub tags_total: &'static str,
-    /// Observations in the week.
     pub observations: &'static str,
-    /// Counter steps down.
     pub decreases: &'static str,
     /// Days present (daily counts).
     pub coverage: &'static str,
-    /// The rounding step.
     pub resolution: &'static str,
-    /// Week over week.
     pub wow: &'static str,
-    /// Growth of the total.
     pub total_growth: &'static str,
-    /// Four-week average.
     pub avg4: &'static str,
-    /// Momentum.
     pub momentum: &'static str,
     /// z.
     pub z: &'static str,
-    /// Breakout.
     pub breakout: &'static str,
-    /// Change within rounding.
     pub within_rounding: &'static str,
-    /// Brand share of the occupation.
     pub brand_share: &'static str,
     /// The raw column of a measure: `{name}`.
     pub raw: &'static str,
     /// A ratio's rounded column, in percent: `{name}`.
     pub percent: &'static str,
-    /// True.
     pub yes: &'static str,
-    /// False.
     pub no: &'static str,
 }
 
