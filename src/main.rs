@@ -54,7 +54,7 @@ async fn main() -> ExitCode {
             if e.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<PipelineError>(),
-                    Some(PipelineError::WeekNotReportable { .. })
+                    Some(PipelineError::WeekNotReportable { .. } | PipelineError::Usage(_))
                 )
             }) =>
         {

@@ -354,7 +354,7 @@ async fn failed_deliveries_are_retried_and_a_failing_target_shows_in_status() {
             "{TAXONOMY}\n[[sources]]\nid = \"broken\"\nkind = \"file\"\npaths = [\"missing/*.tsv\"]\n\n\
              [[alerts]]\nid = \"flaky\"\non = [\"breakout\"]\nwebhook = {{ url = \"{uri}/flaky\", format = \"json\" }}\n\n\
              [[alerts]]\nid = \"down\"\non = [\"breakout\"]\nwebhook = {{ url = \"{uri}/down\", format = \"json\" }}\n\n\
-             [[alerts]]\nid = \"ops\"\non = [\"run_failed\"]\nwebhook = {{ url = \"{uri}/ops\", format = \"json\" }}\n"
+             [[alerts]]\nid = \"ops\"\non = [\"run_failed\"]\non_cli = true\nwebhook = {{ url = \"{uri}/ops\", format = \"json\" }}\n"
         ),
     )
     .unwrap();
@@ -436,7 +436,7 @@ async fn failing_source(answer: ResponseTemplate, extra: &str) -> (MockServer, t
         dir.path().join("tagpulse.toml"),
         format!(
             "{TAXONOMY}\n[[sources]]\nid = \"broken\"\nkind = \"file\"\npaths = [\"missing/*.tsv\"]\n\n\
-             [[alerts]]\nid = \"ops\"\non = [\"run_failed\"]\nwebhook = {{ url = \"{uri}/ops\", format = \"json\" }}\n{extra}"
+             [[alerts]]\nid = \"ops\"\non = [\"run_failed\"]\non_cli = true\nwebhook = {{ url = \"{uri}/ops\", format = \"json\" }}\n{extra}"
         ),
     )
     .unwrap();
@@ -491,5 +491,42 @@ async fn a_stuck_alert_target_holds_no_data_lock() {
     assert!(
         still_delivering,
         "the test needs the delivery still running"
+    );
+}
+
+/// A mistyped command is no failed run: nothing is recorded or alerted, exit 2. A run
+/// that fails by hand pages only an entry with `on_cli`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_typo_pages_nobody_and_a_failure_by_hand_pages_only_on_cli_entries() {
+    let (server, dir) = failing_source(ResponseTemplate::new(204), "").await;
+    let d = dir.path();
+    for args in [
+        &["import", "/tmp/no-such-file-tagpulse.csv"][..],
+        &["ingest", "--source", "nosuch"][..],
+        &["backfill", "--source", "nosuch", "--from", "2026-01-01"][..],
+    ] {
+        let out = run(d, args, "");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("no-such-file") || err.contains("no source \"nosuch\""),
+            "{err}"
+        );
+    }
+    assert!(ok(d, &["status"]).contains("last runs: none recorded yet"));
+    assert_eq!(hits(&server, "/ops").await, 0, "a typo pages nobody");
+    // The same failing source by hand, with an entry that leaves CLI runs out.
+    let toml = fs::read_to_string(d.join("tagpulse.toml")).unwrap();
+    fs::write(d.join("tagpulse.toml"), toml.replace("on_cli = true\n", "")).unwrap();
+    let out = run(d, &["ingest"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        ok(d, &["status"]).contains("ingest"),
+        "the failure is recorded"
+    );
+    assert_eq!(
+        hits(&server, "/ops").await,
+        0,
+        "but pages only on_cli entries"
     );
 }

@@ -115,6 +115,10 @@ pub struct AlertConfig {
     /// Also mail each new weekly report (needs `email`).
     #[serde(default)]
     pub report: bool,
+    /// `run_failed` also for runs started by hand or by cron (trigger `cli`); by default
+    /// only the scheduler's runs page, so a command typed at a terminal does not.
+    #[serde(default)]
+    pub on_cli: bool,
     /// A webhook target.
     #[serde(default)]
     pub webhook: Option<WebhookTarget>,

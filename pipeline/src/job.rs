@@ -97,13 +97,16 @@ pub struct JobDone {
 
 impl Pipeline {
     /// Runs `job` under the data directory's lock, records it and sends the alerts it
-    /// leads to. Fails only when the lock cannot be had (nothing ran, nothing recorded).
+    /// leads to. Fails only when the command itself is wrong ([`PipelineError::Usage`]:
+    /// a file that does not exist, a source that is not configured) or the lock cannot be
+    /// had: then nothing ran and nothing is recorded or alerted.
     pub async fn run_job(
         &self,
         job: Job,
         trigger: Trigger,
         progress: &dyn ProgressSink,
     ) -> Result<JobDone, PipelineError> {
+        self.usage(&job)?;
         let storage = &self.cfg.storage;
         let lock = DataDirLock::acquire(&storage.data_dir, storage.lock_timeout).await?;
         self.sweep_leftovers();
@@ -121,6 +124,28 @@ impl Pipeline {
             output,
             failure,
         })
+    }
+
+    /// What is wrong with the command itself, found before anything runs: a typo at the
+    /// terminal is not a failed run.
+    fn usage(&self, job: &Job) -> Result<(), PipelineError> {
+        let usage = |e: PipelineError| PipelineError::Usage(Box::new(e));
+        match job {
+            Job::Import(req) => {
+                crate::import_source(req)
+                    .resolve_paths()
+                    .map_err(|e| usage(e.into()))?;
+            }
+            Job::Ingest(ids) => {
+                self.select_sources(ids).map_err(usage)?;
+            }
+            Job::Backfill(req) => {
+                self.select_sources(std::slice::from_ref(&req.source))
+                    .map_err(usage)?;
+            }
+            Job::Transform | Job::Report { .. } | Job::Run(_) => {}
+        }
+        Ok(())
     }
 
     async fn execute(

@@ -65,6 +65,9 @@ pub enum PipelineError {
     /// The report could not be rendered or written.
     #[error(transparent)]
     Report(#[from] tagpulse_report::ReportError),
+    /// The command is wrong (a path, a source id): nothing ran, nothing is recorded.
+    #[error(transparent)]
+    Usage(Box<PipelineError>),
     /// `--source` named no configured source.
     #[error("no source {id:?} in the config; configured: {known}")]
     UnknownSource {
@@ -189,6 +192,21 @@ pub struct CompareRequest {
     pub out_dir: Option<PathBuf>,
     /// Language; else `[report] language`.
     pub language: Option<tagpulse_config::Language>,
+}
+
+/// The file source an import reads.
+pub(crate) fn import_source(req: &ImportRequest) -> FileSource {
+    FileSource::from_config(&FileSourceConfig {
+        id: "import".into(),
+        kind: "file".into(),
+        paths: req.paths.clone(),
+        format: req.format,
+        platform: req.platform.clone(),
+        metric: req.metric.clone(),
+        tags: None,
+        synthetic: false,
+        delimiter: req.delimiter,
+    })
 }
 
 /// Where and which week to render.
@@ -375,17 +393,7 @@ impl Pipeline {
         req: ImportRequest,
         progress: &dyn ProgressSink,
     ) -> Result<ImportOutcome, PipelineError> {
-        let source = FileSource::from_config(&FileSourceConfig {
-            id: "import".into(),
-            kind: "file".into(),
-            paths: req.paths,
-            format: req.format,
-            platform: req.platform,
-            metric: req.metric,
-            tags: None,
-            synthetic: false,
-            delimiter: req.delimiter,
-        });
+        let source = import_source(&req);
         let files = source.resolve_paths()?.len();
         let batch = {
             let bar = progress.start("reading");

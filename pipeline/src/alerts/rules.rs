@@ -7,7 +7,7 @@ use tagpulse_model::rows::{brand_rows, occupation_rows, tag_rows, BrandRow};
 use tagpulse_model::WeeklyTables;
 use tagpulse_report::format::{human, pct, share};
 
-use crate::runs::{Outcome, RunHistory};
+use crate::runs::{Outcome, RunHistory, Trigger};
 use crate::PipelineError;
 
 /// Something an alert entry tells people about.
@@ -67,7 +67,7 @@ pub fn evaluate(alert: &AlertConfig, input: &Inputs) -> Result<Vec<Finding>, Pip
                 }
             }
             Rule::SourceSilent => silent(alert.silent_hours, input, &mut out),
-            Rule::RunFailed => failed_runs(input, &mut out),
+            Rule::RunFailed => failed_runs(input, alert.on_cli, &mut out),
         }
     }
     Ok(out)
@@ -287,12 +287,15 @@ fn silent(hours: u32, input: &Inputs, out: &mut Vec<Finding>) {
     }
 }
 
-fn failed_runs(input: &Inputs, out: &mut Vec<Finding>) {
+/// Failed runs since the last evaluation: the scheduler's, and with `on_cli` those
+/// started by hand or by cron too.
+fn failed_runs(input: &Inputs, on_cli: bool, out: &mut Vec<Finding>) {
     for r in input
         .history
         .runs
         .iter()
         .filter(|r| r.outcome == Outcome::Failed && r.started_at >= input.since)
+        .filter(|r| on_cli || r.trigger != Trigger::Cli)
     {
         out.push(Finding {
             rule: Rule::RunFailed,
@@ -384,6 +387,40 @@ mod tests {
             [
                 "source_silent|tt|2026-11-20T00:00:00+00:00",
                 "source_silent|never|2026-11-20T06:00:00+00:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_run_started_by_hand_pages_only_entries_with_on_cli() {
+        let mut by_hand = run("2026-11-20T06:00:00Z", Outcome::Failed, "tt", "failed");
+        by_hand.trigger = Trigger::Cli;
+        let scheduled = run("2026-11-20T07:00:00Z", Outcome::Failed, "tt", "failed");
+        let history = RunHistory {
+            runs: vec![by_hand, scheduled],
+        };
+        let inputs = Inputs {
+            tables: None,
+            history: &history,
+            sources: &[],
+            now: t("2026-11-20T08:00:00Z"),
+            since: t("2026-11-20T05:00:00Z"),
+        };
+        let mut entry = alert(vec![Rule::RunFailed], 24);
+        let keys = |e: &AlertConfig| -> Vec<String> {
+            evaluate(e, &inputs)
+                .unwrap()
+                .into_iter()
+                .map(|f| f.key)
+                .collect()
+        };
+        assert_eq!(keys(&entry), ["run_failed|r-2026-11-20T07:00:00Z"]);
+        entry.on_cli = true;
+        assert_eq!(
+            keys(&entry),
+            [
+                "run_failed|r-2026-11-20T06:00:00Z",
+                "run_failed|r-2026-11-20T07:00:00Z"
             ]
         );
     }
