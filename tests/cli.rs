@@ -316,3 +316,63 @@ fn report_out_dir_from_the_command_line_never_writes_into_the_lake() {
     ok(d, &["report", "--out-dir", "elsewhere"]);
     assert!(d.join("elsewhere/index.html").is_file());
 }
+
+/// Relative paths in a config file are relative to it, whatever directory tagpulse
+/// starts in (cron, systemd); a read-only command creates nothing.
+#[test]
+fn config_paths_follow_the_file_and_status_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, elsewhere) = (dir.path().join("srv/tp"), dir.path().join("tmp"));
+    fs::create_dir_all(site.join("input")).unwrap();
+    fs::create_dir_all(&elsewhere).unwrap();
+    for f in fs::read_dir(fixtures()).unwrap().take(3) {
+        let f = f.unwrap().path();
+        fs::copy(&f, site.join("input").join(f.file_name().unwrap())).unwrap();
+    }
+    let config = site.join("tagpulse.toml");
+    fs::write(
+        &config,
+        "[storage]\ndata_dir = \"data\"\n[report]\nout_dir = \"reports\"\n\
+         [[sources]]\nid = \"files\"\nkind = \"file\"\npaths = [\"input/*.tsv\"]\n",
+    )
+    .unwrap();
+    let cfg = config.display().to_string();
+    // status before anything ran: reads only, creates nothing, here or there.
+    let status = ok(&elsewhere, &["--config", &cfg, "status"]);
+    assert!(status.contains("none recorded yet"), "{status}");
+    let trace = |root: &std::path::Path| -> Vec<String> {
+        walk(root)
+            .into_iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect()
+    };
+    assert_eq!(trace(&elsewhere), Vec::<String>::new());
+    assert!(!site.join("data").exists(), "{:?}", trace(&site));
+    ok(&elsewhere, &["--config", &cfg, "ingest"]);
+    assert!(
+        site.join("data/observations/snapshots").is_dir(),
+        "the lake is beside the config"
+    );
+    assert_eq!(
+        trace(&elsewhere),
+        Vec::<String>::new(),
+        "nothing where tagpulse started"
+    );
+    let status = ok(&elsewhere, &["--config", &cfg, "status"]);
+    assert!(
+        status.contains("ingest") && status.contains("cli"),
+        "{status}"
+    );
+}
+
+fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(root).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}

@@ -106,6 +106,10 @@ pub struct Config {
     /// The file's text, to point errors found later (a source's section) at a line.
     #[serde(skip)]
     pub diagnostics: Diagnostics,
+    /// The folder of the config file, which relative paths in it are relative to (empty:
+    /// the working directory, for a config read from it or built in).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 /// `[taxonomy]`: how the occupation taxonomy is assembled.
@@ -297,7 +301,16 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Config::from_toml(&text, &path.display().to_string())
+        let mut cfg = Config::from_toml(&text, &path.display().to_string())?;
+        // Relative paths in the file mean the same whatever directory cron or systemd
+        // starts tagpulse in: they are relative to the file.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            cfg.base_dir = dir.to_path_buf();
+            for p in [&mut cfg.storage.data_dir, &mut cfg.report.out_dir] {
+                *p = cfg.base_dir.join(&*p);
+            }
+        }
+        Ok(cfg)
     }
 
     /// Parses and validates TOML text; `file` names it in errors.

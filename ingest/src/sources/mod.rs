@@ -33,6 +33,9 @@ pub struct BuildContext<'a> {
     pub data_dir: &'a Path,
     /// The process's shutdown request, for sources that must close something on it.
     pub shutdown: &'a Shutdown,
+    /// The config file's folder: relative paths in a source's section are relative to
+    /// it (empty: the working directory).
+    pub config_dir: &'a Path,
 }
 
 /// Builds a source from its `[[sources]]` entry.
@@ -86,6 +89,7 @@ pub fn build_all_with(
         diag: &cfg.diagnostics,
         data_dir: &cfg.storage.data_dir,
         shutdown,
+        config_dir: &cfg.base_dir,
     };
     let sources: Vec<Box<dyn Source>> = cfg
         .sources

@@ -58,16 +58,11 @@ pub struct ParquetStore {
 }
 
 impl ParquetStore {
-    /// Opens (creating when missing) the lake at `root`.
+    /// Opens the lake at `root`.
+    ///
+    /// Creates nothing: a lake that was never written reads as empty, and its folders
+    /// appear with its first write (a read-only command such as `status` leaves no trace).
     pub fn open(root: &Path) -> Result<Self, StoreError> {
-        for sub in ["observations/snapshots", "observations/daily"] {
-            let dir = root.join(sub);
-            std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
-                what: "cannot create",
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
         Ok(ParquetStore {
             root: root.to_path_buf(),
         })
@@ -87,7 +82,11 @@ impl ParquetStore {
             source,
         };
         let mut parts = Vec::new();
-        for entry in std::fs::read_dir(&dir).map_err(io)? {
+        let entries = match std::fs::read_dir(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(parts),
+            other => other.map_err(io)?,
+        };
+        for entry in entries {
             let path = entry.map_err(io)?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if name.starts_with("part-") && name.ends_with(".parquet") {

@@ -28,9 +28,14 @@ use tsv::parse_tsv;
 
 /// The registry's constructor: a `[[sources]]` entry of kind `file` -> a [`FileSource`].
 pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, ConfigError> {
-    Ok(Box::new(FileSource::from_config(&config::parse(
-        entry, ctx.diag,
-    )?)))
+    let mut cfg = config::parse(entry, ctx.diag)?;
+    // Patterns in the config file are relative to it, not to where tagpulse started.
+    for p in &mut cfg.paths {
+        if !Path::new(p.as_str()).is_absolute() {
+            *p = ctx.config_dir.join(&*p).to_string_lossy().into_owned();
+        }
+    }
+    Ok(Box::new(FileSource::from_config(&cfg)))
 }
 
 /// Reads the files a [`FileSourceConfig`] names.
