@@ -5,6 +5,7 @@
 //! - `browser`: TikTok through the system's headless Chromium against a local server;
 //! - `cli`: config errors, flags, what a command needs before it runs;
 //! - `lock`: one writer per data directory between two real processes;
+//! - `privacy`: no handle, user id or post text kept anywhere after a run;
 //! - `import`: observations stored once, bad lines store nothing;
 //! - `transform`: the fixtures' weekly tables against the spec, cell for cell;
 //! - `report`: report files of the fixtures and the sample, the main job, reruns;
@@ -26,6 +27,7 @@ mod diskfull;
 mod generations;
 mod import;
 mod lock;
+mod privacy;
 mod report;
 mod schedule;
 mod smtp;
