@@ -99,6 +99,10 @@ pub(crate) struct StatusArgs {
     /// How many of the last runs to show.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub runs: usize,
+    /// For monitors: after the status, list what needs attention (the last run failed, a
+    /// source is stale against its schedule, an alert target fails) and exit 1 if any.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `tagpulse backfill`.

@@ -102,7 +102,7 @@ async fn run(cli: Cli, shutdown: &Shutdown) -> Result<()> {
             return Ok(());
         }
         Command::Schedule(_) => return schedule(cfg, shutdown).await,
-        Command::Status(args) => return show::print_status(cfg, args.runs).await,
+        Command::Status(args) => return show::print_status(cfg, args.runs, args.check).await,
         // Reads the weekly tables and writes charts apart from the data: no lock, no record.
         Command::Compare(args) => {
             let files = open_pipeline(cfg, shutdown)?

@@ -83,7 +83,7 @@ pub(crate) fn print_schedule(cfg: &Config, after: DateTime<Utc>) {
 }
 
 /// `tagpulse status`: the last runs, each source's freshness, the next fire times.
-pub(crate) async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()> {
+pub(crate) async fn print_status(cfg: Config, runs: usize, check: bool) -> anyhow::Result<()> {
     let now = Utc::now();
     // Status only reads: nothing in it waits on a shutdown.
     let pipeline = crate::open_pipeline(cfg, &tagpulse_ingest::shutdown::Shutdown::new())?;
@@ -114,6 +114,13 @@ pub(crate) async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()>
     }
     outln!();
     let fresh = pipeline.freshness(&history).await?;
+    let problems = tagpulse_pipeline::problems(
+        cfg,
+        &history,
+        &fresh,
+        &tagpulse_pipeline::alerts::state::AlertState::all(&cfg.storage.data_dir),
+        now,
+    );
     if fresh.is_empty() {
         outln!("sources: none configured, nothing stored");
     } else {
@@ -211,6 +218,22 @@ pub(crate) async fn print_status(cfg: Config, runs: usize) -> anyhow::Result<()>
     }
     outln!();
     print_schedule(cfg, now);
+    if check {
+        outln!();
+        if problems.is_empty() {
+            outln!("check: ok");
+        } else {
+            outln!("check: {} problem(s)", problems.len());
+            for p in &problems {
+                outln!("  - {p}");
+            }
+            anyhow::bail!(
+                "status check: {} problem(s), the first: {}",
+                problems.len(),
+                problems[0]
+            );
+        }
+    }
     Ok(())
 }
 

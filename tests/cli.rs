@@ -376,3 +376,42 @@ fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// `status --check` for monitors: exit 0 and "check: ok" when all is well, exit 1 naming
+/// each problem when the last run failed or a source has no success.
+#[test]
+fn status_check_exits_1_naming_what_needs_attention() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("input")).unwrap();
+    let f = fs::read_dir(fixtures())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    fs::copy(&f, d.join("input").join(f.file_name().unwrap())).unwrap();
+    let source = |paths: &str| {
+        format!("[[sources]]\nid = \"files\"\nkind = \"file\"\npaths = [\"{paths}\"]\n")
+    };
+    fs::write(d.join("tagpulse.toml"), source("input/*.tsv")).unwrap();
+    let (code, err) = fails(d, &["status", "--check"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("source files is stale: no successful run recorded"),
+        "{err}"
+    );
+    ok(d, &["ingest"]);
+    let out = ok(d, &["status", "--check"]);
+    assert!(out.ends_with("check: ok\n"), "{out}");
+    fs::write(d.join("tagpulse.toml"), source("missing/*.tsv")).unwrap();
+    let _ = tagpulse(d, &["ingest"]);
+    let out = tagpulse(d, &["status", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("check: 1 problem(s)")
+            && stdout.contains("- the last run, ingest (cli) at "),
+        "{stdout}"
+    );
+}

@@ -41,7 +41,7 @@ pub use outcome::{
     ImportOutcome, RecomputeOutcome, RenderOutcome, RunOutcome, SourceOutcome, SourceStatus,
     StepFailure,
 };
-pub use status::Freshness;
+pub use status::{problems, Freshness};
 
 /// A job failed.
 #[derive(Debug, thiserror::Error)]

@@ -79,3 +79,144 @@ impl Pipeline {
             .collect())
     }
 }
+
+/// What `status --check` reports to a monitor, one sentence each: the newest run failed,
+/// a configured source has had no successful run for two of its scheduled intervals
+/// (plus an hour), an alert target is failing. Empty when all is well.
+pub fn problems(
+    cfg: &tagpulse_config::Config,
+    history: &RunHistory,
+    fresh: &[Freshness],
+    alerts: &[(String, crate::alerts::state::AlertState)],
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(r) = history.runs.last() {
+        if r.outcome == crate::runs::Outcome::Failed {
+            out.push(format!(
+                "the last run, {} ({}) at {}, failed: {}",
+                r.job,
+                r.trigger.as_str(),
+                r.started_at.format("%Y-%m-%d %H:%MZ"),
+                r.message
+            ));
+        }
+    }
+    let tz = cfg.schedule.timezone.unwrap_or(chrono_tz::UTC);
+    for entry in &cfg.sources {
+        let mut fires = entry.schedule.after(tz, now);
+        let interval = match (fires.next(), fires.next()) {
+            (Some(a), Some(b)) => b.with_timezone(&Utc) - a.with_timezone(&Utc),
+            _ => continue,
+        };
+        let allowed = interval * 2 + chrono::Duration::hours(1);
+        let success = fresh
+            .iter()
+            .find(|f| f.source == entry.id)
+            .and_then(|f| f.last_success);
+        match success {
+            Some(t) if now - t <= allowed => {}
+            Some(t) => out.push(format!(
+                "source {} is stale: its last successful run was at {}, and it is scheduled every {}",
+                entry.id,
+                t.format("%Y-%m-%d %H:%MZ"),
+                humantime::format_duration(interval.to_std().unwrap_or_default())
+            )),
+            None => out.push(format!(
+                "source {} is stale: no successful run recorded",
+                entry.id
+            )),
+        }
+    }
+    for (id, state) in alerts {
+        for (target, t) in &state.targets {
+            if t.failures > 0 {
+                out.push(format!(
+                    "alert {id}: its {target} is failing ({} delivery(ies) in a row)",
+                    t.failures
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::state::{AlertState, TargetState};
+    use crate::runs::{Outcome, Trigger};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn fresh(source: &str, last_success: Option<&str>) -> Freshness {
+        Freshness {
+            source: source.into(),
+            newest: None,
+            last_run: None,
+            last_success: last_success.map(t),
+        }
+    }
+
+    #[test]
+    fn problems_name_a_failed_last_run_stale_sources_and_failing_targets() {
+        let cfg = tagpulse_config::Config::from_toml(
+            "[[sources]]\nid = \"six\"\nkind = \"file\"\npaths = [\"x/*.tsv\"]\nschedule = \"0 0 */6 * * *\"\n\
+             [[sources]]\nid = \"daily\"\nkind = \"file\"\npaths = [\"y/*.tsv\"]\nschedule = \"0 0 6 * * *\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let now = t("2026-11-20T12:00:00Z");
+        let ok = RunHistory {
+            runs: vec![RunRecord::start("ingest", Trigger::Schedule).finish(
+                Outcome::Ok,
+                1,
+                String::new(),
+            )],
+        };
+        // Six-hourly: 12 h + 1 h allowed; daily: 48 h + 1 h.
+        let fine = [
+            fresh("six", Some("2026-11-19T23:30:00Z")),
+            fresh("daily", Some("2026-11-18T12:00:00Z")),
+        ];
+        assert_eq!(problems(&cfg, &ok, &fine, &[], now), Vec::<String>::new());
+        let stale = [
+            fresh("six", Some("2026-11-19T22:30:00Z")),
+            fresh("daily", None),
+        ];
+        assert_eq!(
+            problems(&cfg, &ok, &stale, &[], now),
+            [
+                "source six is stale: its last successful run was at 2026-11-19 22:30Z, and it is scheduled every 6h",
+                "source daily is stale: no successful run recorded"
+            ]
+        );
+        let mut failed = ok.clone();
+        failed
+            .runs
+            .push(RunRecord::start("run", Trigger::Cli).finish(Outcome::Failed, 0, "boom".into()));
+        let mut state = AlertState {
+            since: now,
+            targets: Default::default(),
+        };
+        state.targets.insert(
+            "webhook".into(),
+            TargetState {
+                failures: 3,
+                ..Default::default()
+            },
+        );
+        let found = problems(&cfg, &failed, &fine, &[("ops".into(), state)], now);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].starts_with("the last run, run (cli) at ")
+                && found[0].ends_with("failed: boom")
+        );
+        assert_eq!(
+            found[1],
+            "alert ops: its webhook is failing (3 delivery(ies) in a row)"
+        );
+    }
+}
