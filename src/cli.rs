@@ -64,7 +64,7 @@ pub(crate) enum Command {
     /// Render the weekly report from the weekly tables.
     Report(ReportArgs),
     /// Check the configuration and print what it resolves to.
-    Config,
+    Config(ConfigArgs),
     /// Inspect the configured sources.
     #[command(subcommand)]
     Sources(SourcesCommand),
@@ -209,6 +209,16 @@ pub(crate) struct ImportArgs {
     /// Files or glob patterns.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
+}
+
+/// Arguments of `config`.
+#[derive(Debug, Args)]
+pub(crate) struct ConfigArgs {
+    /// Also probe what the jobs will need: each source's env vars, the ClickHouse
+    /// server, the SMTP server, each webhook's env var and host; exit 1 naming what is
+    /// missing.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Arguments of `compare`.

@@ -90,10 +90,15 @@ fn render_request(args: &ReportArgs) -> RenderRequest {
 async fn run(cli: Cli, shutdown: &Shutdown) -> Result<()> {
     let cfg = load_config(&cli)?;
     let job = match cli.command {
-        Command::Config => {
+        Command::Config(args) => {
             // The sources' own sections are validated by their components.
             let sources = tagpulse_ingest::sources::build_all(&cfg)?;
             show::print_config(&cfg, &sources);
+            if args.check {
+                show::print_preflight(
+                    &tagpulse_pipeline::preflight::preflight(&cfg, &sources).await,
+                )?;
+            }
             return Ok(());
         }
         Command::Db(db) => return db::run(&cfg, db).await,

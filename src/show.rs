@@ -252,3 +252,28 @@ fn ago(d: chrono::TimeDelta) -> String {
 fn clip(s: &str, n: usize) -> String {
     tagpulse_config::clip(&s.replace('\n', " "), n).into_owned()
 }
+
+/// `config --check`: each probe on a line; an error naming the first problem if any.
+pub(crate) fn print_preflight(
+    probes: &[tagpulse_pipeline::preflight::Probe],
+) -> anyhow::Result<()> {
+    outln!();
+    outln!("check:");
+    for p in probes {
+        match &p.problem {
+            None => outln!("  {}: ok", p.what),
+            Some(problem) => outln!("  {}: MISSING: {problem}", p.what),
+        }
+    }
+    let failing: Vec<_> = probes.iter().filter(|p| p.problem.is_some()).collect();
+    if let Some(first) = failing.first() {
+        anyhow::bail!(
+            "config check: {} problem(s), the first: {}: {}",
+            failing.len(),
+            first.what,
+            first.problem.as_deref().unwrap_or_default()
+        );
+    }
+    outln!("  all ready");
+    Ok(())
+}

@@ -415,3 +415,32 @@ fn status_check_exits_1_naming_what_needs_attention() {
         "{stdout}"
     );
 }
+
+/// `config --check` probes what the jobs will need and names what is missing.
+#[test]
+fn config_check_names_a_missing_secret_and_passes_when_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("tagpulse.toml"),
+        "[[sources]]\nid = \"x\"\nkind = \"x\"\ntoken_env = \"TP_TEST_CHECK_TOKEN\"\ntags = [\"pflege\"]\n",
+    )
+    .unwrap();
+    let (code, err) = fails(d, &["config", "--check"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("config check: 1 problem(s), the first: source x: source x: set the bearer token (token_env) in TP_TEST_CHECK_TOKEN"),
+        "{err}"
+    );
+    let out = command(d, &["config", "--check"])
+        .env("TP_TEST_CHECK_TOKEN", "t0ken-value")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("  source x: ok") && stdout.contains("all ready"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("t0ken-value"), "the secret stays out");
+}

@@ -175,6 +175,18 @@ pub trait Backfill: Send + Sync {
     ) -> Result<Fetched, IngestError>;
 }
 
+/// `Ok` when env var `name` is set and not empty; else the setup error of `source`
+/// saying what it holds (`what`, e.g. "the bearer token (token_env)").
+pub fn env_set(source: &str, name: &str, what: &str) -> Result<(), IngestError> {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => Ok(()),
+        _ => Err(IngestError::Setup {
+            source_id: source.to_string(),
+            message: format!("set {what} in {name}"),
+        }),
+    }
+}
+
 /// Something that yields observations.
 #[async_trait]
 pub trait Source: Send + Sync {
@@ -204,6 +216,12 @@ pub trait Source: Send + Sync {
     /// `Err` means nothing could be fetched; per-tag failures are in [`Fetched::failures`]
     /// beside the observations that succeeded.
     async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError>;
+
+    /// For `tagpulse config --check`: what the source needs before it can fetch (its env
+    /// vars: credentials, headers), checked without asking the platform.
+    fn preflight(&self) -> Result<(), IngestError> {
+        Ok(())
+    }
 
     /// The way to query the past, for sources that have one (`tagpulse backfill`).
     fn backfill(&self) -> Option<&dyn Backfill> {

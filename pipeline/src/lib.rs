@@ -18,6 +18,7 @@ mod job;
 mod json_file;
 mod lock;
 pub mod outcome;
+pub mod preflight;
 mod render;
 pub mod runs;
 pub mod schedule;

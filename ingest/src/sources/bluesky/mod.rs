@@ -238,6 +238,15 @@ impl Source for BlueskySource {
         self.cfg.tags.as_deref()
     }
 
+    fn preflight(&self) -> Result<(), IngestError> {
+        self.http.ready()?;
+        crate::env_set(
+            &self.cfg.id,
+            &self.cfg.password_env,
+            "an app password (password_env)",
+        )
+    }
+
     async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
         self.http.ready()?;
         let password = std::env::var(&self.cfg.password_env)

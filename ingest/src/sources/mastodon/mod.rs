@@ -117,6 +117,10 @@ impl Source for MastodonSource {
         Some(&self.cfg.platform)
     }
 
+    fn preflight(&self) -> Result<(), IngestError> {
+        self.http.ready()
+    }
+
     async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
         let today = Utc::now().date_naive();
         let results = self

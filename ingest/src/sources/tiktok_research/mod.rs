@@ -204,6 +204,20 @@ impl Source for TikTokResearchSource {
         Some(self)
     }
 
+    fn preflight(&self) -> Result<(), IngestError> {
+        self.http.ready()?;
+        crate::env_set(
+            &self.cfg.id,
+            &self.cfg.client_key_env,
+            "the client key (client_key_env)",
+        )?;
+        crate::env_set(
+            &self.cfg.id,
+            &self.cfg.client_secret_env,
+            "the client secret (client_secret_env)",
+        )
+    }
+
     async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
         let yesterday = Utc::now().date_naive() - chrono::Days::new(1);
         let from = yesterday - chrono::Days::new(u64::from(self.cfg.days) - 1);

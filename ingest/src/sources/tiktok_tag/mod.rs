@@ -234,6 +234,10 @@ impl Source for TikTokTagSource {
             .await
     }
 
+    fn preflight(&self) -> Result<(), IngestError> {
+        self.http.ready()
+    }
+
     async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
         self.http.ready()?;
         self.with_browser(async |browser| {

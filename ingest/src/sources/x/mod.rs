@@ -103,6 +103,15 @@ impl Source for XSource {
         self.cfg.tags.as_deref()
     }
 
+    fn preflight(&self) -> Result<(), IngestError> {
+        self.http.ready()?;
+        crate::env_set(
+            &self.cfg.id,
+            &self.cfg.token_env,
+            "the bearer token (token_env)",
+        )
+    }
+
     async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
         let token = std::env::var(&self.cfg.token_env)
             .ok()
