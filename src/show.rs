@@ -90,6 +90,10 @@ pub(crate) async fn print_status(cfg: Config, runs: usize, check: bool) -> anyho
     let history = pipeline.history()?;
     let cfg = pipeline.config();
     outln!("data: {}", pipeline.describe_store());
+    match tagpulse_pipeline::DataDirLock::scheduler_pid(&cfg.storage.data_dir) {
+        Some(pid) => outln!("scheduler: running (PID {pid})"),
+        None => outln!("scheduler: not running (jobs run from cron or by hand)"),
+    }
     outln!();
     if history.runs.is_empty() {
         outln!("last runs: none recorded yet");

@@ -107,6 +107,13 @@ fn the_daemon_runs_each_job_on_time_records_it_and_stops_cleanly_on_sigterm() {
         }
     };
 
+    // status names the running scheduler, from its lock, without taking it.
+    let status = ok(d, &["status"]);
+    assert!(
+        status.contains(&format!("scheduler: running (PID {})", child.id())),
+        "{status}"
+    );
+
     // A second scheduler on the same data directory is refused, naming the first.
     let (code, err) = fails(d, &["schedule"]);
     assert_eq!(code, 1);
@@ -198,6 +205,7 @@ fn the_daemon_runs_each_job_on_time_records_it_and_stops_cleanly_on_sigterm() {
         .any(|e| e.path().join("index.html").is_file()));
 
     let status = ok(d, &["status"]);
+    assert!(status.contains("scheduler: not running"), "{status}");
     assert!(status.contains("last runs (newest first):"), "{status}");
     assert!(status.contains("fixtures: newest observation"), "{status}");
     assert!(status.contains("tags 32 ok"), "{status}");

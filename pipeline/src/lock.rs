@@ -96,6 +96,19 @@ impl DataDirLock {
         Ok(DataDirLock { _file: file, path })
     }
 
+    /// The PID of the `tagpulse schedule` running on `data_dir`, if one is: the PID its
+    /// lock file names, when that process is alive and is a scheduler (Linux: its
+    /// `/proc/<pid>/cmdline`). Reads only, and takes no lock: a scheduler starting at
+    /// that moment is never refused because `status` looked.
+    pub fn scheduler_pid(data_dir: &Path) -> Option<u32> {
+        let text = std::fs::read_to_string(data_dir.join(".schedule.lock")).ok()?;
+        let pid: u32 = text.trim().parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_tagpulse = args.first().is_some_and(|a| a.ends_with(b"tagpulse"));
+        (is_tagpulse && args.iter().any(|a| *a == b"schedule")).then_some(pid)
+    }
+
     /// The lock file (`<data_dir>/.lock`), named in messages about the holder.
     pub fn path(&self) -> &Path {
         &self.path
