@@ -152,13 +152,9 @@ impl CsvStyle {
     }
 
     fn number(&self, x: f64, digits: Option<usize>) -> String {
-        let s = match digits {
-            Some(d) => format!("{x:.d$}"),
-            None => format!("{x}"),
-        };
-        match self.loc.0 {
-            Language::En => s,
-            _ => s.replace('.', ","),
+        match digits {
+            Some(d) => self.loc.decimal(x, d),
+            None => self.loc.decimal_raw(x),
         }
     }
 

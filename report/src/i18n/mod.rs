@@ -361,7 +361,16 @@ impl Locale {
 
     /// `x` with `digits` decimals and this language's decimal mark.
     pub fn decimal(self, x: f64, digits: usize) -> String {
-        let s = format!("{x:.digits$}");
+        self.marked(format!("{x:.digits$}"))
+    }
+
+    /// `x` with every digit (its shortest exact form) and this language's decimal mark.
+    pub fn decimal_raw(self, x: f64) -> String {
+        self.marked(format!("{x}"))
+    }
+
+    /// A number written with a point, in this language's decimal mark.
+    fn marked(self, s: String) -> String {
         match self.0 {
             Language::En => s,
             _ => s.replace('.', ","),
