@@ -341,14 +341,20 @@ impl Config {
 
     /// Every tag the taxonomy and the brands name, sorted and distinct.
     pub fn tracked_tags(&self) -> Vec<Tag> {
-        let set: BTreeSet<Tag> = self
-            .occupations
-            .iter()
-            .flat_map(|o| o.tags.iter().cloned())
-            .chain(self.brands.iter().flat_map(|b| b.tags.iter().cloned()))
-            .collect();
-        set.into_iter().collect()
+        tracked_tags(&self.occupations, &self.brands)
+            .into_iter()
+            .collect()
     }
+}
+
+/// The tags `occupations` and `brands` name, sorted and distinct: the tags tagpulse tracks
+/// (fetched by sources without their own list, given a page in the report).
+pub fn tracked_tags(occupations: &[Occupation], brands: &[Brand]) -> BTreeSet<Tag> {
+    occupations
+        .iter()
+        .flat_map(|o| o.tags.iter().cloned())
+        .chain(brands.iter().flat_map(|b| b.tags.iter().cloned()))
+        .collect()
 }
 
 #[cfg(test)]

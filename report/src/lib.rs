@@ -78,18 +78,6 @@ pub enum ReportError {
     },
 }
 
-impl ReportInput<'_> {
-    /// The tags the config tracks (its occupations' and brands' tags): each gets a page.
-    pub fn tracked_tags(&self) -> BTreeSet<&str> {
-        self.occupations
-            .iter()
-            .flat_map(|o| o.tags.iter())
-            .chain(self.brands.iter().flat_map(|b| b.tags.iter()))
-            .map(|t| t.as_str())
-            .collect()
-    }
-}
-
 /// Everything the report is made from.
 pub struct ReportInput<'a> {
     /// The weekly tables the report reads (one generation).

@@ -52,17 +52,17 @@ pub(crate) fn pages(
             .push(r);
     }
     let by_occupation = tagpulse_config::occupations_by_tag(input.occupations);
-    let tracked = input.tracked_tags();
+    let tracked = tagpulse_config::tracked_tags(input.occupations, input.brands);
     let mut out = Vec::new();
     for (tag, pairs) in by_tag {
         // A page for the tracked tags of this week only.
-        if !tracked.contains(tag) || !pairs.values().flatten().any(|r| r.week_start == week) {
+        let Ok(parsed) = tagpulse_config::Tag::parse(tag) else {
+            continue;
+        };
+        if !tracked.contains(&parsed) || !pairs.values().flatten().any(|r| r.week_start == week) {
             continue;
         }
-        let occupations = tagpulse_config::Tag::parse(tag)
-            .ok()
-            .and_then(|t| by_occupation.get(&t).cloned())
-            .unwrap_or_default();
+        let occupations = by_occupation.get(&parsed).cloned().unwrap_or_default();
         let mut panels = Vec::new();
         for ((platform, metric), mut rs) in pairs {
             rs.sort_by_key(|r| r.week_start);

@@ -15,10 +15,7 @@ pub(crate) fn of_tags(ctx: &Context, tags: &TagSection) -> Result<Vec<Breakout>,
         .map(|r| {
             breakout(
                 ctx,
-                ctx.input
-                    .tracked_tags()
-                    .contains(r.tag.as_str())
-                    .then(|| r.tag.clone()),
+                ctx.has_page(&r.tag).then(|| r.tag.clone()),
                 format!("#{}", r.tag),
                 r.gained,
                 &r.signals(),

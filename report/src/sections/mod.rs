@@ -49,6 +49,8 @@ pub(crate) struct Context<'a> {
     pub slug: String,
     pub label: String,
     pub source_line: String,
+    /// The tags the config tracks, which have a page to link.
+    pub tracked: std::collections::BTreeSet<tagpulse_config::Tag>,
     /// The report's language: numbers, dates and texts.
     pub loc: Locale,
     pub t: &'static Texts,
@@ -91,9 +93,15 @@ impl<'a> Context<'a> {
             slug: format!("{platform}-{metric}"),
             label,
             source_line,
+            tracked: tagpulse_config::tracked_tags(input.occupations, input.brands),
             loc,
             t,
         }
+    }
+
+    /// Whether `tag` has a page to link.
+    fn has_page(&self, tag: &str) -> bool {
+        tagpulse_config::Tag::parse(tag).is_ok_and(|t| self.tracked.contains(&t))
     }
 
     /// True for a row of this view's (platform, metric) pair.

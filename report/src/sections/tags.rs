@@ -59,7 +59,6 @@ impl<'r> TagSection<'r> {
         );
 
         let labels = occupation_labels(ctx);
-        let tracked = ctx.input.tracked_tags();
         let line = |r: &TagRow| -> Result<TagLine, ReportError> {
             let occupations = tagpulse_config::Tag::parse(&r.tag)
                 .ok()
@@ -67,7 +66,7 @@ impl<'r> TagSection<'r> {
                 .unwrap_or_default()
                 .join(", ");
             Ok(TagLine {
-                page: tracked.contains(r.tag.as_str()),
+                page: ctx.has_page(&r.tag),
                 row: r.clone(),
                 occupations,
                 spark: ctx.spark(&history[r.tag.as_str()])?,
