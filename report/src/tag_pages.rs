@@ -121,7 +121,13 @@ fn panel(
     let n = TAG_WEEKS.to_string();
     let values = [("tag", tag), ("unit", unit.as_str()), ("weeks", n.as_str())];
     let slug = format!("{tag}-{platform}-{metric}");
-    let source = fill(t.source_snapshots, &[("label", &label)]);
+    let source = crate::sections::source_line(
+        t,
+        &label,
+        series
+            .iter()
+            .filter(|s| s.tag == tag && s.platform == platform && s.metric == metric),
+    );
     let gained_chart = charts::render_inline(
         &format!("tag-{slug}"),
         &LineChart {

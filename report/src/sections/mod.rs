@@ -67,18 +67,12 @@ impl<'a> Context<'a> {
         let loc = Locale(input.language);
         let t = loc.texts();
         let label = format!("{} {}", platform_name(platform), t.metric(metric));
-        let kinds: std::collections::BTreeSet<&str> = series
-            .iter()
-            .filter(|s| s.platform == platform && s.metric == metric)
-            .map(|s| s.kind.as_str())
-            .collect();
-        let source_line = fill(
-            if kinds.contains("daily") && !kinds.contains("snapshots") {
-                t.source_daily
-            } else {
-                t.source_snapshots
-            },
-            &[("label", &label)],
+        let source_line = source_line(
+            t,
+            &label,
+            series
+                .iter()
+                .filter(|s| s.platform == platform && s.metric == metric),
         );
         Context {
             input,
@@ -131,6 +125,22 @@ impl<'a> Context<'a> {
             (120, 28),
         )
     }
+}
+
+/// The attribution under a chart of `label` (e.g. "TikTok views"): daily counts summed
+/// when `series` are all daily, counter snapshots interpolated otherwise.
+pub(crate) fn source_line<'s>(
+    t: &Texts,
+    label: &str,
+    series: impl Iterator<Item = &'s SeriesRow>,
+) -> String {
+    let kinds: std::collections::BTreeSet<&str> = series.map(|s| s.kind.as_str()).collect();
+    let template = if kinds.contains("daily") && !kinds.contains("snapshots") {
+        t.source_daily
+    } else {
+        t.source_snapshots
+    };
+    fill(template, &[("label", label)])
 }
 
 /// Builds the view of one (platform, metric) pair for `input.week`.
