@@ -228,16 +228,15 @@ fn write_index(
     language: tagpulse_config::Language,
 ) -> Result<(), PipelineError> {
     let weeks = published_weeks(out_dir).map_err(io("list", out_dir))?;
-    let entry = |label: String| {
-        let stored =
-            std::fs::read_to_string(out_dir.join(&label).join(tagpulse_report::WEEK_ENTRY))
-                .ok()
-                .and_then(|text| tagpulse_report::WeekEntry::from_json(&text));
-        tagpulse_report::IndexEntry {
-            label,
-            title: stored.as_ref().map(|e| e.title.clone()),
-            headline: stored.map(|e| e.headline).filter(|h| !h.is_empty()),
-        }
+    // A folder from before `week.json` is listed by its name alone.
+    let entry = |week: String| {
+        std::fs::read_to_string(out_dir.join(&week).join(tagpulse_report::WEEK_ENTRY))
+            .ok()
+            .and_then(|text| tagpulse_report::WeekEntry::from_json(&text))
+            .unwrap_or(tagpulse_report::WeekEntry {
+                week,
+                ..Default::default()
+            })
     };
     let (reports, previews): (Vec<String>, Vec<String>) = weeks.into_iter().partition(|w| {
         parse_iso_week(w)

@@ -7,6 +7,7 @@ use tagpulse_model::signal::{BREAKOUT_Z, Z_WINDOW};
 use crate::i18n::{fill, Locale, Texts};
 use crate::tag_pages::tag_href;
 use crate::view::{Breakout, MetricView, Page, TagLine, TagPage};
+use crate::WeekEntry;
 use crate::TREND_WEEKS;
 
 const CSS: &str = r#"
@@ -468,27 +469,16 @@ pub(crate) fn tag_page(page: &TagPage) -> String {
     .into_string()
 }
 
-/// One week in the list of weeks: its folder, its title and its first headline sentence
-/// (from the week's `week.json`; an older folder without one shows its name only).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct IndexEntry {
-    /// The folder, e.g. `2026-W46`.
-    pub label: String,
-    /// The week's dates in the report's language.
-    pub title: Option<String>,
-    /// The first headline sentence.
-    pub headline: Option<String>,
-}
-
-/// The list of weeks: reports, then previews of incomplete weeks.
-pub(crate) fn index(loc: Locale, reports: &[IndexEntry], previews: &[IndexEntry]) -> String {
+/// The list of weeks: reports, then previews of incomplete weeks; an entry without a
+/// title or headline (a folder from before `week.json`) shows its name only.
+pub(crate) fn index(loc: Locale, reports: &[WeekEntry], previews: &[WeekEntry]) -> String {
     let t = loc.texts();
-    let item = |e: &IndexEntry, suffix: &str| {
+    let item = |e: &WeekEntry, suffix: &str| {
         html! {
             li {
-                a href=(format!("{}/index.html", e.label)) { (e.label) (suffix) }
-                @if let Some(title) = &e.title { " · " (title) }
-                @if let Some(h) = &e.headline { br; span.h { (h) } }
+                a href=(format!("{}/index.html", e.week)) { (e.week) (suffix) }
+                @if !e.title.is_empty() { " · " (e.title) }
+                @if !e.headline.is_empty() { br; span.h { (e.headline) } }
             }
         }
     };

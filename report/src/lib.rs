@@ -293,12 +293,12 @@ impl WeekEntry {
     }
 }
 
-pub use html::{relink, IndexEntry};
+pub use html::relink;
 
 /// `reports/index.html`: the weekly reports, newest first, and apart from them the
 /// previews of weeks that were not complete when rendered, each with its dates and
 /// first headline sentence where its folder has them.
-pub fn index_page(language: Language, reports: &[IndexEntry], previews: &[IndexEntry]) -> String {
+pub fn index_page(language: Language, reports: &[WeekEntry], previews: &[WeekEntry]) -> String {
     html::index(Locale(language), reports, previews)
 }
 

@@ -305,8 +305,8 @@ fn csv_columns_show_table_columns() {
 
 #[test]
 fn the_index_keeps_previews_of_incomplete_weeks_apart() {
-    let entry = |w: &str| IndexEntry {
-        label: w.into(),
+    let entry = |w: &str| WeekEntry {
+        week: w.into(),
         ..Default::default()
     };
     let page = index_page(
