@@ -347,6 +347,15 @@ impl Config {
     }
 }
 
+/// `Ok` when env var `name` is set and not empty; else says to set `what` (e.g. "the
+/// bearer token (token_env)") there. Every secret tagpulse reads comes through such a var.
+pub fn require_env(name: &str, what: &str) -> Result<(), Invalid> {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => Ok(()),
+        _ => Err(Invalid(format!("set {what} in {name}"))),
+    }
+}
+
 /// The tags `occupations` and `brands` name, sorted and distinct: the tags tagpulse tracks
 /// (fetched by sources without their own list, given a page in the report).
 pub fn tracked_tags(occupations: &[Occupation], brands: &[Brand]) -> BTreeSet<Tag> {

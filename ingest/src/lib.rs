@@ -178,13 +178,10 @@ pub trait Backfill: Send + Sync {
 /// `Ok` when env var `name` is set and not empty; else the setup error of `source`
 /// saying what it holds (`what`, e.g. "the bearer token (token_env)").
 pub fn env_set(source: &str, name: &str, what: &str) -> Result<(), IngestError> {
-    match std::env::var(name) {
-        Ok(v) if !v.is_empty() => Ok(()),
-        _ => Err(IngestError::Setup {
-            source_id: source.to_string(),
-            message: format!("set {what} in {name}"),
-        }),
-    }
+    tagpulse_config::require_env(name, what).map_err(|e| IngestError::Setup {
+        source_id: source.to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Something that yields observations.

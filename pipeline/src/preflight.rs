@@ -49,7 +49,11 @@ pub async fn preflight(cfg: &Config, sources: &[Box<dyn Source>]) -> Vec<Probe> 
         let addr = format!("{}:{}", smtp.host, smtp.port());
         let mut result = tcp(&addr).await;
         if result.is_ok() && smtp.user.is_some() {
-            result = env_set(&smtp.password_env, "the SMTP password (password_env)");
+            result = tagpulse_config::require_env(
+                &smtp.password_env,
+                "the SMTP password (password_env)",
+            )
+            .map_err(|e| e.to_string());
         }
         out.push(probe(format!("smtp {addr}"), result));
     }
@@ -71,13 +75,6 @@ pub async fn preflight(cfg: &Config, sources: &[Box<dyn Source>]) -> Vec<Probe> 
         out.push(probe(format!("alert {} webhook", a.id), result));
     }
     out
-}
-
-fn env_set(name: &str, what: &str) -> Result<(), String> {
-    match std::env::var(name) {
-        Ok(v) if !v.is_empty() => Ok(()),
-        _ => Err(format!("set {what} in {name}")),
-    }
 }
 
 async fn tcp(addr: &str) -> Result<(), String> {
