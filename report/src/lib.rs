@@ -182,6 +182,16 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
     sections::sort_desc(&mut views, |v| v.total_gained);
     let week_label = iso_week_label(input.week);
     let loc = Locale(input.language);
+    let downloads = ["occupations.csv", "tags.csv", "brands.csv", "summary.md"]
+        .into_iter()
+        .filter(|f| *f != "brands.csv" || !input.brands.is_empty())
+        .map(String::from)
+        .chain(
+            views
+                .iter()
+                .flat_map(|v| v.charts().map(|c| format!("{}.png", c.name))),
+        )
+        .collect();
     let page = Page {
         week: input.week,
         title: fill(
@@ -203,26 +213,11 @@ pub fn render(input: &ReportInput) -> Result<ReportFiles, ReportError> {
         has_brands: !input.brands.is_empty(),
         previous: input.neighbours.0.clone(),
         next: input.neighbours.1.clone(),
-        downloads: Vec::new(),
+        downloads,
     };
-    let mut page = page;
-    page.downloads = ["occupations.csv", "tags.csv", "brands.csv", "summary.md"]
-        .into_iter()
-        .filter(|f| *f != "brands.csv" || !input.brands.is_empty())
-        .map(String::from)
-        .chain(page.views.iter().flat_map(|v| {
-            [&v.occupation_chart, &v.trend_chart, &v.brand_chart]
-                .into_iter()
-                .flatten()
-                .map(|c| format!("{}.png", c.name))
-        }))
-        .collect();
     let mut files = vec![(PathBuf::from("index.html"), html::page(&page).into_bytes())];
     for v in &page.views {
-        for c in [&v.occupation_chart, &v.trend_chart, &v.brand_chart]
-            .into_iter()
-            .flatten()
-        {
+        for c in v.charts() {
             files.push((PathBuf::from(format!("{}.png", c.name)), c.png.clone()));
             files.push((
                 PathBuf::from(format!("{}.svg", c.name)),

@@ -41,6 +41,15 @@ pub(crate) struct MetricView {
     pub headline: Vec<String>,
 }
 
+impl MetricView {
+    /// The view's charts that were drawn (each is a PNG and an SVG file of the week).
+    pub(crate) fn charts(&self) -> impl Iterator<Item = &Chart> {
+        [&self.occupation_chart, &self.trend_chart, &self.brand_chart]
+            .into_iter()
+            .flatten()
+    }
+}
+
 /// A tag in a "moved most" table.
 pub(crate) struct TagLine {
     pub row: TagRow,
