@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate};
 
 use super::*;
 
