@@ -1,14 +1,22 @@
 //! The HTML pages: one self-contained file per week (inline CSS and SVG, no JavaScript)
-//! and the list of weeks, in the report's language.
+//! and the list of weeks, in the report's language. The week page is here; a tag's page
+//! is in `html/tag.rs`, the links between weeks and their list in `html/weeks.rs`.
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use tagpulse_model::signal::{BREAKOUT_Z, Z_WINDOW};
 
 use crate::i18n::{fill, Locale, Texts};
 use crate::tag_pages::tag_href;
-use crate::view::{Breakout, MetricView, Page, TagLine, TagPage};
-use crate::WeekEntry;
+use crate::view::{Breakout, MetricView, Page, TagLine};
 use crate::TREND_WEEKS;
+
+mod tag;
+mod weeks;
+
+pub(crate) use tag::tag_page;
+pub(crate) use weeks::index;
+pub use weeks::relink;
+use weeks::week_nav;
 
 const CSS: &str = r#"
 :root { --ink:#1d2330; --muted:#5b6475; --line:#e3e6ec; --up:#0072B2; --down:#D55E00; --bg:#f7f8fa; }
@@ -313,43 +321,6 @@ fn nav(t: &Texts, page: &Page) -> Markup {
     week_nav(t, page.previous.as_deref(), page.next.as_deref())
 }
 
-fn week_nav(t: &Texts, previous: Option<&str>, next: Option<&str>) -> Markup {
-    html! {
-        nav aria-label=(t.nav_all_weeks) {
-            a href="../index.html" { (t.nav_all_weeks) }
-            @if let Some(w) = previous { a href=(format!("../{w}/index.html")) rel="prev" { (t.nav_previous) " (" (w) ")" } }
-            @if let Some(w) = next { a href=(format!("../{w}/index.html")) rel="next" { (t.nav_next) " (" (w) ")" } }
-        }
-    }
-}
-
-/// The week's link (`rel` "prev" or "next") in a week page's navigation, as written.
-fn linked(html: &str, rel: &str) -> Option<String> {
-    let nav = &html[html.find("<nav ")?..];
-    let nav = &nav[..nav.find("</nav>")?];
-    let at = nav.find(&format!("rel=\"{rel}\""))?;
-    let href = nav[..at].rfind("href=\"../")? + "href=\"../".len();
-    Some(nav[href..href + nav[href..].find('/')?].to_string())
-}
-
-/// A week page (as rendered) with its navigation linking `previous` and `next`
-/// (`None` keeps the link it has); `None` when nothing changes or it is no week page.
-/// A page rendered while its next week did not exist gains that link this way when the
-/// next week is published, without being rendered again.
-pub fn relink(html: &str, previous: Option<&str>, next: Option<&str>) -> Option<String> {
-    let code = html.split("<html lang=\"").nth(1)?.split('"').next()?;
-    let t = crate::i18n::Texts::of(crate::i18n::Language::parse(code).ok()?);
-    let (start, end) = (html.find("<nav ")?, html.find("</nav>")? + "</nav>".len());
-    let (old_prev, old_next) = (linked(html, "prev"), linked(html, "next"));
-    let previous = previous.map(str::to_string).or(old_prev.clone());
-    let next = next.map(str::to_string).or(old_next.clone());
-    if (previous.clone(), next.clone()) == (old_prev, old_next) {
-        return None;
-    }
-    let nav = week_nav(t, previous.as_deref(), next.as_deref()).into_string();
-    Some(format!("{}{nav}{}", &html[..start], &html[end..]))
-}
-
 fn downloads(t: &Texts, page: &Page) -> Markup {
     html! {
         div.downloads-block {
@@ -406,97 +377,4 @@ pub(crate) fn page(page: &Page) -> String {
         }
     };
     markup.into_string()
-}
-
-/// A tag's page (`tags/<tag>.html`): its weeks per platform and metric.
-pub(crate) fn tag_page(page: &TagPage) -> String {
-    let loc = page.loc;
-    let t = loc.texts();
-    let week_title = loc.week_title(page.week);
-    let title = fill(t.tag_h1, &[("tag", &page.tag), ("week", &week_title)]);
-    html! {
-        (DOCTYPE)
-        html lang=(loc.0.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · tagpulse" }
-                style { (PreEscaped(CSS)) }
-            }
-            body { main {
-                h1 { (title) }
-                p.sub { (page.week_label) }
-                nav {
-                    a href="../index.html" { (t.tag_back) }
-                    a href="../../index.html" { (t.nav_all_weeks) }
-                }
-                @if page.synthetic {
-                    div.banner { strong { (t.synthetic_strong) } (t.synthetic_text) }
-                }
-                p {
-                    @if page.occupations.is_empty() { (t.tag_no_occupation) }
-                    @else { (fill(t.tag_occupations, &[("list", &page.occupations.join(", "))])) }
-                }
-                @for p in &page.panels {
-                    h2 { (p.label) }
-                    (chart(t, &p.gained_chart, &p.gained_chart.title))
-                    @if let Some(c) = &p.total_chart { (chart(t, c, &c.title)) }
-                    p.note { (t.tag_band_note) }
-                    div.scroll { table {
-                        tr {
-                            th.l { (t.csv.week) } th { (fill(t.col_unit_gained, &[("unit", &p.unit)])) } th { (t.col_wow) }
-                            th { (t.csv.total) } th { (t.csv.resolution) } th { "z" } th.l { (t.csv.breakout) }
-                        }
-                        @for r in &p.rows {
-                            tr {
-                                td.l { (loc.week_title(r.week_start)) }
-                                td { (loc.human(r.gained)) }
-                                td { (rounded_growth(loc, r.wow_growth, r.within_rounding)) }
-                                td { (loc.human(r.total_end)) }
-                                td { (loc.human(r.resolution)) }
-                                td { (r.z.map(|z| loc.decimal(z, 1)).unwrap_or_else(|| "–".into())) }
-                                td.l { @if r.breakout { "⚡ " (t.tag_breakout) } }
-                            }
-                        }
-                    } }
-                    h3 { (t.h_quality) }
-                    ul.q { @for n in &p.notes { li { (n) } } }
-                }
-                (glossary(t))
-            } }
-        }
-    }
-    .into_string()
-}
-
-/// The list of weeks: reports, then previews of incomplete weeks; an entry without a
-/// title or headline (a folder from before `week.json`) shows its name only.
-pub(crate) fn index(loc: Locale, reports: &[WeekEntry], previews: &[WeekEntry]) -> String {
-    let t = loc.texts();
-    let item = |e: &WeekEntry, suffix: &str| {
-        html! {
-            li {
-                a href=(format!("{}/index.html", e.week)) { (e.week) (suffix) }
-                @if !e.title.is_empty() { " · " (e.title) }
-                @if !e.headline.is_empty() { br; span.h { (e.headline) } }
-            }
-        }
-    };
-    html! {
-        (DOCTYPE)
-        html lang=(loc.0.code()) {
-            head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1"; title { (t.index_title) } style { (PreEscaped(CSS)) } }
-            body { main {
-                h1 { (t.index_title) }
-                @if reports.is_empty() { p { (t.index_none) } }
-                ul.weeks.reports { @for e in reports { (item(e, "")) } }
-                @if !previews.is_empty() {
-                    h2 { (t.index_previews) }
-                    p.note { (t.index_previews_note) }
-                    ul.weeks.previews { @for e in previews { (item(e, t.index_incomplete)) } }
-                }
-            } }
-        }
-    }
-    .into_string()
 }
