@@ -45,7 +45,7 @@ pub(crate) enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// The main job: every configured source -> store -> transform -> report.
-    Run(ReportArgs),
+    Run(RunArgs),
     /// Run the configured sources once and store what they yield (no transform, no report).
     Ingest(IngestArgs),
     /// Run every job at its cron times until SIGINT/SIGTERM; `--list` prints the times.
@@ -244,7 +244,20 @@ pub(crate) struct CompareArgs {
     pub tags: Vec<tagpulse_config::Tag>,
 }
 
-/// Arguments of `report` and `run`.
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Which week, where, in which language.
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// Do not fetch the sources: recompute and report from what is stored (what the
+    /// scheduled ingests stored). Without it, a source stored less than its
+    /// `min_interval` ago is not fetched again either.
+    #[arg(long)]
+    pub no_ingest: bool,
+}
+
+/// Arguments of `report` (and `run`, besides its own flags).
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
     /// ISO week to report, e.g. 2026-W47 (default: the latest complete week).

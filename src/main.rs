@@ -145,7 +145,10 @@ async fn run(cli: Cli, shutdown: &Shutdown) -> Result<()> {
             req: render_request(&args),
             recompute: false,
         },
-        Command::Run(args) => Job::Run(render_request(&args)),
+        Command::Run(args) => Job::Run {
+            req: render_request(&args.report),
+            ingest: !args.no_ingest,
+        },
     };
     let pipeline = open_pipeline(cfg, shutdown)?;
     let done = pipeline.run_job(job, Trigger::Cli, &bars::Bars).await?;

@@ -7,6 +7,7 @@
 //! - `lock`: one writer per data directory between two real processes;
 //! - `privacy`: no handle, user id or post text kept anywhere after a run;
 //! - `import`: observations stored once, bad lines store nothing;
+//! - `lean`: a scheduled file source stores only what was appended to its files;
 //! - `transform`: the fixtures' weekly tables against the spec, cell for cell;
 //! - `report`: report files of the fixtures and the sample, the main job, reruns;
 //! - `sources`: live sources (TikTok, Mastodon, X) against a local server, end to end;
@@ -26,6 +27,7 @@ mod clickhouse;
 mod diskfull;
 mod generations;
 mod import;
+mod lean;
 mod lock;
 mod privacy;
 mod report;

@@ -20,10 +20,16 @@ pub struct SourceEntry {
     pub kind: String,
     /// When `tagpulse schedule` runs it (`schedule = "…"`, default every six hours).
     pub schedule: Cron,
-    /// Every key of the entry, `id` and `kind` included (`schedule` taken out).
+    /// `tagpulse run` does not fetch the source again when a run stored it less than
+    /// this long ago (`min_interval = "2h"`): an `ingest` shortly before did the work.
+    pub min_interval: Option<std::time::Duration>,
+    /// Every key of the entry, `id` and `kind` included (`schedule` and `min_interval`
+    /// taken out).
     pub table: toml::Table,
     /// `schedule` as written, checked by [`SourceEntry::place`] so errors name its line.
     schedule_text: Option<toml::Value>,
+    /// `min_interval` as written, checked by [`SourceEntry::place`].
+    min_interval_text: Option<toml::Value>,
 }
 
 impl SourceEntry {
@@ -52,6 +58,16 @@ impl SourceEntry {
             path.push(key("schedule"));
             self.schedule = parsed.map_err(|m| invalid_at(text, file, &path, m.to_string()))?;
         }
+        if let Some(v) = self.min_interval_text.take() {
+            let parsed = match v.as_str() {
+                Some(d) => humantime::parse_duration(d).map_err(|e| e.to_string()),
+                None => Err("give the interval as a string, e.g. \"2h\"".into()),
+            };
+            let mut path = self.path();
+            path.push(key("min_interval"));
+            self.min_interval =
+                Some(parsed.map_err(|m| invalid_at(text, file, &path, m.to_string()))?);
+        }
         Ok(())
     }
 }
@@ -62,6 +78,7 @@ impl<'de> Deserialize<'de> for SourceEntry {
         let mut table = toml::Table::deserialize(d)?;
         // The scheduler's key, not the component's: taken out before the component sees it.
         let schedule_text = table.remove("schedule");
+        let min_interval_text = table.remove("min_interval");
         let text = |k: &str| match table.get(k) {
             Some(toml::Value::String(s)) => Ok(s.clone()),
             Some(_) => Err(D::Error::custom(format!("`{k}` must be a string"))),
@@ -75,8 +92,10 @@ impl<'de> Deserialize<'de> for SourceEntry {
             id: text("id")?,
             kind: text("kind")?,
             schedule: default_source_schedule(),
+            min_interval: None,
             table,
             schedule_text,
+            min_interval_text,
         })
     }
 }

@@ -209,10 +209,24 @@ pub trait Source: Send + Sync {
         false
     }
 
+    /// True for a source that reads local files: it fetches under the data lock (reading
+    /// is quick, and what it remembers of the files must move in step with the store),
+    /// where a network source fetches without it and takes it only to store.
+    fn reads_local_files(&self) -> bool {
+        false
+    }
+
     /// Fetches observations for `tags` (a source reading files takes what they hold).
     /// `Err` means nothing could be fetched; per-tag failures are in [`Fetched::failures`]
     /// beside the observations that succeeded.
     async fn fetch(&self, tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError>;
+
+    /// Called once what the last [`Source::fetch`] yielded is stored (or spooled): a
+    /// source that remembers what it has read moves its mark now, not at the fetch, so a
+    /// failed store reads the same again next time.
+    fn stored(&self) -> Result<(), IngestError> {
+        Ok(())
+    }
 
     /// For `tagpulse config --check`: what the source needs before it can fetch (its env
     /// vars: credentials, headers), checked without asking the platform.

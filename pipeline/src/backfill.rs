@@ -162,6 +162,9 @@ impl Pipeline {
             let fetched = past
                 .fetch_range(&asked, start, end, &tagpulse_ingest::NoProgress)
                 .await?;
+            // Stored and marked done under one hold of the lock, so a window is never
+            // stored twice by two backfills of one source.
+            let _writing = self.write_lock().await?;
             let stats = self.append(&fetched.batch).await?;
             out.snapshots += stats.snapshots;
             out.daily += stats.daily;

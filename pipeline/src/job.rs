@@ -1,5 +1,6 @@
-//! The one job runner, for the command line and the scheduler alike: a [`Job`] runs under
-//! the data directory's lock, after the sweep of crashed runs' leftovers, is recorded in
+//! The one job runner, for the command line and the scheduler alike: a [`Job`] writes
+//! under the data directory's lock (taken by each write, so a source's network fetch holds
+//! no one up; an import and a backfill's windows read and store under it), is recorded in
 //! the run history, and is followed by the alerts once the lock is released (a slow alert
 //! target keeps no other job out). Callers only say which job and print what it did.
 
@@ -7,9 +8,8 @@ use std::error::Error;
 
 use crate::runs::{Outcome, RunRecord, Trigger};
 use crate::{
-    BackfillOutcome, BackfillRequest, DataDirLock, ImportOutcome, ImportRequest, Pipeline,
-    PipelineError, ProgressSink, RecomputeOutcome, RenderOutcome, RenderRequest, RunOutcome,
-    SourceOutcome,
+    BackfillOutcome, BackfillRequest, ImportOutcome, ImportRequest, Pipeline, PipelineError,
+    ProgressSink, RecomputeOutcome, RenderOutcome, RenderRequest, RunOutcome, SourceOutcome,
 };
 
 /// A job: what one command or one scheduled firing does.
@@ -32,7 +32,13 @@ pub enum Job {
         recompute: bool,
     },
     /// The main job: every source, the weekly tables, the report.
-    Run(RenderRequest),
+    Run {
+        /// Which week, where.
+        req: RenderRequest,
+        /// Fetch the sources first (`run --no-ingest` does not: it reports what the
+        /// scheduled ingests stored).
+        ingest: bool,
+    },
 }
 
 impl Job {
@@ -44,7 +50,7 @@ impl Job {
             Job::Backfill(_) => "backfill",
             Job::Transform => "transform",
             Job::Report { .. } => "report",
-            Job::Run(_) => "run",
+            Job::Run { .. } => "run",
         }
     }
 }
@@ -107,16 +113,23 @@ impl Pipeline {
         progress: &dyn ProgressSink,
     ) -> Result<JobDone, PipelineError> {
         self.usage(&job)?;
-        let storage = &self.cfg.storage;
-        let lock = DataDirLock::acquire(&storage.data_dir, storage.lock_timeout).await?;
-        self.sweep_leftovers();
+        // A job that writes from its first step holds the lock from the start, so it waits
+        // (or gives up) before it records anything: the lock is the only thing it lacks.
+        let whole = match job {
+            Job::Import(_) | Job::Transform | Job::Report { .. } => Some(self.write_lock().await?),
+            Job::Ingest(_) | Job::Backfill(_) | Job::Run { .. } => None,
+        };
         let rec = RunRecord::start(job.name(), trigger);
         let output = self.execute(job, progress).await;
         let (record, failure) = close(rec, &output, self.shutdown.is_requested());
-        if let Err(e) = self.record(&record).await {
+        let recorded = match self.write_lock().await {
+            Ok(_writing) => self.record(&record).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recorded {
             tracing::warn!("this run was not recorded: {e}");
         }
-        drop(lock);
+        drop(whole);
         let report = output.as_ref().ok().and_then(JobOutput::report);
         self.send_alerts(&record, report).await;
         Ok(JobDone {
@@ -143,7 +156,7 @@ impl Pipeline {
                 self.select_sources(std::slice::from_ref(&req.source))
                     .map_err(usage)?;
             }
-            Job::Transform | Job::Report { .. } | Job::Run(_) => {}
+            Job::Transform | Job::Report { .. } | Job::Run { .. } => {}
         }
         Ok(())
     }
@@ -180,13 +193,13 @@ impl Pipeline {
                     rendered,
                 }
             }
-            Job::Run(req) => {
-                if self.sources.is_empty() {
+            Job::Run { req, ingest } => {
+                if ingest && self.sources.is_empty() {
                     tracing::warn!(
                         "no [[sources]] configured: computing from the stored observations only"
                     );
                 }
-                JobOutput::Run(self.run(&req, progress).await)
+                JobOutput::Run(self.run(&req, ingest, progress).await)
             }
         })
     }
@@ -359,7 +372,10 @@ mod tests {
                 req: RenderRequest::default(),
                 recompute: true,
             },
-            Job::Run(RenderRequest::default()),
+            Job::Run {
+                req: RenderRequest::default(),
+                ingest: true,
+            },
         ]
         .iter()
         .map(Job::name)

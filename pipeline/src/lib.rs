@@ -235,6 +235,8 @@ pub struct Pipeline {
     /// The process's shutdown request: checked between sources and steps, handed to
     /// every source.
     shutdown: Shutdown,
+    /// The data directory's lock, held while this pipeline writes.
+    write: lock::WriteLock,
 }
 
 impl Pipeline {
@@ -248,12 +250,14 @@ impl Pipeline {
     pub fn open_with(cfg: Config, shutdown: Shutdown) -> Result<Self, PipelineError> {
         let sources = tagpulse_ingest::sources::build_all_with(&cfg, &shutdown)?;
         let store = tagpulse_store::open(&cfg.storage)?;
+        let write = lock::WriteLock::new(&cfg.storage.data_dir, cfg.storage.lock_timeout);
         Ok(Pipeline {
             cfg,
             sources,
             store,
             series: Default::default(),
             shutdown,
+            write,
         })
     }
 
@@ -277,14 +281,40 @@ impl Pipeline {
         self.store.describe()
     }
 
+    /// A share of the data directory's lock for a write (see [`lock::WriteLock`]); the
+    /// first share of a nesting sweeps what crashed runs left, which only the holder may.
+    pub(crate) async fn write_lock(&self) -> Result<lock::WriteGuard<'_>, PipelineError> {
+        let guard = self.write.enter().await?;
+        if guard.first {
+            self.sweep_leftovers();
+        }
+        Ok(guard)
+    }
+
     fn params(&self) -> Params {
         Params {
             max_gap_secs: self.cfg.transform.max_gap.as_secs() as i64,
         }
     }
 
-    /// Fetches one source and stores what it yields.
+    /// Fetches one source and stores what it yields. A network source fetches without the
+    /// data lock and takes it to store; one reading local files reads under it, so what it
+    /// remembers of the files moves in step with the store.
     pub async fn ingest(&self, source: &dyn Source, progress: &dyn ProgressSink) -> SourceOutcome {
+        let failed = |message: String| SourceOutcome {
+            source: source.id().to_string(),
+            status: SourceStatus::Failed { message },
+            tags_ok: 0,
+            failures: Vec::new(),
+        };
+        let _reading = if source.reads_local_files() {
+            match self.write_lock().await {
+                Ok(guard) => Some(guard),
+                Err(e) => return failed(e.to_string()),
+            }
+        } else {
+            None
+        };
         let tags = self.tags_of(source);
         let fetched = {
             let bar = progress.start(source.id());
@@ -292,16 +322,7 @@ impl Pipeline {
         };
         let mut fetched = match fetched {
             Ok(f) => f,
-            Err(e) => {
-                return SourceOutcome {
-                    source: source.id().to_string(),
-                    status: SourceStatus::Failed {
-                        message: e.to_string(),
-                    },
-                    tags_ok: 0,
-                    failures: Vec::new(),
-                }
-            }
+            Err(e) => return failed(e.to_string()),
         };
         let dropped = fetched.batch.retain_plausible(chrono::Utc::now());
         if dropped > 0 {
@@ -317,11 +338,11 @@ impl Pipeline {
                 daily: stats.daily,
             },
             // Safe on disk, not in the store yet.
-            Err(
+            Err(PipelineError::Store(
                 e @ StoreError::Spooled {
                     snapshots, daily, ..
                 },
-            ) => SourceStatus::Spooled {
+            )) => SourceStatus::Spooled {
                 snapshots,
                 daily,
                 message: e.to_string(),
@@ -330,6 +351,14 @@ impl Pipeline {
                 message: e.to_string(),
             },
         };
+        if !matches!(status, SourceStatus::Failed { .. }) {
+            if let Err(e) = source.stored() {
+                tracing::warn!(
+                    source = source.id(),
+                    "what was read is stored, but not remembered (the next fetch reads it again): {e}"
+                );
+            }
+        }
         SourceOutcome {
             source: source.id().to_string(),
             status,
@@ -419,13 +448,15 @@ impl Pipeline {
         })
     }
 
-    /// Stores a batch; the series summary of the last recompute no longer holds.
+    /// Stores a batch under the data lock; the series summary of the last recompute no
+    /// longer holds.
     pub(crate) async fn append(
         &self,
         batch: &tagpulse_ingest::ObservationBatch,
-    ) -> Result<tagpulse_store::AppendStats, tagpulse_store::StoreError> {
+    ) -> Result<tagpulse_store::AppendStats, PipelineError> {
+        let _writing = self.write_lock().await?;
         self.series.lock().expect("series lock").take();
-        self.store.append(batch).await
+        Ok(self.store.append(batch).await?)
     }
 
     /// The series summary the last recompute left, if nothing was stored since.
@@ -436,6 +467,7 @@ impl Pipeline {
     /// Recomputes every weekly table from the stored observations and stores them as one
     /// generation.
     pub async fn recompute(&self) -> Result<RecomputeOutcome, PipelineError> {
+        let _writing = self.write_lock().await?;
         let (snapshots, daily) = (self.snapshots().await?, self.store.scan_daily().await?);
         let (params, occupations, brands) = (
             self.params(),
@@ -493,13 +525,38 @@ impl Pipeline {
 
     /// Renders the report of one week from the stored weekly tables.
     pub async fn render(&self, req: &RenderRequest) -> Result<RenderOutcome, PipelineError> {
+        let _writing = self.write_lock().await?;
         render::render(self, req).await
     }
 
-    /// The main job: every source, then the weekly tables, then the report.
-    pub async fn run(&self, req: &RenderRequest, progress: &dyn ProgressSink) -> RunOutcome {
+    /// The main job: every source (when `ingest`; one stored less than its `min_interval`
+    /// ago is not fetched again), then the weekly tables, then the report.
+    pub async fn run(
+        &self,
+        req: &RenderRequest,
+        ingest: bool,
+        progress: &dyn ProgressSink,
+    ) -> RunOutcome {
         let mut sources = Vec::with_capacity(self.sources.len());
-        for source in &self.sources {
+        let history = self.history().ok();
+        let now = chrono::Utc::now();
+        for (source, entry) in self.sources.iter().zip(&self.cfg.sources) {
+            if !ingest {
+                break;
+            }
+            let stored = history.as_ref().and_then(|h| h.source_success(source.id()));
+            if let (Some(min), Some(at)) = (entry.min_interval, stored) {
+                let ago = (now - at).to_std().unwrap_or_default();
+                if ago < min {
+                    tracing::info!(
+                        source = source.id(),
+                        "stored {} ago, within its min_interval of {}: not fetched again",
+                        humantime::format_duration(std::time::Duration::from_secs(ago.as_secs())),
+                        humantime::format_duration(min)
+                    );
+                    continue;
+                }
+            }
             // One broken source must not hold back the report from the others.
             let out = self.ingest(source.as_ref(), progress).await;
             log_outcome(&out);
@@ -508,17 +565,23 @@ impl Pipeline {
                 break;
             }
         }
+        // The weekly tables and the report they feed are written under one hold of the lock.
+        let writing = self.write_lock().await;
         let recompute = if self.shutdown.is_requested() {
             Err(StepFailure(
                 "interrupted: the weekly tables and the report were left as they were".into(),
             ))
         } else {
-            self.recompute().await.map_err(|e| StepFailure::of(&e))
+            match &writing {
+                Ok(_) => self.recompute().await.map_err(|e| StepFailure::of(&e)),
+                Err(e) => Err(StepFailure::of(e)),
+            }
         };
         let render = match &recompute {
             Ok(_) => Some(self.render(req).await.map_err(|e| StepFailure::of(&e))),
             Err(_) => None,
         };
+        drop(writing);
         RunOutcome {
             sources,
             recompute,

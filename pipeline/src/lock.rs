@@ -3,6 +3,10 @@
 //! tagpulse processes (a cron job and a hand-run import, two schedulers) never write one
 //! lake at once. A second writer waits up to `storage.lock_timeout`, then gives up naming
 //! the holder's PID, which the holder writes into the file.
+//!
+//! The lock is held only while writing: a source fetches over the network without it and
+//! takes it to store ([`WriteLock`]), so a slow fetch never keeps a `report` or an
+//! `import` waiting.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -115,6 +119,80 @@ impl DataDirLock {
     }
 }
 
+/// The data lock of one pipeline, taken on the first write and released after the last:
+/// nested writes (a store inside a job that holds it already) share one lock, since a
+/// second `flock` from the same process would wait on itself.
+#[derive(Debug)]
+pub(crate) struct WriteLock {
+    data_dir: PathBuf,
+    timeout: Duration,
+    held: std::sync::Mutex<Held>,
+}
+
+#[derive(Debug, Default)]
+struct Held {
+    depth: usize,
+    lock: Option<DataDirLock>,
+}
+
+/// One write's share of [`WriteLock`]; the lock goes when the last share does.
+#[derive(Debug)]
+pub(crate) struct WriteGuard<'a> {
+    owner: &'a WriteLock,
+    /// This share took the lock (the first one of a nesting).
+    pub(crate) first: bool,
+}
+
+impl WriteLock {
+    /// The lock of `data_dir`, not taken yet.
+    pub(crate) fn new(data_dir: &Path, timeout: Duration) -> Self {
+        WriteLock {
+            data_dir: data_dir.to_path_buf(),
+            timeout,
+            held: Default::default(),
+        }
+    }
+
+    /// A share of the lock: the lock itself when no write of this process holds it
+    /// (waiting up to the timeout), else one more share of it.
+    pub(crate) async fn enter(&self) -> Result<WriteGuard<'_>, PipelineError> {
+        {
+            let mut held = self.held.lock().expect("write lock");
+            if held.depth > 0 {
+                held.depth += 1;
+                return Ok(WriteGuard {
+                    owner: self,
+                    first: false,
+                });
+            }
+        }
+        let lock = DataDirLock::acquire(&self.data_dir, self.timeout).await?;
+        let mut held = self.held.lock().expect("write lock");
+        held.depth += 1;
+        held.lock = Some(lock);
+        Ok(WriteGuard {
+            owner: self,
+            first: true,
+        })
+    }
+
+    /// Whether a write of this process holds the lock now.
+    #[cfg(test)]
+    pub(crate) fn is_held(&self) -> bool {
+        self.held.lock().expect("write lock").depth > 0
+    }
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        let mut held = self.owner.held.lock().expect("write lock");
+        held.depth -= 1;
+        if held.depth == 0 {
+            held.lock = None;
+        }
+    }
+}
+
 /// The PID the holder wrote, or `unknown` (it may not have written it yet).
 fn holder_pid(file: &mut File) -> String {
     let mut text = String::new();
@@ -150,6 +228,26 @@ mod tests {
             "{err}"
         );
         drop(first);
+        DataDirLock::acquire(dir.path(), Duration::ZERO)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn nested_writes_share_one_lock_and_the_last_releases_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = WriteLock::new(dir.path(), Duration::ZERO);
+        let outer = lock.enter().await.unwrap();
+        let inner = lock.enter().await.unwrap();
+        assert!(outer.first && !inner.first);
+        drop(outer);
+        assert!(lock.is_held());
+        // Another holder (here a second lock of the same directory) cannot have it yet.
+        assert!(DataDirLock::acquire(dir.path(), Duration::ZERO)
+            .await
+            .is_err());
+        drop(inner);
+        assert!(!lock.is_held());
         DataDirLock::acquire(dir.path(), Duration::ZERO)
             .await
             .unwrap();

@@ -3,15 +3,19 @@
 //! A file is parsed whole before anything is returned, and the first bad line ends the
 //! fetch with `file:line: what is wrong`, so a caller never stores half a file. Its config
 //! is [`FileSourceConfig`]; one module per format (`tsv`, `csv`, `jsonl`) shares `rows`.
+//! A configured (scheduled) file source reads only what was appended since its last
+//! stored fetch (`marks`); `tagpulse import` and a backfill read the files whole.
 
 mod config;
 mod csv;
 mod jsonl;
+mod marks;
 mod rows;
 mod tsv;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -23,6 +27,7 @@ use crate::{Backfill, Fetched, IngestError, ObservationBatch, Progress, Source, 
 pub use config::{Delimiter, FileFormat, FileSourceConfig, UnknownFormat};
 use csv::parse_csv;
 use jsonl::parse_jsonl;
+use marks::{Mark, Marks};
 use rows::Defaults;
 use tsv::parse_tsv;
 
@@ -35,19 +40,36 @@ pub fn build(entry: &SourceEntry, ctx: BuildContext) -> Result<Box<dyn Source>, 
             *p = ctx.config_dir.join(&*p).to_string_lossy().into_owned();
         }
     }
-    Ok(Box::new(FileSource::from_config(&cfg)))
+    let mut source = FileSource::from_config(&cfg);
+    source.marks = Some(MarksFile {
+        path: Marks::path(ctx.data_dir, &cfg.id),
+        read: Mutex::new(None),
+    });
+    Ok(Box::new(source))
 }
 
 /// Reads the files a [`FileSourceConfig`] names.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FileSource {
     cfg: FileSourceConfig,
+    /// Where a scheduled source keeps what it has stored; `None` reads files whole.
+    marks: Option<MarksFile>,
+}
+
+/// A source's marks file, and the marks of its last fetch until that is stored.
+#[derive(Debug)]
+struct MarksFile {
+    path: PathBuf,
+    read: Mutex<Option<Marks>>,
 }
 
 impl FileSource {
-    /// A source for `cfg`.
+    /// A source for `cfg` that reads its files whole at every fetch (`tagpulse import`).
     pub fn from_config(cfg: &FileSourceConfig) -> Self {
-        FileSource { cfg: cfg.clone() }
+        FileSource {
+            cfg: cfg.clone(),
+            marks: None,
+        }
     }
 
     /// The files the patterns match, sorted and distinct; a pattern matching nothing is an error.
@@ -104,6 +126,16 @@ impl FileSource {
 
     /// Parses every file; all or nothing.
     pub fn read_all(&self, progress: &dyn Progress) -> Result<ObservationBatch, IngestError> {
+        Ok(self.read_since(&Marks::default(), progress)?.0)
+    }
+
+    /// Parses what every file holds past its mark in `marks` (a file without one, whole);
+    /// all or nothing. Returns the batch and the marks after it.
+    fn read_since(
+        &self,
+        marks: &Marks,
+        progress: &dyn Progress,
+    ) -> Result<(ObservationBatch, Marks), IngestError> {
         let paths = self.resolve_paths()?;
         let total: u64 = paths
             .iter()
@@ -113,37 +145,81 @@ impl FileSource {
         progress.set_total(total);
         // Files parse in parallel; the batch keeps their order, and the first bad file
         // in that order is the error, as if they had been read one by one.
-        let parts: Vec<Result<ObservationBatch, IngestError>> = paths
+        let parts: Vec<Result<(ObservationBatch, Mark), IngestError>> = paths
             .par_iter()
             .map(|path| {
-                let part = self.read_file(path)?;
+                let part = self.read_file(path, marks.get(path))?;
                 progress.advance(std::fs::metadata(path).map_or(0, |m| m.len()));
                 Ok(part)
             })
             .collect();
         let mut batch = ObservationBatch::new(self.cfg.id.clone());
-        for part in parts {
-            batch.extend(part?);
+        let mut after = marks.clone();
+        for (path, part) in paths.into_iter().zip(parts) {
+            let (part, mark) = part?;
+            batch.extend(part);
+            after.set(path, mark);
         }
-        Ok(batch)
+        Ok((batch, after))
     }
 
-    /// Parses one file, whole.
-    fn read_file(&self, path: &Path) -> Result<ObservationBatch, IngestError> {
+    /// Parses one file from its first line past `mark` (whole without one), and the mark
+    /// after it.
+    fn read_file(
+        &self,
+        path: &Path,
+        mark: Option<&Mark>,
+    ) -> Result<(ObservationBatch, Mark), IngestError> {
         let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        let raw = String::from_utf8(bytes).map_err(|e| {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-            rows::line_err(path, line, crate::LineProblem::NotUtf8)
-        })?;
+        let after = Mark::after(&bytes);
+        let start = match mark.map(|m| m.start_in(&bytes)) {
+            None => 0,
+            Some(None) => return Ok((ObservationBatch::default(), after)),
+            Some(Some(start)) => start,
+        };
+        // The lines before `start` were stored: errors count lines from the file's start.
+        let skipped_lines = bytes[..start].iter().filter(|&&b| b == b'\n').count();
+        fn utf8<'a>(path: &Path, slice: &'a [u8], skipped: usize) -> Result<&'a str, IngestError> {
+            std::str::from_utf8(slice).map_err(|e| {
+                let valid = &slice[..e.valid_up_to()];
+                let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+                rows::line_err(path, skipped + line, crate::LineProblem::NotUtf8)
+            })
+        }
         // Spreadsheet exports often start with a byte-order mark.
-        let text = raw.strip_prefix('\u{feff}').unwrap_or(&raw);
+        let whole = utf8(path, &bytes[start..], skipped_lines)?;
+        let whole = whole.strip_prefix('\u{feff}').unwrap_or(whole);
         let format = match self.cfg.format {
             Some(f) => f,
             None => format_of(path)?,
+        };
+        // A CSV's new lines are read under its header, which sits before `start`.
+        let (text, shift) = if start > 0 && format == FileFormat::Csv {
+            let header_end = bytes.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let header = utf8(path, &bytes[..header_end], 0)?;
+            let header = header.strip_prefix('\u{feff}').unwrap_or(header);
+            (
+                std::borrow::Cow::Owned(format!("{header}{whole}")),
+                skipped_lines - 1,
+            )
+        } else {
+            (std::borrow::Cow::Borrowed(whole), skipped_lines)
+        };
+        let text: &str = &text;
+        let shifted = |e: IngestError| match e {
+            IngestError::Line {
+                path,
+                line,
+                problem,
+            } if line > 0 => IngestError::Line {
+                path,
+                line: line + shift,
+                problem,
+            },
+            e => e,
         };
         let defaults = Defaults {
             platform: &self.cfg.platform,
@@ -151,16 +227,17 @@ impl FileSource {
             delimiter: self.cfg.delimiter,
         };
         let mut part = match format {
-            FileFormat::Tsv => parse_tsv(path, text, &defaults)?,
-            FileFormat::Csv => parse_csv(path, text, &defaults)?,
-            FileFormat::Jsonl => parse_jsonl(path, text, &defaults)?,
-        };
+            FileFormat::Tsv => parse_tsv(path, text, &defaults),
+            FileFormat::Csv => parse_csv(path, text, &defaults),
+            FileFormat::Jsonl => parse_jsonl(path, text, &defaults),
+        }
+        .map_err(shifted)?;
         if let Some(keep) = &self.cfg.tags {
             part.snapshots.retain(|s| keep.contains(&s.tag));
             part.series.retain(|s| keep.contains(&s.tag));
             part.daily.retain(|d| keep.contains(&d.tag));
         }
-        Ok(part)
+        Ok((part, after))
     }
 }
 
@@ -172,6 +249,10 @@ impl Source for FileSource {
 
     fn synthetic(&self) -> bool {
         self.cfg.synthetic
+    }
+
+    fn reads_local_files(&self) -> bool {
+        true
     }
 
     fn describe(&self) -> String {
@@ -194,7 +275,22 @@ impl Source for FileSource {
     }
 
     async fn fetch(&self, _tags: &[Tag], progress: &dyn Progress) -> Result<Fetched, IngestError> {
-        Ok(complete(self.read_all(progress)?))
+        let Some(marks) = &self.marks else {
+            return Ok(complete(self.read_all(progress)?));
+        };
+        let (batch, after) = self.read_since(&Marks::load(&marks.path)?, progress)?;
+        *marks.read.lock().expect("marks") = Some(after);
+        Ok(complete(batch))
+    }
+
+    fn stored(&self) -> Result<(), IngestError> {
+        let Some(marks) = &self.marks else {
+            return Ok(());
+        };
+        match marks.read.lock().expect("marks").take() {
+            Some(after) => after.save(&marks.path),
+            None => Ok(()),
+        }
     }
 }
 
