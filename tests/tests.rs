@@ -6,6 +6,7 @@
 //! - `cli`: config errors, flags, what a command needs before it runs;
 //! - `lock`: one writer per data directory between two real processes;
 //! - `privacy`: no handle, user id or post text kept anywhere after a run;
+//! - `recipes`: the README's crontab, systemd unit and Kubernetes CronJob, run as written;
 //! - `import`: observations stored once, bad lines store nothing;
 //! - `lean`: a scheduled file source stores only what was appended to its files;
 //! - `transform`: the fixtures' weekly tables against the spec, cell for cell;
@@ -30,6 +31,7 @@ mod import;
 mod lean;
 mod lock;
 mod privacy;
+mod recipes;
 mod report;
 mod schedule;
 mod smtp;
