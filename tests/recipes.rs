@@ -420,3 +420,46 @@ async fn the_kubernetes_cronjob_keeps_data_and_reports_on_its_claim() {
         .collect();
     assert!(outside.is_empty(), "written beside the mounts: {outside:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_does_not_refetch_a_source_stored_within_its_min_interval() {
+    let server = x_server(Duration::ZERO).await;
+    let root = Root::new();
+    let cfg = config(&server).replace("kind = \"x\"\n", "kind = \"x\"\nmin_interval = \"1h\"\n");
+    root.install("/srv/tagpulse/tagpulse.toml", &cfg);
+    let d = root.path("/srv/tagpulse");
+    let with_token = |args: &[&str]| {
+        let out = command(&d, args)
+            .env("TAGPULSE_X_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    with_token(&["ingest", "--source", "x"]);
+    let log = with_token(&["run"]);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert!(
+        log.contains("within its min_interval of 1h: not fetched again"),
+        "{log}"
+    );
+    // The file source has no min_interval: run read it (nothing new after the ingest).
+    let run = root.history().runs.pop().unwrap();
+    let asked: Vec<&str> = run.sources.iter().map(|s| s.source.as_str()).collect();
+    assert_eq!(asked, ["counts"]);
+
+    let bad = cfg.replace("min_interval = \"1h\"", "min_interval = \"soon\"");
+    fs::write(d.join("tagpulse.toml"), root.map(&bad)).unwrap();
+    let (code, err) = fails(&d, &["config"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "tagpulse.toml:20: sources[1].min_interval: \"soon\" is not a duration such as \"5h\""
+        ),
+        "{err}"
+    );
+}

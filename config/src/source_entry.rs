@@ -60,7 +60,9 @@ impl SourceEntry {
         }
         if let Some(v) = self.min_interval_text.take() {
             let parsed = match v.as_str() {
-                Some(d) => humantime::parse_duration(d).map_err(|e| e.to_string()),
+                Some(d) => humantime::parse_duration(d).map_err(|e| {
+                    format!("{d:?} is not a duration such as \"5h\" or \"30m\" ({e})")
+                }),
                 None => Err("give the interval as a string, e.g. \"2h\"".into()),
             };
             let mut path = self.path();
