@@ -58,6 +58,9 @@ pub(crate) enum Command {
     Import(ImportArgs),
     /// Recompute all weekly tables from the stored observations.
     Transform,
+    /// Merge the stored observations so each is kept once (the lake's parts into one per
+    /// kind, in bounded memory; ClickHouse: OPTIMIZE … FINAL). Safe to kill at any moment.
+    Compact,
     /// Chart and tabulate up to five tags' weekly gained side by side (and indexed to
     /// 100) into `<out_dir>/compare/`; reads the weekly tables only.
     Compare(CompareArgs),

@@ -141,6 +141,7 @@ async fn run(cli: Cli, shutdown: &Shutdown) -> Result<()> {
             to: args.to,
         }),
         Command::Transform => Job::Transform,
+        Command::Compact => Job::Compact,
         Command::Report(args) => Job::Report {
             req: render_request(&args),
             recompute: false,

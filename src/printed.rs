@@ -39,6 +39,22 @@ pub(crate) fn job_output(out: &JobOutput, rec: &RunRecord) {
         JobOutput::Transform(r) => {
             outln!("{} ({secs:.1}s)", weekly(r));
         }
+        JobOutput::Compact(kinds) => {
+            for k in kinds {
+                let parts = match k.parts {
+                    Some(0) => "nothing to merge, ".to_string(),
+                    Some(n) => format!("{n} parts merged, "),
+                    None => String::new(),
+                };
+                outln!(
+                    "{}: {parts}{} rows -> {} rows",
+                    k.table,
+                    k.rows_before,
+                    k.rows_after
+                );
+            }
+            outln!("compacted in {secs:.1}s");
+        }
         JobOutput::Report {
             recomputed,
             rendered,

@@ -1,9 +1,12 @@
 //! A lean lake: a scheduled file source appends only the lines added since its last stored
 //! fetch (a rewritten file is read whole again), its errors still name the file's own line
-//! numbers, and the run records count only what was stored.
+//! numbers, and the run records count only what was stored. `tagpulse compact` merges
+//! the parts, and a kill at any moment of it loses nothing.
 
 use std::fs;
 use std::path::Path;
+use std::process::Stdio;
+use std::time::Instant;
 
 use crate::util::*;
 
@@ -135,4 +138,110 @@ fn an_import_still_reads_its_files_whole_every_time() {
         "an explicit import stores what it is given"
     );
     assert!(!d.join("data/files").exists(), "an import keeps no marks");
+}
+
+/// Every `part-` file of the snapshots, read as a reader would: per observed_at the row
+/// ingested last; returns (observed_at ms, value) sorted, and the part count.
+fn deduplicated(d: &Path) -> (Vec<(i64, u64)>, usize) {
+    let dir = d.join("data/observations/snapshots");
+    let mut latest = std::collections::BTreeMap::new();
+    let mut parts = 0;
+    for entry in fs::read_dir(&dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("part-") {
+            continue;
+        }
+        parts += 1;
+        let df = read(&entry.path());
+        let at = col_f64(&df, "observed_at");
+        let ingested = col_f64(&df, "ingested_at");
+        let value = col_f64(&df, "value");
+        for i in 0..df.height() {
+            let (t, v, ing) = (
+                at[i].unwrap() as i64,
+                value[i].unwrap() as u64,
+                ingested[i].unwrap(),
+            );
+            let keep = latest.get(&t).is_none_or(|(_, old)| ing >= *old);
+            if keep {
+                latest.insert(t, (v, ing));
+            }
+        }
+    }
+    (
+        latest.into_iter().map(|(t, (v, _))| (t, v)).collect(),
+        parts,
+    )
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn compact_merges_the_parts_and_can_be_killed_at_any_moment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Eight imports of one series, each re-sending every hour with new values.
+    const HOURS: u32 = 20_000;
+    for round in 0..8u32 {
+        let lines: String = (0..HOURS)
+            .map(|h| {
+                let at = chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    + chrono::Duration::hours(i64::from(h));
+                format!("{}\t{}\n", at.format("%Y-%m-%d %H:%M:%S"), h * 10 + round)
+            })
+            .collect();
+        fs::write(d.join("pflege.tsv"), lines).unwrap();
+        ok(d, &["import", "pflege.tsv"]);
+    }
+    let (want, parts) = deduplicated(d);
+    assert_eq!((want.len(), parts), (HOURS as usize, 8));
+    assert!(
+        want.iter().all(|(_, v)| v % 10 == 7),
+        "the last import wins"
+    );
+    let lake = d.join("data/observations");
+    let pristine = d.join("pristine");
+    copy_tree(&lake, &pristine);
+    let restore = || {
+        fs::remove_dir_all(&lake).unwrap();
+        copy_tree(&pristine, &lake);
+    };
+
+    let started = Instant::now();
+    let out = ok(d, &["compact"]);
+    let full = started.elapsed();
+    assert!(
+        out.contains("snapshots: 8 parts merged, 160000 rows -> 20000 rows"),
+        "{out}"
+    );
+    assert_eq!(deduplicated(d), (want.clone(), 1));
+    for k in 1..=8u32 {
+        restore();
+        let mut child = command(d, &["compact"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full * k / 9);
+        child.kill().ok();
+        child.wait().unwrap();
+        let (seen, _) = deduplicated(d);
+        assert_eq!(seen, want, "after a kill at {k}/9 of a compaction");
+    }
+    // A compaction after the kill finishes the job.
+    ok(d, &["compact"]);
+    assert_eq!(deduplicated(d), (want, 1));
 }

@@ -23,6 +23,8 @@ pub enum Job {
     Backfill(BackfillRequest),
     /// Recompute the weekly tables.
     Transform,
+    /// Merge the stored observations so each identity is kept once.
+    Compact,
     /// Render a report; `recompute` first recomputes the weekly tables (the scheduler's
     /// report job).
     Report {
@@ -49,6 +51,7 @@ impl Job {
             Job::Ingest(_) => "ingest",
             Job::Backfill(_) => "backfill",
             Job::Transform => "transform",
+            Job::Compact => "compact",
             Job::Report { .. } => "report",
             Job::Run { .. } => "run",
         }
@@ -66,6 +69,8 @@ pub enum JobOutput {
     Backfill(BackfillOutcome),
     /// The weekly tables written.
     Transform(RecomputeOutcome),
+    /// What each kind of observation was compacted to.
+    Compact(Vec<tagpulse_store::Compaction>),
     /// The report, and the weekly tables recomputed before it (if asked); no report when
     /// an interrupt came between the two.
     Report {
@@ -116,7 +121,9 @@ impl Pipeline {
         // A job that writes from its first step holds the lock from the start, so it waits
         // (or gives up) before it records anything: the lock is the only thing it lacks.
         let whole = match job {
-            Job::Import(_) | Job::Transform | Job::Report { .. } => Some(self.write_lock().await?),
+            Job::Import(_) | Job::Transform | Job::Compact | Job::Report { .. } => {
+                Some(self.write_lock().await?)
+            }
             Job::Ingest(_) | Job::Backfill(_) | Job::Run { .. } => None,
         };
         let rec = RunRecord::start(job.name(), trigger);
@@ -156,7 +163,7 @@ impl Pipeline {
                 self.select_sources(std::slice::from_ref(&req.source))
                     .map_err(usage)?;
             }
-            Job::Transform | Job::Report { .. } | Job::Run { .. } => {}
+            Job::Transform | Job::Compact | Job::Report { .. } | Job::Run { .. } => {}
         }
         Ok(())
     }
@@ -176,6 +183,7 @@ impl Pipeline {
             }
             Job::Backfill(req) => JobOutput::Backfill(self.backfill(&req, progress).await?),
             Job::Transform => JobOutput::Transform(self.recompute().await?),
+            Job::Compact => JobOutput::Compact(self.store.compact().await?),
             Job::Report { req, recompute } => {
                 let recomputed = if recompute {
                     Some(self.recompute().await?)
@@ -249,6 +257,8 @@ fn close(
             (rec.finish(outcome, rows as u64, message), failure)
         }
         JobOutput::Transform(o) => (rec.finish(Outcome::Ok, o.rows(), String::new()), None),
+        // Rewrites what is stored and adds nothing: no rows written.
+        JobOutput::Compact(_) => (rec.finish(Outcome::Ok, 0, String::new()), None),
         JobOutput::Report {
             recomputed,
             rendered,
@@ -368,6 +378,7 @@ mod tests {
             }),
             Job::Ingest(vec![]),
             Job::Transform,
+            Job::Compact,
             Job::Report {
                 req: RenderRequest::default(),
                 recompute: true,
@@ -380,7 +391,10 @@ mod tests {
         .iter()
         .map(Job::name)
         .collect();
-        assert_eq!(names, ["import", "ingest", "transform", "report", "run"]);
+        assert_eq!(
+            names,
+            ["import", "ingest", "transform", "compact", "report", "run"]
+        );
     }
 }
 

@@ -95,6 +95,19 @@ pub struct AppendStats {
     pub daily: usize,
 }
 
+/// What a compaction did to one kind of observation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compaction {
+    /// The table, `snapshots` or `daily_counts`.
+    pub table: &'static str,
+    /// Files or parts merged (the lake's; `None` where the server merges its own).
+    pub parts: Option<usize>,
+    /// Rows before, duplicates included.
+    pub rows_before: u64,
+    /// Rows after: each identity once.
+    pub rows_after: u64,
+}
+
 /// Observations in, weekly tables out; one implementation per backend.
 ///
 /// Call it from tokio's multi-threaded runtime: polars' Parquet reader blocks in place
@@ -135,6 +148,10 @@ pub trait Store: Send + Sync {
 
     /// The weekly tables last written.
     async fn read_weekly(&self) -> Result<WeeklyTables, StoreError>;
+
+    /// Merges the stored observations so each identity is kept once (`tagpulse compact`):
+    /// the lake's parts into one per kind, ClickHouse's parts by `OPTIMIZE … FINAL`.
+    async fn compact(&self) -> Result<Vec<Compaction>, StoreError>;
 
     /// Copies one run's records (tables `runs`, `run_sources`) into the backend's own
     /// tables; the Parquet lake has them in [`runs`] already, so by default nothing.

@@ -14,7 +14,7 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreEr
 }
 
 /// The lake's one writer setting: zstd.
-fn writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
+pub(crate) fn writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
     ParquetWriter::new(w).with_compression(ParquetCompression::Zstd(None))
 }
 

@@ -12,8 +12,11 @@
 //! ```
 //! Every part file is written under a `.tmp-` name, synced and renamed into place, so a
 //! crash leaves either the old state or the new one, never a torn file; readers skip
-//! `.tmp-`. The weekly tables are one generation published by one symlink switch.
+//! `.tmp-`. The weekly tables are one generation published by one symlink switch. Parts
+//! are merged by `compact` (after an append past [`COMPACT_ABOVE`] parts, and by
+//! `tagpulse compact`), in bounded memory.
 
+mod compact;
 mod files;
 pub(crate) mod frames;
 mod slices;
@@ -32,6 +35,7 @@ use tagpulse_model::{dedup_latest, ObservationBatch, RowSlices, WeeklyTables};
 
 use crate::generation;
 use crate::{polars_err, AppendStats, Store, StoreError};
+pub use compact::Compacted;
 pub(crate) use files::{read_parquet, write_atomic, write_atomic_frames, write_parquet};
 pub use frames::{daily_frame, snapshot_frames, snapshots_frame};
 
@@ -134,52 +138,6 @@ impl ParquetStore {
         Ok(dedup_latest(all, identity))
     }
 
-    /// Merges all part files of `kind` into one when there are more than `above`.
-    ///
-    /// The merged part holds each identity once, with its original `ingested_at`, and is
-    /// in place before any old part is removed: a crash in between leaves duplicates
-    /// that reading already resolves, never a loss. Returns the parts merged (0 if none).
-    pub fn compact(&self, kind: &str, above: usize) -> Result<usize, StoreError> {
-        let parts = self.parts(kind)?;
-        if parts.len() <= above {
-            return Ok(0);
-        }
-        let (empty, identity): (DataFrame, &[&str]) = match kind {
-            "snapshots" => (SNAPSHOTS.empty_frame(), &SNAPSHOT_IDENTITY),
-            _ => (DAILY_COUNTS.empty_frame(), &DAILY_IDENTITY),
-        };
-        let mut merged = self
-            .scan(kind, empty, identity)?
-            .collect()
-            .map_err(polars_err(format!("cannot compact {kind}")))?;
-        let newest = parts
-            .last()
-            .and_then(|p| p.file_name())
-            .and_then(|n| n.to_str());
-        // Named after the newest part it replaces so it sorts where that part did.
-        let name = newest
-            .map(|n| n.replace(".parquet", "-compacted.parquet"))
-            .unwrap_or_else(|| Self::new_part_name(Utc::now().timestamp_micros()));
-        let dir = self.root.join("observations").join(kind);
-        write_atomic(&dir, &name, &mut merged)?;
-        for p in &parts {
-            if p.file_name().and_then(|n| n.to_str()) != Some(name.as_str()) {
-                std::fs::remove_file(p).map_err(|source| StoreError::Io {
-                    what: "cannot remove compacted part",
-                    path: p.display().to_string(),
-                    source,
-                })?;
-            }
-        }
-        tracing::info!(
-            kind,
-            parts = parts.len(),
-            rows = merged.height(),
-            "compacted the lake"
-        );
-        Ok(parts.len())
-    }
-
     /// Stores frames that already have the stored schema (keeping their `ingested_at`),
     /// one part per non-empty frame; used by `append` and to move data between stores.
     pub fn append_frames(
@@ -237,6 +195,30 @@ impl Store for ParquetStore {
         }
         let stats = self.append_frames(&mut SNAPSHOTS.empty_frame(), &mut daily)?;
         Ok(AppendStats { snapshots, ..stats })
+    }
+
+    async fn compact(&self) -> Result<Vec<crate::Compaction>, StoreError> {
+        let mut out = Vec::new();
+        for (kind, table) in [("snapshots", SNAPSHOTS.name), ("daily", DAILY_COUNTS.name)] {
+            let done = self.compact(kind, 1)?;
+            let rows = if done.parts > 0 {
+                (done.rows_before as u64, done.rows_after as u64)
+            } else {
+                let parts = self.parts(kind)?;
+                let n = parts
+                    .iter()
+                    .map(|p| compact::rows_in(p))
+                    .sum::<Result<usize, _>>()? as u64;
+                (n, n)
+            };
+            out.push(crate::Compaction {
+                table,
+                parts: Some(done.parts),
+                rows_before: rows.0,
+                rows_after: rows.1,
+            });
+        }
+        Ok(out)
     }
 
     async fn scan_snapshots(&self) -> Result<LazyFrame, StoreError> {
@@ -419,7 +401,7 @@ mod tests {
             .collect()
             .unwrap();
         assert_eq!(values(&df)[0], 99);
-        assert_eq!(store.compact("snapshots", COMPACT_ABOVE).unwrap(), 0);
+        assert_eq!(store.compact("snapshots", COMPACT_ABOVE).unwrap().parts, 0);
     }
 
     #[tokio::test(flavor = "multi_thread")]
