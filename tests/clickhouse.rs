@@ -417,6 +417,21 @@ fn importing_the_same_files_three_times_keeps_one_row_per_observation() {
         let b = read(&dir.path().join("thrice").join(name));
         assert_same_frame(name, &a, &b);
     }
+    // `compact` merges the server's parts (the server may have merged some already):
+    // each observation is then stored once.
+    let out = ok(dir.path(), &["compact"]);
+    assert!(
+        out.contains(&format!(" rows -> {distinct} rows")) && out.starts_with("snapshots: "),
+        "{out}"
+    );
+    assert_eq!(count(&url, &db, "SELECT count() FROM snapshots"), distinct);
+    ok(dir.path(), &["transform"]);
+    ok(dir.path(), &["db", "export", "--to", "parquet", "compacted"]);
+    for name in WEEKLY_FILES {
+        let a = read(&dir.path().join("once").join(name));
+        let b = read(&dir.path().join("compacted").join(name));
+        assert_same_frame(name, &a, &b);
+    }
 }
 
 /// A private server in `dir`, driven through the repo's script.
