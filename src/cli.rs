@@ -106,6 +106,9 @@ pub(crate) struct StatusArgs {
     /// source is stale against its schedule, an alert target fails) and exit 1 if any.
     #[arg(long)]
     pub check: bool,
+    /// The same as JSON (times RFC 3339 UTC), for monitors and scripts.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `tagpulse backfill`.

@@ -11,6 +11,7 @@ mod logging;
 mod printed;
 mod show;
 mod sources_cmd;
+mod status;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -107,7 +108,7 @@ async fn run(cli: Cli, shutdown: &Shutdown) -> Result<()> {
             return Ok(());
         }
         Command::Schedule(_) => return schedule(cfg, shutdown).await,
-        Command::Status(args) => return show::print_status(cfg, args.runs, args.check).await,
+        Command::Status(args) => return status::print(cfg, args.runs, args.check, args.json).await,
         // Reads the weekly tables and writes charts apart from the data: no lock, no record.
         Command::Compare(args) => {
             let files = open_pipeline(cfg, shutdown)?

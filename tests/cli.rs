@@ -416,6 +416,64 @@ fn status_check_exits_1_naming_what_needs_attention() {
     );
 }
 
+/// `status --json` carries what the text shows, for monitors: runs, each job's schedule
+/// and last run, each source's freshness against its schedule, the last report; times
+/// are UTC, and the schedule zone is named.
+#[test]
+fn status_json_is_what_a_monitor_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("tagpulse.toml"),
+        format!(
+            "[schedule]\ntimezone = \"Europe/Amsterdam\"\n\n\
+             [[sources]]\nid = \"files\"\nkind = \"file\"\npaths = [\"{}\"]\n\
+             schedule = \"0 0 */6 * * *\"\n\n{TAXONOMY}",
+            fixture_glob()
+        ),
+    )
+    .unwrap();
+    ok(d, &["run"]);
+    let out = ok(d, &["status", "--json", "--check"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["schedule_timezone"], "Europe/Amsterdam");
+    assert_eq!(v["scheduler_pid"], serde_json::Value::Null);
+    assert_eq!(v["runs"][0]["job"], "run");
+    assert_eq!(v["runs"][0]["outcome"], "ok");
+    assert!(v["runs"][0]["started_at"].as_str().unwrap().ends_with('Z'));
+    let source = &v["sources"][0];
+    assert_eq!(source["id"], "files");
+    assert_eq!(source["interval_secs"], 6 * 3600);
+    assert_eq!(source["stale"], false);
+    assert_eq!(source["last_run"]["status"], "stored");
+    let jobs: Vec<&str> = v["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(jobs, ["ingest files", "report"]);
+    assert_eq!(v["jobs"][1]["last_run"][1], "ok", "the run reported");
+    let week = v["last_report"]["week"].as_str().unwrap();
+    assert!(d.join("reports").join(week).join("index.html").is_file());
+    assert_eq!(v["problems"], serde_json::json!([]));
+
+    // The text says which zone the schedules are in and shows every time in UTC.
+    let text = ok(d, &["status"]);
+    assert!(
+        text.contains(
+            "jobs (times in UTC; schedules read in Europe/Amsterdam, local time in brackets):"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(&format!("last report: {week} at ")), "{text}");
+    let next = text.lines().find(|l| l.contains("ingest files")).unwrap();
+    assert!(
+        next.contains("Z (") && (next.contains("CET)") || next.contains("CEST)")),
+        "{next}"
+    );
+}
+
 /// `config --check` probes what the jobs will need and names what is missing.
 #[test]
 fn config_check_names_a_missing_secret_and_passes_when_set() {

@@ -426,7 +426,10 @@ fn importing_the_same_files_three_times_keeps_one_row_per_observation() {
     );
     assert_eq!(count(&url, &db, "SELECT count() FROM snapshots"), distinct);
     ok(dir.path(), &["transform"]);
-    ok(dir.path(), &["db", "export", "--to", "parquet", "compacted"]);
+    ok(
+        dir.path(),
+        &["db", "export", "--to", "parquet", "compacted"],
+    );
     for name in WEEKLY_FILES {
         let a = read(&dir.path().join("once").join(name));
         let b = read(&dir.path().join("compacted").join(name));

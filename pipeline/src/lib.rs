@@ -42,7 +42,7 @@ pub use outcome::{
     ImportOutcome, RecomputeOutcome, RenderOutcome, RunOutcome, SourceOutcome, SourceStatus,
     StepFailure,
 };
-pub use status::{problems, Freshness};
+pub use status::{interval, is_stale, latest_report, problems, Freshness};
 
 /// A job failed.
 #[derive(Debug, thiserror::Error)]

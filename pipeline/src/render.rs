@@ -165,7 +165,7 @@ async fn stored_sources(store: &dyn Store) -> Result<Vec<String>, PipelineError>
 }
 
 /// The week folders under `out_dir` that hold a report, newest first.
-fn published_weeks(out_dir: &Path) -> std::io::Result<Vec<String>> {
+pub(crate) fn published_weeks(out_dir: &Path) -> std::io::Result<Vec<String>> {
     let mut weeks: Vec<String> = std::fs::read_dir(out_dir)?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join("index.html").is_file())

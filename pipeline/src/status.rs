@@ -80,6 +80,40 @@ impl Pipeline {
     }
 }
 
+/// The time between a schedule's next two fire times after `now` (in the schedule's
+/// zone, so a daylight-saving day counts as it is); `None` for one that never fires again.
+pub fn interval(
+    cfg: &tagpulse_config::Config,
+    cron: &tagpulse_config::Cron,
+    now: DateTime<Utc>,
+) -> Option<chrono::Duration> {
+    let mut fires = cron.after(cfg.schedule.tz(), now);
+    match (fires.next(), fires.next()) {
+        (Some(a), Some(b)) => Some(b.with_timezone(&Utc) - a.with_timezone(&Utc)),
+        _ => None,
+    }
+}
+
+/// Whether a source scheduled every `interval` and last stored at `success` is stale at
+/// `now`: two missed fire times plus an hour's slack.
+pub fn is_stale(interval: chrono::Duration, success: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now - success > interval * 2 + chrono::Duration::hours(1)
+}
+
+/// The newest week folder under `out_dir` holding a report (`index.html`): its name, its
+/// page and when that was written.
+pub fn latest_report(
+    out_dir: &std::path::Path,
+) -> Option<(String, std::path::PathBuf, DateTime<Utc>)> {
+    let week = crate::render::published_weeks(out_dir)
+        .ok()?
+        .into_iter()
+        .next()?;
+    let page = out_dir.join(&week).join("index.html");
+    let written = std::fs::metadata(&page).ok()?.modified().ok()?;
+    Some((week, page, written.into()))
+}
+
 /// What `status --check` reports to a monitor, one sentence each: the newest run failed,
 /// a configured source has had no successful run for two of its scheduled intervals
 /// (plus an hour), an alert target is failing. Empty when all is well.
@@ -102,20 +136,16 @@ pub fn problems(
             ));
         }
     }
-    let tz = cfg.schedule.timezone.unwrap_or(chrono_tz::UTC);
     for entry in &cfg.sources {
-        let mut fires = entry.schedule.after(tz, now);
-        let interval = match (fires.next(), fires.next()) {
-            (Some(a), Some(b)) => b.with_timezone(&Utc) - a.with_timezone(&Utc),
-            _ => continue,
+        let Some(interval) = interval(cfg, &entry.schedule, now) else {
+            continue;
         };
-        let allowed = interval * 2 + chrono::Duration::hours(1);
         let success = fresh
             .iter()
             .find(|f| f.source == entry.id)
             .and_then(|f| f.last_success);
         match success {
-            Some(t) if now - t <= allowed => {}
+            Some(t) if !is_stale(interval, t, now) => {}
             Some(t) => out.push(format!(
                 "source {} is stale: its last successful run was at {}, and it is scheduled every {}",
                 entry.id,
