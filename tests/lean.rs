@@ -8,6 +8,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Instant;
 
+use polars::prelude::*;
+
 use crate::util::*;
 
 const CONFIG: &str = r#"
@@ -244,4 +246,115 @@ fn compact_merges_the_parts_and_can_be_killed_at_any_moment() {
     // A compaction after the kill finishes the job.
     ok(d, &["compact"]);
     assert_eq!(deduplicated(d), (want, 1));
+}
+
+/// Each column's (polars type, nullable) as a Parquet file declares them.
+fn declared(path: &Path) -> Vec<(String, String, bool)> {
+    let mut reader = ParquetReader::new(fs::File::open(path).unwrap());
+    let schema = reader.schema().unwrap();
+    schema
+        .iter_values()
+        .map(|f| {
+            let dtype = DataType::from_arrow_field(f);
+            (f.name.to_string(), format!("{dtype}"), f.is_nullable)
+        })
+        .collect()
+}
+
+#[test]
+fn the_lake_is_written_as_documented_and_an_older_lake_reads_and_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("pflege.tsv"), hours(0, 216)).unwrap();
+    ok(d, &["import", "pflege.tsv"]);
+    let parts = d.join("data/observations/snapshots");
+    let part = fs::read_dir(&parts)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let want: Vec<(String, String, bool)> = [
+        ("platform", "str"),
+        ("tag", "str"),
+        ("metric", "str"),
+        ("observed_at", "datetime[ms, UTC]"),
+        ("value", "u64"),
+        ("source", "str"),
+        ("ingested_at", "datetime[μs, UTC]"),
+    ]
+    .iter()
+    .map(|(n, t)| (n.to_string(), t.to_string(), false))
+    .collect();
+    assert_eq!(declared(&part), want, "non-null, times in UTC");
+    ok(d, &["transform"]);
+    let weekly = declared(&d.join("data/weekly/weekly_tag_metrics.parquet"));
+    let nullable = |name: &str| weekly.iter().find(|c| c.0 == name).unwrap().2;
+    assert!(!nullable("tag") && !nullable("observations") && nullable("gained"));
+    let runs = declared(&d.join("data/runs/runs.parquet"));
+    assert!(runs.contains(&("started_at".into(), "datetime[ms, UTC]".into(), false)));
+    let before = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
+
+    // A part in the layout before this one (every column nullable, times without a
+    // zone), holding later hours, as an older tagpulse wrote it.
+    let mut old = read(&part);
+    let shifted = (old
+        .column("observed_at")
+        .unwrap()
+        .cast(&DataType::Int64)
+        .unwrap()
+        .i64()
+        .unwrap()
+        + 216 * 3_600_000i64)
+        .into_series()
+        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+        .unwrap();
+    old.with_column(shifted.with_name("observed_at".into()).into_column())
+        .unwrap();
+    for name in ["observed_at", "ingested_at"] {
+        let c = old.column(name).unwrap().to_physical_repr();
+        let unit = match old.column(name).unwrap().dtype() {
+            DataType::Datetime(u, _) => *u,
+            _ => unreachable!(),
+        };
+        old.with_column(c.cast(&DataType::Datetime(unit, None)).unwrap())
+            .unwrap();
+    }
+    let old_part = parts.join("part-00000000000000001-1-0.parquet");
+    ParquetWriter::new(fs::File::create(&old_part).unwrap())
+        .finish(&mut old)
+        .unwrap();
+    assert!(
+        declared(&old_part).iter().all(|c| c.2),
+        "the old layout is nullable"
+    );
+
+    ok(d, &["transform"]);
+    let mixed = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
+    assert!(
+        mixed.height() > before.height(),
+        "the old part's weeks count"
+    );
+    let out = ok(d, &["compact"]);
+    assert!(
+        out.contains("snapshots: 2 parts merged, 432 rows -> 432 rows"),
+        "{out}"
+    );
+    let merged = fs::read_dir(&parts)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(
+        declared(&merged),
+        want,
+        "compact rewrites the lake in this layout"
+    );
+    ok(d, &["transform"]);
+    let after = read(&d.join("data/weekly/weekly_tag_metrics.parquet"));
+    assert!(
+        after.equals_missing(&mixed),
+        "migrating kept every observation"
+    );
 }

@@ -42,7 +42,7 @@ pub fn append(data_dir: &Path, runs: &DataFrame, sources: &DataFrame) -> Result<
         let mut all = read_table(&dir, def)?;
         all.vstack_mut(new)
             .map_err(polars_err(format!("cannot append to {}", def.name)))?;
-        write_atomic(&dir, &file(def), &mut all)?;
+        write_atomic(&dir, &file(def), def, &all)?;
     }
     Ok(())
 }

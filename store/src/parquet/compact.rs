@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 use tagpulse_model::observation::{DAILY_IDENTITY, SNAPSHOT_IDENTITY};
-use tagpulse_model::tables::{DAILY_COUNTS, SNAPSHOTS};
+use tagpulse_model::tables::{TableDef, DAILY_COUNTS, SNAPSHOTS};
 use tagpulse_model::{dedup_latest, RowSlices};
 
 use super::files::{write_atomic_frames, writer};
@@ -80,16 +80,11 @@ impl ParquetStore {
         if parts.len() <= above.max(1) {
             return Ok(Compacted::default());
         }
-        let (schema, identity): (Schema, &[&str]) = match kind {
-            "snapshots" => (
-                SNAPSHOTS.empty_frame().schema().as_ref().clone(),
-                &SNAPSHOT_IDENTITY,
-            ),
-            _ => (
-                DAILY_COUNTS.empty_frame().schema().as_ref().clone(),
-                &DAILY_IDENTITY,
-            ),
+        let (def, identity): (&TableDef, &[&str]) = match kind {
+            "snapshots" => (&SNAPSHOTS, &SNAPSHOT_IDENTITY),
+            _ => (&DAILY_COUNTS, &DAILY_IDENTITY),
         };
+        let schema = def.schema();
         let rows_before = parts.iter().map(|p| rows_in(p)).sum::<Result<usize, _>>()?;
         let buckets = rows_before.div_ceil(bucket_rows.max(1)).max(1);
         let dir = self.root.join("observations").join(kind);
@@ -124,7 +119,7 @@ impl ParquetStore {
             }
             dedup_latest(all.lazy(), identity).collect()
         });
-        let written = write_atomic_frames(&dir, &name, &schema, frames);
+        let written = write_atomic_frames(&dir, &name, def, frames);
         let _ = std::fs::remove_dir_all(&staging);
         let rows_after = written?;
         for p in &parts {

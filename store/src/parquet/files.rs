@@ -1,70 +1,180 @@
-//! Single Parquet files, written through `tagpulse_io::write_atomic` and read whole.
+//! Single Parquet files of one table, written through `tagpulse_io::write_atomic` and read
+//! whole, in the layout the README documents: a column the table declares non-null is
+//! `REQUIRED`, times are `timestamp[ms|us, tz=UTC]`, zstd, row groups of about a million
+//! rows. polars' own writer marks every column optional, so the lake writes through the
+//! `polars-parquet` writer underneath it with its own schema.
+//!
+//! Reading takes any lake, this layout or the one before it (every column optional, times
+//! without a zone): [`naive`] and [`naive_exprs`] give the frames the model's types.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::Path;
 
 use polars::prelude::*;
+use polars_parquet::write::{
+    CompressionOptions, FileWriter, RowGroupIterator, StatisticsOptions, Version, WriteOptions,
+};
 use tagpulse_io::Access;
+use tagpulse_model::tables::TableDef;
 
 use crate::{polars_err, StoreError};
+
+/// Rows per row group: the unit a reader decodes at a time.
+const ROW_GROUP_ROWS: usize = 1 << 20;
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
     let path = path.display().to_string();
     move |source| StoreError::Io { what, path, source }
 }
 
-/// The lake's one writer setting: zstd.
+/// polars' writer with the lake's one setting, zstd: for temp files only (compaction's
+/// buckets), which no reader outside tagpulse sees.
 pub(crate) fn writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
     ParquetWriter::new(w).with_compression(ParquetCompression::Zstd(None))
 }
 
-/// Writes `df` to `path` (zstd), unsynced: for files inside a staging folder that is
-/// synced and published whole (see `generation::publish`).
-pub(crate) fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<File, StoreError> {
+/// A naive time type as stored: the same unit, in UTC.
+fn on_disk(dtype: &DataType) -> DataType {
+    match dtype {
+        DataType::Datetime(unit, None) => DataType::Datetime(*unit, Some(TimeZone::UTC)),
+        other => other.clone(),
+    }
+}
+
+/// `df` (with `def`'s columns) as stored: its time columns marked UTC (the values are
+/// UTC already), in `def`'s column order.
+fn for_disk(def: &TableDef, df: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut cols = Vec::with_capacity(def.columns.len());
+    for c in def.columns {
+        let col = df.column(c.name)?;
+        if !c.nullable && col.null_count() > 0 {
+            polars_bail!(ComputeError: "{}.{} holds {} null(s) but is declared non-null", def.name, c.name, col.null_count());
+        }
+        cols.push(match col.dtype() {
+            DataType::Datetime(_, None) => {
+                let mut ca = col.datetime()?.clone();
+                ca.set_time_zone(TimeZone::UTC)?;
+                ca.into_series().into_column()
+            }
+            _ => col.clone(),
+        });
+    }
+    DataFrame::new(df.height(), cols)
+}
+
+/// Writes `frames` (each with `def`'s columns) to `w` as one Parquet file in the lake's
+/// layout; returns the rows written.
+fn write_table<W: Write>(
+    w: W,
+    def: &TableDef,
+    frames: impl Iterator<Item = PolarsResult<DataFrame>>,
+) -> PolarsResult<usize> {
+    let schema: ArrowSchema = def
+        .columns
+        .iter()
+        .map(|c| {
+            let mut field =
+                on_disk(&c.ty.polars()).to_arrow_field(c.name.into(), CompatLevel::newest());
+            field.is_nullable = c.nullable;
+            (field.name.clone(), field)
+        })
+        .collect();
+    let options = WriteOptions {
+        statistics: StatisticsOptions::default(),
+        version: Version::V1,
+        compression: CompressionOptions::Zstd(None),
+        data_page_size: None,
+    };
+    let encodings = get_encodings(&schema);
+    let mut file = FileWriter::try_new(w, schema.clone(), options)?;
+    let mut rows = 0;
+    for df in frames {
+        let df = for_disk(def, &df?)?;
+        let mut offset = 0;
+        while offset < df.height() {
+            let mut part = df.slice(offset as i64, ROW_GROUP_ROWS);
+            offset += part.height();
+            rows += part.height();
+            part.rechunk_mut_par();
+            let batches = part.iter_chunks(CompatLevel::newest(), false).map(Ok);
+            for group in RowGroupIterator::try_new(batches, &schema, options, encodings.clone())? {
+                file.write(part.height() as u64, group?)?;
+            }
+        }
+    }
+    file.end(None)?;
+    Ok(rows)
+}
+
+/// Writes `df` (a table of `def`) to `path`, unsynced: for files inside a staging folder
+/// that is synced and published whole (see `generation::publish`).
+pub(crate) fn write_parquet(
+    path: &Path,
+    def: &TableDef,
+    df: &DataFrame,
+) -> Result<File, StoreError> {
     let mut file = File::create(path).map_err(io("cannot create", path))?;
-    writer(&mut file)
-        .finish(df)
+    write_table(&mut file, def, std::iter::once(Ok(df.clone())))
         .map_err(polars_err(format!("cannot write {}", path.display())))?;
     Ok(file)
 }
 
-/// Writes `df` to `dir/name` through a synced temp file and a rename.
-pub(crate) fn write_atomic(dir: &Path, name: &str, df: &mut DataFrame) -> Result<(), StoreError> {
-    Ok(tagpulse_io::write_atomic(
-        &dir.join(name),
-        Access::Shared,
-        |file| {
-            writer(file)
-                .finish(df)
-                .map(drop)
-                .map_err(std::io::Error::other)
-        },
-    )?)
+/// Writes `df` (a table of `def`) to `dir/name` through a synced temp file and a rename.
+pub(crate) fn write_atomic(
+    dir: &Path,
+    name: &str,
+    def: &TableDef,
+    df: &DataFrame,
+) -> Result<(), StoreError> {
+    write_atomic_frames(dir, name, def, std::iter::once(Ok(df.clone()))).map(drop)
 }
 
-/// Writes `frames` (each with `schema`) as one file `dir/name`, frame after frame, the
-/// same way as [`write_atomic`]; returns the rows written.
+/// Writes `frames` (each a part of a table of `def`) as one file `dir/name`, frame after
+/// frame, the same way as [`write_atomic`]; returns the rows written.
 pub(crate) fn write_atomic_frames(
     dir: &Path,
     name: &str,
-    schema: &Schema,
+    def: &TableDef,
     frames: impl Iterator<Item = PolarsResult<DataFrame>>,
 ) -> Result<usize, StoreError> {
     let mut rows = 0;
     tagpulse_io::write_atomic(&dir.join(name), Access::Shared, |file| {
-        let written = (|| {
-            let mut batched = writer(file).batched(schema)?;
-            for df in frames {
-                let mut df = df?;
-                df.align_chunks_par();
-                rows += df.height();
-                batched.write_batch(&df)?;
-            }
-            batched.finish()
-        })();
-        written.map(drop).map_err(std::io::Error::other)
+        rows = write_table(file, def, frames).map_err(std::io::Error::other)?;
+        Ok(())
     })?;
     Ok(rows)
+}
+
+/// `df` with every time column naive (UTC by convention), as the model types them: files
+/// written with a zone (this layout) or without (lakes before it) read the same.
+pub(crate) fn naive(mut df: DataFrame) -> PolarsResult<DataFrame> {
+    let zoned: Vec<(PlSmallStr, TimeUnit)> = df
+        .columns()
+        .iter()
+        .filter_map(|c| match c.dtype() {
+            DataType::Datetime(unit, Some(_)) => Some((c.name().clone(), *unit)),
+            _ => None,
+        })
+        .collect();
+    for (name, unit) in zoned {
+        let physical = df.column(&name)?.to_physical_repr();
+        df.with_column(physical.cast(&DataType::Datetime(unit, None))?)?;
+    }
+    Ok(df)
+}
+
+/// The expressions that make a scan of `def`'s table naive in time, as [`naive`] does.
+pub(crate) fn naive_exprs(def: &TableDef) -> Vec<Expr> {
+    def.columns
+        .iter()
+        .filter_map(|c| match c.ty.polars() {
+            dtype @ DataType::Datetime(_, None) => {
+                Some(col(c.name).cast(DataType::Int64).cast(dtype).alias(c.name))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 pub(crate) fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
@@ -75,20 +185,22 @@ pub(crate) fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
     })?;
     ParquetReader::new(file)
         .finish()
+        .and_then(naive)
         .map_err(polars_err(format!("cannot read {}", path.display())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tagpulse_model::tables::RUN_SOURCES;
 
     #[test]
     fn a_failed_write_leaves_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
         // The destination is a non-empty directory: the final rename fails.
         std::fs::create_dir_all(dir.path().join("part.parquet/x")).unwrap();
-        let mut df = df!("a" => [1u64, 2]).unwrap();
-        let e = write_atomic(dir.path(), "part.parquet", &mut df).unwrap_err();
+        let df = RUN_SOURCES.empty_frame();
+        let e = write_atomic(dir.path(), "part.parquet", &RUN_SOURCES, &df).unwrap_err();
         assert!(e.to_string().starts_with("cannot rename into"), "{e}");
         assert!(e.to_string().contains("part.parquet"), "{e}");
         let names: Vec<String> = std::fs::read_dir(dir.path())

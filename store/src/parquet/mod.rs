@@ -101,15 +101,10 @@ impl ParquetStore {
         Ok(parts)
     }
 
-    fn scan(
-        &self,
-        kind: &str,
-        empty: DataFrame,
-        identity: &[&str],
-    ) -> Result<LazyFrame, StoreError> {
+    fn scan(&self, kind: &str, def: &TableDef, identity: &[&str]) -> Result<LazyFrame, StoreError> {
         let parts = self.parts(kind)?;
         if parts.is_empty() {
-            return Ok(empty.lazy());
+            return Ok(def.empty_frame().lazy());
         }
         let scans = parts
             .iter()
@@ -130,6 +125,7 @@ impl ParquetStore {
                     PlRefPath::new(p.display().to_string()),
                     ScanArgsParquet::default(),
                 )
+                .map(|lf| lf.with_columns(files::naive_exprs(def)))
                 .map_err(polars_err(format!("cannot scan {}", p.display())))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -146,11 +142,15 @@ impl ParquetStore {
         daily: &mut DataFrame,
     ) -> Result<AppendStats, StoreError> {
         let now = Utc::now().timestamp_micros();
-        for (kind, df) in [("snapshots", &mut *snapshots), ("daily", &mut *daily)] {
+        for (kind, def, df) in [
+            ("snapshots", &SNAPSHOTS, &*snapshots),
+            ("daily", &DAILY_COUNTS, &*daily),
+        ] {
             if df.height() > 0 {
                 write_atomic(
                     &self.root.join("observations").join(kind),
                     &Self::new_part_name(now),
+                    def,
                     df,
                 )?;
             }
@@ -189,7 +189,7 @@ impl Store for ParquetStore {
             snapshots = write_atomic_frames(
                 &self.root.join("observations/snapshots"),
                 &Self::new_part_name(now),
-                &SNAPSHOTS.empty_frame().schema().clone(),
+                &SNAPSHOTS,
                 snapshot_frames(batch, now, FRAME_ROWS),
             )?;
         }
@@ -222,7 +222,7 @@ impl Store for ParquetStore {
     }
 
     async fn scan_snapshots(&self) -> Result<LazyFrame, StoreError> {
-        self.scan("snapshots", SNAPSHOTS.empty_frame(), &SNAPSHOT_IDENTITY)
+        self.scan("snapshots", &SNAPSHOTS, &SNAPSHOT_IDENTITY)
     }
 
     async fn snapshot_slices(&self) -> Result<Box<dyn RowSlices>, StoreError> {
@@ -232,7 +232,7 @@ impl Store for ParquetStore {
     }
 
     async fn scan_daily(&self) -> Result<LazyFrame, StoreError> {
-        self.scan("daily", DAILY_COUNTS.empty_frame(), &DAILY_IDENTITY)
+        self.scan("daily", &DAILY_COUNTS, &DAILY_IDENTITY)
     }
 
     async fn write_weekly(&self, tables: &WeeklyTables) -> Result<(), StoreError> {
@@ -240,7 +240,7 @@ impl Store for ParquetStore {
         // Plain writes: `publish` syncs the staged files and switches them in as one.
         generation::publish(&self.root, WEEKLY_DIR, |dir| {
             for (def, df) in tables.frames() {
-                write_parquet(&dir.join(weekly_file(def)), &mut df.clone())?;
+                write_parquet(&dir.join(weekly_file(def)), def, df)?;
             }
             Ok::<(), StoreError>(())
         })?;
@@ -531,7 +531,7 @@ mod tests {
             (&tagpulse_model::tables::WEEKLY_OCCUPATION_METRICS, 1),
             (&tagpulse_model::tables::WEEKLY_BRAND_METRICS, 1),
         ] {
-            write_atomic(dir.path(), &weekly_file(def), &mut filled(def, rows, 1.0)).unwrap();
+            write_atomic(dir.path(), &weekly_file(def), def, &filled(def, rows, 1.0)).unwrap();
         }
         let old = store.read_weekly().await.unwrap();
         assert_eq!(old.tags.height(), 4);

@@ -47,6 +47,7 @@ impl RowSlices for PartSlices {
                     .with_columns(Some(cols))
                     .with_slice(Some(slice?))
                     .finish()
+                    .and_then(super::files::naive)
                     .map_err(named)
             })
         }))
