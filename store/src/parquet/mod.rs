@@ -164,6 +164,81 @@ impl ParquetStore {
         })
     }
 
+    /// `batch`'s daily counts that the lake does not hold yet with the same value. Sources
+    /// re-send the last days at every fetch (Mastodon a week, X and Bluesky theirs); storing
+    /// only what is new or changed keeps the lake lean and `rows written` honest. The lake
+    /// is read for the batch's days only.
+    fn new_daily(&self, batch: &ObservationBatch) -> Result<ObservationBatch, StoreError> {
+        let mut fresh = ObservationBatch::new(batch.source.clone());
+        let (Some(first), Some(last)) = (
+            batch.daily.iter().map(|d| d.day).min(),
+            batch.daily.iter().map(|d| d.day).max(),
+        ) else {
+            return Ok(fresh);
+        };
+        let stored = self
+            .scan("daily", &DAILY_COUNTS, &DAILY_IDENTITY)?
+            .filter(
+                col("day")
+                    .gt_eq(lit(first))
+                    .and(col("day").lt_eq(lit(last))),
+            )
+            .select([
+                col("platform"),
+                col("tag"),
+                col("metric"),
+                col("day"),
+                col("value"),
+            ])
+            .collect()
+            .map_err(polars_err("cannot read the stored daily counts"))?;
+        let text = |name: &str| -> Result<StringChunked, StoreError> {
+            Ok(stored
+                .column(name)
+                .and_then(|c| c.str().cloned())
+                .map_err(polars_err("cannot read the stored daily counts"))?)
+        };
+        let (platform, tag, metric) = (text("platform")?, text("tag")?, text("metric")?);
+        let day = stored
+            .column("day")
+            .and_then(|c| c.cast(&DataType::Int32))
+            .map_err(polars_err("cannot read the stored daily counts"))?;
+        let day = day
+            .i32()
+            .map_err(polars_err("cannot read the stored daily counts"))?;
+        let value = stored
+            .column("value")
+            .and_then(|c| c.u64().cloned())
+            .map_err(polars_err("cannot read the stored daily counts"))?;
+        let mut held = std::collections::HashMap::with_capacity(stored.height());
+        for i in 0..stored.height() {
+            if let (Some(p), Some(t), Some(m), Some(d), Some(v)) = (
+                platform.get(i),
+                tag.get(i),
+                metric.get(i),
+                day.get(i),
+                value.get(i),
+            ) {
+                held.insert((p, t, m, d), v);
+            }
+        }
+        fresh.daily = batch
+            .daily
+            .iter()
+            .filter(|d| {
+                let key = (
+                    d.platform.as_str(),
+                    d.tag.as_str(),
+                    d.metric.as_str(),
+                    tagpulse_model::days_from_date(d.day),
+                );
+                held.get(&key) != Some(&d.value)
+            })
+            .cloned()
+            .collect();
+        Ok(fresh)
+    }
+
     fn new_part_name(now_us: i64) -> String {
         format!(
             "part-{now_us:017}-{}-{}.parquet",
@@ -181,7 +256,9 @@ impl Store for ParquetStore {
 
     async fn append(&self, batch: &ObservationBatch) -> Result<AppendStats, StoreError> {
         let now = Utc::now().timestamp_micros();
-        let mut daily = daily_frame(batch, now).map_err(polars_err("cannot build daily counts"))?;
+        let fresh = self.new_daily(batch)?;
+        let mut daily =
+            daily_frame(&fresh, now).map_err(polars_err("cannot build daily counts"))?;
         // Snapshots go to their part in frames of about a row group each, so a big
         // import holds its parsed columns and one frame, not a second full copy.
         let mut snapshots = 0;
@@ -476,6 +553,45 @@ mod tests {
             df.column("source").unwrap().str().unwrap().get(0),
             Some("m")
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_resent_day_with_its_stored_value_is_not_stored_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore::open(dir.path()).unwrap();
+        let week = |values: &[(u32, u64)]| {
+            let mut b = ObservationBatch::new("m");
+            for (day, value) in values {
+                b.daily.push(DailyCount {
+                    platform: "mastodon".into(),
+                    tag: Tag::parse("koch").unwrap(),
+                    metric: "uses".into(),
+                    day: NaiveDate::from_ymd_opt(2026, 11, *day).unwrap(),
+                    value: *value,
+                });
+            }
+            b
+        };
+        let first: Vec<(u32, u64)> = (16..23).map(|d| (d, u64::from(d))).collect();
+        assert_eq!(store.append(&week(&first)).await.unwrap().daily, 7);
+        // A week later by one day: six days re-sent (one of them revised), one new.
+        let mut next: Vec<(u32, u64)> = (17..24).map(|d| (d, u64::from(d))).collect();
+        next[5].1 = 99;
+        assert_eq!(store.append(&week(&next)).await.unwrap().daily, 2);
+        assert_eq!(store.append(&week(&next)).await.unwrap().daily, 0);
+        assert_eq!(
+            store.parts("daily").unwrap().len(),
+            2,
+            "nothing new, no part"
+        );
+        let df = store
+            .scan_daily()
+            .await
+            .unwrap()
+            .sort(["day"], Default::default())
+            .collect()
+            .unwrap();
+        assert_eq!(values(&df), [16, 17, 18, 19, 20, 21, 99, 23]);
     }
 
     #[tokio::test(flavor = "multi_thread")]
