@@ -193,10 +193,10 @@ impl ParquetStore {
             .collect()
             .map_err(polars_err("cannot read the stored daily counts"))?;
         let text = |name: &str| -> Result<StringChunked, StoreError> {
-            Ok(stored
+            stored
                 .column(name)
                 .and_then(|c| c.str().cloned())
-                .map_err(polars_err("cannot read the stored daily counts"))?)
+                .map_err(polars_err("cannot read the stored daily counts"))
         };
         let (platform, tag, metric) = (text("platform")?, text("tag")?, text("metric")?);
         let day = stored
