@@ -27,9 +27,18 @@ pub(crate) fn print_config(cfg: &Config, sources: &[Box<dyn Source>]) {
             cfg.storage.data_dir.display()
         ),
     }
+    outln!(
+        "lock_timeout: {}",
+        humantime::format_duration(cfg.storage.lock_timeout)
+    );
     outln!("sources: {}", cfg.sources.len());
-    for s in sources {
+    for (s, entry) in sources.iter().zip(&cfg.sources) {
         outln!("  {}", s.describe());
+        let min = entry
+            .min_interval
+            .map(|d| format!(", min_interval {}", humantime::format_duration(d)))
+            .unwrap_or_default();
+        outln!("    schedule {}{min}", entry.schedule.expr());
     }
     outln!(
         "occupations: {} ({} distinct tags)",
@@ -48,11 +57,67 @@ pub(crate) fn print_config(cfg: &Config, sources: &[Box<dyn Source>]) {
         "max_gap: {}",
         humantime::format_duration(cfg.transform.max_gap)
     );
+    let r = &cfg.report;
     outln!(
-        "report: {} (top {})",
-        cfg.report.out_dir.display(),
-        cfg.report.top_n
+        "report: {} (top {}, language {}, schedule {}, week {}{}{})",
+        r.out_dir.display(),
+        r.top_n,
+        r.language.code(),
+        r.schedule.expr(),
+        r.week
+            .map(tagpulse_config::iso_week_label)
+            .unwrap_or_else(|| "latest complete".into()),
+        r.base_url
+            .as_ref()
+            .map(|u| format!(", base_url {u}"))
+            .unwrap_or_default(),
+        r.csv_delimiter
+            .map(|c| format!(", csv_delimiter {c:?}"))
+            .unwrap_or_default(),
     );
+    let sched = &cfg.schedule;
+    outln!(
+        "schedule: timezone {}, grace_period {}, metrics {}",
+        sched.tz(),
+        humantime::format_duration(sched.grace_period),
+        sched
+            .metrics_addr
+            .map(|a| format!("on {a}"))
+            .unwrap_or_else(|| "off".into())
+    );
+    // Targets are named by the variable that holds them: a webhook URL is a secret.
+    for a in &cfg.alerts {
+        let rules: Vec<&str> = a.on.iter().map(|r| r.as_str()).collect();
+        let mut targets = Vec::new();
+        if let Some(w) = &a.webhook {
+            targets.push(match (&w.url_env, &w.url) {
+                (Some(env), _) => format!("webhook from ${env}"),
+                (None, Some(_)) => "webhook (url in the config, not shown)".to_string(),
+                (None, None) => "webhook".to_string(),
+            });
+        }
+        if let Some(e) = &a.email {
+            targets.push(format!("e-mail to {}", e.to.join(", ")));
+        }
+        outln!(
+            "alert {}: on {}; {}{}",
+            a.id,
+            rules.join(", "),
+            targets.join(" and "),
+            if a.on_cli { "; on_cli" } else { "" }
+        );
+    }
+    if let Some(m) = &cfg.smtp {
+        outln!(
+            "smtp: {}{} ({:?}), user {}, password from ${}, from {}",
+            m.host,
+            m.port.map(|p| format!(":{p}")).unwrap_or_default(),
+            m.security,
+            m.user.as_deref().unwrap_or("none"),
+            m.password_env,
+            m.from
+        );
+    }
 }
 
 /// `tagpulse schedule --list`: every job with its expression and next three fire times in

@@ -502,3 +502,54 @@ fn config_check_names_a_missing_secret_and_passes_when_set() {
     );
     assert!(!stdout.contains("t0ken-value"), "the secret stays out");
 }
+
+/// `config` prints every setting in force (schedule, zone, alerts, SMTP, the report's
+/// week) and never a secret: a webhook URL written in the file is not shown.
+#[test]
+fn config_prints_the_whole_effective_config_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("tagpulse.toml"),
+        r#"[schedule]
+timezone = "Europe/Amsterdam"
+
+[[sources]]
+id = "files"
+kind = "file"
+paths = ["*.tsv"]
+schedule = "0 30 */4 * * *"
+min_interval = "3h"
+
+[report]
+week = "2026-W46"
+language = "nl"
+
+[[alerts]]
+id = "eb"
+on = ["breakout", "run_failed"]
+on_cli = true
+webhook = { url = "https://hooks.example/T0/B0/s3cr3t-path", format = "slack" }
+email = { to = ["team@example.com"] }
+
+[smtp]
+host = "smtp.example.com"
+port = 465
+security = "tls"
+from = "tagpulse@example.com"
+"#,
+    )
+    .unwrap();
+    let out = ok(d, &["config"]);
+    for line in [
+        "    schedule 0 30 */4 * * *, min_interval 3h",
+        "report: reports (top 10, language nl, schedule 0 0 6 * * Mon, week 2026-W46)",
+        "schedule: timezone Europe/Amsterdam, grace_period 2m, metrics off",
+        "alert eb: on breakout, run_failed; webhook (url in the config, not shown) and e-mail to team@example.com; on_cli",
+        "smtp: smtp.example.com:465 (Tls), user none, password from $TAGPULSE_SMTP_PASSWORD, from tagpulse@example.com",
+        "lock_timeout: 1m",
+    ] {
+        assert!(out.contains(line), "{line:?} missing from:\n{out}");
+    }
+    assert!(!out.contains("s3cr3t"), "{out}");
+}
