@@ -87,7 +87,7 @@ impl ParquetStore {
         let schema = def.schema();
         let rows_before = parts.iter().map(|p| rows_in(p)).sum::<Result<usize, _>>()?;
         let buckets = rows_before.div_ceil(bucket_rows.max(1)).max(1);
-        let dir = self.root.join("observations").join(kind);
+        let dir = self.kind_dir(kind);
         let staging = dir.join(format!(
             ".tmp-compact-{}-{}",
             std::process::id(),

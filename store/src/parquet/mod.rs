@@ -77,9 +77,14 @@ impl ParquetStore {
         &self.root
     }
 
+    /// The folder of `kind`'s part files (`snapshots` or `daily`).
+    pub(crate) fn kind_dir(&self, kind: &str) -> PathBuf {
+        self.root.join("observations").join(kind)
+    }
+
     /// Part files of `kind` (`snapshots` or `daily`), oldest first.
     pub(crate) fn parts(&self, kind: &str) -> Result<Vec<PathBuf>, StoreError> {
-        let dir = self.root.join("observations").join(kind);
+        let dir = self.kind_dir(kind);
         let io = |source| StoreError::Io {
             what: "cannot list",
             path: dir.display().to_string(),
