@@ -3,25 +3,22 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use tagpulse_config::{ClickHouseConfig, Config};
+use tagpulse_config::Config;
 use tagpulse_store::Store;
 
 use crate::cli::DbCommand;
 
 pub(crate) async fn run(cfg: &Config, command: DbCommand) -> Result<()> {
     if let DbCommand::Schema(args) = &command {
-        let database = cfg.storage.clickhouse.as_ref().map_or_else(
-            || ClickHouseConfig::default().database,
-            |c| c.database.clone(),
-        );
-        out!(
-            "{}",
-            if args.swap {
-                tagpulse_store::clickhouse::schema::weekly_script(&database)
-            } else {
-                tagpulse_store::clickhouse::schema::script(&database)
-            }
-        );
+        let ch = cfg.storage.clickhouse.clone().unwrap_or_default();
+        let database = &ch.database;
+        let script = match (&ch.cluster, args.swap) {
+            // The cluster script holds the schema and a weekly swap in one.
+            (Some(cluster), _) => tagpulse_store::clickhouse::cluster::script(cluster, database),
+            (None, true) => tagpulse_store::clickhouse::schema::weekly_script(database),
+            (None, false) => tagpulse_store::clickhouse::schema::script(database),
+        };
+        out!("{script}");
         return Ok(());
     }
     let store = tagpulse_store::open_clickhouse(&cfg.storage)?;

@@ -38,7 +38,7 @@ macro_rules! server_or_skip {
     };
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -115,7 +115,7 @@ fn ch_storage(url: &str, db: &str) -> String {
 
 /// Daily Mastodon uses of two fixture tags in May 2025 (days 7 and 19 missing), so the
 /// daily-count path and a second platform run through both stores.
-fn write_daily_csv(dir: &Path) -> usize {
+pub(crate) fn write_daily_csv(dir: &Path) -> usize {
     let mut csv = String::from("tag,day,value,platform,metric\n");
     let mut n = 0;
     for tag in ["gracereilly", "heiracademy"] {
@@ -132,7 +132,7 @@ fn write_daily_csv(dir: &Path) -> usize {
 }
 
 /// Distinct (tag, observed_at) pairs in the fixture files, counted straight from the text.
-fn distinct_fixture_observations(files: &[PathBuf]) -> usize {
+pub(crate) fn distinct_fixture_observations(files: &[PathBuf]) -> usize {
     let mut seen = BTreeSet::new();
     for f in files {
         let tag = f.file_stem().unwrap().to_string_lossy().to_lowercase();
@@ -145,7 +145,7 @@ fn distinct_fixture_observations(files: &[PathBuf]) -> usize {
     seen.len()
 }
 
-fn fixture_files(first_letters: std::ops::RangeInclusive<char>) -> Vec<PathBuf> {
+pub(crate) fn fixture_files(first_letters: std::ops::RangeInclusive<char>) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(fixtures())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -161,14 +161,14 @@ fn fixture_files(first_letters: std::ops::RangeInclusive<char>) -> Vec<PathBuf> 
     files
 }
 
-fn assert_same_frame(what: &str, a: &DataFrame, b: &DataFrame) {
+pub(crate) fn assert_same_frame(what: &str, a: &DataFrame, b: &DataFrame) {
     assert_eq!(a.schema(), b.schema(), "{what}: schemas differ");
     assert_eq!(a.height(), b.height(), "{what}: row counts differ");
     assert!(a.equals_missing(b), "{what}: cells differ\n{a}\n{b}");
 }
 
 /// The weekly tables of a lake, under its `weekly` generation link.
-const WEEKLY_FILES: [&str; 4] = [
+pub(crate) const WEEKLY_FILES: [&str; 4] = [
     "weekly/weekly_tag_metrics.parquet",
     "weekly/weekly_occupation_metrics.parquet",
     "weekly/weekly_brand_metrics.parquet",

@@ -14,6 +14,7 @@
 //! - `sources`: live sources (TikTok, Mastodon, X) against a local server, end to end;
 //! - `generations`: SIGKILL during `transform` and `report`, readers see whole generations;
 //! - `clickhouse`: the same jobs against a real ClickHouse server (see the README);
+//! - `cluster`: cluster mode on a real 2-shard x 2-replica ClickHouse cluster;
 //! - `structure`: which source files name a weekly column (what adding one costs).
 //!
 //! A test that needs something from outside (a ClickHouse server, Chromium, root for a
@@ -25,6 +26,7 @@ mod backfill;
 mod browser;
 mod cli;
 mod clickhouse;
+mod cluster;
 mod diskfull;
 mod generations;
 mod import;

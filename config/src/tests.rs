@@ -287,3 +287,41 @@ fn report_language_and_csv_delimiter() {
         .unwrap_err()
         .contains("use en, nl or de"));
 }
+
+#[test]
+fn cluster_mode_takes_a_cluster_and_several_nodes() {
+    let c = Config::from_toml(
+        "[storage]\nbackend = \"clickhouse\"\n[storage.clickhouse]\ncluster = \"analytics\"\nurls = [\"http://ch1:8123/\", \"http://ch2:8123\"]\n",
+        "t.toml",
+    )
+    .unwrap();
+    let ch = c.storage.clickhouse.unwrap();
+    assert_eq!(ch.cluster.as_deref(), Some("analytics"));
+    assert_eq!(ch.nodes(), ["http://ch1:8123", "http://ch2:8123"]);
+    assert_eq!(ch.url, "http://ch1:8123", "the first node names the store");
+    let one = Config::from_toml("[storage.clickhouse]\nurl = \"http://ch:8123\"\n", "t.toml")
+        .unwrap()
+        .storage
+        .clickhouse
+        .unwrap();
+    assert_eq!(one.nodes(), ["http://ch:8123"]);
+    assert_eq!(one.cluster, None);
+
+    let (line, key, msg) =
+        err("[storage.clickhouse]\ncluster = \"a\"\nurls = [\"http://ok:1\", \"ftp://no:2\"]\n");
+    assert_eq!((line, key.as_str()), (3, "storage.clickhouse.urls"));
+    assert!(
+        msg.contains("\"ftp://no:2\" is not an http:// or https:// URL"),
+        "{msg}"
+    );
+    let (line, key, msg) = err("[storage.clickhouse]\n\ncluster = \"my cluster\"\n");
+    assert_eq!((line, key.as_str()), (3, "storage.clickhouse.cluster"));
+    assert!(msg.contains("is not a cluster name"), "{msg}");
+    let (line, key, msg) = err("[storage.clickhouse]\nurls = []\n");
+    assert_eq!((line, key.as_str()), (2, "storage.clickhouse.urls"));
+    assert!(msg.contains("at least one node"), "{msg}");
+    let (_, key, msg) =
+        err("[storage.clickhouse]\nurl = \"http://a:1\"\nurls = [\"http://b:1\"]\n");
+    assert!(key.starts_with("storage.clickhouse"), "{key}");
+    assert!(msg.contains("either url (one server) or urls"), "{msg}");
+}

@@ -44,8 +44,12 @@ pub struct DbStatus {
 }
 
 impl ClickHouseStore {
-    /// Creates the database and applies every pending migration, in order.
+    /// Creates the database and applies every pending migration, in order; in cluster
+    /// mode, creates the whole schema on the cluster once (see [`super::cluster`]).
     pub async fn migrate(&self) -> Result<MigrateReport, StoreError> {
+        if let Some(cluster) = &self.cfg.cluster {
+            return self.migrate_cluster(cluster).await;
+        }
         let db = &self.cfg.database;
         self.timed("connect", self.server.query("SELECT 1").fetch_one::<u8>())
             .await?;
@@ -105,6 +109,77 @@ impl ClickHouseStore {
         }
         Ok(MigrateReport {
             applied,
+            version: latest_version(),
+        })
+    }
+
+    /// Cluster mode's migrate: `{db}` and `schema_migrations` on every node, then, for a
+    /// cluster without a schema, every table at the latest version, recorded as each
+    /// migration applied. Every statement is idempotent, so an interrupted run is simply
+    /// run again.
+    async fn migrate_cluster(&self, cluster: &str) -> Result<MigrateReport, StoreError> {
+        let db = &self.cfg.database;
+        self.timed("connect", self.server.query("SELECT 1").fetch_one::<u8>())
+            .await?;
+        self.timed(
+            "create the database on the cluster",
+            self.server
+                .query(&format!(
+                    "CREATE DATABASE IF NOT EXISTS {db} ON CLUSTER {cluster}"
+                ))
+                .execute(),
+        )
+        .await?;
+        for sql in super::cluster::migrations_table(cluster) {
+            self.execute("create schema_migrations on the cluster", &sql)
+                .await?;
+        }
+        let done: Vec<u32> = self
+            .fetch(
+                "read schema_migrations",
+                "SELECT DISTINCT version FROM {db}.schema_migrations ORDER BY version",
+            )
+            .await?;
+        let current = done.last().copied().unwrap_or(0);
+        if current > latest_version() {
+            return Err(StoreError::SchemaTooNew {
+                database: db.clone(),
+                found: current,
+                known: latest_version(),
+            });
+        }
+        if current == latest_version() {
+            return Ok(MigrateReport {
+                applied: Vec::new(),
+                version: current,
+            });
+        }
+        if current > 0 {
+            return Err(StoreError::ClickHouse {
+                url: self.cfg.url.clone(),
+                what: "migrate the cluster".into(),
+                message: format!(
+                    "database {db} is at schema version {current}; this tagpulse creates a cluster's schema at version {} but does not upgrade one yet",
+                    latest_version()
+                ),
+            });
+        }
+        for sql in super::cluster::schema(cluster) {
+            self.execute("create the schema on the cluster", &sql)
+                .await?;
+        }
+        let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
+        let rows: Vec<MigrationRow> = super::cluster::versions()
+            .map(|(version, name)| MigrationRow {
+                version,
+                name: name.to_string(),
+                applied_at: now,
+            })
+            .collect();
+        self.insert("schema_migrations", &rows).await?;
+        tracing::info!(database = %db, cluster, version = latest_version(), "created the schema on the cluster");
+        Ok(MigrateReport {
+            applied: super::cluster::versions().collect(),
             version: latest_version(),
         })
     }

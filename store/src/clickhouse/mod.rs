@@ -21,6 +21,7 @@
 //! [`Store`]: crate::Store
 
 mod client;
+pub mod cluster;
 pub mod codec;
 mod http;
 mod migrations;
@@ -82,6 +83,11 @@ impl ClickHouseStore {
             .with_validation(false);
         if let Ok(password) = std::env::var(CLICKHOUSE_PASSWORD_ENV) {
             server = server.with_password(password);
+        }
+        if cfg.cluster.is_some() {
+            // An insert into a Distributed table returns once every shard has stored its
+            // rows, not when they are queued on the node that took it.
+            server = server.with_setting("insert_distributed_sync", "1");
         }
         let client = server.clone().with_database(&cfg.database);
         let spool = ParquetStore::open(&Self::spool_dir(data_dir, &cfg.database))?;

@@ -22,6 +22,45 @@ pub(super) struct Encoded {
 }
 
 impl ClickHouseStore {
+    /// `OPTIMIZE TABLE {db}.<table>_local FINAL` on every configured node.
+    async fn optimize_each_node(&self, table: &str) -> Result<(), StoreError> {
+        let sql = super::schema::for_database(
+            &format!("OPTIMIZE TABLE {{db}}.{table}_local FINAL"),
+            &self.cfg.database,
+        );
+        for url in self.cfg.nodes() {
+            let mut node = super::http::client(url)
+                .with_url(url)
+                .with_user(&self.cfg.user)
+                .with_validation(false);
+            if let Ok(password) = std::env::var(tagpulse_config::CLICKHOUSE_PASSWORD_ENV) {
+                node = node.with_password(password);
+            }
+            // 18.16 answers an OPTIMIZE of an empty replicated table with "Unknown log
+            // entry type": a node with no part of it has nothing to merge anyway.
+            let parts = node
+                .query(
+                    "SELECT count() FROM system.parts WHERE database = ? AND table = ? AND active",
+                )
+                .bind(&self.cfg.database)
+                .bind(format!("{table}_local"))
+                .fetch_one::<u64>();
+            if self
+                .timed(&format!("count {table}'s parts on {url}"), parts)
+                .await?
+                == 0
+            {
+                continue;
+            }
+            self.timed(
+                &format!("optimize {table} on {url}"),
+                node.query(&sql).execute(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Encodes frames of the observation tables (an empty frame, of any schema, gives
     /// none) in batches of `batch_rows`.
     pub(super) fn encode_observations(
@@ -163,7 +202,14 @@ impl Store for ClickHouseStore {
     async fn write_weekly(&self, tables: &WeeklyTables) -> Result<(), StoreError> {
         tables.check().map_err(StoreError::Schema)?;
         self.ready().await?;
-        let swap = weekly_swap();
+        let swap = match &self.cfg.cluster {
+            // Each generation its own ZooKeeper path: a replicated table keeps its path
+            // through the RENAME, so the next one cannot reuse it.
+            Some(cluster) => {
+                super::cluster::weekly_swap(cluster, &format!("g{}", Utc::now().timestamp_millis()))
+            }
+            None => weekly_swap(),
+        };
         for sql in &swap.prepare {
             self.execute("prepare the weekly tables", sql).await?;
         }
@@ -186,9 +232,17 @@ impl Store for ClickHouseStore {
             let table = observations::stored(daily).name;
             let count = format!("SELECT count() FROM {{db}}.{table}");
             let rows_before = self.count(&count).await?;
-            // FINAL merges every part of each partition: duplicates of an identity go.
-            self.execute("optimize", &format!("OPTIMIZE TABLE {{db}}.{table} FINAL"))
-                .await?;
+            match &self.cfg.cluster {
+                // FINAL merges every part of each partition: duplicates of an identity go.
+                None => {
+                    self.execute("optimize", &format!("OPTIMIZE TABLE {{db}}.{table} FINAL"))
+                        .await?
+                }
+                // 18.16 refuses `OPTIMIZE … ON CLUSTER … FINAL` on replicated tables
+                // ("Unknown log entry type"): each node merges its local table, and a
+                // replica that merged first hands its result to the other.
+                Some(_) => self.optimize_each_node(table).await?,
+            }
             out.push(crate::Compaction {
                 table,
                 parts: None,
