@@ -51,31 +51,12 @@ impl ClickHouseStore {
             return self.migrate_cluster(cluster).await;
         }
         let db = &self.cfg.database;
-        self.timed("connect", self.server.query("SELECT 1").fetch_one::<u8>())
-            .await?;
-        self.timed(
-            "create the database",
-            self.server
-                .query(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
-                .execute(),
-        )
-        .await?;
-        self.execute("create schema_migrations", MIGRATIONS_TABLE)
-            .await?;
-        let done: Vec<u32> = self
-            .fetch(
-                "read schema_migrations",
-                "SELECT DISTINCT version FROM {db}.schema_migrations ORDER BY version",
+        let done = self
+            .bookkeeping(
+                &format!("CREATE DATABASE IF NOT EXISTS {db}"),
+                &[MIGRATIONS_TABLE.to_string()],
             )
             .await?;
-        let current = done.last().copied().unwrap_or(0);
-        if current > latest_version() {
-            return Err(StoreError::SchemaTooNew {
-                database: db.clone(),
-                found: current,
-                known: latest_version(),
-            });
-        }
         let mut applied = Vec::new();
         for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
             let what = format!("apply migration {}", m.version);
@@ -113,26 +94,23 @@ impl ClickHouseStore {
         })
     }
 
-    /// Cluster mode's migrate: `{db}` and `schema_migrations` on every node, then, for a
-    /// cluster without a schema, every table at the latest version, recorded as each
-    /// migration applied. Every statement is idempotent, so an interrupted run is simply
-    /// run again.
-    async fn migrate_cluster(&self, cluster: &str) -> Result<MigrateReport, StoreError> {
-        let db = &self.cfg.database;
+    /// Connects, creates the database (`create_db`) and the bookkeeping tables
+    /// (`bookkeeping`), and returns the versions applied so far; refuses a schema newer
+    /// than this build knows.
+    async fn bookkeeping(
+        &self,
+        create_db: &str,
+        bookkeeping: &[String],
+    ) -> Result<Vec<u32>, StoreError> {
         self.timed("connect", self.server.query("SELECT 1").fetch_one::<u8>())
             .await?;
         self.timed(
-            "create the database on the cluster",
-            self.server
-                .query(&format!(
-                    "CREATE DATABASE IF NOT EXISTS {db} ON CLUSTER {cluster}"
-                ))
-                .execute(),
+            "create the database",
+            self.server.query(create_db).execute(),
         )
         .await?;
-        for sql in super::cluster::migrations_table(cluster) {
-            self.execute("create schema_migrations on the cluster", &sql)
-                .await?;
+        for sql in bookkeeping {
+            self.execute("create schema_migrations", sql).await?;
         }
         let done: Vec<u32> = self
             .fetch(
@@ -143,11 +121,27 @@ impl ClickHouseStore {
         let current = done.last().copied().unwrap_or(0);
         if current > latest_version() {
             return Err(StoreError::SchemaTooNew {
-                database: db.clone(),
+                database: self.cfg.database.clone(),
                 found: current,
                 known: latest_version(),
             });
         }
+        Ok(done)
+    }
+
+    /// Cluster mode's migrate: `{db}` and `schema_migrations` on every node, then, for a
+    /// cluster without a schema, every table at the latest version, recorded as each
+    /// migration applied. Every statement is idempotent, so an interrupted run is simply
+    /// run again.
+    async fn migrate_cluster(&self, cluster: &str) -> Result<MigrateReport, StoreError> {
+        let db = &self.cfg.database;
+        let done = self
+            .bookkeeping(
+                &format!("CREATE DATABASE IF NOT EXISTS {db} ON CLUSTER {cluster}"),
+                &super::cluster::migrations_table(cluster),
+            )
+            .await?;
+        let current = done.last().copied().unwrap_or(0);
         if current == latest_version() {
             return Ok(MigrateReport {
                 applied: Vec::new(),
