@@ -16,6 +16,36 @@ use crate::util::*;
 
 const URLS_ENV: &str = "TAGPULSE_TEST_CLUSTER_URLS";
 
+/// One cluster test at a time: some stop nodes the others would be using.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs the cluster script's `kill-node N` or `start-node N`.
+fn node_cmd(cmd: &str, n: u8) {
+    let dir = std::env::var("TAGPULSE_TEST_CLUSTER_DIR").expect("the script exports the dir");
+    let out = std::process::Command::new(repo().join("scripts/clickhouse-test-cluster"))
+        .args([cmd, &n.to_string(), "--dir", &dir])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {n}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Restarts node `n` when dropped, so a failed test leaves the cluster whole.
+struct Down(u8);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        node_cmd("start-node", self.0);
+    }
+}
+
 /// The cluster's node URLs (node 1 and 2 are shard 1, nodes 3 and 4 shard 2) and name.
 fn cluster() -> Option<(Vec<String>, String)> {
     let urls: Vec<String> = std::env::var(URLS_ENV)
@@ -79,6 +109,7 @@ fn fixtures_on_the_cluster_give_parquets_weekly_tables_with_each_tag_on_one_shar
     let Some((urls, cluster)) = cluster() else {
         return;
     };
+    let _turn = turn();
     let db = format!("tp_cluster_{}", std::process::id());
     drop_database(&urls, &cluster, &db);
 
@@ -183,5 +214,75 @@ fn fixtures_on_the_cluster_give_parquets_weekly_tables_with_each_tag_on_one_shar
             &format!("SELECT count() FROM {db}.weekly_tag_metrics")
         )
     );
+    drop_database(&urls, &cluster, &db);
+}
+
+#[test]
+fn a_replica_down_fails_no_import_and_catches_up_and_the_next_node_answers() {
+    let Some((urls, cluster)) = cluster() else {
+        return;
+    };
+    let _turn = turn();
+    let db = format!("tp_cluster_down_{}", std::process::id());
+    drop_database(&urls, &cluster, &db);
+    let ch = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ch.path().join("tagpulse.toml"),
+        format!("{}\n{TAXONOMY}", cluster_storage(&urls, &cluster, &db)),
+    )
+    .unwrap();
+    ok(ch.path(), &["db", "migrate"]);
+
+    // Node 2, shard 1's second replica, killed while an import runs.
+    let import = command(ch.path(), &["import", &fixture_glob()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    node_cmd("kill-node", 2);
+    let down = Down(2);
+    let out = import.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the import failed with a replica down: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = fixture_files('a'..='z');
+    let distinct = distinct_fixture_observations(&files) as u64;
+    let final_count = format!("SELECT count() FROM {db}.snapshots FINAL");
+    assert_eq!(count(&urls[0], &final_count), distinct);
+
+    // Restarted, the replica catches up with identical row counts.
+    drop(down);
+    let local = format!("SELECT count() FROM {db}.snapshots_local FINAL");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let caught_up = runtime()
+            .block_on(async { node(&urls[1]).query(&local).fetch_one::<u64>().await.ok() });
+        if caught_up == Some(count(&urls[0], &local)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node 2 did not catch up: {caught_up:?} of {}",
+            count(&urls[0], &local)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+
+    // Node 1, the first url, down: tagpulse goes on with the next node, and a transform
+    // (DDL on the cluster) runs with a replica down.
+    node_cmd("kill-node", 1);
+    let down1 = Down(1);
+    let out = ok(ch.path(), &["db", "status"]);
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("snapshots "))
+        .unwrap();
+    assert!(line.ends_with(&format!(" {distinct} rows")), "{out}");
+    let out = ok(ch.path(), &["transform"]);
+    assert!(out.contains("weekly tables: 2174 tag rows"), "{out}");
+    drop(down1);
     drop_database(&urls, &cluster, &db);
 }

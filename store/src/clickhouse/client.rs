@@ -52,7 +52,7 @@ impl ClickHouseStore {
             .into_iter()
             .collect();
         StoreError::ClickHouse {
-            url: self.cfg.url.clone(),
+            url: self.url().to_string(),
             what: what.to_string(),
             message: redact(&describe_error(e), &secrets),
         }
@@ -72,12 +72,39 @@ impl ClickHouseStore {
 
     pub(super) async fn execute(&self, what: &str, sql: &str) -> Result<(), StoreError> {
         let sql = for_database(sql, &self.cfg.database);
-        self.timed(what, self.client.query(&sql).execute()).await
+        self.timed(what, self.client().query(&sql).execute()).await
+    }
+
+    /// Runs `ON CLUSTER` DDL. Each node runs it from the cluster's DDL queue; a node that
+    /// is down runs it when it is back, so it is waited for only briefly: ClickHouse then
+    /// reports it unfinished and inactive ("0 of them are currently active"), which counts
+    /// as done. A node that is up and fails, or is too slow, is an error.
+    pub(super) async fn execute_ddl(&self, what: &str, sql: &str) -> Result<(), StoreError> {
+        let sql = for_database(sql, &self.cfg.database);
+        let wait = if self.nodes_down() {
+            2
+        } else {
+            self.cfg.timeout.as_secs().max(1)
+        };
+        let client = self
+            .client()
+            .clone()
+            .with_setting("distributed_ddl_task_timeout", wait.to_string());
+        match self.timed(what, client.query(&sql).execute()).await {
+            Err(StoreError::ClickHouse { message, .. })
+                if message.contains("distributed_ddl_task_timeout")
+                    && message.contains("(0 of them are currently active)") =>
+            {
+                tracing::warn!("{what}: a node is down and will run it when it is back");
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     pub(super) async fn count(&self, sql: &str) -> Result<u64, StoreError> {
         let sql = for_database(sql, &self.cfg.database);
-        self.timed("count rows", self.client.query(&sql).fetch_one::<u64>())
+        self.timed("count rows", self.client().query(&sql).fetch_one::<u64>())
             .await
     }
 
@@ -89,7 +116,7 @@ impl ClickHouseStore {
     ) -> Result<Vec<T>, StoreError> {
         let sql = for_database(sql, &self.cfg.database);
         let mut cursor = self
-            .client
+            .client()
             .query(&sql)
             .fetch::<T>()
             .map_err(|e| self.error(what, &e))?;
@@ -111,7 +138,7 @@ impl ClickHouseStore {
         }
         let what = format!("insert into {table}");
         let mut inserter = self
-            .client
+            .client()
             .inserter::<T>(table)
             .with_max_rows(self.cfg.batch_rows)
             .with_timeouts(Some(self.cfg.timeout), Some(self.cfg.timeout));
@@ -156,7 +183,7 @@ impl ClickHouseStore {
             &self.cfg.database,
         );
         let mut insert = self
-            .client
+            .client()
             .insert_formatted_with(sql)
             .with_timeouts(Some(self.cfg.timeout), Some(self.cfg.timeout));
         let mut at = 0;
@@ -184,7 +211,7 @@ impl ClickHouseStore {
     ) -> Result<DataFrame, StoreError> {
         let sql = for_database(sql, &self.cfg.database);
         let mut cursor = self
-            .client
+            .client()
             .query(&sql)
             .fetch_bytes("RowBinary")
             .map_err(|e| self.error(what, &e))?;

@@ -22,20 +22,24 @@ pub(super) struct Encoded {
 }
 
 impl ClickHouseStore {
+    /// Runs schema DDL: `ON CLUSTER` DDL as [`ClickHouseStore::execute_ddl`] does (a node
+    /// that is down runs it when back), else as any statement.
+    async fn ddl(&self, cluster: bool, what: &str, sql: &str) -> Result<(), StoreError> {
+        if cluster {
+            self.execute_ddl(what, sql).await
+        } else {
+            self.execute(what, sql).await
+        }
+    }
+
     /// `OPTIMIZE TABLE {db}.<table>_local FINAL` on every configured node.
     async fn optimize_each_node(&self, table: &str) -> Result<(), StoreError> {
         let sql = super::schema::for_database(
             &format!("OPTIMIZE TABLE {{db}}.{table}_local FINAL"),
             &self.cfg.database,
         );
-        for url in self.cfg.nodes() {
-            let mut node = super::http::client(url)
-                .with_url(url)
-                .with_user(&self.cfg.user)
-                .with_validation(false);
-            if let Ok(password) = std::env::var(tagpulse_config::CLICKHOUSE_PASSWORD_ENV) {
-                node = node.with_password(password);
-            }
+        for (node, url) in self.nodes.iter().zip(self.cfg.nodes()) {
+            let node = &node.server;
             // 18.16 answers an OPTIMIZE of an empty replicated table with "Unknown log
             // entry type": a node with no part of it has nothing to merge anyway.
             let parts = node
@@ -210,17 +214,19 @@ impl Store for ClickHouseStore {
             }
             None => weekly_swap(),
         };
+        let cluster = self.cfg.cluster.is_some();
         for sql in &swap.prepare {
-            self.execute("prepare the weekly tables", sql).await?;
+            self.ddl(cluster, "prepare the weekly tables", sql).await?;
         }
         for (def, df) in tables.frames() {
             self.insert_table(def, "__next", df).await?;
         }
         // One RENAME swaps all four: SQL users never see tables from two different runs.
-        self.execute("swap in the weekly tables", &swap.rename)
+        self.ddl(cluster, "swap in the weekly tables", &swap.rename)
             .await?;
         for sql in &swap.cleanup {
-            self.execute("drop the previous weekly tables", sql).await?;
+            self.ddl(cluster, "drop the previous weekly tables", sql)
+                .await?;
         }
         Ok(())
     }
