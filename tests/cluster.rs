@@ -319,3 +319,103 @@ fn a_replica_down_fails_no_import_it_catches_up_and_the_next_node_answers() {
     assert!(out.contains("weekly tables: 2182 tag rows"), "{out}");
     drop_database(&urls, &cluster, &db);
 }
+
+/// A cluster of this test's own, started by the script in a temp folder and stopped when
+/// dropped: after a restart, 18.16 may take minutes to run `ON CLUSTER` DDL on the nodes
+/// again, which must not hold up the other tests.
+struct PrivateCluster {
+    dir: tempfile::TempDir,
+    urls: Vec<String>,
+}
+
+impl PrivateCluster {
+    fn start() -> PrivateCluster {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(repo().join("scripts/clickhouse-test-cluster"))
+            .args(["start", "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = String::from_utf8_lossy(&out.stdout);
+        let urls = env
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("export {URLS_ENV}=")))
+            .expect("the script prints the urls")
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        PrivateCluster { dir, urls }
+    }
+
+    fn node(&self, cmd: &str, n: u8) {
+        let out = std::process::Command::new(repo().join("scripts/clickhouse-test-cluster"))
+            .args([cmd, &n.to_string(), "--dir"])
+            .arg(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(repo().join("scripts/clickhouse-test-cluster"))
+            .args(["stop", "--dir"])
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+#[test]
+fn a_whole_shard_down_is_named_and_its_batch_spooled_until_it_is_back() {
+    let Some((_, cluster)) = cluster() else {
+        return;
+    };
+    let private = PrivateCluster::start();
+    let urls = &private.urls;
+    let db = "tp_cluster_shard";
+    let ch = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ch.path().join("tagpulse.toml"),
+        format!("{}\n{TAXONOMY}", cluster_storage(urls, &cluster, db)),
+    )
+    .unwrap();
+    ok(ch.path(), &["db", "migrate"]);
+
+    // Shard 2 is nodes 3 and 4, both stopped.
+    private.node("stop-node", 3);
+    private.node("stop-node", 4);
+    let (code, err) = fails(ch.path(), &["import", &fixture_glob()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("shard 2 (127.0.0.1:")
+            && err.contains(&format!("of cluster {cluster} did not answer")),
+        "{err}"
+    );
+    assert!(
+        err.contains("kept 114043 snapshots and 0 daily counts in the spool"),
+        "{err}"
+    );
+    private.node("start-node", 3);
+    private.node("start-node", 4);
+
+    // Back up: the next import delivers the spool first, and every observation is there once.
+    ok(ch.path(), &["import", &fixture_glob()]);
+    let files = fixture_files('a'..='z');
+    assert_eq!(
+        count(
+            &urls[0],
+            &format!("SELECT count() FROM {db}.snapshots FINAL")
+        ),
+        distinct_fixture_observations(&files) as u64
+    );
+}

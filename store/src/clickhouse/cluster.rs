@@ -163,23 +163,17 @@ ANY LEFT JOIN (
     out
 }
 
-/// `schema_migrations` on `cluster`: which versions the cluster's schema has.
+/// `schema_migrations` on `cluster`: which versions the cluster's schema has. One table
+/// replicated on every node (its path has no `{shard}`, each replica is `{shard}-{replica}`),
+/// so any node that answers can tell, whichever shard is down.
 pub fn migrations_table(cluster: &str) -> Vec<String> {
-    vec![
-        format!(
-            "CREATE TABLE IF NOT EXISTS {{db}}.schema_migrations_local ON CLUSTER {cluster} (
+    vec![format!(
+        "CREATE TABLE IF NOT EXISTS {{db}}.schema_migrations ON CLUSTER {cluster} (
     version UInt32,
     name String,
     applied_at DateTime('UTC')
-) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{{db}}/schema_migrations', '{{replica}}') ORDER BY version"
-        ),
-        distributed(
-            cluster,
-            "schema_migrations",
-            "schema_migrations_local",
-            "version",
-        ),
-    ]
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{{db}}/schema_migrations', '{{shard}}-{{replica}}') ORDER BY version"
+    )]
 }
 
 /// The migrations a cluster created by [`schema`] counts as applied.

@@ -32,6 +32,64 @@ impl ClickHouseStore {
         }
     }
 
+    /// In cluster mode, `e` reworded when it says a whole shard did not answer (the
+    /// server's "All connection tries failed" lists the replicas it tried): the shard's
+    /// number and every replica of it, from `system.clusters`. Any other error as it is.
+    async fn name_down_shard(&self, e: StoreError) -> StoreError {
+        let (Some(cluster), StoreError::ClickHouse { url, what, message }) =
+            (&self.cfg.cluster, &e)
+        else {
+            return e;
+        };
+        if !message.contains("All connection tries failed") {
+            return e;
+        }
+        #[derive(clickhouse::Row, serde::Deserialize)]
+        struct Replica {
+            shard_num: u32,
+            host_name: String,
+            port: u16,
+        }
+        let replicas = self
+            .server()
+            .query("SELECT shard_num, host_name, port FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num")
+            .bind(cluster.as_str())
+            .fetch_all::<Replica>();
+        let Ok(Ok(replicas)) = tokio::time::timeout(self.cfg.timeout, replicas).await else {
+            return e;
+        };
+        let mut shards: Vec<(u32, Vec<String>)> = Vec::new();
+        for r in replicas {
+            let addr = format!("{}:{}", r.host_name, r.port);
+            match shards.last_mut() {
+                Some((n, list)) if *n == r.shard_num => list.push(addr),
+                _ => shards.push((r.shard_num, vec![addr])),
+            }
+        }
+        // The server names each replica it could not reach by its port.
+        let down: Vec<String> = shards
+            .iter()
+            .filter(|(_, list)| {
+                list.iter().all(|a| {
+                    let port = a.rsplit(':').next().unwrap_or(a);
+                    message.contains(&format!(":{port})"))
+                })
+            })
+            .map(|(n, list)| format!("shard {n} ({})", list.join(", ")))
+            .collect();
+        if down.is_empty() {
+            return e;
+        }
+        StoreError::ClickHouse {
+            url: url.clone(),
+            what: what.clone(),
+            message: format!(
+                "{} of cluster {cluster} did not answer: none of its replicas is reachable",
+                down.join(" and ")
+            ),
+        }
+    }
+
     /// `OPTIMIZE TABLE {db}.<table>_local FINAL` on every configured node.
     async fn optimize_each_node(&self, table: &str) -> Result<(), StoreError> {
         let sql = super::schema::for_database(
@@ -171,6 +229,7 @@ impl Store for ClickHouseStore {
         match delivered {
             Ok(stats) => Ok(stats),
             Err(e) => {
+                let e = self.name_down_shard(e).await;
                 let dir = self.spool.root().display().to_string();
                 self.spool
                     .append_frames(&mut snapshots, &mut daily)
