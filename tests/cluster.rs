@@ -23,18 +23,26 @@ fn turn() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs the cluster script's `kill-node N` or `start-node N`.
-fn node_cmd(cmd: &str, n: u8) {
-    let dir = std::env::var("TAGPULSE_TEST_CLUSTER_DIR").expect("the script exports the dir");
+/// Runs `scripts/clickhouse-test-cluster` with `args` on the cluster in `dir`; its stdout.
+fn cluster_script(args: &[&str], dir: &std::path::Path) -> String {
     let out = std::process::Command::new(repo().join("scripts/clickhouse-test-cluster"))
-        .args([cmd, &n.to_string(), "--dir", &dir])
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{cmd} {n}: {}",
+        "clickhouse-test-cluster {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs the cluster script's `kill-node N` or `start-node N` on the shared cluster.
+fn node_cmd(cmd: &str, n: u8) {
+    let dir = std::env::var("TAGPULSE_TEST_CLUSTER_DIR").expect("the script exports the dir");
+    cluster_script(&[cmd, &n.to_string()], std::path::Path::new(&dir));
 }
 
 /// Restarts node `n` when dropped, so a failed test leaves the cluster whole.
@@ -331,17 +339,7 @@ struct PrivateCluster {
 impl PrivateCluster {
     fn start() -> PrivateCluster {
         let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new(repo().join("scripts/clickhouse-test-cluster"))
-            .args(["start", "--dir"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let env = String::from_utf8_lossy(&out.stdout);
+        let env = cluster_script(&["start"], dir.path());
         let urls = env
             .lines()
             .find_map(|l| l.strip_prefix(&format!("export {URLS_ENV}=")))
@@ -353,16 +351,7 @@ impl PrivateCluster {
     }
 
     fn node(&self, cmd: &str, n: u8) {
-        let out = std::process::Command::new(repo().join("scripts/clickhouse-test-cluster"))
-            .args([cmd, &n.to_string(), "--dir"])
-            .arg(self.dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        cluster_script(&[cmd, &n.to_string()], self.dir.path());
     }
 }
 
