@@ -6,8 +6,10 @@ weekly_tag_metrics must equal tagpulse's (the gate in peers/compare.py) before i
 counts. Wall time is the median of `--runs`, peak RSS the largest of them. Also timed:
 import alone, transform alone, `tagpulse run` on the bundled sample, a steady-state run
 (the size's history plus one new snapshot per tag), the 32 real fixture series end to end,
-and, when `TAGPULSE_BENCH_CLICKHOUSE_URL` names a server, the ClickHouse backend's
-recompute. Writes results/latest.md.
+and the ClickHouse backend's import and recompute on one server
+(`TAGPULSE_BENCH_CLICKHOUSE_URL`) and on a cluster (`TAGPULSE_BENCH_CLUSTER_URLS` and
+`TAGPULSE_BENCH_CLUSTER_NAME`, as `scripts/clickhouse-test-cluster` exports them with
+`TEST` in place of `BENCH`). Writes results/latest.md.
 """
 
 import argparse
@@ -74,11 +76,13 @@ def generate(size: str, work: str) -> str:
     return d
 
 
-def write_config(work: str, new_dir: str, ch_url: str | None = None, db: str = "") -> str:
-    path = os.path.join(work, "tagpulse.toml" if ch_url is None else "clickhouse.toml")
-    storage = (f'backend = "parquet"\ndata_dir = "{work}/data"\n' if ch_url is None else
+def write_config(work: str, new_dir: str, clickhouse: str | None = None,
+                 name: str = "tagpulse.toml") -> str:
+    """A config over `work`; `clickhouse` is a `[storage.clickhouse]` body (else Parquet)."""
+    path = os.path.join(work, name)
+    storage = (f'backend = "parquet"\ndata_dir = "{work}/data"\n' if clickhouse is None else
                f'backend = "clickhouse"\ndata_dir = "{work}/ch-data"\n'
-               f'[storage.clickhouse]\nurl = "{ch_url}"\ndatabase = "{db}"\n')
+               f'[storage.clickhouse]\n{clickhouse}')
     with open(path, "w") as f:
         f.write(f"""[storage]
 {storage}
@@ -97,6 +101,22 @@ defaults = true
 out_dir = "{work}/reports"
 """)
     return path
+
+
+def clickhouse_targets() -> list[tuple[str, str, str, str]]:
+    """(label, first node url, DROP suffix, `[storage.clickhouse]` body) of each ClickHouse
+    the environment names: one server and/or a cluster."""
+    out = []
+    url = os.environ.get("TAGPULSE_BENCH_CLICKHOUSE_URL")
+    if url:
+        out.append(("one server", url, "", f'url = "{url}"\n'))
+    urls = [u for u in os.environ.get("TAGPULSE_BENCH_CLUSTER_URLS", "").split(",") if u]
+    cluster = os.environ.get("TAGPULSE_BENCH_CLUSTER_NAME", "")
+    if urls and cluster:
+        listed = ", ".join(f'"{u}"' for u in urls)
+        out.append((f"cluster {cluster} ({len(urls)} nodes)", urls[0], f" ON CLUSTER {cluster}",
+                    f'cluster = "{cluster}"\nurls = [{listed}]\n'))
+    return out
 
 
 def new_snapshots(inp: str, out: str) -> None:
@@ -158,17 +178,21 @@ def bench_size(args, size: str, tp: str, rows: list, extra: list, failures: list
     steady = [measure(base + ["run"], work, log) for _ in range(args.runs)]
     extra.append((f"steady-state `tagpulse run` ({size} history + 1 snapshot per tag)",
                   series(steady), "<= 2 s at M" if size == "M" else ""))
-    ch = os.environ.get("TAGPULSE_BENCH_CLICKHOUSE_URL")
-    if ch and size != "L":
+    for i, (label, first, on_cluster, body) in enumerate(clickhouse_targets()):
+        if size == "L":
+            break
         # A database per size, emptied first: each size is measured on its own rows.
         db = f"tagpulse_bench_{size.lower()}"
-        urllib.request.urlopen(ch, f"DROP DATABASE IF EXISTS {db}".encode()).read()
-        ch_cfg = write_config(work, new_dir, ch, db)
+        urllib.request.urlopen(first, f"DROP DATABASE IF EXISTS {db}{on_cluster}".encode()).read()
+        ch_cfg = write_config(work, new_dir, body + f'database = "{db}"\ntimeout = "600s"\n',
+                              f"clickhouse-{i}.toml")
         chb = [tp, "--config", ch_cfg, "-q"]
         measure(chb + ["db", "migrate"], work, log)
-        measure(chb + ["db", "import-parquet", os.path.join(work, "data")], work, log)
+        # One import: a second would time deduplication, not the first load.
+        imported = measure(chb + ["import", f"{inp}/*.tsv"], work, log)
+        extra.append((f"ClickHouse, {label}: import, {size}", imported, ""))
         rec = [measure(chb + ["transform"], work, log) for _ in range(args.runs)]
-        extra.append((f"ClickHouse backend: transform, {size}", series(rec),
+        extra.append((f"ClickHouse, {label}: transform, {size}", series(rec),
                       "within 2x the Parquet transform"))
 
 

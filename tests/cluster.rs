@@ -154,7 +154,7 @@ fn fixtures_on_the_cluster_give_parquets_weekly_tables_with_each_tag_on_one_shar
     let pq = tempfile::tempdir().unwrap();
     std::fs::write(pq.path().join("tagpulse.toml"), TAXONOMY).unwrap();
     ok(pq.path(), &["import", &fixture_glob()]);
-    write_daily_csv(pq.path());
+    let days = write_daily_csv(pq.path());
     ok(pq.path(), &["import", "uses.csv"]);
     ok(pq.path(), &["transform"]);
 
@@ -253,6 +253,69 @@ fn fixtures_on_the_cluster_give_parquets_weekly_tables_with_each_tag_on_one_shar
         )
     );
     drop_database(&urls, &cluster, &db);
+
+    // `db import-parquet` moves the Parquet lake into the cluster: read back from another
+    // node, its observations and weekly tables equal the lake's.
+    let moved = format!("{db}_moved");
+    drop_database(&urls, &cluster, &moved);
+    let mv = tempfile::tempdir().unwrap();
+    std::fs::write(
+        mv.path().join("tagpulse.toml"),
+        format!("{}\n{TAXONOMY}", cluster_storage(&urls, &cluster, &moved)),
+    )
+    .unwrap();
+    let lake = pq.path().join("data");
+    let weekly_rows = read(&lake.join(WEEKLY_FILES[0])).height();
+    let out = ok(mv.path(), &["db", "import-parquet", lake.to_str().unwrap()]);
+    assert!(
+        out.contains(&format!(
+            "imported {distinct} snapshots, {days} daily counts and {weekly_rows} weekly tag rows"
+        )),
+        "{out}"
+    );
+    let back = mv.path().join("back");
+    let mut on_node3 = cluster_storage(&urls[2..3], &cluster, &moved);
+    on_node3.push_str(TAXONOMY);
+    std::fs::write(mv.path().join("node3.toml"), on_node3).unwrap();
+    ok(
+        mv.path(),
+        &[
+            "--config",
+            "node3.toml",
+            "db",
+            "export",
+            "--to",
+            "parquet",
+            back.to_str().unwrap(),
+        ],
+    );
+    for (kind, time) in [("snapshots", "observed_at"), ("daily", "day")] {
+        let (a, b) = (lake_rows(&lake, kind, time), lake_rows(&back, kind, time));
+        assert_same_frame(kind, &a, &b);
+    }
+    for name in WEEKLY_FILES {
+        assert_same_frame(name, &read(&lake.join(name)), &read(&back.join(name)));
+    }
+    drop_database(&urls, &cluster, &moved);
+}
+
+/// Every row of a lake's `observations/<kind>` parts in one frame, sorted by identity.
+fn lake_rows(lake: &std::path::Path, kind: &str, time: &str) -> polars::prelude::DataFrame {
+    use polars::prelude::*;
+    let mut all: Option<DataFrame> = None;
+    for part in std::fs::read_dir(lake.join("observations").join(kind)).unwrap() {
+        let df = read(&part.unwrap().path());
+        match &mut all {
+            None => all = Some(df),
+            Some(a) => {
+                a.vstack_mut_owned(df).unwrap();
+            }
+        }
+    }
+    let keys = ["platform", "tag", "metric", time];
+    all.expect("a part")
+        .sort(keys, SortMultipleOptions::default())
+        .unwrap()
 }
 
 #[test]
@@ -365,7 +428,7 @@ impl Drop for PrivateCluster {
 }
 
 #[test]
-fn a_whole_shard_down_is_named_and_its_batch_spooled_until_it_is_back() {
+fn a_whole_shard_down_is_named_and_spooled_and_a_replica_down_fails_no_transform() {
     let Some((_, cluster)) = cluster() else {
         return;
     };
@@ -407,4 +470,28 @@ fn a_whole_shard_down_is_named_and_its_batch_spooled_until_it_is_back() {
         ),
         distinct_fixture_observations(&files) as u64
     );
+
+    // A replica down fails no transform: the nodes that answer swap the new weekly tables
+    // in, and the stopped one builds them from the DDL queue and its peer once it is back.
+    private.node("stop-node", 2);
+    let out = ok(ch.path(), &["transform"]);
+    assert!(out.contains("weekly tables: 2174 tag rows"), "{out}");
+    let weekly = format!("SELECT count() FROM {db}.weekly_tag_metrics");
+    assert_eq!(count(&urls[2], &weekly), 2174);
+    private.node("start-node", 2);
+    let local = format!("SELECT count() FROM {db}.weekly_tag_metrics_local");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let on_2 = runtime()
+            .block_on(async { node(&urls[1]).query(&local).fetch_one::<u64>().await.ok() });
+        if on_2 == Some(count(&urls[0], &local)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node 2 did not build the new weekly tables: {on_2:?} of {} rows",
+            count(&urls[0], &local)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
