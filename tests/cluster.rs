@@ -299,6 +299,25 @@ fn fixtures_on_the_cluster_give_parquets_weekly_tables_with_each_tag_on_one_shar
     drop_database(&urls, &cluster, &moved);
 }
 
+/// Waits up to `secs` until `query` counts as many rows on `node_url` (a replica back
+/// from being down) as on `peer`; panics with `what` when it does not.
+fn same_count_soon(node_url: &str, peer: &str, query: &str, secs: u64, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let got =
+            runtime().block_on(async { node(node_url).query(query).fetch_one::<u64>().await.ok() });
+        let want = count(peer, query);
+        if got == Some(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: {got:?} of {want} rows"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
 /// Every row of a lake's `observations/<kind>` parts in one frame, sorted by identity.
 fn lake_rows(lake: &std::path::Path, kind: &str, time: &str) -> polars::prelude::DataFrame {
     use polars::prelude::*;
@@ -358,20 +377,7 @@ fn a_replica_down_fails_no_import_it_catches_up_and_the_next_node_answers() {
     // Restarted, the replica catches up with identical row counts.
     drop(down);
     let local = format!("SELECT count() FROM {db}.snapshots_local FINAL");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    loop {
-        let caught_up = runtime()
-            .block_on(async { node(&urls[1]).query(&local).fetch_one::<u64>().await.ok() });
-        if caught_up == Some(count(&urls[0], &local)) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "node 2 did not catch up: {caught_up:?} of {}",
-            count(&urls[0], &local)
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    same_count_soon(&urls[1], &urls[0], &local, 90, "node 2 did not catch up");
 
     // Node 1, the first url, down: tagpulse goes on with the next node that answers.
     node_cmd("kill-node", 1);
@@ -480,18 +486,11 @@ fn a_whole_shard_down_is_named_and_spooled_and_a_replica_down_fails_no_transform
     assert_eq!(count(&urls[2], &weekly), 2174);
     private.node("start-node", 2);
     let local = format!("SELECT count() FROM {db}.weekly_tag_metrics_local");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let on_2 = runtime()
-            .block_on(async { node(&urls[1]).query(&local).fetch_one::<u64>().await.ok() });
-        if on_2 == Some(count(&urls[0], &local)) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "node 2 did not build the new weekly tables: {on_2:?} of {} rows",
-            count(&urls[0], &local)
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    same_count_soon(
+        &urls[1],
+        &urls[0],
+        &local,
+        120,
+        "node 2 did not build the weekly tables",
+    );
 }
