@@ -13,7 +13,7 @@ SQL = """
 COPY (
 WITH raw AS (
     SELECT DISTINCT ON (tag, t) tag, t, raw, raw_u FROM (
-        SELECT lower(regexp_extract(filename, '([^/]+)\\.tsv$', 1)) AS tag,
+        SELECT lower(parse_filename(filename, true)) AS tag,
                epoch(ts)::BIGINT AS t, value::DOUBLE AS raw, value AS raw_u
         FROM read_csv('{glob}', delim = '\t', header = false, filename = true,
                       columns = {{'ts': 'TIMESTAMP', 'value': 'UBIGINT'}},
@@ -24,9 +24,9 @@ obs AS (
            max(raw) OVER (PARTITION BY tag ORDER BY t ROWS UNBOUNDED PRECEDING) AS env,
            coalesce(raw < lag(raw) OVER (PARTITION BY tag ORDER BY t), false) AS step,
            (t // 86400 + 3) // 7 AS week,
-           -- The rounding step 10^k of a raw value: k = its trailing decimal zeros.
-           CASE WHEN raw_u > 0 THEN pow(10, length(raw_u::VARCHAR)
-                                           - length(rtrim(raw_u::VARCHAR, '0'))) END AS rstep
+           -- The rounding step 10^k of a raw value: k = its trailing decimal zeros,
+           -- counted in integer arithmetic (text took longer).
+           CASE WHEN raw_u > 0 THEN pow(10, {trailing_zeros}) END AS rstep
     FROM raw
 ),
 -- Resolution of week w: the lower median step of the snapshots of weeks w-1..w+1.
@@ -114,6 +114,9 @@ FROM z
 ) TO '{out}' (FORMAT parquet)
 """
 
+# k = the trailing decimal zeros of raw_u: one test per power of ten.
+TRAILING_ZEROS = " + ".join(f"(raw_u % {10**j} = 0)::INTEGER" for j in range(1, 20))
+
 if __name__ == "__main__":
-    duckdb.sql(SQL.format(glob=sys.argv[1], out=sys.argv[2], max_gap=float(MAX_GAP),
+    duckdb.sql(SQL.format(trailing_zeros=TRAILING_ZEROS, glob=sys.argv[1], out=sys.argv[2], max_gap=float(MAX_GAP),
                           z_min=Z_MIN, breakout=BREAKOUT_Z, platform=PLATFORM, metric=METRIC))

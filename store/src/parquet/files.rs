@@ -12,8 +12,12 @@ use std::io::Write;
 use std::path::Path;
 
 use polars::prelude::*;
+use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::datatypes::{ArrowDataType, IntegerType};
+use polars_arrow::record_batch::RecordBatchT;
 use polars_parquet::write::{
-    CompressionOptions, FileWriter, RowGroupIterator, StatisticsOptions, Version, WriteOptions,
+    schema_to_metadata_key, CompressionOptions, FileWriter, RowGroupIterator, StatisticsOptions,
+    Version, WriteOptions,
 };
 use tagpulse_io::Access;
 use tagpulse_model::tables::TableDef;
@@ -97,14 +101,75 @@ fn write_table<W: Write>(
             offset += part.height();
             rows += part.height();
             part.rechunk_mut_par();
-            let batches = part.iter_chunks(CompatLevel::newest(), false).map(Ok);
+            let batches = part
+                .iter_chunks(CompatLevel::newest(), false)
+                .map(|batch| Ok(with_run_dictionaries(batch)));
             for group in RowGroupIterator::try_new(batches, &schema, options, encodings.clone())? {
                 file.write(part.height() as u64, group?)?;
             }
         }
     }
-    file.end(None)?;
+    // The schema readers see: plain strings, whatever encoding the pages use.
+    file.end(Some(vec![schema_to_metadata_key(&schema)]))?;
     Ok(rows)
+}
+
+/// `batch` with each string column that repeats its values in runs (platform, tag, metric
+/// and source hold one value per series) as a dictionary of those values. The writer
+/// dictionary-encodes strings anyway, but by hashing every value: for 10M snapshots that
+/// was a quarter of an import. Here a value equal to the one before costs one comparison,
+/// and the file is the same (`RLE_DICTIONARY` pages of a string column). A column with
+/// nulls or without long runs is left to the writer.
+fn with_run_dictionaries(batch: RecordBatchT<ArrayRef>) -> RecordBatchT<ArrayRef> {
+    let (schema, arrays) = batch.into_schema_and_arrays();
+    let height = arrays.first().map_or(0, |a| a.len());
+    let arrays = arrays
+        .into_iter()
+        .map(
+            |array| match array.as_any().downcast_ref::<Utf8ViewArray>() {
+                Some(strings) => run_dictionary(strings).map_or(array, |d| d.boxed()),
+                None => array,
+            },
+        )
+        .collect();
+    RecordBatchT::new(height, schema, arrays)
+}
+
+/// `strings` as a dictionary array, when it has no nulls and at most one distinct value
+/// per 16 rows.
+fn run_dictionary(strings: &Utf8ViewArray) -> Option<DictionaryArray<u32>> {
+    if strings.null_count() > 0 || strings.is_empty() {
+        return None;
+    }
+    let limit = strings.len() / 16 + 1;
+    let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let mut values: Vec<&str> = Vec::new();
+    let mut keys = Vec::with_capacity(strings.len());
+    let mut last: Option<(&str, u32)> = None;
+    for value in strings.values_iter() {
+        let key = match last {
+            Some((previous, key)) if previous == value => key,
+            _ => {
+                let key = *index.entry(value).or_insert_with(|| {
+                    values.push(value);
+                    (values.len() - 1) as u32
+                });
+                if values.len() > limit {
+                    return None;
+                }
+                last = Some((value, key));
+                key
+            }
+        };
+        keys.push(key);
+    }
+    let dtype = ArrowDataType::Dictionary(
+        IntegerType::UInt32,
+        Box::new(ArrowDataType::Utf8View),
+        false,
+    );
+    let values = Utf8ViewArray::from_slice_values(values).boxed();
+    DictionaryArray::try_new(dtype, PrimitiveArray::from_vec(keys), values).ok()
 }
 
 /// Writes `df` (a table of `def`) to `path`, unsynced: for files inside a staging folder
@@ -192,7 +257,48 @@ pub(crate) fn read_parquet(path: &Path) -> Result<DataFrame, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tagpulse_model::tables::RUN_SOURCES;
+    use tagpulse_model::tables::{RUN_SOURCES, SNAPSHOTS};
+    use tagpulse_model::{ObservationBatch, SnapshotSeries, Tag};
+
+    /// `tags` series of `rows` snapshots each, as the stored snapshot frame.
+    fn snapshots(tags: usize, rows: usize) -> DataFrame {
+        let mut batch = ObservationBatch::new("import");
+        for i in 0..tags {
+            let tag = Tag::parse(&format!("tag{i:03}longer_than_twelve")).unwrap();
+            let mut s = SnapshotSeries::new("tiktok", tag, "views");
+            s.observed_at = (0..rows as i64).map(|t| 1_700_000_000 + t * 3600).collect();
+            s.value = (0..rows as u64).map(|v| v * 1000).collect();
+            batch.series.push(s);
+        }
+        crate::parquet::frames::snapshots_frame(&batch, 1_700_000_000_000_000).unwrap()
+    }
+
+    #[test]
+    fn string_runs_are_written_as_dictionaries_and_read_back_as_strings() {
+        let dir = tempfile::tempdir().unwrap();
+        // Runs of 50 (dictionaries built here) and one row per tag (left to the writer).
+        for (tags, rows) in [(40, 50), (200, 1)] {
+            let df = snapshots(tags, rows);
+            write_atomic(dir.path(), "p.parquet", &SNAPSHOTS, &df).unwrap();
+            let back = read_parquet(&dir.path().join("p.parquet")).unwrap();
+            assert_eq!(back.column("tag").unwrap().dtype(), &DataType::String);
+            assert!(back.equals(&df), "{tags} x {rows}:\n{back}\n{df}");
+            let mut file = File::open(dir.path().join("p.parquet")).unwrap();
+            let meta = polars_parquet::read::read_metadata(&mut file).unwrap();
+            let tag = &meta.row_groups[0].parquet_columns()[1];
+            assert_eq!(tag.descriptor().path_in_schema[0].as_str(), "tag");
+            if rows > 1 {
+                assert!(tag.dictionary_page_offset().is_some(), "a dictionary page");
+            }
+        }
+        assert!(run_dictionary(&Utf8ViewArray::from_slice_values(["a", "b", "c"])).is_none());
+        let runs: Vec<&str> = ["a"; 40].into_iter().chain(["b"; 40]).collect();
+        let runs = Utf8ViewArray::from_slice_values(runs);
+        let dict = run_dictionary(&runs).unwrap();
+        assert_eq!(dict.values().len(), 2);
+        assert_eq!(dict.keys().value(39), 0);
+        assert_eq!(dict.keys().value(40), 1);
+    }
 
     #[test]
     fn a_failed_write_leaves_no_temp_file() {
