@@ -1,6 +1,6 @@
 //! Single Parquet files of one table, written through `tagpulse_io::write_atomic` and read
 //! whole, in the layout the README documents: a column the table declares non-null is
-//! `REQUIRED`, times are `timestamp[ms|us, tz=UTC]`, zstd, row groups of about a million
+//! `REQUIRED`, times are `timestamp[ms|us, tz=UTC]`, zstd (level 1), row groups of about a million
 //! rows. polars' own writer marks every column optional, so the lake writes through the
 //! `polars-parquet` writer underneath it with its own schema.
 //!
@@ -17,7 +17,7 @@ use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_arrow::record_batch::RecordBatchT;
 use polars_parquet::write::{
     schema_to_metadata_key, CompressionOptions, FileWriter, RowGroupIterator, StatisticsOptions,
-    Version, WriteOptions,
+    Version, WriteOptions, ZstdLevel,
 };
 use tagpulse_io::Access;
 use tagpulse_model::tables::TableDef;
@@ -87,7 +87,9 @@ fn write_table<W: Write>(
     let options = WriteOptions {
         statistics: StatisticsOptions::default(),
         version: Version::V1,
-        compression: CompressionOptions::Zstd(None),
+        // Level 1, not the default 3: at 10M snapshots an import 0.3 s faster, the
+        // files a third larger (6 bytes a snapshot).
+        compression: CompressionOptions::Zstd(Some(ZstdLevel::try_new(1)?)),
         data_page_size: None,
     };
     let encodings = get_encodings(&schema);
