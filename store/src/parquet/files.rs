@@ -16,8 +16,8 @@ use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray}
 use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_arrow::record_batch::RecordBatchT;
 use polars_parquet::write::{
-    schema_to_metadata_key, CompressionOptions, FileWriter, RowGroupIterator, StatisticsOptions,
-    Version, WriteOptions, ZstdLevel,
+    schema_to_metadata_key, CompressionOptions, Encoding, FileWriter, RowGroupIterator,
+    StatisticsOptions, Version, WriteOptions, ZstdLevel,
 };
 use tagpulse_io::Access;
 use tagpulse_model::tables::TableDef;
@@ -92,7 +92,12 @@ fn write_table<W: Write>(
         compression: CompressionOptions::Zstd(Some(ZstdLevel::try_new(1)?)),
         data_page_size: None,
     };
-    let encodings = get_encodings(&schema);
+    let mut encodings = get_encodings(&schema);
+    encodings = encodings
+        .iter()
+        .zip(schema.iter_values())
+        .map(|(default, field)| encoding(field, default))
+        .collect();
     let mut file = FileWriter::try_new(w, schema.clone(), options)?;
     let mut rows = 0;
     for df in frames {
@@ -114,6 +119,19 @@ fn write_table<W: Write>(
     // The schema readers see: plain strings, whatever encoding the pages use.
     file.end(Some(vec![schema_to_metadata_key(&schema)]))?;
     Ok(rows)
+}
+
+/// Each column's encoding: polars' choice, except `DELTA_BINARY_PACKED` for 64-bit
+/// integers and times. Counters and sampling times grow in small steps, so deltas pack
+/// tightly, and the writer's default tried a dictionary first, hashing every value of a
+/// column of mostly distinct numbers (a tenth of an import's CPU at 10M snapshots).
+fn encoding(field: &ArrowField, default: &[Encoding]) -> Vec<Encoding> {
+    match field.dtype {
+        ArrowDataType::Int64 | ArrowDataType::UInt64 | ArrowDataType::Timestamp(..) => {
+            vec![Encoding::DeltaBinaryPacked]
+        }
+        _ => default.to_vec(),
+    }
 }
 
 /// `batch` with each string column that repeats its values in runs (platform, tag, metric

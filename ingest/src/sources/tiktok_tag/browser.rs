@@ -163,7 +163,11 @@ impl BrowserSession {
             // Chromium refuses to start its sandbox as root (containers, CI).
             args.extend(["--no-sandbox".into(), "--disable-setuid-sandbox".into()]);
         }
-        let mut chromium = Chromium::start(executable, args, Duration::from_secs(30))
+        // Chromium's own temp files (shared memory, crash reports) go inside the profile,
+        // which the close removes: in the system's temp folder they outlived a killed run.
+        let tmp = profile.path().join("tmp");
+        std::fs::create_dir_all(&tmp).map_err(BrowserError::Profile)?;
+        let mut chromium = Chromium::start(executable, args, Some(&tmp), Duration::from_secs(30))
             .await
             .map_err(|source| BrowserError::Start {
                 executable: executable.to_path_buf(),
@@ -309,7 +313,16 @@ impl Process {
         if left > 0 {
             tracing::debug!("killed {left} browser helper process(es) left behind");
         }
-        let _ = self.profile.close();
+        // A helper killed just now may still be exiting, and writing: removal is retried
+        // for up to a second rather than leaving the profile behind.
+        let path = self.profile.path().to_path_buf();
+        drop(self.profile.close());
+        for _ in 0..20 {
+            if !path.exists() || std::fs::remove_dir_all(&path).is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 

@@ -61,11 +61,13 @@ pub struct Chromium {
 }
 
 impl Chromium {
-    /// Starts `executable` with `args` and waits up to `launch_timeout` for its DevTools
-    /// address; on any failure the process is gone when this returns.
+    /// Starts `executable` with `args` (and `TMPDIR` set to `tmp`, when given) and waits up
+    /// to `launch_timeout` for its DevTools address; on any failure the process is gone
+    /// when this returns.
     pub async fn start(
         executable: &Path,
         args: Vec<String>,
+        tmp: Option<&Path>,
         launch_timeout: Duration,
     ) -> Result<Chromium, StartError> {
         let (url_tx, url_rx) = oneshot::channel();
@@ -76,6 +78,9 @@ impl Chromium {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        if let Some(tmp) = tmp {
+            cmd.env("TMPDIR", tmp);
+        }
         die_with_parent(&mut cmd);
         std::thread::Builder::new()
             .name("chromium-keeper".into())
@@ -332,6 +337,7 @@ mod tests {
         let mut c = Chromium::start(
             &exe,
             vec![pidfile.display().to_string()],
+            None,
             Duration::from_secs(10),
         )
         .await
@@ -357,7 +363,7 @@ mod tests {
     async fn an_early_exit_is_an_error_with_what_it_said() {
         let dir = tempfile::tempdir().unwrap();
         let exe = fake(dir.path(), "echo 'cannot open display' >&2; exit 1");
-        let err = match Chromium::start(&exe, vec![], Duration::from_secs(10)).await {
+        let err = match Chromium::start(&exe, vec![], None, Duration::from_secs(10)).await {
             Ok(_) => panic!("a browser that exits is no browser"),
             Err(e) => e,
         };
@@ -367,7 +373,7 @@ mod tests {
         );
         let silent = fake(dir.path(), "exec sleep 300");
         let started = Instant::now();
-        let err = match Chromium::start(&silent, vec![], Duration::from_millis(300)).await {
+        let err = match Chromium::start(&silent, vec![], None, Duration::from_millis(300)).await {
             Ok(_) => panic!("no address, no browser"),
             Err(e) => e,
         };
