@@ -223,22 +223,7 @@ fn fixtures_on_the_cluster_give_parquets_weekly_tables_with_each_tag_on_one_shar
     assert_eq!(tags(&urls[3]), shard2, "replica 2 of shard 2");
 
     // Cell for cell, read from another node than the one written to.
-    let export = ch.path().join("export");
-    let mut on_node4 = cluster_storage(&urls[3..], &cluster, &db);
-    on_node4.push_str(TAXONOMY);
-    std::fs::write(ch.path().join("node4.toml"), on_node4).unwrap();
-    ok(
-        ch.path(),
-        &[
-            "--config",
-            "node4.toml",
-            "db",
-            "export",
-            "--to",
-            "parquet",
-            export.to_str().unwrap(),
-        ],
-    );
+    let export = export_through(ch.path(), &urls[3], &cluster, &db);
     for name in WEEKLY_FILES {
         let a = read(&pq.path().join("data").join(name));
         let b = read(&export.join(name));
@@ -273,22 +258,7 @@ fn fixtures_on_the_cluster_give_parquets_weekly_tables_with_each_tag_on_one_shar
         )),
         "{out}"
     );
-    let back = mv.path().join("back");
-    let mut on_node3 = cluster_storage(&urls[2..3], &cluster, &moved);
-    on_node3.push_str(TAXONOMY);
-    std::fs::write(mv.path().join("node3.toml"), on_node3).unwrap();
-    ok(
-        mv.path(),
-        &[
-            "--config",
-            "node3.toml",
-            "db",
-            "export",
-            "--to",
-            "parquet",
-            back.to_str().unwrap(),
-        ],
-    );
+    let back = export_through(mv.path(), &urls[2], &cluster, &moved);
     for (kind, time) in [("snapshots", "observed_at"), ("daily", "day")] {
         let (a, b) = (lake_rows(&lake, kind, time), lake_rows(&back, kind, time));
         assert_same_frame(kind, &a, &b);
@@ -318,22 +288,32 @@ fn same_count_soon(node_url: &str, peer: &str, query: &str, secs: u64, what: &st
     }
 }
 
+/// `db export --to parquet` of `db` with `url` as the only node tagpulse may use, into
+/// `dir/export-<port>`; that folder.
+fn export_through(dir: &std::path::Path, url: &str, cluster: &str, db: &str) -> std::path::PathBuf {
+    let port = url.rsplit(':').next().unwrap();
+    let config = dir.join(format!("node-{port}.toml"));
+    let mut storage = cluster_storage(&[url.to_string()], cluster, db);
+    storage.push_str(TAXONOMY);
+    std::fs::write(&config, storage).unwrap();
+    let out = dir.join(format!("export-{port}"));
+    let (config_arg, out_arg) = (config.to_str().unwrap(), out.to_str().unwrap());
+    ok(
+        dir,
+        &[
+            "--config", config_arg, "db", "export", "--to", "parquet", out_arg,
+        ],
+    );
+    out
+}
+
 /// Every row of a lake's `observations/<kind>` parts in one frame, sorted by identity.
 fn lake_rows(lake: &std::path::Path, kind: &str, time: &str) -> polars::prelude::DataFrame {
-    use polars::prelude::*;
-    let mut all: Option<DataFrame> = None;
-    for part in std::fs::read_dir(lake.join("observations").join(kind)).unwrap() {
-        let df = read(&part.unwrap().path());
-        match &mut all {
-            None => all = Some(df),
-            Some(a) => {
-                a.vstack_mut_owned(df).unwrap();
-            }
-        }
-    }
-    let keys = ["platform", "tag", "metric", time];
-    all.expect("a part")
-        .sort(keys, SortMultipleOptions::default())
+    read_dir_frames(&lake.join("observations").join(kind))
+        .sort(
+            ["platform", "tag", "metric", time],
+            polars::prelude::SortMultipleOptions::default(),
+        )
         .unwrap()
 }
 
