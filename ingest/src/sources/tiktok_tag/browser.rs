@@ -20,10 +20,9 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use super::chromium::{
-    kill_processes_naming, reap_stale_browsers, Chromium, StartError, PROFILE_PREFIX,
-};
+use super::chromium::{Chromium, StartError};
 use super::parse::{self, Counters, NoCounters};
+use super::reap::{kill_processes_naming, reap_stale_browsers, PROFILE_PREFIX};
 use crate::http::{HttpClient, HttpFailure};
 use crate::{FailureKind, Tag};
 

@@ -13,6 +13,7 @@
 pub mod browser;
 pub mod chromium;
 pub mod parse;
+pub mod reap;
 
 use std::path::PathBuf;
 use std::time::Duration;
