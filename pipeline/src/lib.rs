@@ -195,6 +195,10 @@ pub struct CompareRequest {
     pub language: Option<tagpulse_config::Language>,
 }
 
+/// Input bytes an import parses before it stores them: about a million TSV lines, so
+/// an import's memory is that of a few such groups, whatever the input's size.
+const IMPORT_CHUNK_BYTES: u64 = 16 << 20;
+
 /// The file source an import reads.
 pub(crate) fn import_source(req: &ImportRequest) -> FileSource {
     FileSource::from_config(&FileSourceConfig {
@@ -425,11 +429,21 @@ impl Pipeline {
     ) -> Result<ImportOutcome, PipelineError> {
         let source = import_source(&req);
         let files = source.resolve_paths()?.len();
-        let batch = {
+        let stats = {
             let bar = progress.start("reading");
-            source.fetch(&[], bar.as_ref()).await?.batch
+            let batches = source
+                .read_chunks(IMPORT_CHUNK_BYTES, bar.as_ref())?
+                .map(|b| b.map_err(|e| StoreError::Source(Box::new(e))));
+            let _writing = self.write_lock().await?;
+            self.series.lock().expect("series lock").take();
+            match self.store.append_all(Box::new(batches)).await {
+                Err(StoreError::Source(e)) => match e.downcast::<IngestError>() {
+                    Ok(e) => return Err((*e).into()),
+                    Err(e) => return Err(StoreError::Source(e).into()),
+                },
+                other => other?,
+            }
         };
-        let stats = self.append(&batch).await?;
         Ok(ImportOutcome {
             files,
             snapshots: stats.snapshots,

@@ -84,7 +84,14 @@ pub enum StoreError {
     /// A ClickHouse-only command was used with another backend.
     #[error("this needs [storage] backend = \"clickhouse\" and a [storage.clickhouse] section")]
     NotClickHouse,
+    /// The batches of an [`Store::append_all`] stopped with this error (a bad input file):
+    /// nothing of them was stored.
+    #[error(transparent)]
+    Source(Box<dyn std::error::Error + Send + Sync>),
 }
+
+/// The batches one [`Store::append_all`] stores as one, read one after another.
+pub type Batches<'a> = Box<dyn Iterator<Item = Result<ObservationBatch, StoreError>> + Send + 'a>;
 
 /// What an append wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -119,6 +126,20 @@ pub trait Store: Send + Sync {
 
     /// Stores a batch; it is either stored whole or not at all.
     async fn append(&self, batch: &ObservationBatch) -> Result<AppendStats, StoreError>;
+
+    /// Stores every batch of `batches` as one append: all of them, or nothing when one is
+    /// an error (which stops it). By default they are gathered and given to
+    /// [`Store::append`]; the lake writes each as it comes, so a big import holds one
+    /// batch at a time.
+    async fn append_all(&self, batches: Batches<'_>) -> Result<AppendStats, StoreError> {
+        let mut all = ObservationBatch::default();
+        for batch in batches {
+            let batch = batch?;
+            all.source = batch.source.clone();
+            all.extend(batch);
+        }
+        self.append(&all).await
+    }
 
     /// Counter snapshots, deduplicated by identity (last ingested wins).
     async fn scan_snapshots(&self) -> Result<LazyFrame, StoreError>;

@@ -56,99 +56,127 @@ impl Grouped {
 /// `ingested_at` wins, and among equal `ingested_at` the later row: the rule of
 /// [`tagpulse_model::dedup_latest`], so a scan needs no deduplication first.
 ///
-/// The rows are read in slices, twice: the identity columns to number the series, then
-/// the values, scattered into one array ordered by series. Rows of a series usually sit
-/// together, so most rows cost three string comparisons with the row before.
+/// The rows are read in slices, twice: the identity columns to find each series' runs
+/// (rows in a row of one series), then the values. A series is summarised as soon as its
+/// last run is read, straight from the slice when it is one sorted run (a fresh import);
+/// only the rows of series with runs still to come wait in memory. Gathering every row
+/// into one array first made the kernel zero a fresh page for each, half a transform.
 pub(crate) fn grouped(stored: &dyn RowSlices, max_gap: i64) -> PolarsResult<Grouped> {
     let clock = std::time::Instant::now();
-    // Series number of each row, one vector per slice of the scan.
-    let mut ids: Vec<Vec<u32>> = Vec::new();
+    // Each slice's runs: (series number, rows).
+    let mut runs: Vec<Vec<(u32, usize)>> = Vec::new();
     let mut index: HashMap<[String; 3], u32> = HashMap::new();
     let mut names: Vec<[String; 3]> = Vec::new();
     for df in stored.slices(&SERIES) {
         let df = df?;
         let [p, t, m] = SERIES.map(|k| df.column(k).and_then(|c| c.str().cloned()));
-        let mut chunk_ids = Vec::with_capacity(df.height());
-        let mut prev: Option<([Option<&str>; 3], u32)> = None;
+        let mut slice_runs: Vec<(u32, usize)> = Vec::new();
+        let mut prev: Option<[Option<&str>; 3]> = None;
         for key in p?.iter().zip(t?.iter()).zip(m?.iter()) {
             let key = [key.0 .0, key.0 .1, key.1];
-            let id = match prev {
-                Some((k, id)) if k == key => id,
+            match (prev, slice_runs.last_mut()) {
+                (Some(k), Some((_, n))) if k == key => *n += 1,
                 _ => {
                     let owned = key.map(|s| s.unwrap_or_default().to_string());
-                    *index.entry(owned.clone()).or_insert_with(|| {
+                    let id = *index.entry(owned.clone()).or_insert_with(|| {
                         names.push(owned);
                         names.len() as u32 - 1
-                    })
+                    });
+                    slice_runs.push((id, 1));
                 }
-            };
-            prev = Some((key, id));
-            chunk_ids.push(id);
+            }
+            prev = Some(key);
         }
-        ids.push(chunk_ids);
+        runs.push(slice_runs);
     }
-    let height: usize = ids.iter().map(Vec::len).sum();
-    tracing::debug!(rows = height, series = names.len(), elapsed = ?clock.elapsed(), "series numbered");
-    let mut starts = vec![0usize; names.len() + 1];
-    for &id in ids.iter().flatten() {
-        starts[id as usize + 1] += 1;
+    tracing::debug!(series = names.len(), elapsed = ?clock.elapsed(), "series numbered");
+    let mut runs_left = vec![0u32; names.len()];
+    for &(id, _) in runs.iter().flatten() {
+        runs_left[id as usize] += 1;
     }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    let mut rows = vec![Row::default(); height];
-    let mut next = starts.clone();
+    let mut waiting: Vec<Vec<Row>> = vec![Vec::new(); names.len()];
+    let mut weeks: Vec<Vec<WeekSummary>> = vec![Vec::new(); names.len()];
     let slices = stored.slices(&["observed_at", "ingested_at", "value"]);
-    for (df, ids) in slices.zip(&ids) {
+    for (df, slice_runs) in slices.zip(&runs) {
         let df = df?;
         // The scan is read twice: a store written in between must not shift rows.
-        if df.height() != ids.len() {
+        if df.height() != slice_runs.iter().map(|r| r.1).sum::<usize>() {
             return Err(polars_err!(ComputeError: "the observations changed during the transform"));
         }
         let phys = |name: &str| df.column(name).map(|c| c.to_physical_repr());
-        let (ms, ingested) = (phys("observed_at")?, phys("ingested_at")?);
-        let value = df.column("value")?.u64()?;
-        let values = ms
-            .i64()?
-            .iter()
-            .zip(ingested.i64()?.iter())
-            .zip(value.iter());
-        for (((ms, ing), v), &id) in values.zip(ids) {
-            let slot = &mut next[id as usize];
-            rows[*slot] = Row {
-                ms: ms.unwrap_or_default(),
-                ingested: ing.unwrap_or_default(),
-                value: v.unwrap_or_default(),
-            };
-            *slot += 1;
+        let (ms, ingested, value) = (phys("observed_at")?, phys("ingested_at")?, phys("value")?);
+        let (ms, ingested) = (no_nulls(ms.i64()?), no_nulls(ingested.i64()?));
+        let value = no_nulls(value.u64()?);
+        let (ms, ingested, value) = (ms.as_slice(), ingested.as_slice(), value.as_slice());
+        let row = |i: usize| Row {
+            ms: ms[i],
+            ingested: ingested[i],
+            value: value[i],
+        };
+        // Series whose last run this is, with their waiting rows and that run's range.
+        let mut complete = Vec::new();
+        let mut at = 0;
+        for &(id, n) in slice_runs {
+            let id = id as usize;
+            runs_left[id] -= 1;
+            if runs_left[id] == 0 {
+                complete.push((id, std::mem::take(&mut waiting[id]), at..at + n));
+            } else {
+                waiting[id].extend((at..at + n).map(row));
+            }
+            at += n;
+        }
+        let done: Vec<(usize, Vec<WeekSummary>)> = complete
+            .into_par_iter()
+            .map(|(id, mut rows, run)| {
+                // One run in time order, each time once: no identity to resolve.
+                if rows.is_empty() && ms[run.clone()].windows(2).all(|w| w[0] < w[1]) {
+                    let points = run.map(|i| (ms[i].div_euclid(1000), value[i]));
+                    return (id, weeks::summarize(points, max_gap));
+                }
+                rows.extend(run.map(row));
+                let kept = resolve(&mut rows);
+                let points = rows[..kept]
+                    .iter()
+                    .map(|r| (r.ms.div_euclid(1000), r.value));
+                (id, weeks::summarize(points, max_gap))
+            })
+            .collect();
+        for (id, w) in done {
+            weeks[id] = w;
         }
     }
-    drop(ids);
-    tracing::debug!(elapsed = ?clock.elapsed(), "values scattered by series");
-    let mut segments = Vec::with_capacity(names.len());
-    let mut rest = rows.as_mut_slice();
-    for w in starts.windows(2) {
-        let (seg, tail) = rest.split_at_mut(w[1] - w[0]);
-        segments.push(seg);
-        rest = tail;
-    }
-    let weeks = segments
-        .into_par_iter()
-        .map(|rows| {
-            let kept = resolve(rows);
-            let points = rows[..kept]
-                .iter()
-                .map(|r| (r.ms.div_euclid(1000), r.value));
-            weeks::summarize(points, max_gap)
-        })
-        .collect();
     let column = |i: usize| {
         let v: Vec<&str> = names.iter().map(|n| n[i].as_str()).collect();
         Column::new(SERIES[i].into(), v)
     };
     let names = DataFrame::new_infer_height(vec![column(0), column(1), column(2)])?;
-    tracing::debug!(elapsed = ?clock.elapsed(), "series sorted and deduplicated");
+    tracing::debug!(elapsed = ?clock.elapsed(), "series summarised");
     Ok(Grouped { names, weeks })
+}
+
+/// A column's values as one slice, nulls read as 0 (the lake declares these columns
+/// non-null; lakes from before that could mark them optional).
+fn no_nulls<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> NoNulls<T> {
+    match ca.cont_slice() {
+        Ok(_) => NoNulls::Column(ca.clone()),
+        Err(_) => NoNulls::Copied(ca.iter().map(Option::unwrap_or_default).collect()),
+    }
+}
+
+/// What [`no_nulls`] returns: the column itself when it is one chunk without nulls.
+enum NoNulls<T: PolarsNumericType> {
+    Column(ChunkedArray<T>),
+    Copied(Vec<T::Native>),
+}
+
+impl<T: PolarsNumericType> NoNulls<T> {
+    fn as_slice(&self) -> &[T::Native] {
+        match self {
+            NoNulls::Column(ca) => ca.cont_slice().expect("checked in no_nulls"),
+            NoNulls::Copied(v) => v,
+        }
+    }
 }
 
 /// Sorts one series by time and keeps the winner of each identity at the front;
@@ -210,5 +238,95 @@ mod tests {
         assert_eq!(points[a], [(d1, 10.0), (d1, 10.0), (d2, 20.0), (d3, 31.0)]);
         assert_eq!(g.weeks[a].iter().map(|w| w.n).sum::<u32>(), 3);
         assert_eq!(points[b], [(d2, 7.0), (d2, 7.0)]);
+    }
+
+    /// Frames given as the slices of a store.
+    struct Sliced(Vec<DataFrame>);
+
+    impl RowSlices for Sliced {
+        fn slices<'a>(
+            &'a self,
+            columns: &'a [&'a str],
+        ) -> Box<dyn Iterator<Item = PolarsResult<DataFrame>> + 'a> {
+            Box::new(
+                self.0
+                    .iter()
+                    .map(move |df| df.select(columns.iter().copied())),
+            )
+        }
+    }
+
+    /// Each tag's week summaries, by tag.
+    fn by_tag(g: &Grouped) -> std::collections::BTreeMap<String, Vec<WeekSummary>> {
+        let tags = g.names.column("tag").unwrap().str().unwrap();
+        let tags = tags.iter().map(|t| t.unwrap().to_string());
+        tags.zip(g.weeks.iter().cloned()).collect()
+    }
+
+    #[test]
+    fn series_split_over_slices_and_runs_equal_their_deduplicated_rows() {
+        // Later rows were ingested later. "a" is in three runs over three slices, with a
+        // corrected value (day 3) and an exact resend (day 1); "b" in two runs of slice 1;
+        // "c" in one sorted run (read straight from its slice).
+        let rows = [
+            (1, "a", 10),
+            (2, "a", 20),
+            (5, "b", 50),
+            (3, "a", 30),
+            (9, "b", 90),
+            (1, "c", 1),
+            (2, "c", 2),
+            (20, "c", 3),
+            (3, "a", 33),
+            (1, "a", 10),
+            (16, "a", 160),
+            (6, "b", 60),
+        ]
+        .map(|(d, tag, v)| (tag, format!("2026-11-{d:02} 12:00:00"), v));
+        let rows: Vec<(&str, &str, u64)> = rows.iter().map(|r| (r.0, r.1.as_str(), r.2)).collect();
+        let all = snaps(&rows).collect().unwrap();
+        let sliced = Sliced(vec![all.slice(0, 5), all.slice(5, 4), all.slice(9, 3)]);
+        let got = grouped(&sliced, 7 * 86_400).unwrap();
+        let deduplicated = tagpulse_model::dedup_latest(
+            all.lazy(),
+            &tagpulse_model::observation::SNAPSHOT_IDENTITY,
+        )
+        .sort(["tag", "observed_at"], Default::default());
+        let want = grouped(&deduplicated, 7 * 86_400).unwrap();
+        assert_eq!(by_tag(&got), by_tag(&want));
+        let a = &by_tag(&got)["a"];
+        // Nov 1 (a Sunday) closes a week; 2, 3 the next; 16 a third. The later 33 won.
+        assert_eq!(a.iter().map(|w| w.n).collect::<Vec<_>>(), [1, 2, 1]);
+        assert_eq!(a[1].last_v, 33.0);
+    }
+
+    /// A store that gains a row between the two reads of a transform.
+    struct Growing(DataFrame, std::sync::atomic::AtomicUsize);
+
+    impl RowSlices for Growing {
+        fn slices<'a>(
+            &'a self,
+            columns: &'a [&'a str],
+        ) -> Box<dyn Iterator<Item = PolarsResult<DataFrame>> + 'a> {
+            let reads = self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let rows = self.0.height() - 1 + reads.min(1);
+            Box::new(std::iter::once(
+                self.0.slice(0, rows).select(columns.iter().copied()),
+            ))
+        }
+    }
+
+    #[test]
+    fn rows_added_between_the_two_reads_are_refused() {
+        let all = snaps(&[
+            ("a", "2026-11-01 00:00:00", 1),
+            ("a", "2026-11-02 00:00:00", 2),
+        ]);
+        let store = Growing(all.collect().unwrap(), Default::default());
+        let e = grouped(&store, 7 * 86_400).err().expect("refused");
+        assert!(
+            e.to_string().contains("changed during the transform"),
+            "{e}"
+        );
     }
 }

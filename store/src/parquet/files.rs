@@ -17,16 +17,18 @@ use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray}
 use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_arrow::record_batch::RecordBatchT;
 use polars_parquet::write::{
-    schema_to_metadata_key, CompressionOptions, Encoding, FileWriter, RowGroupIterator,
-    StatisticsOptions, Version, WriteOptions, ZstdLevel,
+    array_to_columns, compress, fallible_streaming_iterator, schema_to_metadata_key,
+    to_parquet_schema, CompressedPage, CompressionOptions, DynIter, DynStreamingIterator, Encoding,
+    FileWriter, ParquetType, StatisticsOptions, Version, WriteOptions, ZstdLevel,
 };
+use rayon::prelude::*;
 use tagpulse_io::Access;
 use tagpulse_model::tables::TableDef;
 
 use crate::{polars_err, StoreError};
 
 /// Rows per row group: the unit a reader decodes at a time.
-const ROW_GROUP_ROWS: usize = 1 << 20;
+pub(crate) const ROW_GROUP_ROWS: usize = 1 << 20;
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
     let path = path.display().to_string();
@@ -68,15 +70,18 @@ fn for_disk(def: &TableDef, df: &DataFrame) -> PolarsResult<DataFrame> {
     DataFrame::new(df.height(), cols)
 }
 
-/// Writes `frames` (each with `def`'s columns) to `w` as one Parquet file in the lake's
-/// layout; returns the rows written.
-fn write_table<W: Write>(
-    w: W,
-    def: &TableDef,
-    frames: impl Iterator<Item = PolarsResult<DataFrame>>,
-) -> PolarsResult<usize> {
-    let schema: ArrowSchema = def
-        .columns
+/// What a table file is written from, piece after piece.
+pub(crate) enum Piece {
+    /// Rows with the table's columns (in any order, times naive).
+    Frame(DataFrame),
+    /// Rows already in the disk schema ([`disk_schema`]'s types, its column order), of at
+    /// most a row group: how an import's series arrive, never built as a frame.
+    Batch(RecordBatchT<ArrayRef>),
+}
+
+/// The Arrow schema of `def`'s files: UTC times, non-null where `def` says so.
+pub(crate) fn disk_schema(def: &TableDef) -> ArrowSchema {
+    def.columns
         .iter()
         .map(|c| {
             let mut field =
@@ -84,42 +89,141 @@ fn write_table<W: Write>(
             field.is_nullable = c.nullable;
             (field.name.clone(), field)
         })
-        .collect();
-    let options = WriteOptions {
-        statistics: StatisticsOptions::default(),
-        version: Version::V1,
-        // Level 1, not the default 3: at 10M snapshots an import 0.3 s faster, the
-        // files a third larger (6 bytes a snapshot).
-        compression: CompressionOptions::Zstd(Some(ZstdLevel::try_new(1)?)),
-        data_page_size: None,
-    };
-    let mut encodings = get_encodings(&schema);
-    encodings = encodings
-        .iter()
-        .zip(schema.iter_values())
-        .map(|(default, field)| encoding(field, default))
-        .collect();
-    let mut file = FileWriter::try_new(w, schema.clone(), options)?;
-    let mut rows = 0;
-    for df in frames {
-        let df = for_disk(def, &df?)?;
-        let mut offset = 0;
-        while offset < df.height() {
-            let mut part = df.slice(offset as i64, ROW_GROUP_ROWS);
-            offset += part.height();
-            rows += part.height();
-            part.rechunk_mut_par();
-            let batches = part
-                .iter_chunks(CompatLevel::newest(), false)
-                .map(|batch| Ok(with_run_dictionaries(batch)));
-            for group in RowGroupIterator::try_new(batches, &schema, options, encodings.clone())? {
-                file.write(part.height() as u64, group?)?;
+        .collect()
+}
+
+/// One Parquet file of a table in the lake's layout, written a row group at a time.
+struct TableWriter<W: Write> {
+    file: FileWriter<W>,
+    def: &'static TableDef,
+    schema: ArrowSchema,
+    fields: Vec<ParquetType>,
+    encodings: Vec<Vec<Encoding>>,
+    options: WriteOptions,
+    rows: usize,
+}
+
+impl<W: Write> TableWriter<W> {
+    fn new(w: W, def: &'static TableDef) -> PolarsResult<Self> {
+        let schema = disk_schema(def);
+        let options = WriteOptions {
+            statistics: StatisticsOptions::default(),
+            version: Version::V1,
+            // Level 1, not the default 3: at 10M snapshots an import 0.3 s faster, the
+            // files a third larger (6 bytes a snapshot).
+            compression: CompressionOptions::Zstd(Some(ZstdLevel::try_new(1)?)),
+            data_page_size: None,
+        };
+        let encodings = get_encodings(&schema)
+            .iter()
+            .zip(schema.iter_values())
+            .map(|(default, field)| encoding(field, default))
+            .collect();
+        let fields = to_parquet_schema(&schema)?.fields().to_vec();
+        Ok(TableWriter {
+            file: FileWriter::try_new(w, schema.clone(), options)?,
+            def,
+            schema,
+            fields,
+            encodings,
+            options,
+            rows: 0,
+        })
+    }
+
+    fn write(&mut self, piece: Piece) -> PolarsResult<()> {
+        match piece {
+            Piece::Batch(batch) => {
+                let height = batch.len();
+                let (schema, arrays) = batch.into_schema_and_arrays();
+                for (offset, n) in row_groups(height, ROW_GROUP_ROWS) {
+                    let part = arrays.iter().map(|a| a.sliced(offset, n)).collect();
+                    self.write_batch(RecordBatchT::new(n, schema.clone(), part))?;
+                }
+                Ok(())
+            }
+            Piece::Frame(df) => {
+                let df = for_disk(self.def, &df)?;
+                let mut offset = 0;
+                while offset < df.height() {
+                    let mut part = df.slice(offset as i64, ROW_GROUP_ROWS);
+                    offset += part.height();
+                    part.rechunk_mut_par();
+                    for batch in part.iter_chunks(CompatLevel::newest(), false) {
+                        self.write_batch(with_run_dictionaries(batch))?;
+                    }
+                }
+                Ok(())
             }
         }
     }
-    // The schema readers see: plain strings, whatever encoding the pages use.
-    file.end(Some(vec![schema_to_metadata_key(&schema)]))?;
-    Ok(rows)
+
+    /// Writes `batch` as one row group, its columns encoded and compressed in parallel
+    /// (the writer's own iterator does them one after another, on one core).
+    fn write_batch(&mut self, batch: RecordBatchT<ArrayRef>) -> PolarsResult<()> {
+        let height = batch.len();
+        if height == 0 {
+            return Ok(());
+        }
+        let options = self.options;
+        let columns: Vec<Vec<Vec<CompressedPage>>> = batch
+            .arrays()
+            .par_iter()
+            .zip(&self.fields)
+            .zip(&self.encodings)
+            .map(|((array, ty), enc)| {
+                array_to_columns(array, ty.clone(), options, enc)?
+                    .into_iter()
+                    .map(|pages| {
+                        pages
+                            .map(|page| Ok(compress(page?, vec![], options.compression)?))
+                            .collect::<PolarsResult<Vec<_>>>()
+                    })
+                    .collect::<PolarsResult<Vec<_>>>()
+            })
+            .collect::<PolarsResult<_>>()?;
+        let group = DynIter::new(columns.iter().flatten().map(|pages| {
+            Ok(DynStreamingIterator::new(
+                fallible_streaming_iterator::convert(pages.iter().map(PolarsResult::Ok)),
+            ))
+        }));
+        self.file.write(height as u64, group)?;
+        self.rows += height;
+        Ok(())
+    }
+
+    /// Writes the footer; returns the rows written.
+    fn finish(mut self) -> PolarsResult<usize> {
+        // The schema readers see: plain strings, whatever encoding the pages use.
+        self.file
+            .end(Some(vec![schema_to_metadata_key(&self.schema)]))?;
+        Ok(self.rows)
+    }
+}
+
+/// `(offset, rows)` of the row groups `height` rows are cut into: as few as hold at most
+/// `max` rows each, of even size (a long series is not left with a small tail group).
+fn row_groups(height: usize, max: usize) -> impl Iterator<Item = (usize, usize)> {
+    let size = height.div_ceil(height.div_ceil(max).max(1)).max(1);
+    (0..height)
+        .step_by(size)
+        .map(move |offset| (offset, size.min(height - offset)))
+}
+
+/// Writes `pieces` of a table of `def` to `w` as one Parquet file in the lake's layout;
+/// returns the rows written. The first error stops it.
+fn write_table<W: Write>(
+    w: W,
+    def: &'static TableDef,
+    pieces: impl Iterator<Item = Result<Piece, StoreError>>,
+) -> Result<usize, StoreError> {
+    let polars = |e| polars_err(format!("cannot write {}", def.name))(e);
+    let mut writer =
+        TableWriter::new(std::io::BufWriter::with_capacity(1 << 20, w), def).map_err(polars)?;
+    for piece in pieces {
+        writer.write(piece?).map_err(polars)?;
+    }
+    writer.finish().map_err(polars)
 }
 
 /// Each column's encoding: polars' choice, except `DELTA_BINARY_PACKED` for 64-bit
@@ -162,27 +266,37 @@ fn run_dictionary(strings: &Utf8ViewArray) -> Option<DictionaryArray<u32>> {
     if strings.null_count() > 0 || strings.is_empty() {
         return None;
     }
-    let limit = strings.len() / 16 + 1;
-    let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-    let mut values: Vec<&str> = Vec::new();
-    let mut keys = Vec::with_capacity(strings.len());
-    let mut last: Option<(&str, u32)> = None;
+    let mut runs: Vec<(&str, usize)> = Vec::new();
+    let limit = strings.len() / 16;
     for value in strings.values_iter() {
-        let key = match last {
-            Some((previous, key)) if previous == value => key,
+        match runs.last_mut() {
+            Some((last, n)) if *last == value => *n += 1,
             _ => {
-                let key = *index.entry(value).or_insert_with(|| {
-                    values.push(value);
-                    (values.len() - 1) as u32
-                });
-                if values.len() > limit {
+                if runs.len() > limit {
                     return None;
                 }
-                last = Some((value, key));
-                key
+                runs.push((value, 1));
             }
-        };
-        keys.push(key);
+        }
+    }
+    Some(dictionary_from_runs(runs, strings.len()))
+}
+
+/// A string column of `rows` rows given as runs of one value (`(value, length)`), as a
+/// dictionary of its distinct values: no string is built per row.
+pub(crate) fn dictionary_from_runs<'a>(
+    runs: impl IntoIterator<Item = (&'a str, usize)>,
+    rows: usize,
+) -> DictionaryArray<u32> {
+    let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let mut values: Vec<&str> = Vec::new();
+    let mut keys = Vec::with_capacity(rows);
+    for (value, n) in runs {
+        let key = *index.entry(value).or_insert_with(|| {
+            values.push(value);
+            (values.len() - 1) as u32
+        });
+        keys.extend(std::iter::repeat_n(key, n));
     }
     let dtype = ArrowDataType::Dictionary(
         IntegerType::UInt32,
@@ -190,19 +304,23 @@ fn run_dictionary(strings: &Utf8ViewArray) -> Option<DictionaryArray<u32>> {
         false,
     );
     let values = Utf8ViewArray::from_slice_values(values).boxed();
-    DictionaryArray::try_new(dtype, PrimitiveArray::from_vec(keys), values).ok()
+    DictionaryArray::try_new(dtype, PrimitiveArray::from_vec(keys), values)
+        .expect("every key indexes the values")
 }
 
 /// Writes `df` (a table of `def`) to `path`, unsynced: for files inside a staging folder
 /// that is synced and published whole (see `generation::publish`).
 pub(crate) fn write_parquet(
     path: &Path,
-    def: &TableDef,
+    def: &'static TableDef,
     df: &DataFrame,
 ) -> Result<File, StoreError> {
     let mut file = File::create(path).map_err(io("cannot create", path))?;
-    write_table(&mut file, def, std::iter::once(Ok(df.clone())))
-        .map_err(polars_err(format!("cannot write {}", path.display())))?;
+    write_table(
+        &mut file,
+        def,
+        std::iter::once(Ok(Piece::Frame(df.clone()))),
+    )?;
     Ok(file)
 }
 
@@ -210,7 +328,7 @@ pub(crate) fn write_parquet(
 pub(crate) fn write_atomic(
     dir: &Path,
     name: &str,
-    def: &TableDef,
+    def: &'static TableDef,
     df: &DataFrame,
 ) -> Result<(), StoreError> {
     write_atomic_frames(dir, name, def, std::iter::once(Ok(df.clone()))).map(drop)
@@ -221,15 +339,41 @@ pub(crate) fn write_atomic(
 pub(crate) fn write_atomic_frames(
     dir: &Path,
     name: &str,
-    def: &TableDef,
+    def: &'static TableDef,
     frames: impl Iterator<Item = PolarsResult<DataFrame>>,
 ) -> Result<usize, StoreError> {
+    let what = format!("cannot write {}", def.name);
+    let pieces = frames.map(|f| f.map(Piece::Frame).map_err(polars_err(what.clone())));
+    write_atomic_pieces(dir, name, def, pieces)
+}
+
+/// Writes `pieces` of a table of `def` as one file `dir/name`, the same way as
+/// [`write_atomic`]: when one is an error, no file, and that error.
+pub(crate) fn write_atomic_pieces(
+    dir: &Path,
+    name: &str,
+    def: &'static TableDef,
+    pieces: impl Iterator<Item = Result<Piece, StoreError>>,
+) -> Result<usize, StoreError> {
     let mut rows = 0;
-    tagpulse_io::write_atomic(&dir.join(name), Access::Shared, |file| {
-        rows = write_table(file, def, frames).map_err(std::io::Error::other)?;
+    // The write callback can only fail with an io::Error: the StoreError waits here.
+    let mut failed = None;
+    let written = tagpulse_io::write_atomic(&dir.join(name), Access::Shared, |file| {
+        match write_table(file, def, pieces) {
+            Ok(n) => rows = n,
+            Err(e) => {
+                let message = e.to_string();
+                failed = Some(e);
+                return Err(std::io::Error::other(message));
+            }
+        }
         Ok(())
-    })?;
-    Ok(rows)
+    });
+    match (written, failed) {
+        (Ok(()), _) => Ok(rows),
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) => Err(e.into()),
+    }
 }
 
 /// `df` with every time column naive (UTC by convention), as the model types them: files
@@ -319,6 +463,16 @@ mod tests {
         assert_eq!(dict.values().len(), 2);
         assert_eq!(dict.keys().value(39), 0);
         assert_eq!(dict.keys().value(40), 1);
+    }
+
+    #[test]
+    fn row_groups_are_even_and_at_most_the_limit() {
+        let groups = |h| row_groups(h, 10).collect::<Vec<_>>();
+        assert_eq!(groups(0), []);
+        assert_eq!(groups(7), [(0, 7)]);
+        assert_eq!(groups(10), [(0, 10)]);
+        assert_eq!(groups(11), [(0, 6), (6, 5)]);
+        assert_eq!(groups(25), [(0, 9), (9, 9), (18, 7)]);
     }
 
     #[test]

@@ -36,8 +36,30 @@ use tagpulse_model::{dedup_latest, ObservationBatch, RowSlices, WeeklyTables};
 use crate::generation;
 use crate::{polars_err, AppendStats, Store, StoreError};
 pub use compact::Compacted;
-pub(crate) use files::{read_parquet, write_atomic, write_atomic_frames, write_parquet};
+use files::write_atomic_pieces;
+pub(crate) use files::{read_parquet, write_atomic, write_parquet};
+use frames::snapshot_pieces;
 pub use frames::{daily_frame, snapshot_frames, snapshots_frame};
+
+/// Runs `f` over `items` produced on a thread of their own, one item ahead: the producer
+/// (an import parsing its next files) works while `f` (the writer) does.
+fn read_ahead<T: Send, R>(
+    items: impl Iterator<Item = T> + Send,
+    f: impl FnOnce(&mut dyn Iterator<Item = T>) -> R,
+) -> R {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            for item in items {
+                // The consumer stopped (an error): so does the producer.
+                if tx.send(item).is_err() {
+                    break;
+                }
+            }
+        });
+        f(&mut rx.into_iter())
+    })
+}
 
 /// The link (under `data_dir`) to the current generation of the weekly tables.
 pub const WEEKLY_DIR: &str = "weekly";
@@ -48,9 +70,6 @@ pub fn weekly_file(table: &TableDef) -> String {
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// Rows per frame an append writes at a time (whole series, so about this many).
-const FRAME_ROWS: usize = 1 << 20;
 
 /// Part files of one kind above which an append compacts them into one.
 pub const COMPACT_ABOVE: usize = 32;
@@ -244,6 +263,20 @@ impl ParquetStore {
         Ok(fresh)
     }
 
+    /// Stores `batch`'s new daily counts after `snapshots` snapshots were stored.
+    fn append_daily(
+        &self,
+        batch: &ObservationBatch,
+        now: i64,
+        snapshots: usize,
+    ) -> Result<AppendStats, StoreError> {
+        let fresh = self.new_daily(batch)?;
+        let mut daily =
+            daily_frame(&fresh, now).map_err(polars_err("cannot build daily counts"))?;
+        let stats = self.append_frames(&mut SNAPSHOTS.empty_frame(), &mut daily)?;
+        Ok(AppendStats { snapshots, ..stats })
+    }
+
     fn new_part_name(now_us: i64) -> String {
         format!(
             "part-{now_us:017}-{}-{}.parquet",
@@ -261,22 +294,59 @@ impl Store for ParquetStore {
 
     async fn append(&self, batch: &ObservationBatch) -> Result<AppendStats, StoreError> {
         let now = Utc::now().timestamp_micros();
-        let fresh = self.new_daily(batch)?;
-        let mut daily =
-            daily_frame(&fresh, now).map_err(polars_err("cannot build daily counts"))?;
-        // Snapshots go to their part in frames of about a row group each, so a big
-        // import holds its parsed columns and one frame, not a second full copy.
+        // Snapshots go to their part a row group at a time, so a big batch is never held
+        // a second time in another shape.
         let mut snapshots = 0;
         if batch.snapshot_count() > 0 {
-            snapshots = write_atomic_frames(
+            snapshots = write_atomic_pieces(
                 &self.root.join("observations/snapshots"),
                 &Self::new_part_name(now),
                 &SNAPSHOTS,
-                snapshot_frames(batch, now, FRAME_ROWS),
+                snapshot_pieces(batch, now),
             )?;
         }
-        let stats = self.append_frames(&mut SNAPSHOTS.empty_frame(), &mut daily)?;
-        Ok(AppendStats { snapshots, ..stats })
+        self.append_daily(batch, now, snapshots)
+    }
+
+    async fn append_all(&self, batches: crate::Batches<'_>) -> Result<AppendStats, StoreError> {
+        let now = Utc::now().timestamp_micros();
+        // Daily counts are few: they wait here and are stored after the snapshots.
+        let mut daily = ObservationBatch::default();
+        let mut keep_daily = |b: &mut ObservationBatch| {
+            daily.source.clone_from(&b.source);
+            daily.daily.append(&mut b.daily);
+        };
+        // The next batch is parsed while this one is encoded: both cores stay busy.
+        let snapshots = read_ahead(batches, |batches| {
+            let mut first = None;
+            for b in &mut *batches {
+                let mut b = b?;
+                keep_daily(&mut b);
+                if b.snapshot_count() > 0 {
+                    first = Some(b);
+                    break;
+                }
+            }
+            let Some(first) = first else {
+                return Ok(0);
+            };
+            let pieces = std::iter::once(Ok(first))
+                .chain(batches)
+                .flat_map(|b| match b {
+                    Ok(mut b) => {
+                        keep_daily(&mut b);
+                        snapshot_pieces(&b, now).collect::<Vec<_>>()
+                    }
+                    Err(e) => vec![Err(e)],
+                });
+            write_atomic_pieces(
+                &self.root.join("observations/snapshots"),
+                &Self::new_part_name(now),
+                &SNAPSHOTS,
+                pieces,
+            )
+        })?;
+        self.append_daily(&daily, now, snapshots)
     }
 
     async fn compact(&self) -> Result<Vec<crate::Compaction>, StoreError> {
@@ -444,6 +514,95 @@ mod tests {
         assert_eq!(store.parts("snapshots").unwrap().len(), 3);
     }
 
+    /// #koch's uses on Mastodon on 2026-11-`day`.
+    fn koch_day(day: u32, value: u64) -> DailyCount {
+        DailyCount {
+            platform: "mastodon".into(),
+            tag: Tag::parse("koch").unwrap(),
+            metric: "uses".into(),
+            day: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+            value,
+        }
+    }
+
+    /// One series of `tag`, a value per hour of `hours`.
+    fn series(tag: &str, hours: std::ops::Range<i64>) -> ObservationBatch {
+        let mut b = ObservationBatch::new("test");
+        let mut s =
+            tagpulse_model::SnapshotSeries::new("tiktok", Tag::parse(tag).unwrap(), "views");
+        s.observed_at = hours.clone().map(|h| 1_700_000_000 + h * 3600).collect();
+        s.value = hours.map(|h| 100 + h as u64).collect();
+        b.series.push(s);
+        b
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn append_all_stores_its_batches_as_one_part_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore::open(dir.path()).unwrap();
+        // A failing batch after a good one: nothing stored, and that batch's error.
+        let failing: crate::Batches = Box::new(
+            vec![
+                Ok(series("azubi", 0..3)),
+                Err(StoreError::Source("bad.tsv:7: not a number".into())),
+                Ok(series("koch", 0..3)),
+            ]
+            .into_iter(),
+        );
+        let e = store.append_all(failing).await.unwrap_err();
+        assert!(matches!(e, StoreError::Source(_)), "{e:?}");
+        assert_eq!(e.to_string(), "bad.tsv:7: not a number");
+        assert!(store.parts("snapshots").unwrap().is_empty());
+        let snapshots_dir = dir.path().join("observations/snapshots");
+        let left = std::fs::read_dir(&snapshots_dir).map_or(0, |d| d.count());
+        assert_eq!(left, 0, "no temp file left in {}", snapshots_dir.display());
+
+        // Rows, series and a daily count over four batches (the first empty): one part.
+        let mut rows = batch(&[(1_700_000_000, 5)]);
+        rows.daily.push(koch_day(20, 42));
+        let parts = [
+            ObservationBatch::new("test"),
+            rows,
+            series("stagiair", 0..5),
+            series("azubi", 10..12),
+        ];
+        let mut all = ObservationBatch::new("test");
+        for p in parts.iter().cloned() {
+            all.extend(p);
+        }
+        let stats = store
+            .append_all(Box::new(parts.into_iter().map(Ok)))
+            .await
+            .unwrap();
+        assert_eq!(
+            stats,
+            AppendStats {
+                snapshots: 8,
+                daily: 1
+            }
+        );
+        assert_eq!(store.parts("snapshots").unwrap().len(), 1);
+        let key = ["tag", "observed_at"];
+        let got = store
+            .scan_snapshots()
+            .await
+            .unwrap()
+            .drop(by_name(["ingested_at"], true, false))
+            .sort(key, Default::default())
+            .collect()
+            .unwrap();
+        let want = snapshots_frame(&all, 0)
+            .unwrap()
+            .lazy()
+            .drop(by_name(["ingested_at"], true, false))
+            .sort(key, Default::default())
+            .collect()
+            .unwrap();
+        assert!(got.equals(&want), "{got}\n{want}");
+        let daily = store.scan_daily().await.unwrap().collect().unwrap();
+        assert_eq!(values(&daily), [42]);
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn compaction_keeps_every_identity_and_the_latest_value() {
         let dir = tempfile::tempdir().unwrap();
@@ -525,13 +684,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ParquetStore::open(dir.path()).unwrap();
         let mut b = ObservationBatch::new("m");
-        b.daily.push(DailyCount {
-            platform: "mastodon".into(),
-            tag: Tag::parse("koch").unwrap(),
-            metric: "uses".into(),
-            day: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
-            value: 42,
-        });
+        b.daily.push(koch_day(20, 42));
         let stats = store.append(&b).await.unwrap();
         assert_eq!(
             stats,
@@ -567,13 +720,7 @@ mod tests {
         let week = |values: &[(u32, u64)]| {
             let mut b = ObservationBatch::new("m");
             for (day, value) in values {
-                b.daily.push(DailyCount {
-                    platform: "mastodon".into(),
-                    tag: Tag::parse("koch").unwrap(),
-                    metric: "uses".into(),
-                    day: NaiveDate::from_ymd_opt(2026, 11, *day).unwrap(),
-                    value: *value,
-                });
+                b.daily.push(koch_day(*day, *value));
             }
             b
         };

@@ -137,28 +137,61 @@ impl FileSource {
         progress: &dyn Progress,
     ) -> Result<(ObservationBatch, Marks), IngestError> {
         let paths = self.resolve_paths()?;
-        let total: u64 = paths
-            .iter()
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum();
-        progress.set_total(total);
-        // Files parse in parallel; the batch keeps their order, and the first bad file
-        // in that order is the error, as if they had been read one by one.
+        progress.set_total(paths.iter().map(|p| file_len(p)).sum());
+        self.read_files(&paths, marks, progress)
+    }
+
+    /// Parses every file whole, a group of files of about `bytes` at a time, for a caller
+    /// that stores each batch before the next is read (`tagpulse import`): memory stays
+    /// that of one group whatever the input's size. The first bad file stops the
+    /// iteration with its error, as [`FileSource::read_all`] would.
+    pub fn read_chunks<'a>(
+        &'a self,
+        bytes: u64,
+        progress: &'a dyn Progress,
+    ) -> Result<impl Iterator<Item = Result<ObservationBatch, IngestError>> + Send + 'a, IngestError>
+    {
+        let paths = self.resolve_paths()?;
+        let sizes: Vec<u64> = paths.iter().map(|p| file_len(p)).collect();
+        progress.set_total(sizes.iter().sum());
+        let mut groups: Vec<Vec<PathBuf>> = Vec::new();
+        let mut filled = u64::MAX;
+        for (path, size) in paths.into_iter().zip(sizes) {
+            if filled >= bytes {
+                groups.push(Vec::new());
+                filled = 0;
+            }
+            filled += size;
+            groups.last_mut().expect("a group").push(path);
+        }
+        let marks = Marks::default();
+        Ok(groups
+            .into_iter()
+            .map(move |group| Ok(self.read_files(&group, &marks, progress)?.0)))
+    }
+
+    /// Parses `paths` past their marks, in parallel; the batch keeps their order, and the
+    /// first bad file in that order is the error, as if they had been read one by one.
+    fn read_files(
+        &self,
+        paths: &[PathBuf],
+        marks: &Marks,
+        progress: &dyn Progress,
+    ) -> Result<(ObservationBatch, Marks), IngestError> {
         let parts: Vec<Result<(ObservationBatch, Mark), IngestError>> = paths
             .par_iter()
             .map(|path| {
                 let part = self.read_file(path, marks.get(path))?;
-                progress.advance(std::fs::metadata(path).map_or(0, |m| m.len()));
+                progress.advance(file_len(path));
                 Ok(part)
             })
             .collect();
         let mut batch = ObservationBatch::new(self.cfg.id.clone());
         let mut after = marks.clone();
-        for (path, part) in paths.into_iter().zip(parts) {
+        for (path, part) in paths.iter().zip(parts) {
             let (part, mark) = part?;
             batch.extend(part);
-            after.set(path, mark);
+            after.set(path.clone(), mark);
         }
         Ok((batch, after))
     }
@@ -170,12 +203,34 @@ impl FileSource {
         path: &Path,
         mark: Option<&Mark>,
     ) -> Result<(ObservationBatch, Mark), IngestError> {
-        let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let after = Mark::after(&bytes);
-        let start = match mark.map(|m| m.start_in(&bytes)) {
+        // Each thread reads into one buffer it keeps: a fresh one per file had the kernel
+        // zero new pages for every file of a big import.
+        thread_local! {
+            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUFFER.with_borrow_mut(|bytes| {
+            bytes.clear();
+            let read = std::fs::File::open(path).and_then(|mut f| {
+                use std::io::Read;
+                f.read_to_end(bytes)
+            });
+            read.map_err(|source| IngestError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            self.parse_bytes(path, bytes, mark)
+        })
+    }
+
+    /// Parses `bytes`, the content of `path`, from its first line past `mark`.
+    fn parse_bytes(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        mark: Option<&Mark>,
+    ) -> Result<(ObservationBatch, Mark), IngestError> {
+        let after = Mark::after(bytes);
+        let start = match mark.map(|m| m.start_in(bytes)) {
             None => 0,
             Some(None) => return Ok((ObservationBatch::default(), after)),
             Some(Some(start)) => start,
@@ -328,6 +383,11 @@ fn complete(batch: ObservationBatch) -> Fetched {
         .collect();
     let tags_ok = tags.len();
     Fetched::complete(batch, tags_ok)
+}
+
+/// A file's length in bytes (0 when it cannot be read; reading it then says why).
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
 /// The format a file's extension implies.

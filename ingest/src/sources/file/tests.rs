@@ -45,6 +45,44 @@ fn tsv_series_named_by_file() {
 }
 
 #[test]
+fn chunks_group_files_in_order_and_stop_at_the_first_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = "2025-01-06 15:14:19\t5\n"; // 22 bytes
+    for (name, lines) in [("a", 3), ("b", 1), ("c", 2), ("d", 1)] {
+        write(dir.path(), &format!("{name}.tsv"), &line.repeat(lines));
+    }
+    let src = source(vec![format!("{}/*.tsv", dir.path().display())], None);
+    // A group closes once it holds 60 bytes: a (66) | b, c (22 + 44) | d.
+    let groups: Vec<Vec<(String, usize)>> = src
+        .read_chunks(60, &NoProgress)
+        .unwrap()
+        .map(|b| {
+            let b = b.unwrap();
+            assert_eq!(b.source, "t");
+            b.series
+                .iter()
+                .map(|s| (s.tag.to_string(), s.len()))
+                .collect()
+        })
+        .collect();
+    let want = [vec![("a", 3)], vec![("b", 1), ("c", 2)], vec![("d", 1)]];
+    let want: Vec<Vec<(String, usize)>> = want
+        .iter()
+        .map(|g| g.iter().map(|(t, n)| (t.to_string(), *n)).collect())
+        .collect();
+    assert_eq!(groups, want);
+    // c goes bad: the group holding it is the error (its caller stops there).
+    let c = write(dir.path(), "c.tsv", "2025-01-06 15:14:19\tfive\n");
+    let mut chunks = src.read_chunks(60, &NoProgress).unwrap();
+    assert!(chunks.next().unwrap().is_ok());
+    let e = chunks.next().unwrap().unwrap_err();
+    assert!(
+        e.to_string().starts_with(&format!("{c}:1: bad value")),
+        "{e}"
+    );
+}
+
+#[test]
 fn tsv_bad_line_names_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(
