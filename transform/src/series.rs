@@ -50,49 +50,45 @@ impl Grouped {
     }
 }
 
+/// A series' `platform, tag, metric`.
+type SeriesKey = [String; 3];
+
+/// Rows in a row of one series within a slice, and their times.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    series: u32,
+    rows: usize,
+    first_ms: i64,
+    last_ms: i64,
+    /// Each time after the one before: no identity repeats inside the run.
+    increasing: bool,
+}
+
 /// Groups stored snapshots (any order, duplicates allowed) into series.
 ///
 /// Where two rows share an identity (series and `observed_at`), the one with the larger
 /// `ingested_at` wins, and among equal `ingested_at` the later row: the rule of
 /// [`tagpulse_model::dedup_latest`], so a scan needs no deduplication first.
 ///
-/// The rows are read in slices, twice: the identity columns to find each series' runs
-/// (rows in a row of one series), then the values. A series is summarised as soon as its
-/// last run is read, straight from the slice when it is one sorted run (a fresh import);
-/// only the rows of series with runs still to come wait in memory. Gathering every row
-/// into one array first made the kernel zero a fresh page for each, half a transform.
+/// The rows are read in slices, twice: the identity columns and times to find each
+/// series' runs (rows in a row of one series), then the values. A series whose runs come
+/// in time order, each after the one before (a fresh import; history plus new
+/// snapshots), is summarised run by run as the slices pass and never held. Only the rows
+/// of other series wait in memory until their last run. Gathering every row into one
+/// array first made the kernel zero a fresh page for each: half a transform.
 pub(crate) fn grouped(stored: &dyn RowSlices, max_gap: i64) -> PolarsResult<Grouped> {
     let clock = std::time::Instant::now();
-    // Each slice's runs: (series number, rows).
-    let mut runs: Vec<Vec<(u32, usize)>> = Vec::new();
-    let mut index: HashMap<[String; 3], u32> = HashMap::new();
-    let mut names: Vec<[String; 3]> = Vec::new();
-    for df in stored.slices(&SERIES) {
-        let df = df?;
-        let [p, t, m] = SERIES.map(|k| df.column(k).and_then(|c| c.str().cloned()));
-        let mut slice_runs: Vec<(u32, usize)> = Vec::new();
-        let mut prev: Option<[Option<&str>; 3]> = None;
-        for key in p?.iter().zip(t?.iter()).zip(m?.iter()) {
-            let key = [key.0 .0, key.0 .1, key.1];
-            match (prev, slice_runs.last_mut()) {
-                (Some(k), Some((_, n))) if k == key => *n += 1,
-                _ => {
-                    let owned = key.map(|s| s.unwrap_or_default().to_string());
-                    let id = *index.entry(owned.clone()).or_insert_with(|| {
-                        names.push(owned);
-                        names.len() as u32 - 1
-                    });
-                    slice_runs.push((id, 1));
-                }
-            }
-            prev = Some(key);
-        }
-        runs.push(slice_runs);
-    }
-    tracing::debug!(series = names.len(), elapsed = ?clock.elapsed(), "series numbered");
+    let (names, runs) = find_runs(stored)?;
+    tracing::debug!(series = names.len(), elapsed = ?clock.elapsed(), "series runs found");
+    // Which series can be folded run by run, and how many runs each has.
+    let mut in_order = vec![true; names.len()];
+    let mut last_ms: Vec<Option<i64>> = vec![None; names.len()];
     let mut runs_left = vec![0u32; names.len()];
-    for &(id, _) in runs.iter().flatten() {
-        runs_left[id as usize] += 1;
+    for r in runs.iter().flatten() {
+        let id = r.series as usize;
+        in_order[id] &= r.increasing && last_ms[id].is_none_or(|m| r.first_ms > m);
+        last_ms[id] = Some(r.last_ms);
+        runs_left[id] += 1;
     }
     let mut waiting: Vec<Vec<Row>> = vec![Vec::new(); names.len()];
     let mut weeks: Vec<Vec<WeekSummary>> = vec![Vec::new(); names.len()];
@@ -100,7 +96,7 @@ pub(crate) fn grouped(stored: &dyn RowSlices, max_gap: i64) -> PolarsResult<Grou
     for (df, slice_runs) in slices.zip(&runs) {
         let df = df?;
         // The scan is read twice: a store written in between must not shift rows.
-        if df.height() != slice_runs.iter().map(|r| r.1).sum::<usize>() {
+        if df.height() != slice_runs.iter().map(|r| r.rows).sum::<usize>() {
             return Err(polars_err!(ComputeError: "the observations changed during the transform"));
         }
         let phys = |name: &str| df.column(name).map(|c| c.to_physical_repr());
@@ -113,33 +109,48 @@ pub(crate) fn grouped(stored: &dyn RowSlices, max_gap: i64) -> PolarsResult<Grou
             ingested: ingested[i],
             value: value[i],
         };
-        // Series whose last run this is, with their waiting rows and that run's range.
-        let mut complete = Vec::new();
+        // The series this slice moves on: their weeks so far (or waiting rows, for a
+        // series out of order read to its last run) and their runs here.
+        let mut work: Vec<(usize, Work, Vec<std::ops::Range<usize>>)> = Vec::new();
+        let mut slot: HashMap<usize, usize> = HashMap::new();
         let mut at = 0;
-        for &(id, n) in slice_runs {
-            let id = id as usize;
+        for r in slice_runs {
+            let (id, range) = (r.series as usize, at..at + r.rows);
+            at += r.rows;
             runs_left[id] -= 1;
-            if runs_left[id] == 0 {
-                complete.push((id, std::mem::take(&mut waiting[id]), at..at + n));
+            let task = if in_order[id] {
+                Work::Fold(std::mem::take(&mut weeks[id]))
+            } else if runs_left[id] == 0 {
+                Work::Resolve(std::mem::take(&mut waiting[id]))
             } else {
-                waiting[id].extend((at..at + n).map(row));
-            }
-            at += n;
-        }
-        let done: Vec<(usize, Vec<WeekSummary>)> = complete
-            .into_par_iter()
-            .map(|(id, mut rows, run)| {
-                // One run in time order, each time once: no identity to resolve.
-                if rows.is_empty() && ms[run.clone()].windows(2).all(|w| w[0] < w[1]) {
-                    let points = run.map(|i| (ms[i].div_euclid(1000), value[i]));
-                    return (id, weeks::summarize(points, max_gap));
+                waiting[id].extend(range.map(row));
+                continue;
+            };
+            match slot.get(&id) {
+                Some(&k) => work[k].2.push(range),
+                None => {
+                    slot.insert(id, work.len());
+                    work.push((id, task, vec![range]));
                 }
-                rows.extend(run.map(row));
-                let kept = resolve(&mut rows);
-                let points = rows[..kept]
-                    .iter()
-                    .map(|r| (r.ms.div_euclid(1000), r.value));
-                (id, weeks::summarize(points, max_gap))
+            }
+        }
+        let done: Vec<(usize, Vec<WeekSummary>)> = work
+            .into_par_iter()
+            .map(|(id, task, ranges)| match task {
+                Work::Fold(mut so_far) => {
+                    let points = ranges.into_iter().flatten();
+                    let points = points.map(|i| (ms[i].div_euclid(1000), value[i]));
+                    weeks::summarize_into(&mut so_far, points, max_gap);
+                    (id, so_far)
+                }
+                Work::Resolve(mut rows) => {
+                    rows.extend(ranges.into_iter().flatten().map(row));
+                    let kept = resolve(&mut rows);
+                    let points = rows[..kept]
+                        .iter()
+                        .map(|r| (r.ms.div_euclid(1000), r.value));
+                    (id, weeks::summarize(points, max_gap))
+                }
             })
             .collect();
         for (id, w) in done {
@@ -153,6 +164,58 @@ pub(crate) fn grouped(stored: &dyn RowSlices, max_gap: i64) -> PolarsResult<Grou
     let names = DataFrame::new_infer_height(vec![column(0), column(1), column(2)])?;
     tracing::debug!(elapsed = ?clock.elapsed(), "series summarised");
     Ok(Grouped { names, weeks })
+}
+
+/// What a slice does to one series: fold its runs into the weeks so far, or (its last
+/// run) sort them with its waiting rows and summarise the lot.
+enum Work {
+    Fold(Vec<WeekSummary>),
+    Resolve(Vec<Row>),
+}
+
+/// The series (by number) and each slice's runs, from the identity columns and times.
+fn find_runs(stored: &dyn RowSlices) -> PolarsResult<(Vec<SeriesKey>, Vec<Vec<Run>>)> {
+    let mut runs: Vec<Vec<Run>> = Vec::new();
+    let mut index: HashMap<SeriesKey, u32> = HashMap::new();
+    let mut names: Vec<SeriesKey> = Vec::new();
+    let columns = [SERIES[0], SERIES[1], SERIES[2], "observed_at"];
+    for df in stored.slices(&columns) {
+        let df = df?;
+        let [p, t, m] = SERIES.map(|k| df.column(k).and_then(|c| c.str().cloned()));
+        let ms = df.column("observed_at")?.to_physical_repr();
+        let ms = no_nulls(ms.i64()?);
+        let mut slice_runs: Vec<Run> = Vec::new();
+        let mut prev: Option<[Option<&str>; 3]> = None;
+        let (p, t, m) = (p?, t?, m?);
+        let keys = p.iter().zip(t.iter()).zip(m.iter());
+        for (key, &t) in keys.zip(ms.as_slice()) {
+            let key = [key.0 .0, key.0 .1, key.1];
+            match (prev, slice_runs.last_mut()) {
+                (Some(k), Some(r)) if k == key => {
+                    r.rows += 1;
+                    r.increasing &= t > r.last_ms;
+                    r.last_ms = t;
+                }
+                _ => {
+                    let owned = key.map(|s| s.unwrap_or_default().to_string());
+                    let id = *index.entry(owned.clone()).or_insert_with(|| {
+                        names.push(owned);
+                        names.len() as u32 - 1
+                    });
+                    slice_runs.push(Run {
+                        series: id,
+                        rows: 1,
+                        first_ms: t,
+                        last_ms: t,
+                        increasing: true,
+                    });
+                }
+            }
+            prev = Some(key);
+        }
+        runs.push(slice_runs);
+    }
+    Ok((names, runs))
 }
 
 /// A column's values as one slice, nulls read as 0 (the lake declares these columns
@@ -265,27 +328,35 @@ mod tests {
 
     #[test]
     fn series_split_over_slices_and_runs_equal_their_deduplicated_rows() {
-        // Later rows were ingested later. "a" is in three runs over three slices, with a
-        // corrected value (day 3) and an exact resend (day 1); "b" in two runs of slice 1;
-        // "c" in one sorted run (read straight from its slice).
+        // Later rows were ingested later, in three slices of 6, 7 and 6 rows. Read as
+        // they come, in time order: "c" (one run), "d" (runs in all three slices), "e"
+        // (two runs in slice 2). Gathered and resolved: "a" (a corrected day 3 and a resent
+        // day 1 in slice 3) and "b" (day 6 after day 9).
         let rows = [
             (1, "a", 10),
             (2, "a", 20),
             (5, "b", 50),
+            (1, "d", 1),
             (3, "a", 30),
             (9, "b", 90),
+            (4, "e", 4),
             (1, "c", 1),
             (2, "c", 2),
             (20, "c", 3),
+            (5, "e", 5),
+            (2, "d", 2),
+            (3, "d", 3),
             (3, "a", 33),
             (1, "a", 10),
             (16, "a", 160),
             (6, "b", 60),
+            (8, "d", 8),
+            (9, "d", 9),
         ]
         .map(|(d, tag, v)| (tag, format!("2026-11-{d:02} 12:00:00"), v));
         let rows: Vec<(&str, &str, u64)> = rows.iter().map(|r| (r.0, r.1.as_str(), r.2)).collect();
         let all = snaps(&rows).collect().unwrap();
-        let sliced = Sliced(vec![all.slice(0, 5), all.slice(5, 4), all.slice(9, 3)]);
+        let sliced = Sliced(vec![all.slice(0, 6), all.slice(6, 7), all.slice(13, 6)]);
         let got = grouped(&sliced, 7 * 86_400).unwrap();
         let deduplicated = tagpulse_model::dedup_latest(
             all.lazy(),
@@ -298,6 +369,11 @@ mod tests {
         // Nov 1 (a Sunday) closes a week; 2, 3 the next; 16 a third. The later 33 won.
         assert_eq!(a.iter().map(|w| w.n).collect::<Vec<_>>(), [1, 2, 1]);
         assert_eq!(a[1].last_v, 33.0);
+        let d = &by_tag(&got)["d"];
+        // Nov 2-8 is one week: three runs of three slices folded into it.
+        assert_eq!(d.iter().map(|w| w.n).collect::<Vec<_>>(), [1, 3, 1]);
+        assert_eq!((d[1].first_v, d[1].last_v), (2.0, 8.0));
+        assert_eq!(by_tag(&got)["e"].iter().map(|w| w.n).sum::<u32>(), 2);
     }
 
     /// A store that gains a row between the two reads of a transform.

@@ -70,7 +70,18 @@ pub(crate) fn summarize(
     points: impl Iterator<Item = (i64, u64)>,
     max_gap: i64,
 ) -> Vec<WeekSummary> {
-    let mut out: Vec<WeekSummary> = Vec::new();
+    let mut out = Vec::new();
+    summarize_into(&mut out, points, max_gap);
+    out
+}
+
+/// [`summarize`] continued: `out` summarises the points before `points` (all earlier
+/// than these), and afterwards all of them, as if summarised in one go.
+pub(crate) fn summarize_into(
+    out: &mut Vec<WeekSummary>,
+    points: impl Iterator<Item = (i64, u64)>,
+    max_gap: i64,
+) {
     for (t, raw) in points {
         let week = week_of(t);
         let v = raw as f64;
@@ -109,7 +120,6 @@ pub(crate) fn summarize(
             }),
         }
     }
-    out
 }
 
 /// The columns of a frame of summaries, after the series' `platform, tag, metric`;
