@@ -9,12 +9,14 @@
 //! keep it (the table's version is `ingested_us`), without `FINAL`'s single-threaded
 //! merge. Lambdas take their arrays as arguments: 18.16 copies a captured array once
 //! per element, which ran out of memory, and cannot capture an alias of the same SELECT
-//! at all; so `steps` is written out as 20 `countEqual`s, one per rounding step 10^k.
+//! at all; so `steps` is written out as 20 differences of `arrayCount`s, one per
+//! rounding step 10^k.
 
 use polars::prelude::*;
 
 use super::ClickHouseStore;
 use tagpulse_model::frames::SNAPSHOT_WEEKS;
+use tagpulse_model::steps::STEP_BUCKETS;
 use tagpulse_model::week::WEEK_OFFSET_DAYS;
 
 use crate::StoreError;
@@ -43,8 +45,8 @@ FROM (
             AS keep,
         arrayFilter((t, k) -> k, all_t, keep) AS ts,
         arrayFilter((v, k) -> k, arrayMap(x -> tupleElement(x, 3), s), keep) AS vs,
-        arrayMap(v -> length(toString(v)) - length(replaceRegexpOne(toString(v), '0+$', '')),
-            arrayFilter(v -> v > 0, vs)) AS ks
+        arrayFilter(v -> v > 0, vs) AS positive,
+        {divisible}
     FROM (
         SELECT platform, tag, metric,
             intDiv(intDiv(toUInt32(observed_at), 86400) + {week_offset}, 7) AS w,
@@ -54,11 +56,24 @@ FROM (
     )
 )";
 
-/// The 20-bucket histogram of a week's trailing-zero counts `ks`: `[countEqual(ks, 0),
-/// ..., countEqual(ks, 19)]` as `Array(UInt32)`.
+/// `d0 .. d20`: how many of a week's positive values `10^k` divides. Arithmetic, where
+/// counting the zeros of each value's text took a third of the server's time.
+fn divisible_sql() -> String {
+    let counts: Vec<String> = (0..=STEP_BUCKETS)
+        .map(|k| match 10u64.checked_pow(k as u32) {
+            Some(p) => format!("arrayCount(v -> v % {p} = 0, positive) AS d{k}"),
+            // No UInt64 above 0 has 20 trailing zeros.
+            None => format!("0 AS d{k}"),
+        })
+        .collect();
+    counts.join(",\n        ")
+}
+
+/// The histogram of a week's rounding steps from [`divisible_sql`]'s counts: `k`
+/// trailing zeros exactly is divisible by `10^k` but not `10^(k+1)`, as `Array(UInt32)`.
 fn steps_sql() -> String {
-    let buckets: Vec<String> = (0..20)
-        .map(|k| format!("toUInt32(countEqual(ks, {k}))"))
+    let buckets: Vec<String> = (0..STEP_BUCKETS)
+        .map(|k| format!("toUInt32(d{k} - d{})", k + 1))
         .collect();
     format!("[{}]", buckets.join(", "))
 }
@@ -69,6 +84,7 @@ pub(crate) fn sql(max_gap_secs: i64) -> String {
         // tagpulse_model::week's numbering, as the Parquet transform counts weeks.
         .replace("{week_offset}", &WEEK_OFFSET_DAYS.to_string())
         .replace("{steps}", &steps_sql())
+        .replace("{divisible}", &divisible_sql())
 }
 
 impl ClickHouseStore {

@@ -1,6 +1,6 @@
 //! Single Parquet files of one table, written through `tagpulse_io::write_atomic` and read
 //! whole, in the layout the README documents: a column the table declares non-null is
-//! `REQUIRED`, times are `timestamp[ms|us, tz=UTC]`, zstd (level 1), row groups of about a
+//! `REQUIRED`, times are `timestamp[ms|us, tz=UTC]`, zstd (level 1), row groups of up to a
 //! million rows, string columns dictionary-encoded and 64-bit numbers delta-encoded.
 //! polars' own writer marks every column optional, so the lake writes through the
 //! `polars-parquet` writer underneath it with its own schema.
