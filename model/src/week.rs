@@ -14,11 +14,13 @@ pub const WEEK_OFFSET_DAYS: i64 = 3;
 pub const DAY_SECS: i64 = 86_400;
 
 /// The week number of a day (days since 1970-01-01).
+#[inline]
 pub fn week_of_days(days: i64) -> i64 {
     (days + WEEK_OFFSET_DAYS).div_euclid(7)
 }
 
 /// The week number of an instant (seconds since the epoch, UTC).
+#[inline]
 pub fn week_of_secs(t: i64) -> i64 {
     week_of_days(t.div_euclid(DAY_SECS))
 }
