@@ -434,8 +434,7 @@ impl Pipeline {
             let batches = source
                 .read_chunks(IMPORT_CHUNK_BYTES, bar.as_ref())?
                 .map(|b| b.map_err(|e| StoreError::Source(Box::new(e))));
-            let _writing = self.write_lock().await?;
-            self.series.lock().expect("series lock").take();
+            let _writing = self.append_lock().await?;
             match self.store.append_all(Box::new(batches)).await {
                 Err(StoreError::Source(e)) => match e.downcast::<IngestError>() {
                     Ok(e) => return Err((*e).into()),
@@ -468,9 +467,16 @@ impl Pipeline {
         &self,
         batch: &tagpulse_ingest::ObservationBatch,
     ) -> Result<tagpulse_store::AppendStats, PipelineError> {
-        let _writing = self.write_lock().await?;
-        self.series.lock().expect("series lock").take();
+        let _writing = self.append_lock().await?;
         Ok(self.store.append(batch).await?)
+    }
+
+    /// The data lock for storing observations: whatever is stored under it makes the
+    /// series summary of the last recompute stale, so it is dropped here.
+    async fn append_lock(&self) -> Result<lock::WriteGuard<'_>, PipelineError> {
+        let guard = self.write_lock().await?;
+        self.series.lock().expect("series lock").take();
+        Ok(guard)
     }
 
     /// The series summary the last recompute left, if nothing was stored since.

@@ -75,30 +75,16 @@ fn observation_frame<'a>(
     c.into_frame(time)
 }
 
-/// The batch's snapshots as one frame with the stored schema.
+/// The batch's snapshots as one frame with the stored schema (what ClickHouse inserts).
 pub fn snapshots_frame(batch: &ObservationBatch, ingested_us: i64) -> PolarsResult<DataFrame> {
     let mut out = SNAPSHOTS.empty_frame();
-    for df in snapshot_frames(batch, ingested_us, usize::MAX) {
-        out.vstack_mut_owned(df?)?;
+    if !batch.snapshots.is_empty() {
+        out.vstack_mut_owned(row_frame(batch, ingested_us)?)?;
+    }
+    if !batch.series.is_empty() {
+        out.vstack_mut_owned(series_frame(&batch.series, &batch.source, ingested_us)?)?;
     }
     Ok(out)
-}
-
-/// The batch's snapshots as frames with the stored schema, each of about `rows` rows
-/// (whole series, so one may be longer): built one at a time, a big import never holds
-/// its rows twice.
-pub fn snapshot_frames(
-    batch: &ObservationBatch,
-    ingested_us: i64,
-    rows: usize,
-) -> impl Iterator<Item = PolarsResult<DataFrame>> + '_ {
-    let groups = series_groups(&batch.series, rows);
-    let rows_frame = (!batch.snapshots.is_empty()).then(|| row_frame(batch, ingested_us));
-    rows_frame.into_iter().chain(
-        groups
-            .into_iter()
-            .map(move |g| series_frame(g, &batch.source, ingested_us)),
-    )
 }
 
 /// The batch's snapshots as pieces of the snapshots table's file: its rows as one frame,

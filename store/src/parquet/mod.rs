@@ -39,7 +39,7 @@ pub use compact::Compacted;
 use files::write_atomic_pieces;
 pub(crate) use files::{read_parquet, write_atomic, write_parquet};
 use frames::snapshot_pieces;
-pub use frames::{daily_frame, snapshot_frames, snapshots_frame};
+pub use frames::{daily_frame, snapshots_frame};
 
 /// Runs `f` over `items` produced on a thread of their own, one item ahead: the producer
 /// (an import parsing its next files) works while `f` (the writer) does.
